@@ -1,0 +1,18 @@
+/* common: the front door of the common module (prefix sd_).
+ *
+ * Errors (sd_err.h), logging (sd_log.h), bounded buffers and readers
+ * (sd_buf.h), secrets and constant-time compare (sd_secret.h), base64
+ * (sd_b64.h), the injectable clock and RNG and identifiers (sd_env.h), and
+ * fault points (sd_fault.h).  Depends on nothing but libc. */
+#ifndef SD_COMMON_H
+#define SD_COMMON_H
+
+#include "common/sd_b64.h"
+#include "common/sd_buf.h"
+#include "common/sd_env.h"
+#include "common/sd_err.h"
+#include "common/sd_fault.h"
+#include "common/sd_log.h"
+#include "common/sd_secret.h"
+
+#endif

@@ -1,0 +1,348 @@
+/* store_sqlite.c: the store interface on SQLite (the embedded default).
+ *
+ * The database runs in WAL mode with synchronous=FULL (a committed
+ * transaction survives power loss), foreign keys on, secure_delete on (freed
+ * pages are zeroed, so destroyed wrapped key material does not linger in the
+ * file) and a 5 s busy timeout.  Migrations are applied at open, each in its
+ * own transaction with its schema_migrations row. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "store/store_int.h"
+
+struct store {
+    sqlite3 *db;
+    bool in_tx;
+};
+
+struct store_stmt {
+    store *s;
+    sqlite3_stmt *st;
+};
+
+static sd_code sqlite_fail(store *s, int src, sd_err *err, const char *file, int line,
+                           const char *what)
+{
+    sd_code code = SD_E_IO;
+    int prim = src & 0xff;
+
+    if (prim == SQLITE_CONSTRAINT) {
+        code = SD_E_CONFLICT;
+    } else if (prim == SQLITE_NOMEM) {
+        code = SD_E_NOMEM;
+    } else if (prim == SQLITE_MISUSE || prim == SQLITE_RANGE || prim == SQLITE_ERROR) {
+        code = SD_E_INTERNAL;
+    }
+    return sd_err_set(err, code, file, line, "%s: %s", what,
+                      s != NULL && s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));
+}
+
+sd_code store_exec(store *s, const char *sql, sd_err *err)
+{
+    int src = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    if (src != SQLITE_OK) {
+        return sqlite_fail(s, src, err, SD_HERE, "SQL failed");
+    }
+    return SD_OK;
+}
+
+sd_code store_begin(store *s, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    SD_ENSURE(!s->in_tx, err, SD_E_INTERNAL, "nested transaction");
+    SD_TRY(store_exec(s, "BEGIN IMMEDIATE", err));
+    s->in_tx = true;
+out:
+    return rc;
+}
+
+sd_code store_commit(store *s, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    SD_ENSURE(s->in_tx, err, SD_E_INTERNAL, "commit without a transaction");
+    rc = store_exec(s, "COMMIT", err);
+    if (rc != SD_OK) {
+        store_rollback(s);
+        goto out;
+    }
+    s->in_tx = false;
+out:
+    return rc;
+}
+
+void store_rollback(store *s)
+{
+    if (s != NULL && s->in_tx) {
+        /* a failed rollback leaves SQLite to roll back on close */
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->in_tx = false;
+    }
+}
+
+sd_code store_prepare(store *s, const char *sql, store_stmt **out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    int src;
+
+    *out = NULL;
+    st = calloc(1, sizeof *st);
+    SD_ENSURE(st != NULL, err, SD_E_NOMEM, "out of memory");
+    st->s = s;
+    src = sqlite3_prepare_v2(s->db, sql, -1, &st->st, NULL);
+    if (src != SQLITE_OK) {
+        rc = sqlite_fail(s, src, err, SD_HERE, "cannot prepare SQL");
+        goto out;
+    }
+    *out = st;
+    st = NULL;
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+void store_stmt_free(store_stmt *st)
+{
+    if (st == NULL) {
+        return;
+    }
+    sqlite3_finalize(st->st);
+    free(st);
+}
+
+void store_stmt_reset(store_stmt *st)
+{
+    sqlite3_reset(st->st);
+    sqlite3_clear_bindings(st->st);
+}
+
+static sd_code bind_check(store_stmt *st, int src, sd_err *err)
+{
+    if (src != SQLITE_OK) {
+        return sqlite_fail(st->s, src, err, SD_HERE, "cannot bind a parameter");
+    }
+    return SD_OK;
+}
+
+sd_code store_bind_text(store_stmt *st, int idx, const char *v, sd_err *err)
+{
+    if (v == NULL) {
+        return store_bind_null(st, idx, err);
+    }
+    return bind_check(st, sqlite3_bind_text(st->st, idx, v, -1, SQLITE_TRANSIENT), err);
+}
+
+sd_code store_bind_int64(store_stmt *st, int idx, int64_t v, sd_err *err)
+{
+    return bind_check(st, sqlite3_bind_int64(st->st, idx, v), err);
+}
+
+sd_code store_bind_blob(store_stmt *st, int idx, const void *p, size_t n, sd_err *err)
+{
+    if (n > (size_t)INT32_MAX) {
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "blob of %zu bytes is too large", n);
+    }
+    if (n == 0) {
+        return bind_check(st, sqlite3_bind_zeroblob(st->st, idx, 0), err);
+    }
+    return bind_check(st, sqlite3_bind_blob(st->st, idx, p, (int)n, SQLITE_TRANSIENT), err);
+}
+
+sd_code store_bind_null(store_stmt *st, int idx, sd_err *err)
+{
+    return bind_check(st, sqlite3_bind_null(st->st, idx), err);
+}
+
+sd_code store_step(store_stmt *st, bool *row, sd_err *err)
+{
+    int src;
+
+    *row = false;
+    if (SD_FAULT("store.step")) {
+        return sd_err_set(err, SD_E_IO, SD_HERE, "injected store failure");
+    }
+    src = sqlite3_step(st->st);
+    if (src == SQLITE_ROW) {
+        *row = true;
+        return SD_OK;
+    }
+    if (src == SQLITE_DONE) {
+        return SD_OK;
+    }
+    sqlite3_reset(st->st);
+    return sqlite_fail(st->s, src, err, SD_HERE, "SQL step failed");
+}
+
+sd_code store_step_done(store_stmt *st, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    bool row = true;
+
+    while (row) {
+        SD_TRY(store_step(st, &row, err));
+    }
+out:
+    return rc;
+}
+
+int store_col_count(store_stmt *st)
+{
+    return sqlite3_column_count(st->st);
+}
+
+bool store_col_is_null(store_stmt *st, int col)
+{
+    return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+}
+
+int64_t store_col_int64(store_stmt *st, int col)
+{
+    return sqlite3_column_int64(st->st, col);
+}
+
+const char *store_col_text(store_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st->st, col);
+    return t != NULL ? (const char *)t : "";
+}
+
+const uint8_t *store_col_blob(store_stmt *st, int col, size_t *len)
+{
+    const void *p = sqlite3_column_blob(st->st, col);
+    int n = sqlite3_column_bytes(st->st, col);
+    *len = n > 0 ? (size_t)n : 0;
+    return p;
+}
+
+int64_t store_changes(store *s)
+{
+    return sqlite3_changes64(s->db);
+}
+
+sd_code store_checkpoint(store *s, sd_err *err)
+{
+    int src = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (src != SQLITE_OK && src != SQLITE_BUSY) {
+        return sqlite_fail(s, src, err, SD_HERE, "checkpoint failed");
+    }
+    return SD_OK;
+}
+
+static sd_code migration_applied(store *s, const char *name, bool *applied, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_prepare(s, "SELECT 1 FROM schema_migrations WHERE name = ?", &st, err));
+    SD_TRY(store_bind_text(st, 1, name, err));
+    SD_TRY(store_step(st, &row, err));
+    *applied = row;
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+static sd_code migrate(store *s, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_exec(s,
+                      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                      " name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
+                      err));
+    /* Refuse a database that a newer binary migrated. */
+    SD_TRY(store_prepare(s, "SELECT name FROM schema_migrations", &st, err));
+    for (;;) {
+        bool known = false;
+        const char *name;
+        SD_TRY(store_step(st, &row, err));
+        if (!row) {
+            break;
+        }
+        name = store_col_text(st, 0);
+        for (size_t i = 0; i < store__migration_count; i++) {
+            known = known || strcmp(store__migrations[i].name, name) == 0;
+        }
+        SD_ENSURE(known, err, SD_E_CONFLICT,
+                  "the database has schema migration %s, unknown to this version of sealdisk",
+                  name);
+    }
+    for (size_t i = 0; i < store__migration_count; i++) {
+        const store_migration *m = &store__migrations[i];
+        bool applied = false;
+        SD_TRY(migration_applied(s, m->name, &applied, err));
+        if (applied) {
+            continue;
+        }
+        SD_TRY(store_begin(s, err));
+        SD_TRY(store_exec(s, m->sql, err));
+        store_stmt_free(st);
+        st = NULL;
+        SD_TRY(store_prepare(s,
+                             "INSERT INTO schema_migrations (name, applied_at) "
+                             "VALUES (?, strftime('%s','now'))",
+                             &st, err));
+        SD_TRY(store_bind_text(st, 1, m->name, err));
+        SD_TRY(store_step_done(st, err));
+        SD_TRY(store_commit(s, err));
+        sd_log(SD_LOG_INFO, "store", "applied schema migration name=%s", m->name);
+    }
+out:
+    store_rollback(s);
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code store_open_sqlite(const char *path, store **out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store *s = NULL;
+    int src;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+
+    *out = NULL;
+    if (strcmp(path, ":memory:") != 0) {
+        /* Create the file 0600 ourselves: SQLite would honour the umask. */
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        SD_ENSURE(fd >= 0, err, SD_E_IO, "cannot open the database %s", path);
+        close(fd);
+    }
+    s = calloc(1, sizeof *s);
+    SD_ENSURE(s != NULL, err, SD_E_NOMEM, "out of memory");
+    src = sqlite3_open_v2(path, &s->db, flags, NULL);
+    if (src != SQLITE_OK) {
+        rc = sqlite_fail(s, src, err, SD_HERE, "cannot open the database");
+        goto out;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    SD_TRY(store_exec(s,
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                      "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
+                      err));
+    SD_TRY(migrate(s, err));
+    *out = s;
+    s = NULL;
+out:
+    store_close(s);
+    return rc;
+}
+
+void store_close(store *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    store_rollback(s);
+    sqlite3_close(s->db);
+    free(s);
+}
