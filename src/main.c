@@ -1,0 +1,59 @@
+/* main.c: `sealdisk <command> ...` argv dispatch, and nothing else.
+ *
+ * Each command is one row of the table below, implemented by the module
+ * that owns it; main.c only glues modules together where a command needs
+ * more than one of them. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/common.h"
+
+typedef int (*cmd_fn)(int argc, char **argv);
+
+typedef struct cmd {
+    const char *name;
+    cmd_fn fn;
+    const char *help;
+} cmd;
+
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const cmd commands[] = {
+    {"version", cmd_version, "print the version"},
+    {"help", cmd_help, "list the commands"},
+};
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("sealdisk %s\n", SD_VERSION);
+    return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("usage: sealdisk <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        printf("  %-14s %s\n", commands[i].name, commands[i].help);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        sd_ignore((sd_code)cmd_help(argc, argv)); /* usage goes out, exit says misuse */
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            return commands[i].fn(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "sealdisk: unknown command '%s' (try 'sealdisk help')\n", argv[1]);
+    return 2;
+}

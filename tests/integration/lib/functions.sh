@@ -1,0 +1,40 @@
+# functions.sh: shared helpers for integration tests (after nbdkit's).
+#   requires CMD...   skip the test (exit 77) unless CMD runs
+#   cleanup_fn CMD... run CMD on exit, last registered first
+#   tmpdir            a fresh directory removed on exit, in $TMPDIR_TEST
+set -euo pipefail
+
+_cleanup_cmds=()
+_run_cleanups() {
+    local i
+    for ((i = ${#_cleanup_cmds[@]} - 1; i >= 0; i--)); do
+        eval "${_cleanup_cmds[$i]}" || true
+    done
+}
+trap _run_cleanups EXIT
+
+cleanup_fn() {
+    _cleanup_cmds+=("$*")
+}
+
+requires() {
+    if ! "$@" >/dev/null 2>&1; then
+        echo "SKIP: requires '$*'" >&2
+        exit 77
+    fi
+}
+
+tmpdir() {
+    TMPDIR_TEST=$(mktemp -d "${TMPDIR:-/tmp}/sealdisk-test.XXXXXX")
+    cleanup_fn "rm -rf '$TMPDIR_TEST'"
+}
+
+# nbdsh runs `python3 -m nbd` from PATH; use the system python that has it.
+nbdsh_sys() {
+    PATH="$(dirname "$(command -p -v python3)"):$PATH" nbdsh "$@"
+}
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
