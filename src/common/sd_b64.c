@@ -3,10 +3,9 @@
  * Decoding maps characters arithmetically instead of through a lookup table
  * indexed by the (possibly secret) character, so the memory access pattern
  * does not depend on the data: base64 carries data keys here. */
-#include <string.h>
-
 #include "common/sd_b64.h"
 
+#include <string.h>
 
 size_t sd_b64_enc_len(size_t n)
 {
@@ -22,10 +21,10 @@ size_t sd_b64_dec_max(size_t n)
 static char enc6(unsigned v)
 {
     unsigned c = v + 'A';
-    c += ((25u - v) >> 8) & 6u;        /* v >= 26: 'a' - 'A' - 26 */
-    c -= ((51u - v) >> 8) & 75u;       /* v >= 52: '0' - 'a' + 26 */
-    c -= ((61u - v) >> 8) & 15u;       /* v >= 62: '+' - '0' - 10 */
-    c += ((62u - v) >> 8) & 3u;        /* v == 63: '/' - '+' - 1 */
+    c += ((25u - v) >> 8) & 6u;  /* v >= 26: 'a' - 'A' - 26 */
+    c -= ((51u - v) >> 8) & 75u; /* v >= 52: '0' - 'a' + 26 */
+    c -= ((61u - v) >> 8) & 15u; /* v >= 62: '+' - '0' - 10 */
+    c += ((62u - v) >> 8) & 3u;  /* v == 63: '/' - '+' - 1 */
     return (char)c;
 }
 
@@ -34,11 +33,11 @@ static int dec6(unsigned char c)
 {
     int ch = c;
     int ret = -1;
-    ret += (((0x40 - ch) & (ch - 0x5b)) >> 8) & (ch - 64);  /* A-Z: 0..25 (+1 offset) */
-    ret += (((0x60 - ch) & (ch - 0x7b)) >> 8) & (ch - 70);  /* a-z: 26..51 */
-    ret += (((0x2f - ch) & (ch - 0x3a)) >> 8) & (ch + 5);   /* 0-9: 52..61 */
-    ret += (((0x2a - ch) & (ch - 0x2c)) >> 8) & 63;         /* '+': 62 */
-    ret += (((0x2e - ch) & (ch - 0x30)) >> 8) & 64;         /* '/': 63 */
+    ret += (((0x40 - ch) & (ch - 0x5b)) >> 8) & (ch - 64); /* A-Z: 0..25 (+1 offset) */
+    ret += (((0x60 - ch) & (ch - 0x7b)) >> 8) & (ch - 70); /* a-z: 26..51 */
+    ret += (((0x2f - ch) & (ch - 0x3a)) >> 8) & (ch + 5);  /* 0-9: 52..61 */
+    ret += (((0x2a - ch) & (ch - 0x2c)) >> 8) & 63;        /* '+': 62 */
+    ret += (((0x2e - ch) & (ch - 0x30)) >> 8) & 64;        /* '/': 63 */
     return ret;
 }
 
@@ -83,7 +82,8 @@ sd_code sd_b64_decode(const char *text, size_t n, uint8_t *out, size_t cap, size
 
     *outlen = 0;
     if (n % 4 != 0) {
-        return sd_err_set(err, SD_E_INVALID, SD_HERE, "base64 length %zu is not a multiple of 4", n);
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "base64 length %zu is not a multiple of 4",
+                          n);
     }
     if (n >= 1 && text[n - 1] == '=') {
         pad++;

@@ -20,8 +20,7 @@ size_t sd_b64_dec_max(size_t n);
 
 /* Writes the encoding of in[0..n) and a NUL to out; cap must be at least
  * sd_b64_enc_len(n) + 1.  SD_E_INVALID if it is not. */
-SD_MUST_USE sd_code sd_b64_encode(const uint8_t *in, size_t n, char *out, size_t cap,
-                                  sd_err *err);
+SD_MUST_USE sd_code sd_b64_encode(const uint8_t *in, size_t n, char *out, size_t cap, sd_err *err);
 /* Decodes text[0..n) into out (cap bytes), length in *outlen.
  * SD_E_INVALID names the offending offset on malformed input. */
 SD_MUST_USE sd_code sd_b64_decode(const char *text, size_t n, uint8_t *out, size_t cap,

@@ -2,12 +2,12 @@
  *
  * Growth doubles the capacity (amortised O(1) appends) but is clamped to max;
  * every size computation goes through the overflow builtins. */
+#include "common/sd_buf.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "common/sd_buf.h"
 
 sd_code sd_buf_reserve(sd_buf *b, size_t n, sd_err *err)
 {

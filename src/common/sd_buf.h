@@ -22,7 +22,10 @@ typedef struct sd_buf {
     size_t max; /* required: the largest len this buffer may reach */
 } sd_buf;
 
-#define SD_BUF_INIT(maxlen) {NULL, 0, 0, (maxlen)}
+#define SD_BUF_INIT(maxlen)  \
+    {                        \
+        NULL, 0, 0, (maxlen) \
+    }
 
 /* Makes room for n more bytes.  SD_E_INVALID over max, SD_E_NOMEM. */
 SD_MUST_USE sd_code sd_buf_reserve(sd_buf *b, size_t n, sd_err *err);

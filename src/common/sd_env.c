@@ -2,11 +2,12 @@
  *
  * Identifiers draw bytes from the injected RNG and reject bytes >= 252 so the
  * 36-symbol alphabet is used without modulo bias. */
+#include "common/sd_env.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "common/sd_env.h"
 #include "common/sd_secret.h"
 
 static int64_t clock_system_now(void *ctx)

@@ -2,11 +2,11 @@
  *
  * The message is formatted once into the fixed buffer of the sd_err; nothing
  * here allocates, so reporting an out-of-memory failure cannot itself fail. */
+#include "common/sd_err.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "common/sd_err.h"
 
 static void err_fill(sd_err *err, sd_code code, const char *file, int line, const char *fmt,
                      va_list ap) SD_PRINTF(5, 0);

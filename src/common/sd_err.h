@@ -44,10 +44,16 @@ typedef struct sd_err {
     char msg[SD_ERR_MSG_MAX];
 } sd_err;
 
-#define SD_ERR_INIT {SD_OK, NULL, 0, {0}, {0}}
+#define SD_ERR_INIT          \
+    {                        \
+        SD_OK, NULL, 0, {0}, \
+        {                    \
+            0                \
+        }                    \
+    }
 
 #if defined(__GNUC__)
-#define SD_MUST_USE   __attribute__((warn_unused_result))
+#define SD_MUST_USE     __attribute__((warn_unused_result))
 #define SD_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define SD_MUST_USE
@@ -73,31 +79,31 @@ const char *sd_code_name(sd_code code);
 
 /* Guard macros: every function using them declares `sd_code rc = SD_OK;`
  * and ends with an `out:` label that only cleans up. */
-#define SD_TRY(expr)                                                                               \
-    do {                                                                                           \
-        rc = (expr);                                                                               \
-        if (rc != SD_OK)                                                                           \
-            goto out;                                                                              \
+#define SD_TRY(expr)     \
+    do {                 \
+        rc = (expr);     \
+        if (rc != SD_OK) \
+            goto out;    \
     } while (0)
-#define SD_FAIL(err, code, ...)                                                                    \
-    do {                                                                                           \
-        rc = sd_err_set((err), (code), SD_HERE, __VA_ARGS__);                                      \
-        goto out;                                                                                  \
+#define SD_FAIL(err, code, ...)                               \
+    do {                                                      \
+        rc = sd_err_set((err), (code), SD_HERE, __VA_ARGS__); \
+        goto out;                                             \
     } while (0)
-#define SD_FAILC(err, code, api, ...)                                                              \
-    do {                                                                                           \
-        rc = sd_err_setc((err), (code), (api), SD_HERE, __VA_ARGS__);                              \
-        goto out;                                                                                  \
+#define SD_FAILC(err, code, api, ...)                                 \
+    do {                                                              \
+        rc = sd_err_setc((err), (code), (api), SD_HERE, __VA_ARGS__); \
+        goto out;                                                     \
     } while (0)
-#define SD_ENSURE(cond, err, code, ...)                                                            \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            SD_FAIL((err), (code), __VA_ARGS__);                                                   \
+#define SD_ENSURE(cond, err, code, ...)          \
+    do {                                         \
+        if (!(cond))                             \
+            SD_FAIL((err), (code), __VA_ARGS__); \
     } while (0)
-#define SD_ENSUREC(cond, err, code, api, ...)                                                      \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            SD_FAILC((err), (code), (api), __VA_ARGS__);                                           \
+#define SD_ENSUREC(cond, err, code, api, ...)            \
+    do {                                                 \
+        if (!(cond))                                     \
+            SD_FAILC((err), (code), (api), __VA_ARGS__); \
     } while (0)
 
 /* A deliberately ignored result; the call site says why in a comment. */

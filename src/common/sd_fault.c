@@ -2,11 +2,11 @@
  *
  * A small fixed table (fault points are few and named in code); the
  * environment is parsed once, on the first hit. */
+#include "common/sd_fault.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "common/sd_fault.h"
 
 #ifdef SD_FAULTS
 

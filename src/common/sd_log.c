@@ -3,6 +3,8 @@
  * A line is "<iso time> <level> <module>: <message>\n", built in a stack
  * buffer and written with a single write(2) so lines from concurrent threads
  * never interleave.  Over-long lines are truncated, never split. */
+#include "common/sd_log.h"
+
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,10 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/sd_log.h"
-
-#define LOG_LINE_MAX    2048
-#define LOG_DEBUG_MAX   256
+#define LOG_LINE_MAX  2048
+#define LOG_DEBUG_MAX 256
 
 static _Atomic int log_level = SD_LOG_INFO;
 static _Atomic int log_fd = -1;

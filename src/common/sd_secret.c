@@ -9,6 +9,8 @@
  *      SEALDISK_ALLOW_UNLOCKED_KEYS=1 was set and logged).
  *   2. sd_secret_free wipes all `cap` bytes before munlock and free.
  *   3. No function here copies secret bytes anywhere but another sd_secret. */
+#include "common/sd_secret.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,6 @@
 #include <sys/resource.h>
 
 #include "common/sd_log.h"
-#include "common/sd_secret.h"
 
 #define SECRET_MAX (1u << 20)
 
@@ -166,7 +167,8 @@ sd_code sd_secret_harden_process(sd_err *err)
 
     SD_ENSURE(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0, err, SD_E_INTERNAL,
               "prctl(PR_SET_DUMPABLE) failed");
-    SD_ENSURE(setrlimit(RLIMIT_CORE, &rl) == 0, err, SD_E_INTERNAL, "setrlimit(RLIMIT_CORE) failed");
+    SD_ENSURE(setrlimit(RLIMIT_CORE, &rl) == 0, err, SD_E_INTERNAL,
+              "setrlimit(RLIMIT_CORE) failed");
 out:
     return rc;
 }

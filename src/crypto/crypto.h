@@ -23,13 +23,13 @@
 
 #include "common/common.h"
 
-#define CRYPTO_XTS_KEY_LEN  64   /* two AES-256 keys */
-#define CRYPTO_SECTOR_SIZE  4096
-#define CRYPTO_GCM_KEY_LEN  32
-#define CRYPTO_GCM_IV_LEN   12
-#define CRYPTO_GCM_TAG_LEN  16
-#define CRYPTO_SHA256_LEN   32
-#define CRYPTO_SHA1_LEN     20
+#define CRYPTO_XTS_KEY_LEN 64 /* two AES-256 keys */
+#define CRYPTO_SECTOR_SIZE 4096
+#define CRYPTO_GCM_KEY_LEN 32
+#define CRYPTO_GCM_IV_LEN  12
+#define CRYPTO_GCM_TAG_LEN 16
+#define CRYPTO_SHA256_LEN  32
+#define CRYPTO_SHA1_LEN    20
 
 /* ---- random ---------------------------------------------------------- */
 
@@ -63,8 +63,8 @@ void crypto_xts_free(crypto_xts *x);
 /* ct receives ptlen bytes, tag 16 bytes.  key is 32 bytes. */
 SD_MUST_USE sd_code crypto_aead_seal(const sd_secret *key, const uint8_t iv[CRYPTO_GCM_IV_LEN],
                                      const uint8_t *aad, size_t aadlen, const uint8_t *pt,
-                                     size_t ptlen, uint8_t *ct,
-                                     uint8_t tag[CRYPTO_GCM_TAG_LEN], sd_err *err);
+                                     size_t ptlen, uint8_t *ct, uint8_t tag[CRYPTO_GCM_TAG_LEN],
+                                     sd_err *err);
 /* pt receives ctlen bytes.  SD_E_AUTH if the tag does not verify (wrong key,
  * tampered data or AAD); pt is then wiped. */
 SD_MUST_USE sd_code crypto_aead_open(const sd_secret *key, const uint8_t iv[CRYPTO_GCM_IV_LEN],
@@ -74,8 +74,8 @@ SD_MUST_USE sd_code crypto_aead_open(const sd_secret *key, const uint8_t iv[CRYP
 /* The general GCM form for known-answer tests: any IV and tag length. */
 SD_MUST_USE sd_code crypto_aead_seal_ex(const uint8_t *key, size_t keylen, const uint8_t *iv,
                                         size_t ivlen, const uint8_t *aad, size_t aadlen,
-                                        const uint8_t *pt, size_t ptlen, uint8_t *ct,
-                                        uint8_t *tag, size_t taglen, sd_err *err);
+                                        const uint8_t *pt, size_t ptlen, uint8_t *ct, uint8_t *tag,
+                                        size_t taglen, sd_err *err);
 SD_MUST_USE sd_code crypto_aead_open_ex(const uint8_t *key, size_t keylen, const uint8_t *iv,
                                         size_t ivlen, const uint8_t *aad, size_t aadlen,
                                         const uint8_t *ct, size_t ctlen, const uint8_t *tag,
@@ -89,8 +89,8 @@ SD_MUST_USE sd_code crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const 
                                        uint8_t *out, size_t outlen, sd_err *err);
 /* scrypt (RFC 7914) into out[0..outlen). */
 SD_MUST_USE sd_code crypto_scrypt(const uint8_t *pass, size_t passlen, const uint8_t *salt,
-                                  size_t saltlen, uint64_t n, uint32_t r, uint32_t p,
-                                  uint8_t *out, size_t outlen, sd_err *err);
+                                  size_t saltlen, uint64_t n, uint32_t r, uint32_t p, uint8_t *out,
+                                  size_t outlen, sd_err *err);
 SD_MUST_USE sd_code crypto_sha256(const uint8_t *in, size_t n, uint8_t out[CRYPTO_SHA256_LEN],
                                   sd_err *err);
 

@@ -44,7 +44,8 @@ sd_code crypto_aead_seal_ex(const uint8_t *key, size_t keylen, const uint8_t *iv
                    "GCM IV length rejected");
     SD_ENSURE_OSSL(EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv), err, "GCM key rejected");
     if (aadlen > 0) {
-        SD_ENSURE_OSSL(EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int)aadlen), err, "GCM AAD failed");
+        SD_ENSURE_OSSL(EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int)aadlen), err,
+                       "GCM AAD failed");
     }
     if (ptlen > 0) {
         SD_ENSURE_OSSL(EVP_EncryptUpdate(ctx, ct, &outl, pt, (int)ptlen), err, "GCM seal failed");
@@ -77,14 +78,16 @@ sd_code crypto_aead_open_ex(const uint8_t *key, size_t keylen, const uint8_t *iv
                    "GCM IV length rejected");
     SD_ENSURE_OSSL(EVP_DecryptInit_ex(ctx, NULL, NULL, key, iv), err, "GCM key rejected");
     if (aadlen > 0) {
-        SD_ENSURE_OSSL(EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aadlen), err, "GCM AAD failed");
+        SD_ENSURE_OSSL(EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aadlen), err,
+                       "GCM AAD failed");
     }
     if (ctlen > 0) {
         SD_ENSURE_OSSL(EVP_DecryptUpdate(ctx, pt, &outl, ct, (int)ctlen), err, "GCM open failed");
     }
     /* OpenSSL's ctrl takes a non-const pointer but only reads the tag. */
-    SD_ENSURE_OSSL(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, (int)taglen, (void *)(uintptr_t)tag),
-                   err, "GCM tag rejected");
+    SD_ENSURE_OSSL(
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, (int)taglen, (void *)(uintptr_t)tag), err,
+        "GCM tag rejected");
     if (EVP_DecryptFinal_ex(ctx, pt + ctlen, &outl) != 1) {
         sd_wipe(pt, ctlen);
         SD_FAIL(err, SD_E_AUTH, "authentication failed: wrong key, altered data or wrong context");

@@ -29,7 +29,8 @@ sd_code crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *sal
     ctx = EVP_KDF_CTX_new(kdf);
     SD_ENSURE(ctx != NULL, err, SD_E_NOMEM, "out of memory");
     /* OSSL_PARAM takes non-const pointers but the KDF only reads inputs. */
-    params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)(uintptr_t)"SHA256", 0);
+    params[n++] =
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0);
     params[n++] = OSSL_PARAM_construct_octet_string(
         OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)(ikmlen > 0 ? ikm : empty), ikmlen);
     params[n++] = OSSL_PARAM_construct_octet_string(
@@ -76,9 +77,8 @@ sd_code crypto_hmac(crypto_hmac_alg alg, const uint8_t *key, size_t keylen, cons
     unsigned int len = 0;
     static const uint8_t empty[1] = {0};
 
-    if (keylen > INT32_MAX ||
-        HMAC(md, keylen > 0 ? key : empty, (int)keylen, msglen > 0 ? msg : empty, msglen, out,
-             &len) == NULL) {
+    if (keylen > INT32_MAX || HMAC(md, keylen > 0 ? key : empty, (int)keylen,
+                                   msglen > 0 ? msg : empty, msglen, out, &len) == NULL) {
         return sd_err_set(err, SD_E_INTERNAL, SD_HERE, "HMAC failed");
     }
     *outlen = len;

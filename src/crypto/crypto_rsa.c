@@ -113,8 +113,8 @@ sd_code crypto_rsa_unwrap(const crypto_rsa *k, crypto_rsa_pad pad, const uint8_t
     case CRYPTO_RSA_OAEP_SHA256:
     case CRYPTO_RSA_OAEP_SHA1: {
         const EVP_MD *md = pad == CRYPTO_RSA_OAEP_SHA256 ? EVP_sha256() : EVP_sha1();
-        SD_ENSURE(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0, err,
-                  SD_E_INTERNAL, "RSA padding rejected");
+        SD_ENSURE(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0, err, SD_E_INTERNAL,
+                  "RSA padding rejected");
         SD_ENSURE(EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) > 0, err, SD_E_INTERNAL,
                   "OAEP digest rejected");
         SD_ENSURE(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) > 0, err, SD_E_INTERNAL,

@@ -45,10 +45,10 @@ sd_code crypto_xts_new(const sd_secret *key, crypto_xts **out, sd_err *err)
     x->enc = EVP_CIPHER_CTX_new();
     x->dec = EVP_CIPHER_CTX_new();
     SD_ENSURE(x->enc != NULL && x->dec != NULL, err, SD_E_NOMEM, "out of memory");
-    SD_ENSURE(EVP_EncryptInit_ex(x->enc, EVP_aes_256_xts(), NULL, k, NULL) == 1, err,
-              SD_E_INVALID, "AES-256-XTS key rejected");
-    SD_ENSURE(EVP_DecryptInit_ex(x->dec, EVP_aes_256_xts(), NULL, k, NULL) == 1, err,
-              SD_E_INVALID, "AES-256-XTS key rejected");
+    SD_ENSURE(EVP_EncryptInit_ex(x->enc, EVP_aes_256_xts(), NULL, k, NULL) == 1, err, SD_E_INVALID,
+              "AES-256-XTS key rejected");
+    SD_ENSURE(EVP_DecryptInit_ex(x->dec, EVP_aes_256_xts(), NULL, k, NULL) == 1, err, SD_E_INVALID,
+              "AES-256-XTS key rejected");
     *out = x;
     x = NULL;
 out:

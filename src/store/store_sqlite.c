@@ -6,11 +6,11 @@
  * file) and a 5 s busy timeout.  Migrations are applied at open, each in its
  * own transaction with its schema_migrations row. */
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include "store/store_int.h"
