@@ -1,0 +1,2 @@
+# Parsers of outside bytes in common/.
+sd_fuzz_target(b64 LIBS sd_common)
