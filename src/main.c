@@ -54,6 +54,6 @@ int main(int argc, char **argv)
             return commands[i].fn(argc - 1, argv + 1);
         }
     }
-    fprintf(stderr, "sealdisk: unknown command '%s' (try 'sealdisk help')\n", argv[1]);
+    (void)fprintf(stderr, "sealdisk: unknown command '%s' (try 'sealdisk help')\n", argv[1]);
     return 2;
 }

@@ -113,6 +113,7 @@ sd_code sd_buf_cstr(sd_buf *b, const char **out, sd_err *err)
     if (b->data == NULL || b->cap < b->len + 1) {
         SD_TRY(sd_buf_reserve(b, 0, err)); /* grows to len + 1, within max + 1 */
     }
+    SD_ENSURE(b->data != NULL, err, SD_E_NOMEM, "out of memory");
     b->data[b->len] = '\0';
     *out = (const char *)b->data;
 out:

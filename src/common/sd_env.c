@@ -27,7 +27,7 @@ sd_clock sd_clock_system(void)
     return c;
 }
 
-sd_clock sd_clock_fixed(int64_t *t)
+sd_clock sd_clock_fixed(int64_t *t) /* NOLINT(readability-non-const-parameter): tests advance *t */
 {
     sd_clock c = {clock_fixed_now, t};
     return c;
@@ -104,7 +104,9 @@ sd_code sd_id_uuid(const sd_rng *rng, char out[37], sd_err *err)
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
     sd_hex(b, sizeof b, hex);
-    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+    SD_ENSURE(snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
+                       hex + 20) == 36,
+              err, SD_E_INTERNAL, "cannot format a UUID");
 out:
     return rc;
 }

@@ -22,26 +22,13 @@ static void err_fill(sd_err *err, sd_code code, const char *file, int line, cons
     }
 }
 
-sd_code sd_err_set(sd_err *err, sd_code code, const char *file, int line, const char *fmt, ...)
+void sd_err_record(sd_err *err, sd_code code, const char *api_code, const char *file, int line,
+                   const char *fmt, ...)
 {
     va_list ap;
 
     if (err == NULL || err->code != SD_OK || code == SD_OK) {
-        return code;
-    }
-    va_start(ap, fmt);
-    err_fill(err, code, file, line, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-sd_code sd_err_setc(sd_err *err, sd_code code, const char *api_code, const char *file, int line,
-                    const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || err->code != SD_OK || code == SD_OK) {
-        return code;
+        return;
     }
     va_start(ap, fmt);
     err_fill(err, code, file, line, fmt, ap);
@@ -51,7 +38,6 @@ sd_code sd_err_setc(sd_err *err, sd_code code, const char *api_code, const char 
         memcpy(err->api_code, api_code, n);
         err->api_code[n] = '\0';
     }
-    return code;
 }
 
 void sd_err_clear(sd_err *err)

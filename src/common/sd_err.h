@@ -62,14 +62,19 @@ typedef struct sd_err {
 
 #define SD_HERE __FILE__, __LINE__
 
-/* Records the first failure in err (if err is non-NULL and still clear);
- * returns code so it can be used as `return sd_err_set(...)`. */
-sd_code sd_err_set(sd_err *err, sd_code code, const char *file, int line, const char *fmt, ...)
-    SD_PRINTF(5, 6);
+/* Records the first failure in err (if err is non-NULL and still clear).
+ * Prefer the macros below, which also yield the kind. */
+void sd_err_record(sd_err *err, sd_code code, const char *api_code, const char *file, int line,
+                   const char *fmt, ...) SD_PRINTF(6, 7);
 
-/* As sd_err_set, and also names the API Code string (copied, truncated to fit). */
-sd_code sd_err_setc(sd_err *err, sd_code code, const char *api_code, const char *file, int line,
-                    const char *fmt, ...) SD_PRINTF(6, 7);
+/* sd_err_set(err, code, SD_HERE, fmt, ...): records the failure and yields
+ * code, so it can be used as `return sd_err_set(...)`.  A macro rather than
+ * a function so that static analysis sees the kind it returns (code is
+ * evaluated twice: pass a constant or a variable). */
+#define sd_err_set(err, code, ...) (sd_err_record((err), (code), NULL, __VA_ARGS__), (code))
+/* As sd_err_set, and also names the API Code string (copied, truncated). */
+#define sd_err_setc(err, code, api_code, ...) \
+    (sd_err_record((err), (code), (api_code), __VA_ARGS__), (code))
 
 /* Resets err to SD_ERR_INIT; accepts NULL. */
 void sd_err_clear(sd_err *err);

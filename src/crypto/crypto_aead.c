@@ -86,7 +86,7 @@ sd_code crypto_aead_open_ex(const uint8_t *key, size_t keylen, const uint8_t *iv
     }
     /* OpenSSL's ctrl takes a non-const pointer but only reads the tag. */
     SD_ENSURE_OSSL(
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, (int)taglen, (void *)(uintptr_t)tag), err,
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, (int)taglen, crypto__unconst(tag)), err,
         "GCM tag rejected");
     if (EVP_DecryptFinal_ex(ctx, pt + ctlen, &outl) != 1) {
         sd_wipe(pt, ctlen);

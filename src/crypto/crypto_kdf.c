@@ -22,7 +22,7 @@ sd_code crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *sal
     size_t n = 0;
     static const uint8_t empty[1] = {0};
 
-    SD_ENSURE(outlen > 0 && outlen <= 255 * 32, err, SD_E_INVALID,
+    SD_ENSURE(outlen > 0 && outlen <= (size_t)255 * 32, err, SD_E_INVALID,
               "HKDF-SHA256 output of %zu bytes", outlen);
     kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     SD_ENSURE(kdf != NULL, err, SD_E_INTERNAL, "HKDF unavailable");
@@ -30,13 +30,13 @@ sd_code crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *sal
     SD_ENSURE(ctx != NULL, err, SD_E_NOMEM, "out of memory");
     /* OSSL_PARAM takes non-const pointers but the KDF only reads inputs. */
     params[n++] =
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0);
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, crypto__unconst("SHA256"), 0);
     params[n++] = OSSL_PARAM_construct_octet_string(
-        OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)(ikmlen > 0 ? ikm : empty), ikmlen);
+        OSSL_KDF_PARAM_KEY, crypto__unconst(ikmlen > 0 ? ikm : empty), ikmlen);
     params[n++] = OSSL_PARAM_construct_octet_string(
-        OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)(saltlen > 0 ? salt : empty), saltlen);
+        OSSL_KDF_PARAM_SALT, crypto__unconst(saltlen > 0 ? salt : empty), saltlen);
     params[n++] = OSSL_PARAM_construct_octet_string(
-        OSSL_KDF_PARAM_INFO, (void *)(uintptr_t)(infolen > 0 ? info : empty), infolen);
+        OSSL_KDF_PARAM_INFO, crypto__unconst(infolen > 0 ? info : empty), infolen);
     params[n] = OSSL_PARAM_construct_end();
     SD_ENSURE(EVP_KDF_derive(ctx, out, outlen, params) > 0, err, SD_E_INTERNAL, "HKDF failed");
 out:

@@ -123,6 +123,15 @@ void store_stmt_reset(store_stmt *st)
     sqlite3_clear_bindings(st->st);
 }
 
+/* Statement entry points check for a NULL statement (SD_NEVER: a caller
+ * bug) so a failed prepare can never be stepped. */
+#define STMT_GUARD(st, err)                                                   \
+    do {                                                                      \
+        if (SD_NEVER((st) == NULL)) {                                         \
+            return sd_err_set((err), SD_E_INTERNAL, SD_HERE, "no statement"); \
+        }                                                                     \
+    } while (0)
+
 static sd_code bind_check(store_stmt *st, int src, sd_err *err)
 {
     if (src != SQLITE_OK) {
@@ -133,6 +142,7 @@ static sd_code bind_check(store_stmt *st, int src, sd_err *err)
 
 sd_code store_bind_text(store_stmt *st, int idx, const char *v, sd_err *err)
 {
+    STMT_GUARD(st, err);
     if (v == NULL) {
         return store_bind_null(st, idx, err);
     }
@@ -141,11 +151,13 @@ sd_code store_bind_text(store_stmt *st, int idx, const char *v, sd_err *err)
 
 sd_code store_bind_int64(store_stmt *st, int idx, int64_t v, sd_err *err)
 {
+    STMT_GUARD(st, err);
     return bind_check(st, sqlite3_bind_int64(st->st, idx, v), err);
 }
 
 sd_code store_bind_blob(store_stmt *st, int idx, const void *p, size_t n, sd_err *err)
 {
+    STMT_GUARD(st, err);
     if (n > (size_t)INT32_MAX) {
         return sd_err_set(err, SD_E_INVALID, SD_HERE, "blob of %zu bytes is too large", n);
     }
@@ -157,6 +169,7 @@ sd_code store_bind_blob(store_stmt *st, int idx, const void *p, size_t n, sd_err
 
 sd_code store_bind_null(store_stmt *st, int idx, sd_err *err)
 {
+    STMT_GUARD(st, err);
     return bind_check(st, sqlite3_bind_null(st->st, idx), err);
 }
 
@@ -165,6 +178,7 @@ sd_code store_step(store_stmt *st, bool *row, sd_err *err)
     int src;
 
     *row = false;
+    STMT_GUARD(st, err);
     if (SD_FAULT("store.step")) {
         return sd_err_set(err, SD_E_IO, SD_HERE, "injected store failure");
     }
