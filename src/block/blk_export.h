@@ -25,7 +25,7 @@
 #define BLK_F_MAY_TRIM  (1u << 1) /* zero: may deallocate (NBD: NO_HOLE not set) */
 #define BLK_F_FAST_ZERO (1u << 2) /* zero: fail with SD_E_INVALID... unless fast */
 /* flags for extents */
-#define BLK_F_REQ_ONE   (1u << 3) /* report only the first extent */
+#define BLK_F_REQ_ONE (1u << 3) /* report only the first extent */
 
 /* extent types (NBD base:allocation bits) */
 #define BLK_EXTENT_HOLE (1u << 0) /* not allocated */
