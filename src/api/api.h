@@ -1,0 +1,41 @@
+/* api: the HTTP server that speaks the Alibaba Cloud OpenAPI (RPC style)
+ * protocol: KMS (2016-01-20) and ECS (2014-05-26) actions, signed as the
+ * official SDKs sign (alibaba-api.md).
+ *
+ * HTTP/1.1 with keep-alive and chunked request bodies comes from
+ * libmicrohttpd; this module reads each request whole (bounded), answers
+ * JSON, and maps every failure to a status and Code through one table.
+ *
+ * Thread model: api_server_start spawns libmicrohttpd's worker threads;
+ * handlers run concurrently on them.  api_server_stop joins them. */
+#ifndef SD_API_H
+#define SD_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+
+typedef struct api_server api_server;
+
+typedef struct api_server_opts {
+    const char *bind_addr; /* IPv4 address to listen on */
+    uint16_t port;         /* 0: any free port (see api_server_port) */
+    unsigned threads;      /* worker threads; 0: 2 */
+    size_t max_body;       /* largest request body accepted, bytes */
+    const char *region;    /* region of requests that name none */
+} api_server_opts;
+
+#define API_SERVER_OPTS_INIT                                 \
+    {                                                        \
+        "127.0.0.1", 8080, 0, (size_t)1 << 20, "cn-hangzhou" \
+    }
+
+/* Caller owns *out.  SD_E_IO: cannot listen (the message says why). */
+SD_MUST_USE sd_code api_server_start(const api_server_opts *opts, api_server **out, sd_err *err);
+/* The TCP port the server listens on. */
+uint16_t api_server_port(const api_server *s);
+/* Stops accepting, finishes or aborts requests in flight, frees; accepts NULL. */
+void api_server_stop(api_server *s);
+
+#endif
