@@ -15,11 +15,12 @@ declare -A allowed=(
     [nbd]="common crypto nbd block/blk_export.h"
     [ecs]="common store iam block ecs kms/kms_client.h"
     [api]="common crypto store kms iam block nbd ecs api"
+    [server]="common crypto store kms iam block nbd ecs api server"
     [cli]="common iam cli"
 )
 declare -A prefix=(
     [common]=sd [crypto]=crypto [store]=store [kms]=kms [iam]=iam
-    [block]=blk [nbd]=nbds [ecs]=ecs [api]=api [cli]=cli
+    [block]=blk [nbd]=nbds [ecs]=ecs [api]=api [server]=srv [cli]=cli
 )
 
 status=0

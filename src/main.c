@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "server/srv.h"
 
 typedef int (*cmd_fn)(int argc, char **argv);
 
@@ -20,6 +21,7 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const cmd commands[] = {
+    {"server", srv_main, "run the KMS and ECS APIs and the NBD data plane"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "list the commands"},
 };

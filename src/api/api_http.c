@@ -220,12 +220,13 @@ sd_code api_server_start(const api_server_opts *opts, api_server **out, sd_err *
     addr.sin_port = htons(opts->port);
     SD_ENSURE(inet_pton(AF_INET, opts->bind_addr, &addr.sin_addr) == 1, err, SD_E_INVALID,
               "cannot listen on '%s': not an IPv4 address", opts->bind_addr);
-    s->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                              on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opts.threads,
-                              MHD_OPTION_URI_LOG_CALLBACK, uri_log, s, MHD_OPTION_NOTIFY_COMPLETED,
-                              on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
+    /* The logger must be the first option, or MHD logs to stderr meanwhile. */
+    s->mhd = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opts.threads, MHD_OPTION_URI_LOG_CALLBACK,
+        uri_log, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)60, MHD_OPTION_END);
     SD_ENSURE(s->mhd != NULL, err, SD_E_IO, "cannot listen on %s:%u (address in use?)",
               opts->bind_addr, (unsigned)opts->port);
     info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);

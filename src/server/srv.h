@@ -1,0 +1,46 @@
+/* server: the `sealdisk server` process: configuration, the data
+ * directory, start-up and orderly shutdown of every module.
+ *
+ * This is the one place besides main.c that links every module; it wires
+ * them together (the store and root key under the KMS, the KMS under the
+ * API) and owns nothing else.  Configuration comes from embedded defaults,
+ * then the config file, then flags (later wins); secrets never come from
+ * argv (the root-key passphrase is read from an environment variable or a
+ * file descriptor).
+ * Thread model: srv_main runs on the main thread and blocks until
+ * SIGTERM or SIGINT. */
+#ifndef SD_SRV_H
+#define SD_SRV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/common.h"
+
+typedef struct srv_config {
+    char data_dir[512];
+    char listen_addr[64];
+    uint16_t listen_port;
+    char region[64];
+    char root_key[16];       /* "file" or "passphrase" */
+    char root_key_file[512]; /* "" = DATA_DIR/root.key */
+    char passphrase_env[64]; /* environment variable holding the passphrase */
+    int passphrase_fd;       /* -1, or a descriptor to read it from */
+    unsigned http_threads;
+    char debug[128]; /* modules whose debug lines are shown */
+} srv_config;
+
+/* Fills c with the embedded defaults. */
+void srv_config_defaults(srv_config *c);
+/* Applies a config file's keys over c.  SD_E_INVALID names an unknown key
+ * or a bad value; SD_E_NOT_FOUND when the file does not exist. */
+SD_MUST_USE sd_code srv_config_load(srv_config *c, const char *path, sd_err *err);
+/* Applies command-line flags (argv[0] is "server") over c; *config_path is
+ * set when --config was given.  SD_E_INVALID on an unknown flag. */
+SD_MUST_USE sd_code srv_config_flags(srv_config *c, int argc, char **argv, const char **config_path,
+                                     bool *help, sd_err *err);
+
+/* `sealdisk server [flags]`: returns the process exit status. */
+int srv_main(int argc, char **argv);
+
+#endif

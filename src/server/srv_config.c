@@ -1,0 +1,321 @@
+/* srv_config.c: the server's configuration: embedded defaults, the config
+ * file (sd_kv format) and flags.  Every key of the file has a flag of the
+ * same name (--listen, --data-dir ...), described in one table so the two
+ * cannot drift apart and --help lists them all. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/srv_int.h"
+
+typedef sd_code (*opt_set)(srv_config *c, const char *v, sd_err *err);
+
+typedef struct opt {
+    const char *key;  /* config file key */
+    const char *flag; /* command-line flag */
+    opt_set set;
+    const char *help;
+} opt;
+
+static sd_code copy_str(char *dst, size_t cap, const char *v, const char *what, sd_err *err)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n >= cap) {
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "%s must be 1 to %zu characters", what,
+                          cap - 1);
+    }
+    memcpy(dst, v, n + 1);
+    return SD_OK;
+}
+
+static sd_code parse_uint(const char *v, unsigned long max, unsigned long *out, const char *what,
+                          sd_err *err)
+{
+    char *end = NULL;
+    unsigned long n;
+
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || n > max) {
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "%s must be a number up to %lu", what, max);
+    }
+    *out = n;
+    return SD_OK;
+}
+
+static sd_code set_listen(srv_config *c, const char *v, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    const char *colon = strrchr(v, ':');
+    unsigned long port = 0;
+    size_t hlen;
+
+    SD_ENSURE(colon != NULL, err, SD_E_INVALID, "listen must be ADDRESS:PORT, not '%s'", v);
+    hlen = (size_t)(colon - v);
+    SD_ENSURE(hlen > 0 && hlen < sizeof c->listen_addr, err, SD_E_INVALID,
+              "listen must be ADDRESS:PORT, not '%s'", v);
+    SD_TRY(parse_uint(colon + 1, 65535, &port, "the listen port", err));
+    memcpy(c->listen_addr, v, hlen);
+    c->listen_addr[hlen] = '\0';
+    c->listen_port = (uint16_t)port;
+out:
+    return rc;
+}
+
+static sd_code set_data_dir(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->data_dir, sizeof c->data_dir, v, "data_dir", err);
+}
+
+static sd_code set_region(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->region, sizeof c->region, v, "region", err);
+}
+
+static sd_code set_root_key(srv_config *c, const char *v, sd_err *err)
+{
+    if (strcmp(v, "file") != 0 && strcmp(v, "passphrase") != 0) {
+        return sd_err_set(err, SD_E_INVALID, SD_HERE,
+                          "root_key must be 'file' or 'passphrase', not '%s'", v);
+    }
+    return copy_str(c->root_key, sizeof c->root_key, v, "root_key", err);
+}
+
+static sd_code set_root_key_file(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->root_key_file, sizeof c->root_key_file, v, "root_key_file", err);
+}
+
+static sd_code set_passphrase_env(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->passphrase_env, sizeof c->passphrase_env, v, "passphrase_env", err);
+}
+
+static sd_code set_passphrase_fd(srv_config *c, const char *v, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    unsigned long fd = 0;
+
+    SD_TRY(parse_uint(v, 1u << 20, &fd, "passphrase_fd", err));
+    c->passphrase_fd = (int)fd;
+out:
+    return rc;
+}
+
+static sd_code set_http_threads(srv_config *c, const char *v, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    unsigned long n = 0;
+
+    SD_TRY(parse_uint(v, 256, &n, "http_threads", err));
+    SD_ENSURE(n > 0, err, SD_E_INVALID, "http_threads must be at least 1");
+    c->http_threads = (unsigned)n;
+out:
+    return rc;
+}
+
+static sd_code set_debug(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->debug, sizeof c->debug, v, "debug", err);
+}
+
+static const opt opts[] = {
+    {"listen", "--listen", set_listen, "ADDRESS:PORT of the HTTP API (127.0.0.1:8080)"},
+    {"data_dir", "--data-dir", set_data_dir, "where metadata, disks and the root key live"},
+    {"region", "--region", set_region, "region of requests that name none (cn-hangzhou)"},
+    {"root_key", "--root-key", set_root_key, "root key provider: file or passphrase (file)"},
+    {"root_key_file", "--root-key-file", set_root_key_file, "root key file (DATA_DIR/root.key)"},
+    {"passphrase_env", "--passphrase-env", set_passphrase_env,
+     "environment variable with the root passphrase (SEALDISK_ROOT_PASSPHRASE)"},
+    {"passphrase_fd", "--passphrase-fd", set_passphrase_fd,
+     "read the root passphrase from this file descriptor"},
+    {"http_threads", "--http-threads", set_http_threads, "HTTP worker threads (2)"},
+    {"debug", "--debug", set_debug, "modules whose debug lines are shown (kms,nbd or all)"},
+};
+
+void srv_config_defaults(srv_config *c)
+{
+    const char *home = getenv("HOME"); /* NOLINT(concurrency-mt-unsafe): start-up */
+
+    memset(c, 0, sizeof *c);
+    /* root: /var/lib/sealdisk; others: ~/.local/share/sealdisk if it fits */
+    if (geteuid() == 0 || home == NULL || home[0] == '\0' ||
+        snprintf(c->data_dir, sizeof c->data_dir, "%s/.local/share/sealdisk", home) >=
+            (int)sizeof c->data_dir) {
+        memcpy(c->data_dir, "/var/lib/sealdisk", sizeof "/var/lib/sealdisk");
+    }
+    memcpy(c->listen_addr, v, hlen);
+    c->listen_addr[hlen] = '\0';
+    c->listen_port = (uint16_t)port;
+out:
+    return rc;
+}
+
+static sd_code set_data_dir(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->data_dir, sizeof c->data_dir, v, "data_dir", err);
+}
+
+static sd_code set_region(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->region, sizeof c->region, v, "region", err);
+}
+
+static sd_code set_root_key(srv_config *c, const char *v, sd_err *err)
+{
+    if (strcmp(v, "file") != 0 && strcmp(v, "passphrase") != 0) {
+        return sd_err_set(err, SD_E_INVALID, SD_HERE,
+                          "root_key must be 'file' or 'passphrase', not '%s'", v);
+    }
+    return copy_str(c->root_key, sizeof c->root_key, v, "root_key", err);
+}
+
+static sd_code set_root_key_file(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->root_key_file, sizeof c->root_key_file, v, "root_key_file", err);
+}
+
+static sd_code set_passphrase_env(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->passphrase_env, sizeof c->passphrase_env, v, "passphrase_env", err);
+}
+
+static sd_code set_passphrase_fd(srv_config *c, const char *v, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    unsigned long fd = 0;
+
+    SD_TRY(parse_uint(v, 1u << 20, &fd, "passphrase_fd", err));
+    c->passphrase_fd = (int)fd;
+out:
+    return rc;
+}
+
+static sd_code set_http_threads(srv_config *c, const char *v, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    unsigned long n = 0;
+
+    SD_TRY(parse_uint(v, 256, &n, "http_threads", err));
+    SD_ENSURE(n > 0, err, SD_E_INVALID, "http_threads must be at least 1");
+    c->http_threads = (unsigned)n;
+out:
+    return rc;
+}
+
+static sd_code set_debug(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->debug, sizeof c->debug, v, "debug", err);
+}
+
+static const opt opts[] = {
+    {"listen", "--listen", set_listen, "ADDRESS:PORT of the HTTP API (127.0.0.1:8080)"},
+    {"data_dir", "--data-dir", set_data_dir, "where metadata, disks and the root key live"},
+    {"region", "--region", set_region, "region of requests that name none (cn-hangzhou)"},
+    {"root_key", "--root-key", set_root_key, "root key provider: file or passphrase (file)"},
+    {"root_key_file", "--root-key-file", set_root_key_file, "root key file (DATA_DIR/root.key)"},
+    {"passphrase_env", "--passphrase-env", set_passphrase_env,
+     "environment variable with the root passphrase (SEALDISK_ROOT_PASSPHRASE)"},
+    {"passphrase_fd", "--passphrase-fd", set_passphrase_fd,
+     "read the root passphrase from this file descriptor"},
+    {"http_threads", "--http-threads", set_http_threads, "HTTP worker threads (2)"},
+    {"debug", "--debug", set_debug, "modules whose debug lines are shown (kms,nbd or all)"},
+};
+
+void srv_config_defaults(srv_config *c)
+{
+    const char *home = getenv("HOME"); /* NOLINT(concurrency-mt-unsafe): start-up */
+
+    memset(c, 0, sizeof *c);
+    if (geteuid() == 0 || home == NULL || home[0] == '\0') {
+        memcpy(c->data_dir, "/var/lib/sealdisk", sizeof "/var/lib/sealdisk");
+    } else if (snprintf(c->data_dir, sizeof c->data_dir, "%s/.local/share/sealdisk", home) >=
+               (int)sizeof c->data_dir) {
+        memcpy(c->data_dir, "/var/lib/sealdisk", sizeof "/var/lib/sealdisk");
+    }
+    memcpy(c->listen_addr, "127.0.0.1", sizeof "127.0.0.1");
+    c->listen_port = 8080;
+    memcpy(c->region, "cn-hangzhou", sizeof "cn-hangzhou");
+    memcpy(c->root_key, "file", sizeof "file");
+    memcpy(c->passphrase_env, "SEALDISK_ROOT_PASSPHRASE", sizeof "SEALDISK_ROOT_PASSPHRASE");
+    c->passphrase_fd = -1;
+    c->http_threads = 2;
+}
+
+sd_code srv_config_load(srv_config *c, const char *path, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    sd_kv *kv = NULL;
+
+    SD_TRY(sd_kv_load(path, &kv, err));
+    for (size_t i = 0; i < sd_kv_count(kv); i++) {
+        const char *key = sd_kv_key(kv, i);
+        const opt *o = NULL;
+        for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+            if (strcmp(opts[k].key, key) == 0) {
+                o = &opts[k];
+            }
+        }
+        SD_ENSURE(o != NULL, err, SD_E_INVALID, "%s: unknown key '%s'", path, key);
+        SD_TRY(o->set(c, sd_kv_get(kv, key), err));
+    }
+out:
+    sd_kv_free(kv);
+    return rc;
+}
+
+sd_code srv_config_flags(srv_config *c, int argc, char **argv, const char **config_path, bool *help,
+                         sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    *help = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq = strchr(a, '=');
+        size_t nlen = eq != NULL ? (size_t)(eq - a) : strlen(a);
+        const char *value = NULL;
+        const opt *o = NULL;
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            *help = true;
+            continue;
+        }
+        if (eq != NULL) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[i + 1];
+        }
+        if (nlen == strlen("--config") && strncmp(a, "--config", nlen) == 0) {
+            SD_ENSURE(value != NULL, err, SD_E_INVALID, "--config needs a file");
+            *config_path = value;
+            i += eq == NULL;
+            continue;
+        }
+        for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+            if (strlen(opts[k].flag) == nlen && strncmp(opts[k].flag, a, nlen) == 0) {
+                o = &opts[k];
+            }
+        }
+        SD_ENSURE(o != NULL, err, SD_E_INVALID, "unknown option '%s' (try --help)", a);
+        SD_ENSURE(value != NULL, err, SD_E_INVALID, "%s needs a value", o->flag);
+        SD_TRY(o->set(c, value, err));
+        i += eq == NULL;
+    }
+out:
+    return rc;
+}
+
+/* Usage text: the table above, one line per option. */
+void srv__usage(void)
+{
+    printf("usage: sealdisk server [--config FILE] [options]\n\n"
+           "Runs the KMS and ECS APIs and the NBD data plane.  Options override the\n"
+           "config file (same names, with '_' for '-'):\n\n");
+    printf("  %-22s %s\n", "--config FILE", "read options from FILE (DATA_DIR/sealdisk.conf)");
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        printf("  %-22s %s\n", opts[k].flag, opts[k].help);
+    }
+}

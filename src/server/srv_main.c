@@ -1,0 +1,164 @@
+/* srv_main.c: start-up and shutdown of `sealdisk server`.
+ *
+ * Start-up, in order (each step undone in reverse on the way out):
+ *   1. configuration: defaults, then the config file, then flags;
+ *   2. process hardening: no core dumps, not dumpable (keys live here);
+ *   3. signals: SIGTERM and SIGINT blocked in every thread, awaited here;
+ *   4. the data directory (0700) and its lock, so two servers never share it;
+ *   5. the metadata store (DATA_DIR/meta.db);
+ *   6. the HTTP API;
+ * then sigwait until SIGTERM or SIGINT, and an orderly stop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "api/api.h"
+#include "server/srv_int.h"
+#include "store/store.h"
+
+/* mkdir -p with mode 0700 for every directory it creates. */
+static sd_code make_dirs(const char *path, sd_err *err)
+{
+    char buf[512];
+    size_t n = strlen(path);
+
+    if (n == 0 || n >= sizeof buf) {
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "data directory path is invalid");
+    }
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+                return sd_err_set(err, SD_E_IO, SD_HERE, "cannot create %s: %s", buf,
+                                  strerror(errno)); /* NOLINT(concurrency-mt-unsafe) */
+            }
+            buf[i] = c;
+        }
+    }
+    return SD_OK;
+}
+
+/* Takes an exclusive lock on DATA_DIR/sealdisk.lock; *fd keeps it. */
+static sd_code lock_data_dir(const char *dir, int *fd, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char path[600];
+
+    *fd = -1;
+    SD_ENSURE(snprintf(path, sizeof path, "%s/sealdisk.lock", dir) < (int)sizeof path, err,
+              SD_E_INVALID, "data directory path too long");
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    SD_ENSURE(*fd >= 0, err, SD_E_IO, "cannot open %s", path);
+    SD_ENSURE(flock(*fd, LOCK_EX | LOCK_NB) == 0, err, SD_E_CONFLICT,
+              "another sealdisk server is using %s", dir);
+out:
+    return rc;
+}
+
+static sd_code configure(srv_config *c, int argc, char **argv, bool *help, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    const char *config_path = NULL;
+    char default_path[600];
+
+    srv_config_defaults(c);
+    /* flags first to find --config and --data-dir, then file, then flags again */
+    SD_TRY(srv_config_flags(c, argc, argv, &config_path, help, err));
+    if (*help) {
+        goto out;
+    }
+    if (config_path != NULL) {
+        SD_TRY(srv_config_load(c, config_path, err));
+    } else {
+        SD_ENSURE(snprintf(default_path, sizeof default_path, "%s/sealdisk.conf", c->data_dir) <
+                      (int)sizeof default_path,
+                  err, SD_E_INVALID, "data directory path too long");
+        rc = srv_config_load(c, default_path, err);
+        if (rc == SD_E_NOT_FOUND) {
+            sd_err_clear(err);
+            rc = SD_OK;
+        }
+        SD_TRY(rc);
+    }
+    SD_TRY(srv_config_flags(c, argc, argv, &config_path, help, err));
+out:
+    return rc;
+}
+
+static sd_code run(const srv_config *c, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    sigset_t stop;
+    int lock_fd = -1;
+    store *st = NULL;
+    api_server *api = NULL;
+    api_server_opts aopts = API_SERVER_OPTS_INIT;
+    char db[600];
+    int sig = 0;
+
+    SD_TRY(sd_secret_harden_process(err));
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    /* Blocked before any thread starts, so only sigwait below sees them. */
+    SD_ENSURE(pthread_sigmask(SIG_BLOCK, &stop, NULL) == 0, err, SD_E_INTERNAL,
+              "cannot block signals");
+    signal(SIGPIPE, SIG_IGN); /* NOLINT(cert-err33-c): a closed peer is an EPIPE, not death */
+
+    SD_TRY(make_dirs(c->data_dir, err));
+    SD_TRY(lock_data_dir(c->data_dir, &lock_fd, err));
+    SD_ENSURE(snprintf(db, sizeof db, "%s/meta.db", c->data_dir) < (int)sizeof db, err,
+              SD_E_INVALID, "data directory path too long");
+    SD_TRY(store_open_sqlite(db, &st, err));
+
+    aopts.bind_addr = c->listen_addr;
+    aopts.port = c->listen_port;
+    aopts.threads = c->http_threads;
+    aopts.region = c->region;
+    SD_TRY(api_server_start(&aopts, &api, err));
+    sd_log(SD_LOG_INFO, "server", "ready data_dir=%s listen=%s:%u region=%s", c->data_dir,
+           c->listen_addr, (unsigned)api_server_port(api), c->region);
+
+    SD_ENSURE(sigwait(&stop, &sig) == 0, err, SD_E_INTERNAL, "sigwait failed");
+    sd_log(SD_LOG_INFO, "server", "stopping signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+out:
+    api_server_stop(api);
+    store_close(st);
+    if (lock_fd >= 0) {
+        close(lock_fd);
+    }
+    return rc;
+}
+
+int srv_main(int argc, char **argv)
+{
+    srv_config c;
+    sd_err err = SD_ERR_INIT;
+    bool help = false;
+    sd_code rc;
+
+    rc = configure(&c, argc, argv, &help, &err);
+    if (rc == SD_OK && help) {
+        srv__usage();
+        return 0;
+    }
+    if (rc == SD_OK) {
+        sd_log_set_debug(c.debug);
+        rc = run(&c, &err);
+    }
+    if (rc != SD_OK) {
+        sd_log(SD_LOG_ERROR, "server", "%s", err.msg);
+        return 1;
+    }
+    sd_log(SD_LOG_INFO, "server", "stopped");
+    return 0;
+}

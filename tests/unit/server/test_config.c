@@ -1,0 +1,121 @@
+/* test_config.c: the server's configuration: defaults, file, flags, the
+ * order in which they win, and every refusal. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "server/srv.h"
+
+static char path[64];
+
+static void write_conf(const char *text)
+{
+    int fd;
+    snprintf(path, sizeof path, "/tmp/sd-conf-XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static void config_defaults_are_the_embedded_ones(void **state)
+{
+    srv_config c;
+
+    (void)state;
+    srv_config_defaults(&c);
+    assert_string_equal(c.listen_addr, "127.0.0.1");
+    assert_int_equal(c.listen_port, 8080);
+    assert_string_equal(c.region, "cn-hangzhou");
+    assert_string_equal(c.root_key, "file");
+    assert_string_equal(c.passphrase_env, "SEALDISK_ROOT_PASSPHRASE");
+    assert_int_equal(c.passphrase_fd, -1);
+    assert_true(c.data_dir[0] == '/');
+}
+
+static void config_file_then_flags_win(void **state)
+{
+    srv_config c;
+    const char *cfg = NULL;
+    bool help = true;
+    char *argv[] = {(char[]){"server"}, (char[]){"--region"}, (char[]){"cn-shanghai"},
+                    (char[]){"--listen=0.0.0.0:9000"}, NULL};
+
+    (void)state;
+    write_conf("listen = 127.0.0.2:7000\nregion = eu-central-1\nroot_key = passphrase\n"
+               "http_threads = 8\n");
+    srv_config_defaults(&c);
+    assert_int_equal(srv_config_load(&c, path, NULL), SD_OK);
+    assert_string_equal(c.listen_addr, "127.0.0.2");
+    assert_int_equal(c.listen_port, 7000);
+    assert_int_equal(c.http_threads, 8);
+    assert_string_equal(c.root_key, "passphrase");
+    assert_int_equal(srv_config_flags(&c, 4, argv, &cfg, &help, NULL), SD_OK);
+    assert_false(help);
+    assert_null(cfg);
+    assert_string_equal(c.region, "cn-shanghai");
+    assert_string_equal(c.listen_addr, "0.0.0.0");
+    assert_int_equal(c.listen_port, 9000);
+    unlink(path);
+}
+
+static void config_file_refuses_unknown_keys_and_bad_values(void **state)
+{
+    static const char *const bad[] = {
+        "colour = blue\n",     "listen = 127.0.0.1\n", "listen = 127.0.0.1:70000\n",
+        "root_key = hsm\n",    "http_threads = 0\n",   "http_threads = -3\n",
+        "passphrase_fd = x\n", "region = \n",
+    };
+    srv_config c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sd_err err = SD_ERR_INIT;
+        write_conf(bad[i]);
+        srv_config_defaults(&c);
+        assert_int_equal(srv_config_load(&c, path, &err), SD_E_INVALID);
+        assert_true(err.msg[0] != '\0');
+        unlink(path);
+    }
+    assert_int_equal(srv_config_load(&c, "/nonexistent/sealdisk.conf", NULL), SD_E_NOT_FOUND);
+}
+
+static void config_flags_refuse_unknown_options_and_missing_values(void **state)
+{
+    srv_config c;
+    const char *cfg = NULL;
+    bool help = false;
+    char *unknown[] = {(char[]){"server"}, (char[]){"--colour"}, (char[]){"blue"}, NULL};
+    char *missing[] = {(char[]){"server"}, (char[]){"--region"}, NULL};
+    char *passphrase[] = {(char[]){"server"}, (char[]){"--passphrase"}, (char[]){"hunter2"}, NULL};
+    char *helpv[] = {(char[]){"server"}, (char[]){"--config"}, (char[]){"/x.conf"},
+                     (char[]){"--help"}, NULL};
+
+    (void)state;
+    srv_config_defaults(&c);
+    assert_int_equal(srv_config_flags(&c, 3, unknown, &cfg, &help, NULL), SD_E_INVALID);
+    assert_int_equal(srv_config_flags(&c, 2, missing, &cfg, &help, NULL), SD_E_INVALID);
+    /* secrets are never taken from argv: there is no such flag */
+    assert_int_equal(srv_config_flags(&c, 3, passphrase, &cfg, &help, NULL), SD_E_INVALID);
+    assert_int_equal(srv_config_flags(&c, 4, helpv, &cfg, &help, NULL), SD_OK);
+    assert_true(help);
+    assert_string_equal(cfg, "/x.conf");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(config_defaults_are_the_embedded_ones),
+        cmocka_unit_test(config_file_then_flags_win),
+        cmocka_unit_test(config_file_refuses_unknown_keys_and_bad_values),
+        cmocka_unit_test(config_flags_refuse_unknown_options_and_missing_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
