@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/api_audit.h"
 #include "common/common.h"
 
 typedef struct api_server api_server;
@@ -24,11 +25,14 @@ typedef struct api_server_opts {
     unsigned threads;      /* worker threads; 0: 2 */
     size_t max_body;       /* largest request body accepted, bytes */
     const char *region;    /* region of requests that name none */
+    api_audit *audit;      /* borrowed; every KMS call is recorded here */
 } api_server_opts;
 
-#define API_SERVER_OPTS_INIT                                 \
-    {                                                        \
-        "127.0.0.1", 8080, 0, (size_t)1 << 20, "cn-hangzhou" \
+/* Designated, so a new field can never be left out by accident. */
+#define API_SERVER_OPTS_INIT                                                 \
+    {                                                                        \
+        .bind_addr = "127.0.0.1", .port = 8080, .max_body = (size_t)1 << 20, \
+        .region = "cn-hangzhou"                                              \
     }
 
 /* Caller owns *out.  SD_E_IO: cannot listen (the message says why). */

@@ -43,4 +43,7 @@ SD_MUST_USE sd_code srv_config_flags(srv_config *c, int argc, char **argv, const
 /* `sealdisk server [flags]`: returns the process exit status. */
 int srv_main(int argc, char **argv);
 
+/* `sealdisk audit [filters]`: prints matching audit lines; exit status. */
+int srv_audit_main(int argc, char **argv);
+
 #endif

@@ -5,7 +5,8 @@
  *   2. process hardening: no core dumps, not dumpable (keys live here);
  *   3. signals: SIGTERM and SIGINT blocked in every thread, awaited here;
  *   4. the data directory (0700) and its lock, so two servers never share it;
- *   5. the metadata store (DATA_DIR/meta.db);
+ *   5. the metadata store (DATA_DIR/meta.db) and the audit log
+ *      (DATA_DIR/audit.log);
  *   6. the HTTP API;
  * then sigwait until SIGTERM or SIGINT, and an orderly stop. */
 #include <errno.h>
@@ -101,6 +102,7 @@ static sd_code run(const srv_config *c, sd_err *err)
     int lock_fd = -1;
     store *st = NULL;
     api_server *api = NULL;
+    api_audit *audit = NULL;
     api_server_opts aopts = API_SERVER_OPTS_INIT;
     char db[600];
     int sig = 0;
@@ -119,11 +121,15 @@ static sd_code run(const srv_config *c, sd_err *err)
     SD_ENSURE(snprintf(db, sizeof db, "%s/meta.db", c->data_dir) < (int)sizeof db, err,
               SD_E_INVALID, "data directory path too long");
     SD_TRY(store_open_sqlite(db, &st, err));
+    SD_ENSURE(snprintf(db, sizeof db, "%s/audit.log", c->data_dir) < (int)sizeof db, err,
+              SD_E_INVALID, "data directory path too long");
+    SD_TRY(api_audit_open(db, &audit, err));
 
     aopts.bind_addr = c->listen_addr;
     aopts.port = c->listen_port;
     aopts.threads = c->http_threads;
     aopts.region = c->region;
+    aopts.audit = audit;
     SD_TRY(api_server_start(&aopts, &api, err));
     sd_log(SD_LOG_INFO, "server", "ready data_dir=%s listen=%s:%u region=%s", c->data_dir,
            c->listen_addr, (unsigned)api_server_port(api), c->region);
@@ -132,6 +138,7 @@ static sd_code run(const srv_config *c, sd_err *err)
     sd_log(SD_LOG_INFO, "server", "stopping signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
     api_server_stop(api);
+    api_audit_close(audit);
     store_close(st);
     if (lock_fd >= 0) {
         close(lock_fd);

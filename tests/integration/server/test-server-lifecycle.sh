@@ -16,6 +16,12 @@ wait_for_port "$port" || fail "server did not listen: $(cat "$TMPDIR_TEST/log")"
 
 [[ $(stat -c %a "$data") == 700 ]] || fail "data dir is not 0700"
 [[ $(stat -c %a "$data/meta.db") == 600 ]] || fail "meta.db is not 0600"
+[[ $(stat -c %a "$data/audit.log") == 600 ]] || fail "audit.log is not 0600"
+"$bin" audit --data-dir "$data" >"$TMPDIR_TEST/audit" || fail "sealdisk audit failed"
+if "$bin" audit --data-dir "$TMPDIR_TEST/nowhere" 2>"$TMPDIR_TEST/audit-err"; then
+    fail "sealdisk audit succeeded without a log"
+fi
+grep -q 'cannot open the audit log' "$TMPDIR_TEST/audit-err" || fail "no reason given"
 
 body=$(curl -s -o /dev/stdout -w '\n%{http_code}' -X POST "http://127.0.0.1:$port/")
 status=${body##*$'\n'}
