@@ -15,7 +15,7 @@ declare -A allowed=(
     [nbd]="common crypto nbd block/blk_export.h"
     [ecs]="common store iam block ecs kms/kms_client.h"
     [api]="common crypto store kms iam block nbd ecs api"
-    [server]="common crypto store kms iam block nbd ecs api server"
+    [server]="common crypto store kms iam block nbd ecs api server cli"
     [cli]="common iam cli"
 )
 declare -A prefix=(

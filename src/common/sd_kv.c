@@ -12,12 +12,14 @@
 #include <unistd.h>
 
 #include "common/sd_buf.h"
+#include "common/sd_secret.h"
 
 #define KV_MAX_ENTRIES 256
 #define KV_MAX_LINE    4096
 
 struct sd_kv {
     char *text;
+    size_t len;
     size_t n;
     const char *key[KV_MAX_ENTRIES];
     const char *value[KV_MAX_ENTRIES];
@@ -27,6 +29,9 @@ void sd_kv_free(sd_kv *kv)
 {
     if (kv == NULL) {
         return;
+    }
+    if (kv->text != NULL) {
+        sd_wipe(kv->text, kv->len + 1); /* profiles hold secrets */
     }
     free(kv->text);
     free(kv);
@@ -104,6 +109,7 @@ sd_code sd_kv_parse(const char *text, size_t len, sd_kv **out, sd_err *err)
     SD_ENSURE(kv != NULL, err, SD_E_NOMEM, "out of memory");
     kv->text = malloc(len + 1);
     SD_ENSURE(kv->text != NULL, err, SD_E_NOMEM, "out of memory");
+    kv->len = len;
     if (len > 0) {
         memcpy(kv->text, text, len);
     }
@@ -156,6 +162,9 @@ sd_code sd_kv_load(const char *path, sd_kv **out, sd_err *err)
 out:
     if (fd >= 0) {
         close(fd);
+    }
+    if (b.data != NULL) {
+        sd_wipe(b.data, b.cap); /* profiles hold secrets */
     }
     sd_buf_free(&b);
     return rc;

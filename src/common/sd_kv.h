@@ -5,6 +5,7 @@
  * [A-Za-z0-9_.-]+; values run to the end of the line (no quoting, no
  * escapes).  A key given twice, a line without '=', an over-long line or a
  * file over 64 KiB is an error naming the line.
+ * sd_kv_free wipes the parsed text: profiles hold secrets.
  * Thread model: an sd_kv is immutable after parsing and may be shared. */
 #ifndef SD_KV_H
 #define SD_KV_H

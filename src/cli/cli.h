@@ -1,0 +1,93 @@
+/* cli: the client, shaped like the aliyun CLI:
+ *
+ *   sealdisk kms GenerateDataKey --KeyId alias/prod --KeySpec AES_256
+ *
+ * Parameters are `--Name value` (PascalCase, dots for nested names such as
+ * --SystemDisk.Category); lower-case options (--endpoint, --profile,
+ * --region, --signature) configure the client.  Credentials come from the
+ * profile the server writes at its first start (~/.sealdisk/profile, or
+ * $SEALDISK_PROFILE), overridden by the environment
+ * (ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET, SEALDISK_ENDPOINT, SEALDISK_REGION).
+ * Output is the response's JSON, indented; a failure exits non-zero with
+ * the error's Code and Message on stderr.
+ * Thread model: single-threaded command-line code. */
+#ifndef SD_CLI_H
+#define SD_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/common.h"
+
+/* ---- profile ----------------------------------------------------------- */
+
+typedef struct cli_profile {
+    char endpoint[256]; /* host:port */
+    char region[64];
+    char access_key_id[128];
+    sd_secret *access_key_secret; /* owned */
+    bool sign_v1;                 /* RPC v1 (HMAC-SHA1) instead of V3 */
+} cli_profile;
+
+/* Loads the profile at path (NULL: $SEALDISK_PROFILE or ~/.sealdisk/profile),
+ * then applies the environment.  A missing file is fine when the
+ * environment supplies the credentials.  SD_E_INVALID names what is missing. */
+SD_MUST_USE sd_code cli_profile_load(const char *path, cli_profile *out, sd_err *err);
+void cli_profile_clear(cli_profile *p);
+/* Writes a profile (0600, created or replaced atomically); used by the
+ * server at its first start. */
+SD_MUST_USE sd_code cli_profile_write(const char *path, const char *endpoint, const char *region,
+                                      const char *access_key_id, const sd_secret *secret,
+                                      sd_err *err);
+/* The default profile path into out ($SEALDISK_PROFILE or ~/.sealdisk/profile). */
+SD_MUST_USE sd_code cli_profile_default_path(char *out, size_t cap, sd_err *err);
+
+/* ---- parameters -------------------------------------------------------- */
+
+typedef struct cli_param {
+    const char *name;
+    const char *value;
+} cli_param;
+
+#define CLI_MAX_PARAMS 128
+
+typedef struct cli_args {
+    const char *action;
+    cli_param params[CLI_MAX_PARAMS];
+    size_t nparams;
+    const char *endpoint;  /* --endpoint */
+    const char *profile;   /* --profile */
+    const char *region;    /* --region */
+    const char *signature; /* --signature v1|v3 */
+    bool help;
+} cli_args;
+
+/* Splits argv (after the product word) into the action, its parameters
+ * and client options.  SD_E_INVALID on a dangling or malformed option. */
+SD_MUST_USE sd_code cli_args_parse(int argc, char **argv, cli_args *out, sd_err *err);
+
+/* ---- JSON output ------------------------------------------------------- */
+
+/* Appends text re-indented with two spaces per level (strings kept as they
+ * are); invalid JSON is appended unchanged. */
+SD_MUST_USE sd_code cli_json_pretty(const char *text, size_t n, sd_buf *out, sd_err *err);
+/* Copies the top-level string member `name` of a JSON object into out
+ * (unescaped; \u escapes outside ASCII become '?').  SD_E_NOT_FOUND. */
+SD_MUST_USE sd_code cli_json_string(const char *text, size_t n, const char *name, char *out,
+                                    size_t cap, sd_err *err);
+
+/* ---- transport --------------------------------------------------------- */
+
+typedef struct cli_header {
+    const char *name;
+    const char *value;
+} cli_header;
+
+/* POSTs to http://endpoint/ + query (already encoded, may be "") with
+ * headers; *status gets the HTTP status and body the response body.
+ * SD_E_IO when the server cannot be reached (the message says where). */
+SD_MUST_USE sd_code cli_http_post(const char *endpoint, const char *query,
+                                  const cli_header *headers, size_t nheaders, int *status,
+                                  sd_buf *body, sd_err *err);
+
+#endif

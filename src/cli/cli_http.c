@@ -1,0 +1,87 @@
+/* cli_http.c: the client's HTTP transport, on libcurl.
+ *
+ * One POST per call with an empty body (both signature schemes carry every
+ * parameter in the query string, as the kms20160120 SDK does), the given
+ * headers, and the response body collected into a bounded buffer. */
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cli/cli.h"
+
+typedef struct sink {
+    sd_buf *body;
+    bool overflow;
+} sink;
+
+static size_t on_data(char *p, size_t size, size_t nmemb, void *ctx)
+{
+    sink *s = ctx;
+    size_t n = size * nmemb;
+
+    if (sd_buf_append(s->body, p, n, NULL) != SD_OK) {
+        s->overflow = true;
+        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+    }
+    return n;
+}
+
+sd_code cli_http_post(const char *endpoint, const char *query, const cli_header *headers,
+                      size_t nheaders, int *status, sd_buf *body, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    CURL *c = NULL;
+    struct curl_slist *hl = NULL;
+    sd_buf url = SD_BUF_INIT((size_t)64 * 1024);
+    const char *u = NULL;
+    sink s = {body, false};
+    long code = 0;
+    CURLcode cc;
+
+    *status = 0;
+    SD_TRY(
+        sd_buf_printf(&url, err, "http://%s/%s%s", endpoint, query[0] != '\0' ? "?" : "", query));
+    SD_TRY(sd_buf_cstr(&url, &u, err));
+    for (size_t i = 0; i < nheaders; i++) {
+        sd_buf line = SD_BUF_INIT(8192);
+        const char *l = NULL;
+        struct curl_slist *next;
+        rc = sd_buf_printf(&line, err, "%s: %s", headers[i].name, headers[i].value);
+        if (rc == SD_OK) {
+            rc = sd_buf_cstr(&line, &l, err);
+        }
+        next = rc == SD_OK ? curl_slist_append(hl, l) : NULL;
+        sd_buf_free(&line);
+        SD_TRY(rc);
+        SD_ENSURE(next != NULL, err, SD_E_NOMEM, "out of memory");
+        hl = next;
+    }
+    /* curl would otherwise add "Expect:" and a form content type */
+    hl = curl_slist_append(hl, "Expect:");
+    SD_ENSURE(hl != NULL, err, SD_E_NOMEM, "out of memory");
+    c = curl_easy_init();
+    SD_ENSURE(c != NULL, err, SD_E_NOMEM, "cannot start libcurl");
+    SD_ENSURE(curl_easy_setopt(c, CURLOPT_URL, u) == CURLE_OK &&
+                  curl_easy_setopt(c, CURLOPT_POST, 1L) == CURLE_OK &&
+                  curl_easy_setopt(c, CURLOPT_POSTFIELDS, "") == CURLE_OK &&
+                  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L) == CURLE_OK &&
+                  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl) == CURLE_OK &&
+                  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK &&
+                  curl_easy_setopt(c, CURLOPT_WRITEDATA, &s) == CURLE_OK &&
+                  curl_easy_setopt(c, CURLOPT_NOPROXY, "*") == CURLE_OK &&
+                  curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L) == CURLE_OK,
+              err, SD_E_INTERNAL, "cannot configure libcurl");
+    cc = curl_easy_perform(c);
+    SD_ENSURE(!s.overflow, err, SD_E_IO, "the response from %s is too large", endpoint);
+    SD_ENSURE(cc == CURLE_OK, err, SD_E_IO, "cannot reach http://%s/: %s", endpoint,
+              curl_easy_strerror(cc));
+    SD_ENSURE(curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK, err, SD_E_INTERNAL,
+              "no HTTP status");
+    *status = (int)code;
+out:
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hl);
+    sd_buf_free(&url);
+    return rc;
+}
