@@ -1,0 +1,237 @@
+/* kms_alias.c: aliases and tags.
+ *
+ * An alias is "alias/" plus 1-249 characters of [A-Za-z0-9:/_-], unique per
+ * account and region.  "alias/acs" and below are reserved for service keys:
+ * no caller creates, moves or deletes them.  Tags are key/value strings on
+ * a key (keys 1-128 characters, not starting with "acs:"; values up to 256). */
+#include <string.h>
+
+#include "kms/kms_int.h"
+
+static sd_code check_alias_name(const char *alias, sd_err *err)
+{
+    size_t n = alias != NULL ? strlen(alias) : 0;
+
+    if (n == 0) {
+        return sd_err_setc(err, SD_E_INVALID, "MissingParameter", SD_HERE,
+                           "The parameter \"AliasName\" is needed but not provided.");
+    }
+    if (n <= 6 || n > 255 || strncmp(alias, "alias/", 6) != 0) {
+        return sd_err_setc(err, SD_E_INVALID, "InvalidParameter", SD_HERE,
+                           "The specified parameter \"AliasName\" is not valid: it must be "
+                           "alias/ followed by 1 to 249 characters.");
+    }
+    for (size_t i = 6; i < n; i++) {
+        char c = alias[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == ':' || c == '/' || c == '_' || c == '-')) {
+            return sd_err_setc(err, SD_E_INVALID, "InvalidParameter", SD_HERE,
+                               "The specified parameter \"AliasName\" is not valid: only "
+                               "letters, digits and : / _ - are allowed.");
+        }
+    }
+    if (strncmp(alias, "alias/acs", 9) == 0) {
+        return sd_err_setc(err, SD_E_INVALID, "InvalidParameter", SD_HERE,
+                           "The specified parameter \"AliasName\" is not valid: alias/acs is "
+                           "reserved for service keys such as alias/acs/ecs.");
+    }
+    return SD_OK;
+}
+
+static sd_code alias_exists(kms *k, const kms_caller *c, const char *alias, bool *found,
+                            sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    SD_TRY(store_prepare(k->st,
+                         "SELECT 1 FROM kms_aliases WHERE account = ? AND region = ? AND "
+                         "alias = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, c->region, err));
+    SD_TRY(store_bind_text(st, 3, alias, err));
+    SD_TRY(store_step(st, found, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code kms_create_alias(kms *k, const kms_caller *c, const char *alias, const char *ref,
+                         sd_err *err)
+{
+    sd_code rc = SD_OK;
+    kms_key_meta m;
+    bool found = false;
+
+    pthread_mutex_lock(&k->mu);
+    SD_TRY(check_alias_name(alias, err));
+    SD_TRY(kms__resolve(k, c, ref, &m, err));
+    SD_TRY(kms__state_allows(&m, KMS_OP_CREATE_ALIAS, err));
+    SD_TRY(alias_exists(k, c, alias, &found, err));
+    SD_ENSUREC(!found, err, SD_E_INVALID, "AliasAlreadyExists",
+               "The alias %s already exists in this region.", alias);
+    SD_TRY(kms__exec(k,
+                     "INSERT INTO kms_aliases (account, region, alias, key_id) "
+                     "VALUES (?, ?, ?, ?)",
+                     err, c->account, c->region, alias, m.key_id, NULL));
+out:
+    pthread_mutex_unlock(&k->mu);
+    return rc;
+}
+
+sd_code kms_update_alias(kms *k, const kms_caller *c, const char *alias, const char *ref,
+                         sd_err *err)
+{
+    sd_code rc = SD_OK;
+    kms_key_meta m;
+    bool found = false;
+
+    pthread_mutex_lock(&k->mu);
+    SD_TRY(check_alias_name(alias, err));
+    SD_TRY(alias_exists(k, c, alias, &found, err));
+    SD_ENSUREC(found, err, SD_E_NOT_FOUND, "Forbidden.AliasNotFound",
+               "The specified Alias is not found: %s.", alias);
+    SD_TRY(kms__resolve(k, c, ref, &m, err));
+    SD_TRY(kms__state_allows(&m, KMS_OP_ALIAS_TARGET, err));
+    SD_TRY(kms__exec(k,
+                     "UPDATE kms_aliases SET key_id = ? WHERE account = ? AND region = ? "
+                     "AND alias = ?",
+                     err, m.key_id, c->account, c->region, alias, NULL));
+out:
+    pthread_mutex_unlock(&k->mu);
+    return rc;
+}
+
+sd_code kms_delete_alias(kms *k, const kms_caller *c, const char *alias, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    bool found = false;
+
+    pthread_mutex_lock(&k->mu);
+    SD_TRY(check_alias_name(alias, err));
+    SD_TRY(alias_exists(k, c, alias, &found, err));
+    SD_ENSUREC(found, err, SD_E_NOT_FOUND, "Forbidden.AliasNotFound",
+               "The specified Alias is not found: %s.", alias);
+    SD_TRY(kms__exec(k, "DELETE FROM kms_aliases WHERE account = ? AND region = ? AND alias = ?",
+                     err, c->account, c->region, alias, NULL));
+out:
+    pthread_mutex_unlock(&k->mu);
+    return rc;
+}
+
+sd_code kms_list_aliases(kms *k, const kms_caller *c, const char *ref, int64_t page, int64_t size,
+                         kms_alias_fn fn, void *ctx, int64_t *total, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    kms_key_meta m;
+    store_stmt *st = NULL;
+    bool row = false;
+    const char *key_filter = NULL;
+    int64_t skip;
+    int64_t seen = 0;
+
+    pthread_mutex_lock(&k->mu);
+    if (ref != NULL) {
+        SD_TRY(kms__resolve(k, c, ref, &m, err));
+        key_filter = m.key_id;
+    }
+    SD_TRY(store_prepare(k->st,
+                         "SELECT alias, key_id FROM kms_aliases WHERE account = ? AND "
+                         "region = ? AND (? IS NULL OR key_id = ?) ORDER BY rowid",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, c->region, err));
+    SD_TRY(store_bind_text(st, 3, key_filter, err));
+    SD_TRY(store_bind_text(st, 4, key_filter, err));
+    skip = (page - 1) * size;
+    for (;;) {
+        SD_TRY(store_step(st, &row, err));
+        if (!row) {
+            break;
+        }
+        if (seen >= skip && seen < skip + size) {
+            fn(ctx, store_col_text(st, 0), store_col_text(st, 1));
+        }
+        seen++;
+    }
+    *total = seen;
+out:
+    store_stmt_free(st);
+    pthread_mutex_unlock(&k->mu);
+    return rc;
+}
+
+static sd_code check_tag(const char *key, const char *value, sd_err *err)
+{
+    if (key == NULL || key[0] == '\0' || strlen(key) > 128 || strncmp(key, "acs:", 4) == 0 ||
+        (value != NULL && strlen(value) > 256)) {
+        return sd_err_setc(err, SD_E_INVALID, "InvalidParameter", SD_HERE,
+                           "The specified parameter \"Tags\" is not valid: a TagKey is 1 to "
+                           "128 characters and may not start with acs:, a TagValue at most "
+                           "256.");
+    }
+    return SD_OK;
+}
+
+sd_code kms_tag(kms *k, const kms_caller *c, const char *ref, const char *key, const char *value,
+                sd_err *err)
+{
+    sd_code rc = SD_OK;
+    kms_key_meta m;
+
+    pthread_mutex_lock(&k->mu);
+    SD_TRY(kms__resolve(k, c, ref, &m, err));
+    SD_TRY(kms__state_allows(&m, KMS_OP_META, err));
+    SD_TRY(check_tag(key, value != NULL ? value : "", err));
+    SD_TRY(kms__exec(k,
+                     "INSERT INTO kms_tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) "
+                     "ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
+                     err, m.key_id, key, value != NULL ? value : "", NULL));
+out:
+    pthread_mutex_unlock(&k->mu);
+    return rc;
+}
+
+sd_code kms_untag(kms *k, const kms_caller *c, const char *ref, const char *key, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    kms_key_meta m;
+
+    pthread_mutex_lock(&k->mu);
+    SD_TRY(kms__resolve(k, c, ref, &m, err));
+    SD_TRY(kms__state_allows(&m, KMS_OP_META, err));
+    SD_TRY(check_tag(key, "", err));
+    SD_TRY(kms__exec(k, "DELETE FROM kms_tags WHERE key_id = ? AND tag_key = ?", err, m.key_id, key,
+                     NULL));
+out:
+    pthread_mutex_unlock(&k->mu);
+    return rc;
+}
+
+sd_code kms_list_tags(kms *k, const kms_caller *c, const char *ref, kms_tag_fn fn, void *ctx,
+                      sd_err *err)
+{
+    sd_code rc = SD_OK;
+    kms_key_meta m;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    pthread_mutex_lock(&k->mu);
+    SD_TRY(kms__resolve(k, c, ref, &m, err));
+    SD_TRY(store_prepare(
+        k->st, "SELECT tag_key, tag_value FROM kms_tags WHERE key_id = ? ORDER BY tag_key", &st,
+        err));
+    SD_TRY(store_bind_text(st, 1, m.key_id, err));
+    for (;;) {
+        SD_TRY(store_step(st, &row, err));
+        if (!row) {
+            break;
+        }
+        fn(ctx, m.key_id, store_col_text(st, 0), store_col_text(st, 1));
+    }
+out:
+    store_stmt_free(st);
+    pthread_mutex_unlock(&k->mu);
+    return rc;
+}

@@ -1,0 +1,465 @@
+/* kms_core.c: the kms handle, key resolution, the state table, versions
+ * and their cache, and destruction.
+ *
+ * Invariants:
+ *   1. Version material exists in plaintext only in kms_vkey entries
+ *      (sd_secret, locked) and briefly during generation; the store holds
+ *      it wrapped under the root key with AAD "sealdisk-cmk-v1|key|version".
+ *   2. Every public call holds k->mu, so the cache and the store handle
+ *      are used by one thread at a time.
+ *   3. The state machine (each transition's function in brackets):
+ *        (create) -> Enabled | PendingImport (EXTERNAL)
+ *        Enabled <-> Disabled            [kms_disable_key / kms_enable_key]
+ *        Enabled|Disabled|PendingImport -> PendingDeletion [kms_schedule_deletion]
+ *        PendingDeletion -> Enabled      [kms_cancel_deletion]
+ *        PendingDeletion -> (destroyed)  [kms__destroy, from kms_tick or a
+ *                                         lookup after the window]
+ *      Which operations each state refuses is kms__state_allows. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kms/kms_int.h"
+
+static const char verifier_aad[] = "sealdisk-root-key-verifier-v1";
+
+sd_code kms__exec(kms *k, const char *sql, sd_err *err, ...)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    va_list ap;
+    int i = 1;
+    const char *v;
+
+    va_start(ap, err);
+    rc = store_prepare(k->st, sql, &st, err);
+    while (rc == SD_OK && (v = va_arg(ap, const char *)) != NULL) {
+        rc = store_bind_text(st, i++, v, err);
+    }
+    va_end(ap);
+    SD_TRY(rc);
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+/* Checks (or, on a new data directory, records) that the root key is the
+ * one this directory was created with. */
+static sd_code check_root(kms *k, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+    sd_secret *probe = NULL;
+    sd_buf wrapped = SD_BUF_INIT(256);
+    size_t n = 0;
+    const uint8_t *blob;
+
+    SD_TRY(
+        store_prepare(k->st, "SELECT value FROM kms_meta WHERE name = 'root_verifier'", &st, err));
+    SD_TRY(store_step(st, &row, err));
+    if (row) {
+        blob = store_col_blob(st, 0, &n);
+        rc = kms__root_unwrap(k->root, verifier_aad, blob, n, &probe, NULL);
+        SD_ENSURE(rc == SD_OK, err, SD_E_AUTH,
+                  "the root key does not match this data directory (it was created with "
+                  "another one); nothing was changed");
+        goto out;
+    }
+    store_stmt_free(st);
+    st = NULL;
+    SD_TRY(sd_secret_new(32, &probe, err));
+    SD_TRY(sd_rng_fill(&k->rng, sd_secret_data(probe), 32, err));
+    SD_TRY(kms__root_wrap(k->root, verifier_aad, probe, &k->rng, &wrapped, err));
+    SD_TRY(store_prepare(k->st, "INSERT INTO kms_meta (name, value) VALUES ('root_verifier', ?)",
+                         &st, err));
+    SD_TRY(store_bind_blob(st, 1, wrapped.data, wrapped.len, err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    sd_secret_free(probe);
+    sd_buf_free(&wrapped);
+    return rc;
+}
+
+sd_code kms_open(const kms_opts *o, kms **out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    kms *k = NULL;
+
+    *out = NULL;
+    SD_ENSURE(o->root != NULL && o->db_path != NULL && o->clock.now != NULL && o->rng.fill != NULL,
+              err, SD_E_INVALID, "kms_open needs a store path, a root key, a clock and an RNG");
+    k = calloc(1, sizeof *k);
+    SD_ENSURE(k != NULL, err, SD_E_NOMEM, "out of memory");
+    SD_ENSURE(pthread_mutex_init(&k->mu, NULL) == 0, err, SD_E_INTERNAL, "mutex init failed");
+    k->root = o->root;
+    k->clock = o->clock;
+    k->rng = o->rng;
+    SD_TRY(store_open_sqlite(o->db_path, &k->st, err));
+    SD_TRY(check_root(k, err));
+    *out = k;
+    k = NULL;
+out:
+    kms_close(k);
+    return rc;
+}
+
+static void cache_drop(kms *k, const char *key_id)
+{
+    kms_vkey **pp = &k->cache;
+    while (*pp != NULL) {
+        kms_vkey *v = *pp;
+        if (key_id == NULL || strcmp(v->key_id, key_id) == 0) {
+            *pp = v->next;
+            sd_secret_free(v->key);
+            free(v);
+        } else {
+            pp = &v->next;
+        }
+    }
+}
+
+void kms_close(kms *k)
+{
+    if (k == NULL) {
+        return;
+    }
+    cache_drop(k, NULL);
+    store_close(k->st);
+    pthread_mutex_destroy(&k->mu);
+    free(k);
+}
+
+/* ---- rows ------------------------------------------------------------ */
+
+#define KEY_COLUMNS                                                                           \
+    "key_id, account, region, description, usage, spec, origin, protection, state, creator, " \
+    "created, delete_at, rotation_seconds, last_rotation, primary_version, material_expire, " \
+    "service"
+
+static void copy_col(char *dst, size_t cap, store_stmt *st, int col)
+{
+    const char *v = store_col_text(st, col);
+    size_t n = strnlen(v, cap - 1);
+    memcpy(dst, v, n);
+    dst[n] = '\0';
+}
+
+static void fill_meta(store_stmt *st, kms_key_meta *m)
+{
+    char account[KMS_ID_MAX];
+    char region[64];
+
+    *m = (kms_key_meta){0};
+    copy_col(m->key_id, sizeof m->key_id, st, 0);
+    copy_col(account, sizeof account, st, 1);
+    copy_col(region, sizeof region, st, 2);
+    copy_col(m->description, sizeof m->description, st, 3);
+    copy_col(m->usage, sizeof m->usage, st, 4);
+    copy_col(m->spec, sizeof m->spec, st, 5);
+    copy_col(m->origin, sizeof m->origin, st, 6);
+    copy_col(m->protection, sizeof m->protection, st, 7);
+    copy_col(m->state, sizeof m->state, st, 8);
+    copy_col(m->creator, sizeof m->creator, st, 9);
+    m->created = store_col_int64(st, 10);
+    m->delete_at = store_col_int64(st, 11);
+    m->rotation_seconds = store_col_int64(st, 12);
+    m->last_rotation = store_col_int64(st, 13);
+    copy_col(m->primary_version, sizeof m->primary_version, st, 14);
+    m->material_expire = store_col_int64(st, 15);
+    m->service = store_col_int64(st, 16) != 0;
+    memcpy(m->rotation, m->rotation_seconds > 0 ? "Enabled" : "Disabled",
+           m->rotation_seconds > 0 ? sizeof "Enabled" : sizeof "Disabled");
+    m->next_rotation = m->rotation_seconds > 0 ? m->last_rotation + m->rotation_seconds : 0;
+    if (snprintf(m->arn, sizeof m->arn, "acs:kms:%s:%s:key/%s", region, account, m->key_id) >=
+        (int)sizeof m->arn) {
+        m->arn[0] = '\0';
+    }
+}
+
+static sd_code key_not_found(sd_err *err, const char *ref)
+{
+    return sd_err_setc(err, SD_E_NOT_FOUND, "Forbidden.KeyNotFound", SD_HERE,
+                       "The specified Key is not found: %s.", ref);
+}
+
+/* Loads key_id of the caller; SD_E_NOT_FOUND when absent. */
+static sd_code load_by_id(kms *k, const kms_caller *c, const char *key_id, const char *ref,
+                          kms_key_meta *m, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_prepare(k->st,
+                         "SELECT " KEY_COLUMNS
+                         " FROM kms_keys WHERE key_id = ? AND account = ? AND region = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, key_id, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    SD_TRY(store_bind_text(st, 3, c->region, err));
+    SD_TRY(store_step(st, &row, err));
+    if (!row) {
+        rc = key_not_found(err, ref);
+        goto out;
+    }
+    fill_meta(st, m);
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+static sd_code alias_target(kms *k, const kms_caller *c, const char *alias, char *key_id,
+                            bool *found, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    *found = false;
+    SD_TRY(store_prepare(k->st,
+                         "SELECT key_id FROM kms_aliases WHERE account = ? AND region = ? AND "
+                         "alias = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, c->region, err));
+    SD_TRY(store_bind_text(st, 3, alias, err));
+    SD_TRY(store_step(st, found, err));
+    if (*found) {
+        copy_col(key_id, KMS_ID_MAX, st, 0);
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+/* "acs:kms:<region>:<account>:<rest>": *rest when it is the caller's. */
+static bool arn_of_caller(const kms_caller *c, const char *ref, const char **rest)
+{
+    size_t rl = strlen(c->region);
+    size_t al = strlen(c->account);
+    const char *p = ref + strlen("acs:kms:");
+
+    if (strncmp(p, c->region, rl) != 0 || p[rl] != ':') {
+        return false;
+    }
+    p += rl + 1;
+    if (strncmp(p, c->account, al) != 0 || p[al] != ':') {
+        return false;
+    }
+    *rest = p + al + 1;
+    return true;
+}
+
+sd_code kms__resolve(kms *k, const kms_caller *c, const char *ref, kms_key_meta *m, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char key_id[KMS_ID_MAX];
+    const char *rest = NULL;
+    bool found = false;
+
+    if (ref == NULL || ref[0] == '\0') {
+        return sd_err_setc(err, SD_E_INVALID, "MissingParameter", SD_HERE,
+                           "The parameter \"KeyId\" is needed but not provided.");
+    }
+    if (strncmp(ref, "acs:kms:", 8) == 0) {
+        if (!arn_of_caller(c, ref, &rest)) {
+            return key_not_found(err, ref);
+        }
+        if (strncmp(rest, "key/", 4) == 0) {
+            rest += 4;
+        } else if (strncmp(rest, "alias/", 6) != 0) {
+            return key_not_found(err, ref);
+        }
+    } else {
+        rest = ref;
+    }
+    if (strncmp(rest, "alias/", 6) == 0) {
+        SD_TRY(alias_target(k, c, rest, key_id, &found, err));
+        if (!found && strcmp(rest, KMS_SERVICE_ALIAS) == 0) {
+            SD_TRY(kms__create_service_key(k, c, m, err));
+            goto out;
+        }
+        SD_ENSUREC(found, err, SD_E_NOT_FOUND, "Forbidden.AliasNotFound",
+                   "The specified Alias is not found: %s.", rest);
+    } else {
+        SD_ENSURE(strlen(rest) < KMS_ID_MAX, err, SD_E_NOT_FOUND, "key id too long");
+        memcpy(key_id, rest, strlen(rest) + 1);
+    }
+    SD_TRY(load_by_id(k, c, key_id, ref, m, err));
+    if (strcmp(m->state, "PendingDeletion") == 0 && sd_now(&k->clock) >= m->delete_at) {
+        SD_TRY(kms__destroy(k, m->key_id, err));
+        rc = key_not_found(err, ref);
+    }
+out:
+    if (rc != SD_OK && err != NULL && err->code == SD_E_NOT_FOUND && err->api_code[0] == '\0') {
+        sd_err_clear(err);
+        rc = key_not_found(err, ref);
+    }
+    return rc;
+}
+
+sd_code kms__state_allows(const kms_key_meta *m, kms_op op, sd_err *err)
+{
+    const char *s = m->state;
+    bool enabled = strcmp(s, "Enabled") == 0;
+    bool disabled = strcmp(s, "Disabled") == 0;
+    bool pending_del = strcmp(s, "PendingDeletion") == 0;
+    bool pending_imp = strcmp(s, "PendingImport") == 0;
+    const char *code = NULL;
+
+    switch (op) {
+    case KMS_OP_CRYPTO:
+        if (disabled) {
+            code = "Rejected.Disabled";
+        } else if (pending_del) {
+            code = "Rejected.PendingDeletion";
+        } else if (pending_imp) {
+            code = "Rejected.PendingImport";
+        }
+        break;
+    case KMS_OP_READ:
+        break;
+    case KMS_OP_META:
+    case KMS_OP_ALIAS_TARGET:
+        code = pending_del ? "Rejected.PendingDeletion" : NULL;
+        break;
+    case KMS_OP_ENABLE:
+        code = (pending_del || pending_imp) ? "Rejected.StateModifiedFailed" : NULL;
+        break;
+    case KMS_OP_SCHEDULE:
+    case KMS_OP_CREATE_ALIAS:
+        code = pending_del ? "Rejected.StateModifiedFailed" : NULL;
+        break;
+    case KMS_OP_CANCEL:
+        code = pending_del ? NULL : "Rejected.StateModifiedFailed";
+        break;
+    }
+    (void)enabled;
+    if (code == NULL) {
+        return SD_OK;
+    }
+    return sd_err_setc(err, SD_E_KEY_STATE, code, SD_HERE,
+                       "The key %s is %s, which does not allow this operation.", m->key_id, s);
+}
+
+/* ---- versions ------------------------------------------------------------ */
+
+static void version_aad(char *out, size_t cap, const char *key_id, const char *version_id)
+{
+    if (snprintf(out, cap, "sealdisk-cmk-v1|%s|%s", key_id, version_id) >= (int)cap) {
+        out[0] = '\0';
+    }
+}
+
+sd_code kms__new_version(kms *k, const char *key_id, int64_t now, char *version_out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    sd_secret *material = NULL;
+    sd_buf wrapped = SD_BUF_INIT(256);
+    store_stmt *st = NULL;
+    char aad[192];
+    char vid[37];
+
+    SD_TRY(sd_id_uuid(&k->rng, vid, err));
+    SD_TRY(sd_secret_new(32, &material, err));
+    SD_TRY(sd_rng_fill(&k->rng, sd_secret_data(material), 32, err));
+    version_aad(aad, sizeof aad, key_id, vid);
+    SD_TRY(kms__root_wrap(k->root, aad, material, &k->rng, &wrapped, err));
+    SD_TRY(store_prepare(k->st,
+                         "INSERT INTO kms_versions (version_id, key_id, created, wrapped) "
+                         "VALUES (?, ?, ?, ?)",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, vid, err));
+    SD_TRY(store_bind_text(st, 2, key_id, err));
+    SD_TRY(store_bind_int64(st, 3, now, err));
+    SD_TRY(store_bind_blob(st, 4, wrapped.data, wrapped.len, err));
+    SD_TRY(store_step_done(st, err));
+    store_stmt_free(st);
+    st = NULL;
+    SD_TRY(store_prepare(k->st,
+                         "UPDATE kms_keys SET primary_version = ?, last_rotation = ? "
+                         "WHERE key_id = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, vid, err));
+    SD_TRY(store_bind_int64(st, 2, now, err));
+    SD_TRY(store_bind_text(st, 3, key_id, err));
+    SD_TRY(store_step_done(st, err));
+    if (version_out != NULL) {
+        memcpy(version_out, vid, sizeof vid);
+    }
+out:
+    store_stmt_free(st);
+    sd_secret_free(material);
+    sd_buf_free(&wrapped);
+    return rc;
+}
+
+sd_code kms__version_key(kms *k, const char *key_id, const char *version_id, const sd_secret **out,
+                         sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+    kms_vkey *v = NULL;
+    size_t n = 0;
+    const uint8_t *wrapped;
+    char aad[192];
+
+    *out = NULL;
+    for (kms_vkey *c = k->cache; c != NULL; c = c->next) {
+        if (strcmp(c->version_id, version_id) == 0 && strcmp(c->key_id, key_id) == 0) {
+            *out = c->key;
+            return SD_OK;
+        }
+    }
+    SD_TRY(store_prepare(
+        k->st, "SELECT wrapped FROM kms_versions WHERE version_id = ? AND key_id = ?", &st, err));
+    SD_TRY(store_bind_text(st, 1, version_id, err));
+    SD_TRY(store_bind_text(st, 2, key_id, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSUREC(row, err, SD_E_AUTH, "InvalidParameter",
+               "The CiphertextBlob names a key version that does not exist.");
+    wrapped = store_col_blob(st, 0, &n);
+    v = calloc(1, sizeof *v);
+    SD_ENSURE(v != NULL, err, SD_E_NOMEM, "out of memory");
+    version_aad(aad, sizeof aad, key_id, version_id);
+    rc = kms__root_unwrap(k->root, aad, wrapped, n, &v->key, NULL);
+    SD_ENSURE(rc == SD_OK, err, SD_E_INTERNAL,
+              "the stored material of key version %s does not authenticate", version_id);
+    memcpy(v->version_id, version_id, strlen(version_id) + 1);
+    memcpy(v->key_id, key_id, strlen(key_id) + 1);
+    v->next = k->cache;
+    k->cache = v;
+    *out = v->key;
+    v = NULL;
+out:
+    free(v);
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code kms__destroy(kms *k, const char *key_id, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    cache_drop(k, key_id);
+    SD_TRY(store_begin(k->st, err));
+    /* overwrite the wrapped material before deleting (secure_delete then
+     * zeroes the freed pages) */
+    SD_TRY(kms__exec(k,
+                     "UPDATE kms_versions SET wrapped = zeroblob(length(wrapped)) WHERE key_id = ?",
+                     err, key_id, NULL));
+    SD_TRY(kms__exec(k, "DELETE FROM kms_versions WHERE key_id = ?", err, key_id, NULL));
+    SD_TRY(kms__exec(k, "DELETE FROM kms_aliases WHERE key_id = ?", err, key_id, NULL));
+    SD_TRY(kms__exec(k, "DELETE FROM kms_tags WHERE key_id = ?", err, key_id, NULL));
+    SD_TRY(kms__exec(k, "DELETE FROM kms_keys WHERE key_id = ?", err, key_id, NULL));
+    SD_TRY(store_commit(k->st, err));
+    SD_TRY(store_checkpoint(k->st, err));
+    sd_log(SD_LOG_INFO, "kms", "destroyed key key_id=%s", key_id);
+out:
+    store_rollback(k->st);
+    return rc;
+}
