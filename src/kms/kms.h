@@ -176,6 +176,27 @@ typedef void (*kms_tag_fn)(void *ctx, const char *key_id, const char *key, const
 SD_MUST_USE sd_code kms_list_tags(kms *k, const kms_caller *c, const char *ref, kms_tag_fn fn,
                                   void *ctx, sd_err *err);
 
+/* ---- BYOK (EXTERNAL keys) --------------------------------------------------- */
+
+/* GetParametersForImport: a fresh RSA_2048 wrapping key for an EXTERNAL key
+ * (Unsupported.Origin otherwise); its DER SubjectPublicKeyInfo is appended
+ * to pubkey, the import token (valid 24 hours, bound to this key) copied to
+ * token (KMS_ID_MAX).  algorithm: RSAES_OAEP_SHA_256, RSAES_OAEP_SHA_1 or
+ * RSAES_PKCS1_V1_5; spec: RSA_2048. */
+SD_MUST_USE sd_code kms_import_params(kms *k, const kms_caller *c, const char *ref,
+                                      const char *algorithm, const char *spec, sd_buf *pubkey,
+                                      char *token, int64_t *expires, sd_err *err);
+/* ImportKeyMaterial: 32 bytes wrapped with the public key; expire_unix 0
+ * (never) or in the future.  A re-import must carry the same material
+ * (InvalidKeyMaterial otherwise); InvalidImportToken, ExpiredImportToken. */
+SD_MUST_USE sd_code kms_import_material(kms *k, const kms_caller *c, const char *ref,
+                                        const uint8_t *wrapped, size_t len, const char *token,
+                                        int64_t expire_unix, sd_err *err);
+/* DeleteKeyMaterial: the key returns to PendingImport (a PendingDeletion key
+ * keeps its state); its blobs decrypt again once the same material is
+ * imported. */
+SD_MUST_USE sd_code kms_delete_material(kms *k, const kms_caller *c, const char *ref, sd_err *err);
+
 /* ---- encryption context ------------------------------------------------- */
 
 typedef struct kms_ctx kms_ctx;

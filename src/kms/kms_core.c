@@ -292,6 +292,16 @@ sd_code kms__resolve(kms *k, const kms_caller *c, const char *ref, kms_key_meta 
     if (strcmp(m->state, "PendingDeletion") == 0 && sd_now(&k->clock) >= m->delete_at) {
         SD_TRY(kms__destroy(k, m->key_id, err));
         rc = key_not_found(err, ref);
+    } else if (m->material_expire != 0 && sd_now(&k->clock) >= m->material_expire &&
+               strcmp(m->state, "PendingImport") != 0) {
+        /* imported material past its expiry: wiped, the key awaits import */
+        SD_TRY(kms__wipe_material(k, m->key_id, err));
+        SD_TRY(kms__exec(k,
+                         "UPDATE kms_keys SET material_expire = 0, state = CASE state WHEN "
+                         "'PendingDeletion' THEN state ELSE 'PendingImport' END WHERE key_id = ?",
+                         err, m->key_id, NULL));
+        sd_log(SD_LOG_INFO, "kms", "imported material expired key_id=%s", m->key_id);
+        SD_TRY(load_by_id(k, c, m->key_id, ref, m, err));
     }
 out:
     if (rc != SD_OK && err != NULL && err->code == SD_E_NOT_FOUND && err->api_code[0] == '\0') {
@@ -354,25 +364,22 @@ static void version_aad(char *out, size_t cap, const char *key_id, const char *v
     }
 }
 
-sd_code kms__new_version(kms *k, const char *key_id, int64_t now, char *version_out, sd_err *err)
+sd_code kms__put_version(kms *k, const char *key_id, const char *version_id,
+                         const sd_secret *material, int64_t now, sd_err *err)
 {
     sd_code rc = SD_OK;
-    sd_secret *material = NULL;
     sd_buf wrapped = SD_BUF_INIT(256);
     store_stmt *st = NULL;
     char aad[192];
-    char vid[37];
 
-    SD_TRY(sd_id_uuid(&k->rng, vid, err));
-    SD_TRY(sd_secret_new(32, &material, err));
-    SD_TRY(sd_rng_fill(&k->rng, sd_secret_data(material), 32, err));
-    version_aad(aad, sizeof aad, key_id, vid);
+    version_aad(aad, sizeof aad, key_id, version_id);
     SD_TRY(kms__root_wrap(k->root, aad, material, &k->rng, &wrapped, err));
     SD_TRY(store_prepare(k->st,
                          "INSERT INTO kms_versions (version_id, key_id, created, wrapped) "
-                         "VALUES (?, ?, ?, ?)",
+                         "VALUES (?, ?, ?, ?) ON CONFLICT (version_id) DO UPDATE SET "
+                         "wrapped = excluded.wrapped",
                          &st, err));
-    SD_TRY(store_bind_text(st, 1, vid, err));
+    SD_TRY(store_bind_text(st, 1, version_id, err));
     SD_TRY(store_bind_text(st, 2, key_id, err));
     SD_TRY(store_bind_int64(st, 3, now, err));
     SD_TRY(store_bind_blob(st, 4, wrapped.data, wrapped.len, err));
@@ -383,17 +390,45 @@ sd_code kms__new_version(kms *k, const char *key_id, int64_t now, char *version_
                          "UPDATE kms_keys SET primary_version = ?, last_rotation = ? "
                          "WHERE key_id = ?",
                          &st, err));
-    SD_TRY(store_bind_text(st, 1, vid, err));
+    SD_TRY(store_bind_text(st, 1, version_id, err));
     SD_TRY(store_bind_int64(st, 2, now, err));
     SD_TRY(store_bind_text(st, 3, key_id, err));
     SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    sd_buf_free(&wrapped);
+    return rc;
+}
+
+sd_code kms__new_version(kms *k, const char *key_id, int64_t now, char *version_out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    sd_secret *material = NULL;
+    char vid[37];
+
+    SD_TRY(sd_id_uuid(&k->rng, vid, err));
+    SD_TRY(sd_secret_new(32, &material, err));
+    SD_TRY(sd_rng_fill(&k->rng, sd_secret_data(material), 32, err));
+    SD_TRY(kms__put_version(k, key_id, vid, material, now, err));
     if (version_out != NULL) {
         memcpy(version_out, vid, sizeof vid);
     }
 out:
-    store_stmt_free(st);
     sd_secret_free(material);
-    sd_buf_free(&wrapped);
+    return rc;
+}
+
+sd_code kms__wipe_material(kms *k, const char *key_id, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    cache_drop(k, key_id);
+    SD_TRY(kms__exec(k,
+                     "UPDATE kms_versions SET wrapped = zeroblob(length(wrapped)) WHERE key_id = ?",
+                     err, key_id, NULL));
+    SD_TRY(
+        kms__exec(k, "UPDATE kms_versions SET wrapped = X'' WHERE key_id = ?", err, key_id, NULL));
+out:
     return rc;
 }
 
@@ -455,6 +490,8 @@ sd_code kms__destroy(kms *k, const char *key_id, sd_err *err)
     SD_TRY(kms__exec(k, "DELETE FROM kms_versions WHERE key_id = ?", err, key_id, NULL));
     SD_TRY(kms__exec(k, "DELETE FROM kms_aliases WHERE key_id = ?", err, key_id, NULL));
     SD_TRY(kms__exec(k, "DELETE FROM kms_tags WHERE key_id = ?", err, key_id, NULL));
+    SD_TRY(kms__exec(k, "DELETE FROM kms_imports WHERE key_id = ?", err, key_id, NULL));
+    SD_TRY(kms__exec(k, "DELETE FROM kms_material_check WHERE key_id = ?", err, key_id, NULL));
     SD_TRY(kms__exec(k, "DELETE FROM kms_keys WHERE key_id = ?", err, key_id, NULL));
     SD_TRY(store_commit(k->st, err));
     SD_TRY(store_checkpoint(k->st, err));

@@ -87,6 +87,13 @@ SD_MUST_USE sd_code kms__version_key(kms *k, const char *key_id, const char *ver
 /* Adds a new primary version to key_id (material from the RNG). */
 SD_MUST_USE sd_code kms__new_version(kms *k, const char *key_id, int64_t now, char *version_out,
                                      sd_err *err);
+/* Stores material (32 bytes) wrapped under the root key as version_id of
+ * key_id (insert, or replace after DeleteKeyMaterial) and makes it primary. */
+SD_MUST_USE sd_code kms__put_version(kms *k, const char *key_id, const char *version_id,
+                                     const sd_secret *material, int64_t now, sd_err *err);
+/* Wipes the material of every version of key_id, keeping the rows (BYOK);
+ * drops the cache. */
+SD_MUST_USE sd_code kms__wipe_material(kms *k, const char *key_id, sd_err *err);
 /* Overwrites and deletes a key's material and rows, drops its cache. */
 SD_MUST_USE sd_code kms__destroy(kms *k, const char *key_id, sd_err *err);
 /* Creates the service key of (account, region). */
