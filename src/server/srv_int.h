@@ -2,7 +2,17 @@
 #ifndef SD_SRV_INT_H
 #define SD_SRV_INT_H
 
+#include "kms/kms.h"
 #include "server/srv.h"
+
+/* Loads the configured root key and opens the KMS over DATA_DIR/meta.db.
+ * SD_E_AUTH when the root key is not the data directory's. */
+SD_MUST_USE sd_code srv__open_kms(const srv_config *c, kms_rootkey **root, kms **k, sd_err *err);
+
+/* A thread that runs kms_tick every `seconds` (rotations, deletions). */
+typedef struct srv_ticker srv_ticker;
+SD_MUST_USE sd_code srv__ticker_start(kms *k, unsigned seconds, srv_ticker **out, sd_err *err);
+void srv__ticker_stop(srv_ticker *t);
 
 /* Prints `sealdisk server --help` to stdout. */
 void srv__usage(void);

@@ -7,7 +7,9 @@
  *   4. the data directory (0700) and its lock, so two servers never share it;
  *   5. the metadata store (DATA_DIR/meta.db) and the audit log
  *      (DATA_DIR/audit.log);
- *   6. the HTTP API;
+ *   6. the root key and the KMS (a wrong root key stops here, changing
+ *      nothing), and the KMS scheduler (rotations, deletion windows);
+ *   7. the HTTP API;
  * then sigwait until SIGTERM or SIGINT, and an orderly stop. */
 #include <errno.h>
 #include <fcntl.h>
@@ -103,6 +105,9 @@ static sd_code run(const srv_config *c, sd_err *err)
     store *st = NULL;
     api_server *api = NULL;
     api_audit *audit = NULL;
+    kms_rootkey *root = NULL;
+    kms *k = NULL;
+    srv_ticker *ticker = NULL;
     api_server_opts aopts = API_SERVER_OPTS_INIT;
     char db[600];
     int sig = 0;
@@ -124,6 +129,8 @@ static sd_code run(const srv_config *c, sd_err *err)
     SD_ENSURE(snprintf(db, sizeof db, "%s/audit.log", c->data_dir) < (int)sizeof db, err,
               SD_E_INVALID, "data directory path too long");
     SD_TRY(api_audit_open(db, &audit, err));
+    SD_TRY(srv__open_kms(c, &root, &k, err));
+    SD_TRY(srv__ticker_start(k, 60, &ticker, err));
 
     aopts.bind_addr = c->listen_addr;
     aopts.port = c->listen_port;
@@ -138,6 +145,9 @@ static sd_code run(const srv_config *c, sd_err *err)
     sd_log(SD_LOG_INFO, "server", "stopping signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
     api_server_stop(api);
+    srv__ticker_stop(ticker);
+    kms_close(k);
+    kms_rootkey_free(root);
     api_audit_close(audit);
     store_close(st);
     if (lock_fd >= 0) {
