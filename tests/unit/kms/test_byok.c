@@ -224,12 +224,64 @@ static void byok_deleted_or_expired_material_stops_use_until_the_same_is_importe
     kt_close(t);
 }
 
+/* An EXTERNAL key with material, then moved to state (0 Enabled,
+ * 1 Disabled, 2 PendingDeletion, 3 PendingImport). */
+static void external_in_state(kt *t, int st, kms_key_meta *m)
+{
+    external_key(t, m);
+    if (st == 3) {
+        return;
+    }
+    assert_int_equal(import(t, m->key_id, "RSAES_OAEP_SHA_256", material, 32, 0, NULL), SD_OK);
+    if (st == 1) {
+        assert_int_equal(kms_disable_key(t->k, &kt_alice, m->key_id, NULL), SD_OK);
+    } else if (st == 2) {
+        assert_int_equal(kms_schedule_deletion(t->k, &kt_alice, m->key_id, 7, NULL), SD_OK);
+    }
+}
+
+static void byok_import_rows_of_the_state_table_hold(void **state)
+{
+    static const char *const names[] = {"Enabled", "Disabled", "PendingDeletion", "PendingImport"};
+    (void)state;
+    for (int st = 0; st < 4; st++) {
+        kt *t = kt_open();
+        kms_key_meta m;
+        sd_buf der = SD_BUF_INIT(4096);
+        char token[KMS_ID_MAX];
+        int64_t exp = 0;
+        sd_err err = SD_ERR_INIT;
+        sd_code rc;
+
+        external_in_state(t, st, &m);
+        assert_int_equal(kms_describe_key(t->k, &kt_alice, m.key_id, &m, NULL), SD_OK);
+        assert_string_equal(m.state, names[st]);
+        /* GetParametersForImport: allowed in every state */
+        assert_int_equal(kms_import_params(t->k, &kt_alice, m.key_id, "RSAES_OAEP_SHA_256",
+                                           "RSA_2048", &der, token, &exp, NULL),
+                         SD_OK);
+        /* ImportKeyMaterial: refused only while PendingDeletion */
+        rc = import(t, m.key_id, "RSAES_OAEP_SHA_256", material, 32, 0, &err);
+        if (st == 2) {
+            assert_int_equal(rc, SD_E_KEY_STATE);
+            assert_string_equal(err.api_code, "Rejected.StateModifiedFailed");
+        } else {
+            assert_int_equal(rc, SD_OK);
+        }
+        /* DeleteKeyMaterial: allowed in every state */
+        assert_int_equal(kms_delete_material(t->k, &kt_alice, m.key_id, NULL), SD_OK);
+        sd_buf_free(&der);
+        kt_close(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(byok_round_trip_under_each_wrapping_algorithm),
         cmocka_unit_test(byok_refuses_wrong_keys_tokens_and_material),
         cmocka_unit_test(byok_deleted_or_expired_material_stops_use_until_the_same_is_imported),
+        cmocka_unit_test(byok_import_rows_of_the_state_table_hold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
