@@ -34,7 +34,7 @@ int main(int argc, char **argv)
     char db[64], keyfile[64];
     kms_rootkey *root = NULL;
     kms *k = NULL;
-    kms_opts o;
+    kms_opts o = {0};
     kms_key_meta m;
     kms_create_opts co = KMS_CREATE_OPTS_INIT;
     kms_caller c = {"1000000000000001", "cn-hangzhou"};

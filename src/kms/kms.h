@@ -16,6 +16,9 @@
  * ":alias/...").  The service key "alias/acs/ecs" is created on first use
  * and can be neither disabled, scheduled for deletion nor re-aliased.
  *
+ * Over a region's quota a call fails with SD_E_THROTTLED (Code
+ * Rejected.Throttling) before doing anything.
+ *
  * Errors: SD_E_NOT_FOUND (Forbidden.KeyNotFound, Forbidden.AliasNotFound),
  * SD_E_KEY_STATE (409 Rejected.*), SD_E_INVALID (InvalidParameter,
  * AliasAlreadyExists, ...), SD_E_AUTH (a blob or context that does not
@@ -53,11 +56,27 @@ void kms_rootkey_free(kms_rootkey *rk);
 
 /* ---- the handle ------------------------------------------------------- */
 
+/* Per-region request quotas, requests per second (R14: the KMS calls that
+ * disk management makes count too).  0 turns a quota off. */
+typedef struct kms_quota {
+    double crypto;    /* Encrypt, Decrypt, GenerateDataKey*: 1000 */
+    double reencrypt; /* ReEncrypt: 750 */
+    double create;    /* CreateKey: 10 */
+} kms_quota;
+
+#define KMS_QUOTA_DEFAULT \
+    {                     \
+        1000, 750, 10     \
+    }
+
 typedef struct kms_opts {
     const char *db_path;     /* the metadata store (SQLite file, or ":memory:") */
     const kms_rootkey *root; /* borrowed; must outlive the kms */
     sd_clock clock;
     sd_rng rng;
+    kms_quota quota; /* all zero: no quotas */
+    sd_mono_fn mono; /* the quotas' clock; NULL: CLOCK_MONOTONIC */
+    void *mono_ctx;
 } kms_opts;
 
 /* Caller owns *out.  Checks the root key against the verifier stored at

@@ -98,6 +98,9 @@ sd_code kms_open(const kms_opts *o, kms **out, sd_err *err)
     k->root = o->root;
     k->clock = o->clock;
     k->rng = o->rng;
+    k->quota = o->quota;
+    k->mono = o->mono;
+    k->mono_ctx = o->mono_ctx;
     SD_TRY(store_open_sqlite(o->db_path, &k->st, err));
     SD_TRY(check_root(k, err));
     *out = k;
@@ -128,9 +131,58 @@ void kms_close(kms *k)
         return;
     }
     cache_drop(k, NULL);
+    while (k->quotas != NULL) {
+        kms_region_quota *q = k->quotas;
+        k->quotas = q->next;
+        sd_rate_free(q->crypto);
+        sd_rate_free(q->reencrypt);
+        sd_rate_free(q->create);
+        free(q);
+    }
     store_close(k->st);
     pthread_mutex_destroy(&k->mu);
     free(k);
+}
+
+/* ---- quotas ---------------------------------------------------------- */
+
+static sd_code new_bucket(kms *k, double rate, sd_rate **out, sd_err *err)
+{
+    *out = NULL;
+    if (rate <= 0) {
+        return SD_OK; /* no quota */
+    }
+    return sd_rate_new(rate, rate, k->mono, k->mono_ctx, out, err);
+}
+
+sd_code kms__quota(kms *k, const kms_caller *c, kms_quota_class qc, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    kms_region_quota *q = k->quotas;
+    sd_rate *bucket;
+    static const char *const names[] = {"cryptographic", "ReEncrypt", "CreateKey"};
+
+    while (q != NULL && strcmp(q->region, c->region) != 0) {
+        q = q->next;
+    }
+    if (q == NULL) {
+        SD_ENSURE(strlen(c->region) < sizeof q->region, err, SD_E_INVALID, "region too long");
+        q = calloc(1, sizeof *q);
+        SD_ENSURE(q != NULL, err, SD_E_NOMEM, "out of memory");
+        memcpy(q->region, c->region, strlen(c->region) + 1);
+        q->next = k->quotas;
+        k->quotas = q;
+        SD_TRY(new_bucket(k, k->quota.crypto, &q->crypto, err));
+        SD_TRY(new_bucket(k, k->quota.reencrypt, &q->reencrypt, err));
+        SD_TRY(new_bucket(k, k->quota.create, &q->create, err));
+    }
+    bucket = qc == KMS_Q_CRYPTO ? q->crypto : (qc == KMS_Q_REENCRYPT ? q->reencrypt : q->create);
+    SD_ENSUREC(bucket == NULL || sd_rate_take(bucket), err, SD_E_THROTTLED, "Rejected.Throttling",
+               "Request was denied due to request throttling: the %s request quota of region "
+               "%s is exhausted.",
+               names[qc], c->region);
+out:
+    return rc;
 }
 
 /* ---- rows ------------------------------------------------------------ */

@@ -42,6 +42,7 @@ sd_code kms_generate_data_key(kms *k, const kms_caller *c, const char *ref, size
         *plain = NULL;
     }
     pthread_mutex_lock(&k->mu);
+    SD_TRY(kms__quota(k, c, KMS_Q_CRYPTO, err));
     SD_ENSUREC(nbytes >= 1 && nbytes <= 1024, err, SD_E_INVALID, "InvalidParameter",
                "The specified parameter \"NumberOfBytes\" is not valid: must be from 1 to "
                "1024.");
@@ -68,6 +69,7 @@ sd_code kms_encrypt(kms *k, const kms_caller *c, const char *ref, const uint8_t 
     const sd_secret *vkey = NULL;
 
     pthread_mutex_lock(&k->mu);
+    SD_TRY(kms__quota(k, c, KMS_Q_CRYPTO, err));
     SD_ENSUREC(ptlen >= 1 && ptlen <= KMS_PLAIN_MAX, err, SD_E_INVALID, "InvalidParameter",
                "The specified parameter \"Plaintext\" is not valid: 1 to 6144 bytes.");
     SD_TRY(encrypting_key(k, c, ref, &m, &vkey, err));
@@ -108,7 +110,10 @@ sd_code kms_decrypt(kms *k, const kms_caller *c, const uint8_t *blob, size_t len
 
     *plain = NULL;
     pthread_mutex_lock(&k->mu);
-    rc = decrypt_locked(k, c, blob, len, ctx, plain, is_data_key, used, err);
+    rc = kms__quota(k, c, KMS_Q_CRYPTO, err);
+    if (rc == SD_OK) {
+        rc = decrypt_locked(k, c, blob, len, ctx, plain, is_data_key, used, err);
+    }
     pthread_mutex_unlock(&k->mu);
     return rc;
 }
@@ -124,6 +129,7 @@ sd_code kms_reencrypt(kms *k, const kms_caller *c, const uint8_t *blob, size_t l
     const sd_secret *vkey = NULL;
 
     pthread_mutex_lock(&k->mu);
+    SD_TRY(kms__quota(k, c, KMS_Q_REENCRYPT, err));
     SD_TRY(decrypt_locked(k, c, blob, len, src_ctx, &plain, &is_dk, src_used, err));
     SD_TRY(encrypting_key(k, c, dst_ref, &m, &vkey, err));
     SD_TRY(kms__blob_seal(vkey, is_dk ? KMS_BLOB_DATA_KEY : KMS_BLOB_DATA, m.key_id,

@@ -51,8 +51,27 @@ typedef struct kms_vkey {
     struct kms_vkey *next;
 } kms_vkey;
 
+/* The quota buckets of one region. */
+typedef struct kms_region_quota {
+    char region[64];
+    sd_rate *crypto;
+    sd_rate *reencrypt;
+    sd_rate *create;
+    struct kms_region_quota *next;
+} kms_region_quota;
+
+typedef enum kms_quota_class {
+    KMS_Q_CRYPTO,
+    KMS_Q_REENCRYPT,
+    KMS_Q_CREATE,
+} kms_quota_class;
+
 struct kms {
     pthread_mutex_t mu; /* serialises every public call */
+    kms_quota quota;
+    sd_mono_fn mono;
+    void *mono_ctx;
+    kms_region_quota *quotas;
     store *st;
     const kms_rootkey *root;
     sd_clock clock;
@@ -99,6 +118,10 @@ SD_MUST_USE sd_code kms__destroy(kms *k, const char *key_id, sd_err *err);
 /* Creates the service key of (account, region). */
 SD_MUST_USE sd_code kms__create_service_key(kms *k, const kms_caller *c, kms_key_meta *m,
                                             sd_err *err);
+/* Takes a token of the caller's region for class q; SD_E_THROTTLED with
+ * Rejected.Throttling when none is left (k->mu held). */
+SD_MUST_USE sd_code kms__quota(kms *k, const kms_caller *c, kms_quota_class q, sd_err *err);
+
 /* Runs one statement with text binds (NULL-terminated list) to completion. */
 SD_MUST_USE sd_code kms__exec(kms *k, const char *sql, sd_err *err, ...);
 

@@ -129,6 +129,7 @@ sd_code kms_create_key(kms *k, const kms_caller *c, const kms_create_opts *o, km
     int64_t rotation = 0;
 
     pthread_mutex_lock(&k->mu);
+    SD_TRY(kms__quota(k, c, KMS_Q_CREATE, err));
     if (strlen(desc) > KMS_DESC_MAX) {
         rc = invalid(err, "Description", "longer than 8192 characters");
         goto out;

@@ -66,7 +66,7 @@ sd_code srv__open_kms(const srv_config *c, kms_rootkey **root, kms **k, sd_err *
     sd_code rc = SD_OK;
     sd_secret *pass = NULL;
     char path[600];
-    kms_opts o;
+    kms_opts o = {0};
 
     *root = NULL;
     *k = NULL;
@@ -92,6 +92,7 @@ sd_code srv__open_kms(const srv_config *c, kms_rootkey **root, kms **k, sd_err *
     o.root = *root;
     o.clock = sd_clock_system();
     o.rng = crypto_rng_system();
+    o.quota = (kms_quota)KMS_QUOTA_DEFAULT;
     SD_TRY(kms_open(&o, k, err));
 out:
     sd_secret_free(pass);

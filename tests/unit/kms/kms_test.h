@@ -24,10 +24,23 @@ static const kms_caller kt_alice = {"1000000000000001", "cn-hangzhou"};
 static const kms_caller kt_bob = {"1000000000000002", "cn-hangzhou"};
 static const kms_caller kt_alice_sh = {"1000000000000001", "cn-shanghai"};
 
+static inline int64_t kt_mono(void *ctx)
+{
+    return *(int64_t *)ctx;
+}
+
+/* As kt_open, with quotas q timed by *mono (nanoseconds); q NULL: none. */
+static inline kt *kt_open_quota(const kms_quota *q, int64_t *mono);
+
 static inline kt *kt_open(void)
 {
+    return kt_open_quota(NULL, NULL);
+}
+
+static inline kt *kt_open_quota(const kms_quota *q, int64_t *mono)
+{
     kt *t = calloc(1, sizeof *t);
-    kms_opts o;
+    kms_opts o = {0};
     snprintf(t->dir, sizeof t->dir, "/tmp/sd-kms-XXXXXX");
     if (mkdtemp(t->dir) == NULL) {
         abort();
@@ -42,6 +55,11 @@ static inline kt *kt_open(void)
     o.root = t->root;
     o.clock = sd_clock_fixed(&t->now);
     o.rng = crypto_rng_system();
+    if (q != NULL) {
+        o.quota = *q;
+        o.mono = kt_mono;
+        o.mono_ctx = mono;
+    }
     if (kms_open(&o, &t->k, NULL) != SD_OK) {
         abort();
     }

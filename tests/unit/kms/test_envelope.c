@@ -538,6 +538,51 @@ static void envelope_lists_page_and_tags_read_back(void **state)
     kt_close(t);
 }
 
+static void envelope_quotas_throttle_per_region_and_count_disk_calls(void **state)
+{
+    kms_quota q = {2, 1, 1};
+    int64_t mono = 0;
+    kt *t = kt_open_quota(&q, &mono);
+    kms_key_meta m, m2;
+    kms_create_opts o = KMS_CREATE_OPTS_INIT;
+    kms_client kc = kms_client_local(t->k);
+    sd_buf blob = SD_BUF_INIT(KMS_BLOB_MAX);
+    sd_secret *dk = NULL;
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    assert_int_equal(kms_create_key(t->k, &kt_alice, &o, &m, NULL), SD_OK);
+    assert_int_equal(kms_create_key(t->k, &kt_alice, &o, &m2, &err), SD_E_THROTTLED);
+    assert_string_equal(err.api_code, "Rejected.Throttling");
+    assert_non_null(strstr(err.msg, "CreateKey"));
+    /* the crypto quota: one call through the API, one by disk management */
+    assert_int_equal(
+        kms_encrypt(t->k, &kt_alice, m.key_id, (const uint8_t *)"x", 1, NULL, &blob, NULL, NULL),
+        SD_OK);
+    assert_int_equal(
+        kc.ops->generate_data_key(kc.h, &kt_alice, m.key_id, NULL, &dk, &blob, NULL, NULL), SD_OK);
+    sd_secret_free(dk);
+    dk = NULL;
+    sd_err_clear(&err);
+    assert_int_equal(
+        kc.ops->generate_data_key(kc.h, &kt_alice, m.key_id, NULL, &dk, &blob, NULL, &err),
+        SD_E_THROTTLED);
+    assert_string_equal(err.api_code, "Rejected.Throttling");
+    assert_null(dk);
+    /* another region has its own buckets */
+    assert_int_equal(kms_create_key(t->k, &kt_alice_sh, &o, &m2, NULL), SD_OK);
+    /* half a second refills one crypto token (2/s) */
+    mono += 500000000;
+    assert_int_equal(
+        kms_encrypt(t->k, &kt_alice, m.key_id, (const uint8_t *)"x", 1, NULL, &blob, NULL, NULL),
+        SD_OK);
+    assert_int_equal(
+        kms_encrypt(t->k, &kt_alice, m.key_id, (const uint8_t *)"x", 1, NULL, &blob, NULL, NULL),
+        SD_E_THROTTLED);
+    sd_buf_free(&blob);
+    kt_close(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -555,6 +600,7 @@ int main(void)
         cmocka_unit_test(envelope_client_refuses_encrypt_blobs_as_data_keys),
         cmocka_unit_test(envelope_reencrypt_moves_data_between_keys_and_contexts),
         cmocka_unit_test(envelope_lists_page_and_tags_read_back),
+        cmocka_unit_test(envelope_quotas_throttle_per_region_and_count_disk_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

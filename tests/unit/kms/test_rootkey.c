@@ -88,7 +88,7 @@ static void rootkey_a_different_key_is_refused_and_nothing_changes(void **state)
     kms_create_opts o = KMS_CREATE_OPTS_INIT;
     char other_path[128];
     kms_rootkey *other = NULL;
-    kms_opts ko;
+    kms_opts ko = {0};
     kms *k2 = NULL;
     sd_err err = SD_ERR_INIT;
     uint8_t *before, *after;
@@ -128,7 +128,7 @@ static void rootkey_passphrase_derives_the_same_key_from_the_same_words(void **s
     char salt[128];
     sd_secret *good = NULL, *bad = NULL, *shortp = NULL;
     kms_rootkey *r1 = NULL, *r2 = NULL, *r3 = NULL;
-    kms_opts ko;
+    kms_opts ko = {0};
     kms *k1 = NULL, *k2 = NULL;
     char db[128];
 
