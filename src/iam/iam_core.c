@@ -1,0 +1,703 @@
+/* iam_core.c: accounts, AccessKeys and request authentication.
+ *
+ * Accounts have a 16-digit id (like Alibaba UIDs) and a unique name.  An
+ * AccessKey (LTAI + 20 alphanumerics) belongs to exactly one account; its
+ * 30-character secret is stored sealed (AES-256-GCM under the wrapping key,
+ * AAD = AccessKeyId, layout IV || ct || tag) and, once unsealed, cached in
+ * an sd_secret so a request costs one store read and two HMACs.
+ *
+ * Invariants:
+ *   1. The plaintext secret exists only in sd_secret memory: the cache and
+ *      the one returned by iam_key_create (iam_key_create, unseal).
+ *   2. A cached secret is dropped when its key is deleted (iam_key_delete);
+ *      status is always read from the store, so disabling takes effect on
+ *      the next request (iam_key_set_active → iam_verify).
+ *   3. A nonce is recorded only after its request's signature verified, so
+ *      unauthenticated traffic cannot fill the replay cache (iam_verify).
+ *   4. The wrapping key matches the store's check value or iam_open fails.
+ *
+ * Key lifecycle: iam_key_create/import → Active ⇄ Inactive (iam_key_set_active)
+ * → deleted (iam_key_delete).
+ *
+ * Thread model: one mutex (mu) guards the store handle and both caches. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "iam/iam_int.h"
+#include "store/store.h"
+
+#define IAM_WRAP_LEN   32
+#define IAM_SECRET_LEN 30
+#define IAM_AKID_RAND  20
+#define IAM_CHECK_AAD  "sealdisk-iam-wrap-check"
+#define IAM_CHECK_PT   "sealdisk iam wrapping key check v1"
+
+typedef struct cached {
+    struct cached *next;
+    char akid[IAM_AKID_MAX];
+    sd_secret *secret;
+} cached;
+
+struct iam {
+    pthread_mutex_t mu;
+    store *st;
+    sd_secret *wrap;
+    sd_clock clock;
+    sd_rng rng;
+    int64_t max_skew;
+    bool skip_clock;
+    bool skip_nonce;
+    iam_nonce_cache *nonces;
+    cached *cache;
+};
+
+/* Copies src into dst[cap], truncating (ids and names are bounded). */
+static void cpy(char *dst, size_t cap, const char *src)
+{
+    size_t n = src != NULL ? strlen(src) : 0;
+
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    if (n > 0) {
+        memcpy(dst, src, n);
+    }
+    dst[n] = '\0';
+}
+
+static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/* Fills out[0..n) with characters of set (setlen <= 64), without bias. */
+static sd_code rand_chars(const sd_rng *rng, const char *set, size_t setlen, uint8_t *out, size_t n,
+                          sd_err *err)
+{
+    sd_code rc = SD_OK;
+    uint8_t b[64];
+    size_t limit = 256 - (256 % setlen);
+    size_t i = 0;
+
+    while (i < n) {
+        SD_TRY(sd_rng_fill(rng, b, sizeof b, err));
+        for (size_t j = 0; j < sizeof b && i < n; j++) {
+            if (b[j] < limit) {
+                out[i++] = (uint8_t)set[b[j] % setlen];
+            }
+        }
+    }
+out:
+    sd_wipe(b, sizeof b);
+    return rc;
+}
+
+/* ---- sealing ------------------------------------------------------------ */
+
+static sd_code seal(iam *self, const char *aad, const uint8_t *pt, size_t n, sd_buf *out,
+                    sd_err *err)
+{
+    sd_code rc = SD_OK;
+    uint8_t iv[CRYPTO_GCM_IV_LEN];
+    uint8_t tag[CRYPTO_GCM_TAG_LEN];
+    uint8_t *ct = NULL;
+
+    SD_TRY(sd_rng_fill(&self->rng, iv, sizeof iv, err));
+    SD_TRY(sd_buf_reserve(out, sizeof iv + n + sizeof tag, err));
+    SD_TRY(sd_buf_append(out, iv, sizeof iv, err));
+    ct = out->data + out->len;
+    SD_TRY(
+        crypto_aead_seal(self->wrap, iv, (const uint8_t *)aad, strlen(aad), pt, n, ct, tag, err));
+    out->len += n;
+    SD_TRY(sd_buf_append(out, tag, sizeof tag, err));
+out:
+    return rc;
+}
+
+static sd_code unseal(iam *self, const char *aad, const uint8_t *blob, size_t len, sd_secret **out,
+                      sd_err *err)
+{
+    sd_code rc = SD_OK;
+    sd_secret *s = NULL;
+    size_t n;
+
+    SD_ENSURE(len >= CRYPTO_GCM_IV_LEN + CRYPTO_GCM_TAG_LEN, err, SD_E_INTERNAL,
+              "a sealed IAM value is truncated");
+    n = len - CRYPTO_GCM_IV_LEN - CRYPTO_GCM_TAG_LEN;
+    SD_TRY(sd_secret_new(n, &s, err));
+    SD_TRY(crypto_aead_open(self->wrap, blob, (const uint8_t *)aad, strlen(aad),
+                            blob + CRYPTO_GCM_IV_LEN, n, blob + CRYPTO_GCM_IV_LEN + n,
+                            sd_secret_data(s), err));
+    *out = sd_secret_take(&s);
+out:
+    sd_secret_free(s);
+    return rc;
+}
+
+/* Reads the check value or writes it on first open (invariant 4). */
+static sd_code check_wrap(iam *self, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    sd_buf b = SD_BUF_INIT(256);
+    sd_secret *pt = NULL;
+    bool row = false;
+    sd_err inner = SD_ERR_INIT;
+
+    SD_TRY(
+        store_prepare(self->st, "SELECT value FROM iam_meta WHERE name = 'wrap_check'", &st, err));
+    SD_TRY(store_step(st, &row, err));
+    if (row) {
+        size_t n = 0;
+        const uint8_t *v = store_col_blob(st, 0, &n);
+        if (unseal(self, IAM_CHECK_AAD, v, n, &pt, &inner) != SD_OK ||
+            sd_secret_len(pt) != strlen(IAM_CHECK_PT) ||
+            !sd_ct_equal(sd_secret_data(pt), IAM_CHECK_PT, strlen(IAM_CHECK_PT))) {
+            SD_FAIL(err, SD_E_AUTH,
+                    "the IAM wrapping key does not match the one this store was created with");
+        }
+        goto out;
+    }
+    store_stmt_free(st);
+    st = NULL;
+    SD_TRY(seal(self, IAM_CHECK_AAD, (const uint8_t *)IAM_CHECK_PT, strlen(IAM_CHECK_PT), &b, err));
+    SD_TRY(store_prepare(self->st, "INSERT INTO iam_meta (name, value) VALUES ('wrap_check', ?)",
+                         &st, err));
+    SD_TRY(store_bind_blob(st, 1, b.data, b.len, err));
+    SD_TRY(store_step_done(st, err));
+out:
+    sd_secret_free(pt);
+    store_stmt_free(st);
+    sd_buf_free(&b);
+    return rc;
+}
+
+sd_code iam_open(const iam_opts *opts, iam **out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    iam *self = NULL;
+
+    SD_ENSURE(opts != NULL && opts->db_path != NULL && opts->wrap_key != NULL &&
+                  opts->clock.now != NULL && opts->rng.fill != NULL,
+              err, SD_E_INVALID, "iam_open needs db_path, wrap_key, clock and rng");
+    SD_ENSURE(sd_secret_len(opts->wrap_key) == IAM_WRAP_LEN, err, SD_E_INVALID,
+              "the IAM wrapping key must be %d bytes", IAM_WRAP_LEN);
+    self = calloc(1, sizeof *self);
+    SD_ENSURE(self != NULL, err, SD_E_NOMEM, "out of memory");
+    SD_ENSURE(pthread_mutex_init(&self->mu, NULL) == 0, err, SD_E_INTERNAL, "mutex init failed");
+    self->clock = opts->clock;
+    self->rng = opts->rng;
+    self->max_skew = opts->max_skew > 0 ? opts->max_skew : 900;
+    self->skip_clock = opts->skip_clock_check;
+    self->skip_nonce = opts->skip_nonce_check;
+    SD_TRY(sd_secret_dup(opts->wrap_key, &self->wrap, err));
+    SD_TRY(iam__nonce_new(opts->nonce_capacity, &self->rng, &self->nonces, err));
+    SD_TRY(store_open_sqlite(opts->db_path, &self->st, err));
+    SD_TRY(check_wrap(self, err));
+    *out = self;
+    self = NULL;
+out:
+    iam_close(self);
+    return rc;
+}
+
+void iam_close(iam *self)
+{
+    if (self == NULL) {
+        return;
+    }
+    while (self->cache != NULL) {
+        cached *c = self->cache;
+        self->cache = c->next;
+        sd_secret_free(c->secret);
+        free(c);
+    }
+    iam__nonce_free(self->nonces);
+    store_close(self->st);
+    sd_secret_free(self->wrap);
+    pthread_mutex_destroy(&self->mu);
+    free(self);
+}
+
+/* ---- accounts ----------------------------------------------------------- */
+
+static bool name_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n >= IAM_NAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static sd_code account_get_locked(iam *self, const char *account_id, iam_account_info *out,
+                                  sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_prepare(self->st,
+                         "SELECT account_id, name, created FROM iam_accounts WHERE account_id = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, account_id, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSURE(row, err, SD_E_NOT_FOUND, "account %.20s does not exist", account_id);
+    if (out != NULL) {
+        cpy(out->account_id, sizeof out->account_id, store_col_text(st, 0));
+        cpy(out->name, sizeof out->name, store_col_text(st, 1));
+        out->created = store_col_int64(st, 2);
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+static sd_code account_create_locked(iam *self, const char *name, iam_account_info *out,
+                                     sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    iam_account_info a = {{0}, {0}, 0};
+    uint8_t id[IAM_ACCOUNT_ID_LEN];
+
+    SD_ENSUREC(name_ok(name), err, SD_E_INVALID, IAM_C_INVALID,
+               "The account name must be 1-63 characters of A-Z a-z 0-9 . _ -.");
+    SD_TRY(rand_chars(&self->rng, "123456789", 9, id, 1, err));
+    SD_TRY(rand_chars(&self->rng, "0123456789", 10, id + 1, sizeof id - 1, err));
+    memcpy(a.account_id, id, sizeof id);
+    cpy(a.name, sizeof a.name, name);
+    a.created = sd_now(&self->clock);
+    SD_TRY(store_prepare(self->st,
+                         "INSERT INTO iam_accounts (account_id, name, created) VALUES (?, ?, ?)",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, a.account_id, err));
+    SD_TRY(store_bind_text(st, 2, a.name, err));
+    SD_TRY(store_bind_int64(st, 3, a.created, err));
+    SD_TRY(store_step_done(st, err));
+    if (out != NULL) {
+        *out = a;
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code iam_account_create(iam *self, const char *name, iam_account_info *out, sd_err *err)
+{
+    sd_code rc;
+
+    pthread_mutex_lock(&self->mu);
+    rc = account_create_locked(self, name, out, err);
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
+
+sd_code iam_account_get(iam *self, const char *account_id, iam_account_info *out, sd_err *err)
+{
+    sd_code rc;
+
+    pthread_mutex_lock(&self->mu);
+    rc = account_get_locked(self, account_id, out, err);
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
+
+/* ---- AccessKeys --------------------------------------------------------- */
+
+static sd_code cache_put(iam *self, const char *akid, const sd_secret *secret, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    cached *c = calloc(1, sizeof *c);
+
+    SD_ENSURE(c != NULL, err, SD_E_NOMEM, "out of memory");
+    cpy(c->akid, sizeof c->akid, akid);
+    SD_TRY(sd_secret_dup(secret, &c->secret, err));
+    c->next = self->cache;
+    self->cache = c;
+    c = NULL;
+out:
+    free(c);
+    return rc;
+}
+
+static const sd_secret *cache_get(const iam *self, const char *akid)
+{
+    for (const cached *c = self->cache; c != NULL; c = c->next) {
+        if (strcmp(c->akid, akid) == 0) {
+            return c->secret;
+        }
+    }
+    return NULL;
+}
+
+static void cache_drop(iam *self, const char *akid)
+{
+    cached **pp = &self->cache;
+
+    while (*pp != NULL) {
+        cached *c = *pp;
+        if (strcmp(c->akid, akid) == 0) {
+            *pp = c->next;
+            sd_secret_free(c->secret);
+            free(c);
+            return;
+        }
+        pp = &c->next;
+    }
+}
+
+static sd_code key_insert_locked(iam *self, const char *account_id, const char *akid,
+                                 const sd_secret *secret, iam_key_info *out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    sd_buf sealed = SD_BUF_INIT(512);
+    int64_t now = sd_now(&self->clock);
+
+    SD_TRY(account_get_locked(self, account_id, NULL, err));
+    SD_TRY(seal(self, akid, sd_secret_data(secret), sd_secret_len(secret), &sealed, err));
+    SD_TRY(store_prepare(self->st,
+                         "INSERT INTO iam_keys (access_key_id, account_id, active, created, sealed)"
+                         " VALUES (?, ?, 1, ?, ?)",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, akid, err));
+    SD_TRY(store_bind_text(st, 2, account_id, err));
+    SD_TRY(store_bind_int64(st, 3, now, err));
+    SD_TRY(store_bind_blob(st, 4, sealed.data, sealed.len, err));
+    SD_TRY(store_step_done(st, err));
+    SD_TRY(cache_put(self, akid, secret, err));
+    if (out != NULL) {
+        cpy(out->access_key_id, sizeof out->access_key_id, akid);
+        cpy(out->account_id, sizeof out->account_id, account_id);
+        out->active = true;
+        out->created = now;
+    }
+out:
+    store_stmt_free(st);
+    sd_buf_free(&sealed);
+    return rc;
+}
+
+static sd_code key_create_locked(iam *self, const char *account_id, iam_key_info *out,
+                                 sd_secret **secret, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    sd_secret *s = NULL;
+    char akid[IAM_AKID_MAX] = "LTAI";
+
+    SD_TRY(
+        rand_chars(&self->rng, alnum, sizeof alnum - 1, (uint8_t *)akid + 4, IAM_AKID_RAND, err));
+    SD_TRY(sd_secret_new(IAM_SECRET_LEN, &s, err));
+    SD_TRY(rand_chars(&self->rng, alnum, sizeof alnum - 1, sd_secret_data(s), IAM_SECRET_LEN, err));
+    SD_TRY(key_insert_locked(self, account_id, akid, s, out, err));
+    *secret = sd_secret_take(&s);
+out:
+    sd_secret_free(s);
+    return rc;
+}
+
+sd_code iam_key_create(iam *self, const char *account_id, iam_key_info *out, sd_secret **secret,
+                       sd_err *err)
+{
+    sd_code rc;
+
+    pthread_mutex_lock(&self->mu);
+    rc = key_create_locked(self, account_id, out, secret, err);
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
+
+static bool akid_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n < 3 || n >= IAM_AKID_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strchr(alnum, s[i]) == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+sd_code iam_key_import(iam *self, const char *account_id, const char *access_key_id,
+                       const sd_secret *secret, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    SD_ENSUREC(akid_ok(access_key_id), err, SD_E_INVALID, IAM_C_INVALID,
+               "The AccessKeyId must be 3-63 characters of A-Z a-z 0-9.");
+    SD_ENSUREC(sd_secret_len(secret) >= 1 && sd_secret_len(secret) <= 128, err, SD_E_INVALID,
+               IAM_C_INVALID, "The AccessKeySecret must be 1-128 bytes.");
+    pthread_mutex_lock(&self->mu);
+    rc = key_insert_locked(self, account_id, access_key_id, secret, NULL, err);
+    pthread_mutex_unlock(&self->mu);
+out:
+    return rc;
+}
+
+static void key_row(store_stmt *st, iam_key_info *out)
+{
+    cpy(out->access_key_id, sizeof out->access_key_id, store_col_text(st, 0));
+    cpy(out->account_id, sizeof out->account_id, store_col_text(st, 1));
+    out->active = store_col_int64(st, 2) != 0;
+    out->created = store_col_int64(st, 3);
+}
+
+sd_code iam_key_get(iam *self, const char *access_key_id, iam_key_info *out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    pthread_mutex_lock(&self->mu);
+    SD_TRY(store_prepare(self->st,
+                         "SELECT access_key_id, account_id, active, created FROM iam_keys"
+                         " WHERE access_key_id = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, access_key_id, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSUREC(row, err, SD_E_NOT_FOUND, IAM_C_AK_NF, "Specified access key is not found.");
+    key_row(st, out);
+out:
+    store_stmt_free(st);
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
+
+sd_code iam_key_list(iam *self, const char *account_id, iam_key_info **out, size_t *n, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    iam_key_info *v = NULL;
+    size_t cnt = 0;
+    size_t cap = 0;
+    bool row = false;
+
+    pthread_mutex_lock(&self->mu);
+    SD_TRY(store_prepare(self->st,
+                         "SELECT access_key_id, account_id, active, created FROM iam_keys"
+                         " WHERE account_id = ? ORDER BY rowid",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, account_id, err));
+    for (;;) {
+        SD_TRY(store_step(st, &row, err));
+        if (!row) {
+            break;
+        }
+        if (cnt == cap) {
+            size_t nc = cap != 0 ? cap * 2 : 4;
+            iam_key_info *nv = realloc(v, nc * sizeof *nv);
+            SD_ENSURE(nv != NULL, err, SD_E_NOMEM, "out of memory");
+            v = nv;
+            cap = nc;
+        }
+        key_row(st, &v[cnt++]);
+    }
+    *out = v;
+    *n = cnt;
+    v = NULL;
+out:
+    free(v);
+    store_stmt_free(st);
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
+
+static sd_code key_update(iam *self, const char *sql, const char *account_id,
+                          const char *access_key_id, int64_t active, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    int idx = 1;
+
+    SD_TRY(store_prepare(self->st, sql, &st, err));
+    if (active >= 0) {
+        SD_TRY(store_bind_int64(st, idx++, active, err));
+    }
+    SD_TRY(store_bind_text(st, idx++, access_key_id, err));
+    SD_TRY(store_bind_text(st, idx, account_id, err));
+    SD_TRY(store_step_done(st, err));
+    SD_ENSUREC(store_changes(self->st) == 1, err, SD_E_NOT_FOUND, IAM_C_AK_NF,
+               "Specified access key is not found.");
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code iam_key_set_active(iam *self, const char *account_id, const char *access_key_id,
+                           bool active, sd_err *err)
+{
+    sd_code rc;
+
+    pthread_mutex_lock(&self->mu);
+    rc = key_update(self,
+                    "UPDATE iam_keys SET active = ? WHERE access_key_id = ? AND account_id = ?",
+                    account_id, access_key_id, active ? 1 : 0, err);
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
+
+sd_code iam_key_delete(iam *self, const char *account_id, const char *access_key_id, sd_err *err)
+{
+    sd_code rc;
+
+    pthread_mutex_lock(&self->mu);
+    rc = key_update(self, "DELETE FROM iam_keys WHERE access_key_id = ? AND account_id = ?",
+                    account_id, access_key_id, -1, err);
+    if (rc == SD_OK) {
+        cache_drop(self, access_key_id);
+    }
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
+
+static sd_code bootstrap_locked(iam *self, bool *created, iam_account_info *account,
+                                iam_key_info *key, sd_secret **secret, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+    int64_t n = 0;
+
+    SD_TRY(store_prepare(self->st, "SELECT COUNT(*) FROM iam_accounts", &st, err));
+    SD_TRY(store_step(st, &row, err));
+    n = row ? store_col_int64(st, 0) : 0;
+    if (n > 0) {
+        goto out;
+    }
+    SD_TRY(store_begin(self->st, err));
+    rc = account_create_locked(self, "root", account, err);
+    if (rc == SD_OK) {
+        rc = key_create_locked(self, account->account_id, key, secret, err);
+    }
+    if (rc != SD_OK) {
+        store_rollback(self->st);
+        goto out;
+    }
+    SD_TRY(store_commit(self->st, err));
+    *created = true;
+out:
+    if (rc != SD_OK) {
+        sd_secret_free(sd_secret_take(secret));
+    }
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code iam_bootstrap(iam *self, bool *created, iam_account_info *account, iam_key_info *key,
+                      sd_secret **secret, sd_err *err)
+{
+    sd_code rc;
+
+    *created = false;
+    *secret = NULL;
+    pthread_mutex_lock(&self->mu);
+    rc = bootstrap_locked(self, created, account, key, secret, err);
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
+
+/* ---- authentication ----------------------------------------------------- */
+
+static sd_code check_time(const iam *self, const iam_sig_info *info, int64_t now, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    int64_t ts = 0;
+    sd_err inner = SD_ERR_INIT;
+
+    if (sd_time_parse_iso8601(info->timestamp, &ts, &inner) != SD_OK) {
+        SD_FAILC(err, SD_E_AUTH, IAM_C_TS_FORMAT,
+                 "The specified timestamp or date value is not in the format "
+                 "YYYY-MM-DDThh:mm:ssZ.");
+    }
+    if (!self->skip_clock) {
+        SD_ENSUREC(ts <= now + self->max_skew && ts >= now - self->max_skew, err, SD_E_AUTH,
+                   IAM_C_TS_EXPIRY, "Specified time stamp or date value is expired.");
+    }
+out:
+    return rc;
+}
+
+/* The key's account and secret; the caller holds mu and must not free the
+ * returned secret (it belongs to the cache). */
+static sd_code key_secret_locked(iam *self, const char *akid, char account[IAM_ACCOUNT_ID_LEN + 1],
+                                 const sd_secret **out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    sd_secret *s = NULL;
+    bool row = false;
+    size_t n = 0;
+    const uint8_t *blob;
+
+    SD_TRY(store_prepare(self->st,
+                         "SELECT account_id, active, sealed FROM iam_keys WHERE access_key_id = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, akid, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSUREC(row, err, SD_E_NOT_FOUND, IAM_C_AK_NF, "Specified access key is not found.");
+    SD_ENSUREC(store_col_int64(st, 1) != 0, err, SD_E_DENIED, IAM_C_AK_OFF,
+               "Specified access key is disabled.");
+    cpy(account, IAM_ACCOUNT_ID_LEN + 1, store_col_text(st, 0));
+    *out = cache_get(self, akid);
+    if (*out == NULL) {
+        blob = store_col_blob(st, 2, &n);
+        SD_TRY(unseal(self, akid, blob, n, &s, err));
+        SD_TRY(cache_put(self, akid, s, err));
+        *out = cache_get(self, akid);
+    }
+out:
+    sd_secret_free(s);
+    store_stmt_free(st);
+    return rc;
+}
+
+static sd_code verify_locked(iam *self, const iam_request *req, const iam_sig_info *info,
+                             int64_t now, iam_auth *out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    const sd_secret *secret = NULL;
+
+    SD_TRY(key_secret_locked(self, info->access_key_id, out->account_id, &secret, err));
+    SD_TRY(iam_sig_check(req, secret, err));
+    if (!self->skip_nonce) {
+        SD_TRY(iam__nonce_record(self->nonces, info->access_key_id, info->nonce, now,
+                                 now + 2 * self->max_skew + 1, err));
+    }
+out:
+    return rc;
+}
+
+sd_code iam_verify(iam *self, const iam_request *req, iam_auth *out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    iam_sig_info info;
+    iam_auth a = {0};
+    int64_t now = sd_now(&self->clock);
+
+    SD_TRY(iam_sig_parse(req, &info, err));
+    SD_TRY(check_time(self, &info, now, err));
+    pthread_mutex_lock(&self->mu);
+    rc = verify_locked(self, req, &info, now, &a, err);
+    pthread_mutex_unlock(&self->mu);
+    SD_TRY(rc);
+    a.scheme = info.scheme;
+    cpy(a.access_key_id, sizeof a.access_key_id, info.access_key_id);
+    cpy(a.action, sizeof a.action, info.action);
+    cpy(a.version, sizeof a.version, info.version);
+    *out = a;
+out:
+    return rc;
+}
