@@ -2,6 +2,7 @@
  * (iam_verify): replay, clock skew, inactive and unknown keys, account
  * isolation, secrets absent from the SQLite file and WAL, and a wrong
  * wrapping key. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,9 +35,12 @@ static sd_secret *secret_of(const char *s)
     return out;
 }
 
+static size_t nonce_capacity = 65536;
+
 static sd_code it_open_with(it *t, const sd_secret *wrap, bool skip, iam **out, sd_err *err)
 {
     iam_opts o = IAM_OPTS_INIT;
+    o.nonce_capacity = nonce_capacity;
     o.db_path = t->db;
     o.wrap_key = wrap;
     o.clock = sd_clock_fixed(&t->now);
@@ -424,6 +428,90 @@ static void keys_authenticate_as_their_account_only(void **state)
     sd_secret_free(sb);
 }
 
+typedef struct race {
+    it *t;
+    int ok;
+    int replayed;
+} race;
+
+static pthread_mutex_t race_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void *race_one(void *arg)
+{
+    race *r = arg;
+    iam_auth au;
+    sd_err err = SD_ERR_INIT;
+    sd_code rc = verify_vector(r->t, 0, &au, &err);
+    pthread_mutex_lock(&race_mu);
+    if (rc == SD_OK) {
+        r->ok++;
+    } else if (rc == SD_E_AUTH && strcmp(err.api_code, "SignatureNonceUsed") == 0) {
+        r->replayed++;
+    }
+    pthread_mutex_unlock(&race_mu);
+    return NULL;
+}
+
+static void concurrent_replays_let_exactly_one_through(void **state)
+{
+    it *t = *state;
+    iam_account_info a;
+    race r = {t, 0, 0};
+    pthread_t th[8];
+    import_testid(t, "alice", &a);
+    for (size_t j = 0; j < 8; j++) {
+        assert_int_equal(pthread_create(&th[j], NULL, race_one, &r), 0);
+    }
+    for (size_t j = 0; j < 8; j++) {
+        assert_int_equal(pthread_join(th[j], NULL), 0);
+    }
+    assert_int_equal(r.ok, 1);
+    assert_int_equal(r.replayed, 7);
+}
+
+static void full_replay_cache_fails_closed_then_recovers(void **state)
+{
+    it *t = *state;
+    iam_account_info a;
+    iam_key_info k;
+    sd_secret *s = NULL;
+    iam_auth au;
+    char nonce[32];
+    sd_code rc = SD_OK;
+    size_t accepted = 0;
+    sd_err err = SD_ERR_INIT;
+    iam_close(t->i);
+    nonce_capacity = 64;
+    assert_int_equal(it_open_with(t, t->wrap, false, &t->i, NULL), SD_OK);
+    nonce_capacity = 65536;
+    t->now = 1800000000;
+    account(t, "alice", &a);
+    assert_int_equal(iam_key_create(t->i, a.account_id, &k, &s, NULL), SD_OK);
+    for (size_t j = 0; j < 200 && rc == SD_OK; j++) {
+        rq x;
+        iam_params p = IAM_PARAMS_INIT;
+        snprintf(nonce, sizeof nonce, "n-%zu", j);
+        fresh_v1_request(t, k.access_key_id, s, nonce, &x, &p);
+        rc = iam_verify(t->i, &x.r, &au, &err);
+        accepted += rc == SD_OK;
+        rq_free(&x);
+        iam_params_free(&p);
+    }
+    assert_int_equal(rc, SD_E_THROTTLED);
+    assert_true(accepted >= 1 && accepted <= 64);
+    /* after the window, the entries expire and requests pass again */
+    t->now += 2 * 900 + 2;
+    {
+        rq x;
+        iam_params p = IAM_PARAMS_INIT;
+        fresh_v1_request(t, k.access_key_id, s, "n-late", &x, &p);
+        assert_int_equal(iam_verify(t->i, &x.r, &au, NULL), SD_OK);
+        rq_free(&x);
+        iam_params_free(&p);
+    }
+    sd_secret_free(s);
+}
+
 /* ---- secrets at rest ---------------------------------------------------- */
 
 static bool file_contains(const char *path, const uint8_t *needle, size_t n)
@@ -537,6 +625,8 @@ int main(void)
         T(clock_skew_beyond_fifteen_minutes_is_refused),
         T(malformed_timestamp_is_refused),
         T(keys_authenticate_as_their_account_only),
+        T(concurrent_replays_let_exactly_one_through),
+        T(full_replay_cache_fails_closed_then_recovers),
         T(secrets_are_absent_from_the_database_and_wal),
         T(wrong_wrapping_key_fails_clearly),
         T(secrets_survive_a_reopen),
