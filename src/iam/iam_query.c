@@ -81,14 +81,15 @@ static bool utf8_valid(const unsigned char *p, size_t n)
 
 /* Decodes s[0..n) into out (room for n + 1 bytes) and NUL-terminates it;
  * *outlen is the decoded length.  SD_E_INVALID on a bad escape or a NUL. */
-static sd_code decode(const char *s, size_t n, char *out, size_t *outlen, const char *what,
-                      sd_err *err)
+static sd_code decode(const char *s, size_t n, size_t base, char *out, size_t *outlen,
+                      const char *what, sd_err *err)
 {
     sd_code rc = SD_OK;
     size_t o = 0;
     size_t i = 0;
 
     while (i < n) {
+        size_t at = base + i;
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
             int hi = -1;
@@ -98,7 +99,7 @@ static sd_code decode(const char *s, size_t n, char *out, size_t *outlen, const 
                 lo = hexval((unsigned char)s[i + 2]);
             }
             SD_ENSUREC(hi >= 0 && lo >= 0, err, SD_E_INVALID, IAM_C_INVALID,
-                       "The %s contains an invalid percent-escape.", what);
+                       "The %s at offset %zu has an invalid percent-escape.", what, at);
             c = (unsigned char)(hi * 16 + lo);
             i += 3;
         } else {
@@ -107,8 +108,8 @@ static sd_code decode(const char *s, size_t n, char *out, size_t *outlen, const 
             }
             i++;
         }
-        SD_ENSUREC(c != '\0', err, SD_E_INVALID, IAM_C_INVALID, "The %s contains a NUL byte.",
-                   what);
+        SD_ENSUREC(c != '\0', err, SD_E_INVALID, IAM_C_INVALID,
+                   "The %s at offset %zu contains a NUL byte.", what, at);
         out[o++] = (char)c;
     }
     out[o] = '\0';
@@ -168,8 +169,8 @@ static bool name_ok(const char *s, size_t n)
 }
 
 /* Decodes one "name=value" segment s[0..n) and appends it to out. */
-static sd_code parse_one(const char *s, size_t n, const iam_parse_opts *o, iam_params *out,
-                         sd_err *err)
+static sd_code parse_one(const char *s, size_t n, size_t base, const iam_parse_opts *o,
+                         iam_params *out, sd_err *err)
 {
     sd_code rc = SD_OK;
     const char *eq = memchr(s, '=', n);
@@ -182,12 +183,12 @@ static sd_code parse_one(const char *s, size_t n, const iam_parse_opts *o, iam_p
     SD_TRY(grow(out, err));
     mem = malloc(n + 2);
     SD_ENSURE(mem != NULL, err, SD_E_NOMEM, "out of memory");
-    SD_TRY(decode(s, ne, mem, &nl, "parameter name", err));
+    SD_TRY(decode(s, ne, base, mem, &nl, "parameter name", err));
     SD_ENSUREC(name_ok(mem, nl), err, SD_E_INVALID, IAM_C_INVALID,
                "A parameter name is empty, has a control character or is not UTF-8.");
     SD_ENSUREC(nl <= o->max_name, err, SD_E_INVALID, IAM_C_INVALID,
                "A parameter name is longer than %zu bytes.", o->max_name);
-    SD_TRY(decode(s + vs, n - vs, mem + nl + 1, &vl, "parameter value", err));
+    SD_TRY(decode(s + vs, n - vs, base + vs, mem + nl + 1, &vl, "value of the parameter", err));
     SD_ENSUREC(vl <= o->max_value, err, SD_E_INVALID, IAM_C_INVALID,
                "The value of %s is longer than %zu bytes.", mem, o->max_value);
     SD_ENSUREC(utf8_valid((const unsigned char *)mem + nl + 1, vl), err, SD_E_INVALID,
@@ -219,7 +220,7 @@ sd_code iam_params_parse(const char *s, size_t len, const iam_parse_opts *opts, 
         const char *amp = memchr(s + i, '&', len - i);
         size_t end = amp != NULL ? (size_t)(amp - s) : len;
         if (end > i) { /* "a=1&&b=2": an empty segment is harmless */
-            SD_TRY(parse_one(s + i, end - i, o, out, err));
+            SD_TRY(parse_one(s + i, end - i, i, o, out, err));
         }
         i = end + 1;
     }

@@ -48,6 +48,8 @@ static void parse_rejects_malformed_input(void **state)
     expect_bad("a=%", "percent-escape");
     expect_bad("a=%4", "percent-escape");
     expect_bad("a=%zz", "percent-escape");
+    expect_bad("a=1&b=%zz", "offset 6");
+    expect_bad("a=1&%00=1", "offset 4");
     expect_bad("a=%00", "NUL");
     expect_bad("a%00=1", "NUL");
     expect_bad("=1", "empty");
