@@ -49,6 +49,16 @@ static const char *hdr_get(const iam_request *req, const char *name)
     return NULL;
 }
 
+static size_t hdr_count(const iam_request *req, const char *name)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < req->n_headers; i++) {
+        n += strcmp(req->headers[i].name, name) == 0;
+    }
+    return n;
+}
+
 static const char *v3_authz(const iam_request *req)
 {
     const char *a = hdr_get(req, "authorization");
@@ -210,6 +220,9 @@ static sd_code sh_validate(const iam_request *req, const char *sh, sd_err *err)
         if (!sh_contains(sh, v3_required[i])) {
             FAIL_INCOMPLETE("a required header is not signed");
         }
+        if (hdr_count(req, v3_required[i]) != 1) {
+            FAIL_INCOMPLETE("a required header is repeated");
+        }
     }
 out:
     return rc;
@@ -220,6 +233,9 @@ static sd_code v3_parse_auth(const iam_request *req, v3_auth *a, sd_err *err)
     sd_code rc = SD_OK;
     const char *h = v3_authz(req);
 
+    if (hdr_count(req, "authorization") != 1) {
+        FAIL_INCOMPLETE("the Authorization header is repeated");
+    }
     if (strncmp(h, V3_ALG " ", sizeof V3_ALG) != 0) {
         FAIL_INCOMPLETE("the signature algorithm is not supported");
     }

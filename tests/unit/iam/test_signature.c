@@ -334,6 +334,109 @@ static void v3_fails_with_a_malformed_signature_value(void **state)
     sd_secret_free(k);
 }
 
+/* V3-A's headers plus extra (name, value) pairs, re-signed with testsecret
+ * by iam_sign_v3; the new Authorization replaces the old one. */
+static void v3_resigned(rq *x, const char *const (*extra)[2], size_t ne, const char *path,
+                        const char *(*h)[2], char *authz, size_t cap)
+{
+    const iamv *v = &iam_vectors[2];
+    size_t n = 0;
+    sd_secret *k = secret_of("testsecret");
+    sd_buf out = SD_BUF_INIT(4096);
+    const char *a = NULL;
+    size_t ai = 0;
+    for (size_t j = 0; j < iamv_nheaders(v); j++) {
+        h[n][0] = v->headers[j][0];
+        h[n][1] = v->headers[j][1];
+        if (strcmp(h[n][0], "authorization") == 0) {
+            ai = n;
+        }
+        n++;
+    }
+    for (size_t j = 0; j < ne; j++) {
+        h[n][0] = extra[j][0];
+        h[n][1] = extra[j][1];
+        n++;
+    }
+    assert_int_equal(rq_build(x, v->method, v->query, (const char *const(*)[2])h, n, v->body),
+                     SD_OK);
+    x->r.path = path;
+    assert_int_equal(iam_sign_v3(&x->r, "testid", k, &out, NULL), SD_OK);
+    assert_int_equal(sd_buf_cstr(&out, &a, NULL), SD_OK);
+    snprintf(authz, cap, "%s", a);
+    h[ai][1] = authz;
+    x->h[ai].value = authz;
+    sd_buf_free(&out);
+    sd_secret_free(k);
+}
+
+static void v3_signs_repeated_headers_sorted_and_joined(void **state)
+{
+    const char *const extra[2][2] = {{"x-acs-foo", "b"}, {"x-acs-foo", " a "}};
+    const char *h[IAMV_MAX_HEADERS][2];
+    char authz[512];
+    rq x;
+    sd_secret *k = secret_of("testsecret");
+    sd_buf sts = SD_BUF_INIT(1 << 20);
+    (void)state;
+    v3_resigned(&x, extra, 2, "/", h, authz, sizeof authz);
+    assert_non_null(strstr(authz, "x-acs-foo"));
+    assert_int_equal(iam_sig_check(&x.r, k, NULL), SD_OK);
+    /* the order of the two values does not matter (sorted) */
+    for (size_t j = 0; j < x.r.n_headers; j++) {
+        if (strcmp(x.h[j].name, "x-acs-foo") == 0) {
+            x.h[j].value = strcmp(x.h[j].value, "b") == 0 ? " a " : "b";
+        }
+    }
+    assert_int_equal(iam_sig_check(&x.r, k, NULL), SD_OK);
+    /* negative twin: a changed value does */
+    for (size_t j = 0; j < x.r.n_headers; j++) {
+        if (strcmp(x.h[j].name, "x-acs-foo") == 0 && strcmp(x.h[j].value, "b") == 0) {
+            x.h[j].value = "c";
+        }
+    }
+    assert_mismatch(&x.r, k);
+    sd_buf_free(&sts);
+    rq_free(&x);
+    sd_secret_free(k);
+}
+
+static void v3_signs_the_path(void **state)
+{
+    const char *h[IAMV_MAX_HEADERS][2];
+    char authz[512];
+    rq x;
+    sd_secret *k = secret_of("testsecret");
+    (void)state;
+    v3_resigned(&x, NULL, 0, "/api/x", h, authz, sizeof authz);
+    assert_int_equal(iam_sig_check(&x.r, k, NULL), SD_OK);
+    x.r.path = "/api/y";
+    assert_mismatch(&x.r, k);
+    rq_free(&x);
+    sd_secret_free(k);
+}
+
+static void v3_refuses_repeated_required_headers(void **state)
+{
+    const char *const date[1][2] = {{"x-acs-date", "2026-11-22T10:27:11Z"}};
+    const char *const authz2[1][2] = {{"authorization", "ACS3-HMAC-SHA256 Credential=x"}};
+    const char *h[IAMV_MAX_HEADERS][2];
+    char authz[512];
+    rq x;
+    iam_sig_info info;
+    sd_err err = SD_ERR_INIT;
+    (void)state;
+    v3_resigned(&x, date, 1, "/", h, authz, sizeof authz);
+    assert_int_equal(iam_sig_parse(&x.r, &info, &err), SD_E_AUTH);
+    assert_string_equal(err.api_code, "IncompleteSignature");
+    rq_free(&x);
+    sd_err_clear(&err);
+    v3_resigned(&x, authz2, 1, "/", h, authz, sizeof authz);
+    assert_int_equal(iam_sig_parse(&x.r, &info, &err), SD_E_AUTH);
+    assert_string_equal(err.api_code, "IncompleteSignature");
+    rq_free(&x);
+}
+
 /* ---- signing ------------------------------------------------------------ */
 
 static void sign_v1_reproduces_the_sdk_signature(void **state)
@@ -420,6 +523,9 @@ int main(void)
         cmocka_unit_test(v3_authorization_structure_is_checked),
         cmocka_unit_test(v3_accepts_spaces_after_commas),
         cmocka_unit_test(v3_fails_with_a_malformed_signature_value),
+        cmocka_unit_test(v3_signs_repeated_headers_sorted_and_joined),
+        cmocka_unit_test(v3_signs_the_path),
+        cmocka_unit_test(v3_refuses_repeated_required_headers),
         cmocka_unit_test(sign_v1_reproduces_the_sdk_signature),
         cmocka_unit_test(sign_v3_reproduces_the_sdk_authorization),
         cmocka_unit_test(body_hash_of_empty_body_is_the_known_value),
