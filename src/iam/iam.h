@@ -132,7 +132,8 @@ typedef struct iam_sig_info {
  * than HMAC-SHA1, SignatureVersion other than 1.0, a parameter both in the
  * query and the form body); SD_E_AUTH: IncompleteSignature (malformed
  * Authorization header, unsupported V3 algorithm, a required header not
- * signed or a signed header absent). */
+ * signed or repeated, a signed header absent, a repeated Authorization
+ * header). */
 SD_MUST_USE sd_code iam_sig_parse(const iam_request *req, iam_sig_info *out, sd_err *err);
 
 /* Appends the StringToSign of req (scheme as iam_sig_parse decides) to out
