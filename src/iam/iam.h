@@ -242,9 +242,12 @@ SD_MUST_USE sd_code iam_key_import(iam *self, const char *account_id, const char
 /* SD_E_NOT_FOUND unless the key exists. */
 SD_MUST_USE sd_code iam_key_get(iam *self, const char *access_key_id, iam_key_info *out,
                                 sd_err *err);
-/* Caller owns *out (free()); the keys of account_id in creation order. */
+/* Caller owns *out (iam_key_list_free); the keys of account_id in creation
+ * order. */
 SD_MUST_USE sd_code iam_key_list(iam *self, const char *account_id, iam_key_info **out, size_t *n,
                                  sd_err *err);
+/* Frees a list from iam_key_list; accepts NULL. */
+void iam_key_list_free(iam_key_info *list);
 /* Enables or disables a key of account_id (SD_E_NOT_FOUND if the key
  * belongs to another account). */
 SD_MUST_USE sd_code iam_key_set_active(iam *self, const char *account_id, const char *access_key_id,

@@ -515,6 +515,11 @@ out:
     return rc;
 }
 
+void iam_key_list_free(iam_key_info *list)
+{
+    free(list);
+}
+
 static sd_code key_update(iam *self, const char *sql, const char *account_id,
                           const char *access_key_id, int64_t active, sd_err *err)
 {

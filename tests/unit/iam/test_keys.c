@@ -153,7 +153,7 @@ static void bootstrap_creates_root_once(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(list[0].access_key_id, k.access_key_id);
     assert_true(list[0].active);
-    free(list);
+    iam_key_list_free(list);
     sd_secret_free(s);
     s = NULL;
     assert_int_equal(iam_bootstrap(t->i, &created, &a, &k, &s, NULL), SD_OK);
@@ -187,10 +187,10 @@ static void keys_are_created_listed_disabled_and_deleted(void **state)
     }
     assert_int_equal(iam_key_list(t->i, a.account_id, &list, &n, NULL), SD_OK);
     assert_int_equal(n, 2);
-    free(list);
+    iam_key_list_free(list);
     assert_int_equal(iam_key_list(t->i, b.account_id, &list, &n, NULL), SD_OK);
     assert_int_equal(n, 0);
-    free(list);
+    iam_key_list_free(list);
     /* bob cannot touch alice's key */
     assert_int_equal(iam_key_set_active(t->i, b.account_id, k1.access_key_id, false, &err),
                      SD_E_NOT_FOUND);
