@@ -52,6 +52,11 @@ SD_MUST_USE sd_code kms_rootkey_file(const char *path, bool create, kms_rootkey 
 SD_MUST_USE sd_code kms_rootkey_passphrase(const sd_secret *pass, const char *salt_path,
                                            bool create, unsigned log2n, kms_rootkey **out,
                                            sd_err *err);
+/* Caller owns *out: a 32-byte key derived from the root key for another
+ * module's purpose (HKDF-SHA256, info = label), so the root key itself
+ * never leaves kms.  Used for the AccessKey-secret wrapping key of iam. */
+SD_MUST_USE sd_code kms_rootkey_derive(const kms_rootkey *rk, const char *label, sd_secret **out,
+                                       sd_err *err);
 void kms_rootkey_free(kms_rootkey *rk);
 
 /* ---- the handle ------------------------------------------------------- */

@@ -130,6 +130,24 @@ out:
     return rc;
 }
 
+sd_code kms_rootkey_derive(const kms_rootkey *rk, const char *label, sd_secret **out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    sd_secret *k = NULL;
+    static const char salt[] = "sealdisk-rootkey-derive-v1";
+
+    *out = NULL;
+    SD_ENSURE(label != NULL && label[0] != '\0', err, SD_E_INVALID, "a derived key needs a label");
+    SD_TRY(sd_secret_new(32, &k, err));
+    SD_TRY(crypto_hkdf_sha256(sd_secret_data(rk->key), sd_secret_len(rk->key),
+                              (const uint8_t *)salt, sizeof salt - 1, (const uint8_t *)label,
+                              strlen(label), sd_secret_data(k), 32, err));
+    *out = sd_secret_take(&k);
+out:
+    sd_secret_free(k);
+    return rc;
+}
+
 sd_code kms__root_wrap(const kms_rootkey *rk, const char *aad, const sd_secret *pt,
                        const sd_rng *rng, sd_buf *out, sd_err *err)
 {

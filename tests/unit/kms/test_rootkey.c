@@ -231,6 +231,31 @@ static void canary_no_key_reaches_the_database_or_its_wal(void **state)
     kt_close(t);
 }
 
+static void rootkey_derived_keys_depend_on_label_and_root(void **state)
+{
+    kt *t = kt_open();
+    kt *u = kt_open();
+    sd_secret *a = NULL, *a2 = NULL, *b = NULL, *other = NULL, *none = NULL;
+
+    (void)state;
+    assert_int_equal(kms_rootkey_derive(t->root, "iam-access-key-wrap", &a, NULL), SD_OK);
+    assert_int_equal(kms_rootkey_derive(t->root, "iam-access-key-wrap", &a2, NULL), SD_OK);
+    assert_int_equal(kms_rootkey_derive(t->root, "another purpose", &b, NULL), SD_OK);
+    assert_int_equal(kms_rootkey_derive(u->root, "iam-access-key-wrap", &other, NULL), SD_OK);
+    assert_int_equal(sd_secret_len(a), 32);
+    assert_memory_equal(sd_secret_data(a), sd_secret_data(a2), 32);
+    assert_memory_not_equal(sd_secret_data(a), sd_secret_data(b), 32);
+    assert_memory_not_equal(sd_secret_data(a), sd_secret_data(other), 32);
+    assert_int_equal(kms_rootkey_derive(t->root, "", &none, NULL), SD_E_INVALID);
+    assert_null(none);
+    sd_secret_free(a);
+    sd_secret_free(a2);
+    sd_secret_free(b);
+    sd_secret_free(other);
+    kt_close(t);
+    kt_close(u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +263,7 @@ int main(void)
         cmocka_unit_test(rootkey_a_different_key_is_refused_and_nothing_changes),
         cmocka_unit_test(rootkey_passphrase_derives_the_same_key_from_the_same_words),
         cmocka_unit_test(canary_no_key_reaches_the_database_or_its_wal),
+        cmocka_unit_test(rootkey_derived_keys_depend_on_label_and_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
