@@ -9,6 +9,14 @@
  * SD_E_AUTH when the root key is not the data directory's. */
 SD_MUST_USE sd_code srv__open_kms(const srv_config *c, kms_rootkey **root, kms **k, sd_err *err);
 
+#include "iam/iam.h"
+
+/* Opens iam (AccessKey secrets sealed under a key derived from root) and,
+ * on an empty data directory, creates the root account and AccessKey,
+ * prints them once and writes the CLI profile pointing at endpoint. */
+SD_MUST_USE sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root,
+                                  const char *endpoint, iam **out, sd_err *err);
+
 /* A thread that runs kms_tick every `seconds` (rotations, deletions). */
 typedef struct srv_ticker srv_ticker;
 SD_MUST_USE sd_code srv__ticker_start(kms *k, unsigned seconds, srv_ticker **out, sd_err *err);

@@ -8,7 +8,9 @@
  *   5. the metadata store (DATA_DIR/meta.db) and the audit log
  *      (DATA_DIR/audit.log);
  *   6. the root key and the KMS (a wrong root key stops here, changing
- *      nothing), and the KMS scheduler (rotations, deletion windows);
+ *      nothing), the KMS scheduler (rotations, deletion windows), and
+ *      accounts (on the first start: the root account and AccessKey,
+ *      printed once and written to the CLI profile);
  *   7. the HTTP API;
  * then sigwait until SIGTERM or SIGINT, and an orderly stop. */
 #include <errno.h>
@@ -108,6 +110,8 @@ static sd_code run(const srv_config *c, sd_err *err)
     kms_rootkey *root = NULL;
     kms *k = NULL;
     srv_ticker *ticker = NULL;
+    iam *accounts = NULL;
+    char endpoint[96];
     api_server_opts aopts = API_SERVER_OPTS_INIT;
     char db[600];
     int sig = 0;
@@ -131,6 +135,10 @@ static sd_code run(const srv_config *c, sd_err *err)
     SD_TRY(api_audit_open(db, &audit, err));
     SD_TRY(srv__open_kms(c, &root, &k, err));
     SD_TRY(srv__ticker_start(k, 60, &ticker, err));
+    SD_ENSURE(snprintf(endpoint, sizeof endpoint, "%s:%u", c->listen_addr,
+                       (unsigned)c->listen_port) < (int)sizeof endpoint,
+              err, SD_E_INVALID, "listen address too long");
+    SD_TRY(srv__open_iam(c, root, endpoint, &accounts, err));
 
     aopts.bind_addr = c->listen_addr;
     aopts.port = c->listen_port;
@@ -146,6 +154,7 @@ static sd_code run(const srv_config *c, sd_err *err)
 out:
     api_server_stop(api);
     srv__ticker_stop(ticker);
+    iam_close(accounts);
     kms_close(k);
     kms_rootkey_free(root);
     api_audit_close(audit);

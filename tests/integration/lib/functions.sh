@@ -1,7 +1,8 @@
 # functions.sh: shared helpers for integration tests (after nbdkit's).
 #   requires CMD...   skip the test (exit 77) unless CMD runs
 #   cleanup_fn CMD... run CMD on exit, last registered first
-#   tmpdir            a fresh directory removed on exit, in $TMPDIR_TEST
+#   tmpdir            a fresh directory removed on exit, in $TMPDIR_TEST, with
+#                     HOME inside it
 set -euo pipefail
 
 _cleanup_cmds=()
@@ -27,6 +28,9 @@ requires() {
 tmpdir() {
     TMPDIR_TEST=$(mktemp -d "${TMPDIR:-/tmp}/sealdisk-test.XXXXXX")
     cleanup_fn "rm -rf '$TMPDIR_TEST'"
+    # a server's first start writes ~/.sealdisk/profile: never the real one
+    export HOME=$TMPDIR_TEST/home
+    mkdir -p "$HOME"
 }
 
 # nbdsh runs `python3 -m nbd` from PATH; use the system python that has it.
