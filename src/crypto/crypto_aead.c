@@ -24,25 +24,42 @@ static const EVP_CIPHER *gcm_cipher(size_t keylen)
     }
 }
 
+/* Checks the sizes and makes a context keyed for enc (1) or dec (0). */
+static sd_code gcm_begin(int enc, const uint8_t *key, size_t keylen, const uint8_t *iv,
+                         size_t ivlen, size_t aadlen, size_t datalen, size_t taglen,
+                         EVP_CIPHER_CTX **out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    EVP_CIPHER_CTX *ctx = NULL;
+    const EVP_CIPHER *c = gcm_cipher(keylen);
+
+    *out = NULL;
+    SD_ENSURE(c != NULL, err, SD_E_INVALID, "AES-GCM key of %zu bytes", keylen);
+    SD_ENSURE(ivlen > 0 && ivlen <= 128 && taglen >= 4 && taglen <= 16, err, SD_E_INVALID,
+              "AES-GCM IV or tag length out of range");
+    SD_ENSURE(aadlen <= INT_MAX && datalen <= INT_MAX, err, SD_E_INVALID, "AES-GCM input too long");
+    ctx = EVP_CIPHER_CTX_new();
+    SD_ENSURE(ctx != NULL, err, SD_E_NOMEM, "out of memory");
+    SD_ENSURE_OSSL(EVP_CipherInit_ex(ctx, c, NULL, NULL, NULL, enc), err, "GCM init failed");
+    SD_ENSURE_OSSL(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)ivlen, NULL), err,
+                   "GCM IV length rejected");
+    SD_ENSURE_OSSL(EVP_CipherInit_ex(ctx, NULL, NULL, key, iv, enc), err, "GCM key rejected");
+    *out = ctx;
+    ctx = NULL;
+out:
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}
+
 sd_code crypto_aead_seal_ex(const uint8_t *key, size_t keylen, const uint8_t *iv, size_t ivlen,
                             const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t ptlen,
                             uint8_t *ct, uint8_t *tag, size_t taglen, sd_err *err)
 {
     sd_code rc = SD_OK;
     EVP_CIPHER_CTX *ctx = NULL;
-    const EVP_CIPHER *c = gcm_cipher(keylen);
     int outl = 0;
 
-    SD_ENSURE(c != NULL, err, SD_E_INVALID, "AES-GCM key of %zu bytes", keylen);
-    SD_ENSURE(ivlen > 0 && ivlen <= 128 && taglen >= 4 && taglen <= 16, err, SD_E_INVALID,
-              "AES-GCM IV or tag length out of range");
-    SD_ENSURE(aadlen <= INT_MAX && ptlen <= INT_MAX, err, SD_E_INVALID, "AES-GCM input too long");
-    ctx = EVP_CIPHER_CTX_new();
-    SD_ENSURE(ctx != NULL, err, SD_E_NOMEM, "out of memory");
-    SD_ENSURE_OSSL(EVP_EncryptInit_ex(ctx, c, NULL, NULL, NULL), err, "GCM init failed");
-    SD_ENSURE_OSSL(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)ivlen, NULL), err,
-                   "GCM IV length rejected");
-    SD_ENSURE_OSSL(EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv), err, "GCM key rejected");
+    SD_TRY(gcm_begin(1, key, keylen, iv, ivlen, aadlen, ptlen, taglen, &ctx, err));
     if (aadlen > 0) {
         SD_ENSURE_OSSL(EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int)aadlen), err,
                        "GCM AAD failed");
@@ -64,19 +81,9 @@ sd_code crypto_aead_open_ex(const uint8_t *key, size_t keylen, const uint8_t *iv
 {
     sd_code rc = SD_OK;
     EVP_CIPHER_CTX *ctx = NULL;
-    const EVP_CIPHER *c = gcm_cipher(keylen);
     int outl = 0;
 
-    SD_ENSURE(c != NULL, err, SD_E_INVALID, "AES-GCM key of %zu bytes", keylen);
-    SD_ENSURE(ivlen > 0 && ivlen <= 128 && taglen >= 4 && taglen <= 16, err, SD_E_INVALID,
-              "AES-GCM IV or tag length out of range");
-    SD_ENSURE(aadlen <= INT_MAX && ctlen <= INT_MAX, err, SD_E_INVALID, "AES-GCM input too long");
-    ctx = EVP_CIPHER_CTX_new();
-    SD_ENSURE(ctx != NULL, err, SD_E_NOMEM, "out of memory");
-    SD_ENSURE_OSSL(EVP_DecryptInit_ex(ctx, c, NULL, NULL, NULL), err, "GCM init failed");
-    SD_ENSURE_OSSL(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)ivlen, NULL), err,
-                   "GCM IV length rejected");
-    SD_ENSURE_OSSL(EVP_DecryptInit_ex(ctx, NULL, NULL, key, iv), err, "GCM key rejected");
+    SD_TRY(gcm_begin(0, key, keylen, iv, ivlen, aadlen, ctlen, taglen, &ctx, err));
     if (aadlen > 0) {
         SD_ENSURE_OSSL(EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aadlen), err,
                        "GCM AAD failed");

@@ -38,25 +38,6 @@ static sd_code check_alias_name(const char *alias, sd_err *err)
     return SD_OK;
 }
 
-static sd_code alias_exists(kms *k, const kms_caller *c, const char *alias, bool *found,
-                            sd_err *err)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-
-    SD_TRY(store_prepare(k->st,
-                         "SELECT 1 FROM kms_aliases WHERE account = ? AND region = ? AND "
-                         "alias = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, c->account, err));
-    SD_TRY(store_bind_text(st, 2, c->region, err));
-    SD_TRY(store_bind_text(st, 3, alias, err));
-    SD_TRY(store_step(st, found, err));
-out:
-    store_stmt_free(st);
-    return rc;
-}
-
 sd_code kms_create_alias(kms *k, const kms_caller *c, const char *alias, const char *ref,
                          sd_err *err)
 {
@@ -68,7 +49,7 @@ sd_code kms_create_alias(kms *k, const kms_caller *c, const char *alias, const c
     SD_TRY(check_alias_name(alias, err));
     SD_TRY(kms__resolve(k, c, ref, &m, err));
     SD_TRY(kms__state_allows(&m, KMS_OP_CREATE_ALIAS, err));
-    SD_TRY(alias_exists(k, c, alias, &found, err));
+    SD_TRY(kms__alias_target(k, c, alias, NULL, &found, err));
     SD_ENSUREC(!found, err, SD_E_INVALID, "AliasAlreadyExists",
                "The alias %s already exists in this region.", alias);
     SD_TRY(kms__exec(k,
@@ -89,7 +70,7 @@ sd_code kms_update_alias(kms *k, const kms_caller *c, const char *alias, const c
 
     pthread_mutex_lock(&k->mu);
     SD_TRY(check_alias_name(alias, err));
-    SD_TRY(alias_exists(k, c, alias, &found, err));
+    SD_TRY(kms__alias_target(k, c, alias, NULL, &found, err));
     SD_ENSUREC(found, err, SD_E_NOT_FOUND, "Forbidden.AliasNotFound",
                "The specified Alias is not found: %s.", alias);
     SD_TRY(kms__resolve(k, c, ref, &m, err));
@@ -110,7 +91,7 @@ sd_code kms_delete_alias(kms *k, const kms_caller *c, const char *alias, sd_err 
 
     pthread_mutex_lock(&k->mu);
     SD_TRY(check_alias_name(alias, err));
-    SD_TRY(alias_exists(k, c, alias, &found, err));
+    SD_TRY(kms__alias_target(k, c, alias, NULL, &found, err));
     SD_ENSUREC(found, err, SD_E_NOT_FOUND, "Forbidden.AliasNotFound",
                "The specified Alias is not found: %s.", alias);
     SD_TRY(kms__exec(k, "DELETE FROM kms_aliases WHERE account = ? AND region = ? AND alias = ?",

@@ -264,8 +264,8 @@ out:
     return rc;
 }
 
-static sd_code alias_target(kms *k, const kms_caller *c, const char *alias, char *key_id,
-                            bool *found, sd_err *err)
+sd_code kms__alias_target(kms *k, const kms_caller *c, const char *alias, char *key_id, bool *found,
+                          sd_err *err)
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
@@ -279,7 +279,7 @@ static sd_code alias_target(kms *k, const kms_caller *c, const char *alias, char
     SD_TRY(store_bind_text(st, 2, c->region, err));
     SD_TRY(store_bind_text(st, 3, alias, err));
     SD_TRY(store_step(st, found, err));
-    if (*found) {
+    if (*found && key_id != NULL) {
         copy_col(key_id, KMS_ID_MAX, st, 0);
     }
 out:
@@ -329,7 +329,7 @@ sd_code kms__resolve(kms *k, const kms_caller *c, const char *ref, kms_key_meta 
         rest = ref;
     }
     if (strncmp(rest, "alias/", 6) == 0) {
-        SD_TRY(alias_target(k, c, rest, key_id, &found, err));
+        SD_TRY(kms__alias_target(k, c, rest, key_id, &found, err));
         if (!found && strcmp(rest, KMS_SERVICE_ALIAS) == 0) {
             SD_TRY(kms__create_service_key(k, c, m, err));
             goto out;

@@ -98,6 +98,10 @@ typedef enum kms_op {
  * window has passed is destroyed here and answers Forbidden.KeyNotFound. */
 SD_MUST_USE sd_code kms__resolve(kms *k, const kms_caller *c, const char *ref, kms_key_meta *m,
                                  sd_err *err);
+/* Looks up alias of the caller: *found, and its key id (KMS_ID_MAX) when
+ * key_id is non-NULL. */
+SD_MUST_USE sd_code kms__alias_target(kms *k, const kms_caller *c, const char *alias, char *key_id,
+                                      bool *found, sd_err *err);
 /* Refuses op on a key in m's state with the exact Code. */
 SD_MUST_USE sd_code kms__state_allows(const kms_key_meta *m, kms_op op, sd_err *err);
 /* The unwrapped key of a version of key_id (borrowed from the cache). */
