@@ -348,10 +348,6 @@ sd_code kms__resolve(kms *k, const kms_caller *c, const char *ref, kms_key_meta 
                strcmp(m->state, "PendingImport") != 0) {
         /* imported material past its expiry: wiped, the key awaits import */
         SD_TRY(kms__wipe_material(k, m->key_id, err));
-        SD_TRY(kms__exec(k,
-                         "UPDATE kms_keys SET material_expire = 0, state = CASE state WHEN "
-                         "'PendingDeletion' THEN state ELSE 'PendingImport' END WHERE key_id = ?",
-                         err, m->key_id, NULL));
         sd_log(SD_LOG_INFO, "kms", "imported material expired key_id=%s", m->key_id);
         SD_TRY(load_by_id(k, c, m->key_id, ref, m, err));
     }
@@ -480,6 +476,10 @@ sd_code kms__wipe_material(kms *k, const char *key_id, sd_err *err)
                      err, key_id, NULL));
     SD_TRY(
         kms__exec(k, "UPDATE kms_versions SET wrapped = X'' WHERE key_id = ?", err, key_id, NULL));
+    SD_TRY(kms__exec(k,
+                     "UPDATE kms_keys SET material_expire = 0, state = CASE state WHEN "
+                     "'PendingDeletion' THEN state ELSE 'PendingImport' END WHERE key_id = ?",
+                     err, key_id, NULL));
 out:
     return rc;
 }

@@ -238,10 +238,6 @@ sd_code kms_delete_material(kms *k, const kms_caller *c, const char *ref, sd_err
     SD_TRY(external_only(&m, err));
     SD_TRY(store_begin(k->st, err));
     SD_TRY(kms__wipe_material(k, m.key_id, err));
-    SD_TRY(kms__exec(k,
-                     "UPDATE kms_keys SET material_expire = 0, state = CASE state WHEN "
-                     "'PendingDeletion' THEN state ELSE 'PendingImport' END WHERE key_id = ?",
-                     err, m.key_id, NULL));
     SD_TRY(store_commit(k->st, err));
 out:
     store_rollback(k->st);

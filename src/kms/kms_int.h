@@ -114,8 +114,10 @@ SD_MUST_USE sd_code kms__new_version(kms *k, const char *key_id, int64_t now, ch
  * key_id (insert, or replace after DeleteKeyMaterial) and makes it primary. */
 SD_MUST_USE sd_code kms__put_version(kms *k, const char *key_id, const char *version_id,
                                      const sd_secret *material, int64_t now, sd_err *err);
-/* Wipes the material of every version of key_id, keeping the rows (BYOK);
- * drops the cache. */
+/* Unloads an EXTERNAL key's material (DeleteKeyMaterial, expiry): wipes
+ * every version's material, keeping the rows so the same material can
+ * return under the same version ids; drops the cache; clears the expiry;
+ * the key goes back to PendingImport unless it is PendingDeletion. */
 SD_MUST_USE sd_code kms__wipe_material(kms *k, const char *key_id, sd_err *err);
 /* Overwrites and deletes a key's material and rows, drops its cache. */
 SD_MUST_USE sd_code kms__destroy(kms *k, const char *key_id, sd_err *err);
