@@ -26,6 +26,9 @@ typedef struct api_server_opts {
     size_t max_body;       /* largest request body accepted, bytes */
     const char *region;    /* region of requests that name none */
     api_audit *audit;      /* borrowed; every KMS call is recorded here */
+    struct kms *kms;       /* borrowed: serves the KMS actions */
+    struct iam *iam;       /* borrowed: authenticates every request */
+    sd_clock clock;        /* time of audit records */
 } api_server_opts;
 
 /* Designated, so a new field can never be left out by accident. */

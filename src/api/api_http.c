@@ -79,6 +79,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     (void)toe;
     if (call != NULL) {
+        if (call->body.data != NULL) {
+            sd_wipe(call->body.data, call->body.cap); /* Plaintext of Encrypt, secrets */
+        }
         sd_buf_free(&call->body);
         free(call->uri);
         free(call);
@@ -99,60 +102,94 @@ static void make_request_id(api_server *srv, char out[37])
     }
 }
 
-/* Writes the error body for err into out; returns the status. */
-static int error_body(api_server *srv, api_product product, const char *request_id,
-                      const sd_err *err, sd_buf *out)
-{
-    api_json j;
-    int status = 500;
-    const char *code = "InternalError";
+#define MAX_HEADERS 64
 
-    api__error_map(product, err, &status, &code);
-    sd_buf_reset(out);
-    api_json_init(&j, out, NULL);
-    api_json_obj_begin(&j, NULL);
-    api_json_str(&j, "RequestId", request_id);
-    api_json_str(&j, "HostId", srv->host_id);
-    api_json_str(&j, "Code", code);
-    api_json_str(&j, "Message", err->msg[0] != '\0' ? err->msg : code);
-    api_json_str(&j, "Recommend", "");
-    api_json_int(&j, "HttpStatus", status);
-    api_json_obj_end(&j);
-    if (api_json_finish(&j) != SD_OK) {
-        static const char fallback[] =
-            "{\"Code\":\"InternalError\",\"Message\":\"response too large\"}";
-        sd_buf_reset(out);
-        sd_ignore(sd_buf_append(out, fallback, sizeof fallback - 1, NULL)); /* fits any max */
-        status = 500;
+/* The request's headers with lower-cased names, as iam expects them. */
+typedef struct header_set {
+    iam_pair v[MAX_HEADERS];
+    char *names[MAX_HEADERS];
+    size_t n;
+    bool overflow;
+} header_set;
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    header_set *h = cls;
+    char *name;
+
+    (void)kind;
+    if (h->n == MAX_HEADERS) {
+        h->overflow = true;
+        return MHD_NO;
+    }
+    name = strdup(key);
+    if (name == NULL) {
+        h->overflow = true;
+        return MHD_NO;
+    }
+    for (char *p = name; *p != '\0'; p++) {
+        if (*p >= 'A' && *p <= 'Z') {
+            *p = (char)(*p - 'A' + 'a');
+        }
+    }
+    h->names[h->n] = name;
+    h->v[h->n] = (iam_pair){name, value != NULL ? value : ""};
+    h->n++;
+    return MHD_YES;
+}
+
+/* Runs the pipeline over the collected request; returns the status. */
+static int process(api_server *srv, api_call *call, struct MHD_Connection *conn, const char *method,
+                   sd_buf *out)
+{
+    header_set h = {0};
+    api_http_req hr;
+    int status;
+
+    sd_ignore((sd_code)MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h));
+    hr = (api_http_req){
+        .method = method,
+        .target = call->uri,
+        .headers = h.v,
+        .n_headers = h.n,
+        .body = call->body.data,
+        .body_len = call->body.len,
+        .too_large = call->too_large || h.overflow,
+        .request_id = call->request_id,
+        .host_id = srv->host_id,
+    };
+    status = api__process(&srv->opts, &hr, out);
+    for (size_t i = 0; i < h.n; i++) {
+        free(h.names[i]);
     }
     return status;
 }
 
-/* The request pipeline: parse, authenticate, dispatch.  Returns the HTTP
- * status and fills out with the JSON body. */
-static int process(api_server *srv, api_call *call, struct MHD_Connection *conn, sd_buf *out)
+/* Responses may carry a data key in plaintext (GenerateDataKey, Decrypt):
+ * the buffer is handed to libmicrohttpd without a copy and wiped when it
+ * has been sent. */
+static void wipe_body(void *cls)
 {
-    sd_err err = SD_ERR_INIT;
-    api_product product = API_ECS;
+    sd_buf *b = cls;
 
-    (void)conn;
-    if (call->too_large) {
-        sd_ignore(sd_err_setc(&err, SD_E_INVALID, "InvalidParameter", SD_HERE,
-                              "the request body exceeds %zu bytes", srv->opts.max_body));
-        return error_body(srv, product, call->request_id, &err, out);
+    if (b->data != NULL) {
+        sd_wipe(b->data, b->cap);
     }
-    sd_ignore(sd_err_setc(&err, SD_E_NOT_FOUND, "InvalidAction.NotFound", SD_HERE,
-                          "Specified api is not found, please check your url and method."));
-    return error_body(srv, product, call->request_id, &err, out);
+    sd_buf_free(b);
+    free(b);
 }
 
-static enum MHD_Result respond(struct MHD_Connection *conn, int status, const sd_buf *body)
+/* Takes body (heap) in all cases. */
+static enum MHD_Result respond(struct MHD_Connection *conn, int status, sd_buf *body)
 {
     struct MHD_Response *r;
     enum MHD_Result ret;
 
-    r = MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_COPY);
+    r = MHD_create_response_from_buffer_with_free_callback_cls(body->len, body->data, wipe_body,
+                                                               body);
     if (r == NULL) {
+        wipe_body(body);
         return MHD_NO;
     }
     if (MHD_add_response_header(r, "Content-Type", "application/json;charset=utf-8") != MHD_YES) {
@@ -170,12 +207,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     api_server *srv = cls;
     api_call *call = *con_cls;
-    sd_buf out = SD_BUF_INIT((size_t)16 << 20);
-    enum MHD_Result ret;
+    sd_buf *out;
     int status;
 
     (void)url;
-    (void)method;
     (void)version;
     if (call == NULL) {
         return MHD_NO; /* out of memory in uri_log: drop the connection */
@@ -194,10 +229,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    status = process(srv, call, conn, &out);
-    ret = respond(conn, status, &out);
-    sd_buf_free(&out);
-    return ret;
+    out = malloc(sizeof *out);
+    if (out == NULL) {
+        return MHD_NO;
+    }
+    *out = (sd_buf)SD_BUF_INIT((size_t)16 << 20);
+    status = process(srv, call, conn, method, out);
+    return respond(conn, status, out);
 }
 
 sd_code api_server_start(const api_server_opts *opts, api_server **out, sd_err *err)
@@ -215,6 +253,9 @@ sd_code api_server_start(const api_server_opts *opts, api_server **out, sd_err *
         s->opts.threads = 2;
     }
     s->rng = crypto_rng_system();
+    if (s->opts.clock.now == NULL) {
+        s->opts.clock = sd_clock_system();
+    }
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_port = htons(opts->port);

@@ -145,6 +145,9 @@ static sd_code run(const srv_config *c, sd_err *err)
     aopts.threads = c->http_threads;
     aopts.region = c->region;
     aopts.audit = audit;
+    aopts.kms = k;
+    aopts.iam = accounts;
+    aopts.clock = sd_clock_system();
     SD_TRY(api_server_start(&aopts, &api, err));
     sd_log(SD_LOG_INFO, "server", "ready data_dir=%s listen=%s:%u region=%s", c->data_dir,
            c->listen_addr, (unsigned)api_server_port(api), c->region);

@@ -25,7 +25,8 @@ grep -q 'cannot open the audit log' "$TMPDIR_TEST/audit-err" || fail "no reason 
 
 body=$(curl -s -o /dev/stdout -w '\n%{http_code}' -X POST "http://127.0.0.1:$port/")
 status=${body##*$'\n'}
-[[ $status == 404 ]] || fail "unexpected status $status"
+[[ $status == 400 ]] || fail "unexpected status $status (an unsigned request)"
+grep -q "MissingParameter" <<<"$body" || fail "unsigned request not refused as such: $body"
 grep -q '"RequestId"' <<<"$body" || fail "no RequestId in: $body"
 grep -q '"Code"' <<<"$body" || fail "no Code in: $body"
 
