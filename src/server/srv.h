@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "common/common.h"
+#include "kms/kms.h"
 
 typedef struct srv_config {
     char data_dir[512];
@@ -27,7 +28,8 @@ typedef struct srv_config {
     char passphrase_env[64]; /* environment variable holding the passphrase */
     int passphrase_fd;       /* -1, or a descriptor to read it from */
     unsigned http_threads;
-    char debug[128]; /* modules whose debug lines are shown */
+    kms_quota kms_quota; /* per-region request quotas (alibaba-api.md figures) */
+    char debug[128];     /* modules whose debug lines are shown */
 } srv_config;
 
 /* Fills c with the embedded defaults. */
@@ -42,6 +44,10 @@ SD_MUST_USE sd_code srv_config_flags(srv_config *c, int argc, char **argv, const
 
 /* `sealdisk server [flags]`: returns the process exit status. */
 int srv_main(int argc, char **argv);
+
+/* `sealdisk account create NAME [server flags]`: on the server's host,
+ * creates an account (tenant) and its first AccessKey; exit status. */
+int srv_account_main(int argc, char **argv);
 
 /* `sealdisk audit [filters]`: prints matching audit lines; exit status. */
 int srv_audit_main(int argc, char **argv);

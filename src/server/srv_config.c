@@ -116,6 +116,33 @@ out:
     return rc;
 }
 
+/* A requests-per-second quota: a decimal number, 0 turning it off. */
+static sd_code parse_rate(const char *v, const char *name, double *out, sd_err *err)
+{
+    unsigned long n = 0;
+    sd_code rc = parse_uint(v, 1000000, &n, name, err);
+
+    if (rc == SD_OK) {
+        *out = (double)n;
+    }
+    return rc;
+}
+
+static sd_code set_quota_crypto(srv_config *c, const char *v, sd_err *err)
+{
+    return parse_rate(v, "kms_quota_crypto", &c->kms_quota.crypto, err);
+}
+
+static sd_code set_quota_reencrypt(srv_config *c, const char *v, sd_err *err)
+{
+    return parse_rate(v, "kms_quota_reencrypt", &c->kms_quota.reencrypt, err);
+}
+
+static sd_code set_quota_create(srv_config *c, const char *v, sd_err *err)
+{
+    return parse_rate(v, "kms_quota_create", &c->kms_quota.create, err);
+}
+
 static sd_code set_debug(srv_config *c, const char *v, sd_err *err)
 {
     return copy_str(c->debug, sizeof c->debug, v, "debug", err);
@@ -132,6 +159,12 @@ static const opt opts[] = {
     {"passphrase_fd", "--passphrase-fd", set_passphrase_fd,
      "read the root passphrase from this file descriptor"},
     {"http_threads", "--http-threads", set_http_threads, "HTTP worker threads (2)"},
+    {"kms_quota_crypto", "--kms-quota-crypto", set_quota_crypto,
+     "KMS Encrypt/Decrypt/GenerateDataKey requests per second per region, 0: none (1000)"},
+    {"kms_quota_reencrypt", "--kms-quota-reencrypt", set_quota_reencrypt,
+     "KMS ReEncrypt requests per second per region, 0: none (750)"},
+    {"kms_quota_create", "--kms-quota-create", set_quota_create,
+     "KMS CreateKey requests per second per region, 0: none (10)"},
     {"debug", "--debug", set_debug, "modules whose debug lines are shown (kms,nbd or all)"},
 };
 
@@ -153,6 +186,7 @@ void srv_config_defaults(srv_config *c)
     memcpy(c->passphrase_env, "SEALDISK_ROOT_PASSPHRASE", sizeof "SEALDISK_ROOT_PASSPHRASE");
     c->passphrase_fd = -1;
     c->http_threads = 2;
+    c->kms_quota = (kms_quota)KMS_QUOTA_DEFAULT;
 }
 
 sd_code srv_config_load(srv_config *c, const char *path, sd_err *err)

@@ -22,6 +22,10 @@ typedef struct srv_ticker srv_ticker;
 SD_MUST_USE sd_code srv__ticker_start(kms *k, unsigned seconds, srv_ticker **out, sd_err *err);
 void srv__ticker_stop(srv_ticker *t);
 
+/* Embedded defaults, then the config file, then flags (argv[0] is the
+ * command word). */
+SD_MUST_USE sd_code srv__configure(srv_config *c, int argc, char **argv, bool *help, sd_err *err);
+
 /* Prints `sealdisk server --help` to stdout. */
 void srv__usage(void);
 

@@ -92,7 +92,7 @@ sd_code srv__open_kms(const srv_config *c, kms_rootkey **root, kms **k, sd_err *
     o.root = *root;
     o.clock = sd_clock_system();
     o.rng = crypto_rng_system();
-    o.quota = (kms_quota)KMS_QUOTA_DEFAULT;
+    o.quota = c->kms_quota;
     SD_TRY(kms_open(&o, k, err));
 out:
     sd_secret_free(pass);

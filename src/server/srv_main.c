@@ -69,7 +69,7 @@ out:
     return rc;
 }
 
-static sd_code configure(srv_config *c, int argc, char **argv, bool *help, sd_err *err)
+sd_code srv__configure(srv_config *c, int argc, char **argv, bool *help, sd_err *err)
 {
     sd_code rc = SD_OK;
     const char *config_path = NULL;
@@ -175,7 +175,7 @@ int srv_main(int argc, char **argv)
     bool help = false;
     sd_code rc;
 
-    rc = configure(&c, argc, argv, &help, &err);
+    rc = srv__configure(&c, argc, argv, &help, &err);
     if (rc == SD_OK && help) {
         srv__usage();
         return 0;
