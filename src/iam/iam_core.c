@@ -282,7 +282,13 @@ static sd_code account_create_locked(iam *self, const char *name, iam_account_in
     SD_TRY(store_bind_text(st, 1, a.account_id, err));
     SD_TRY(store_bind_text(st, 2, a.name, err));
     SD_TRY(store_bind_int64(st, 3, a.created, err));
-    SD_TRY(store_step_done(st, err));
+    rc = store_step_done(st, err);
+    if (rc == SD_E_CONFLICT) {
+        sd_err_clear(err); /* the constraint's SQL text says less than this */
+        SD_FAILC(err, SD_E_CONFLICT, "EntityAlreadyExists.Account",
+                 "An account named '%s' already exists.", name);
+    }
+    SD_TRY(rc);
     if (out != NULL) {
         *out = a;
     }
