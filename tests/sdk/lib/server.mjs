@@ -1,0 +1,70 @@
+// lib/server.mjs: starts a real sealdisk server on a free port in a fresh
+// temporary data directory (HOME inside it, so the CLI profile written at
+// the first start lands there too) and reads back the AccessKey it made.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function parseProfile(text) {
+  const out = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*([a-z_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+export async function startServer(extraArgs = []) {
+  const bin = process.env.SEALDISK;
+  if (!bin) throw new Error('SEALDISK must name the sealdisk binary');
+  const dir = mkdtempSync(join(tmpdir(), 'sealdisk-sdk-'));
+  const port = await freePort();
+  const env = { ...process.env, HOME: dir };
+  const child = spawn(bin, ['server', '--data-dir', join(dir, 'data'),
+    '--listen', `127.0.0.1:${port}`, ...extraArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.resume();
+  const deadline = Date.now() + 15000;
+  while (!/ready data_dir=/.test(stderr)) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`server not ready: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const profile = parseProfile(readFileSync(join(dir, '.sealdisk', 'profile'), 'utf8'));
+  return {
+    dir,
+    port,
+    env,
+    endpoint: `127.0.0.1:${port}`,
+    accessKeyId: profile.access_key_id,
+    accessKeySecret: profile.access_key_secret,
+    log: () => stderr,
+    // A second tenant, made the way an operator makes one.
+    createAccount(name) {
+      const out = execFileSync(bin, ['account', 'create', name, '--data-dir', join(dir, 'data')],
+        { env, encoding: 'utf8' });
+      const a = JSON.parse(out);
+      return { endpoint: `127.0.0.1:${port}`, accountId: a.AccountId, accessKeyId: a.AccessKeyId,
+        accessKeySecret: a.AccessKeySecret };
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
