@@ -83,8 +83,9 @@ SD_MUST_USE sd_code blk_store_layer_count(blk_store *bs, int64_t *out, sd_err *e
 /* ---- an open disk ----------------------------------------------------- */
 
 /* Caller owns *out (close with blk_disk_close).  dk is the 32-byte data key
- * for an encrypted disk (copied: the caller may free it) and must be NULL
- * for a plain one.  SD_E_NOT_FOUND; SD_E_CONFLICT: already open;
+ * for an encrypted disk and must be NULL for a plain one; it is not kept
+ * (the caller may free it): the disk holds only the derived XTS key, in an
+ * sd_secret wiped on close.  SD_E_NOT_FOUND; SD_E_CONFLICT: already open;
  * SD_E_INVALID: key missing, extra or not 32 bytes. */
 SD_MUST_USE sd_code blk_disk_open(blk_store *bs, const char *name, const sd_secret *dk,
                                   blk_disk **out, sd_err *err);

@@ -371,6 +371,11 @@ static void a_failed_flush_is_retried_by_the_next(void **state)
     assert_int_equal(blk_disk_create(t->bs, "d", 1 * MIB, false, NULL), SD_OK);
     assert_int_equal(blk_disk_open(t->bs, "d", NULL, &d, NULL), SD_OK);
     assert_int_equal(blk_disk_pwrite(d, w, 4096, 8192, 0, NULL), SD_OK);
+    /* a failed data write leaves the sector as it was */
+    sd_fault_arm("blk.backend.pwrite", 1, false);
+    assert_int_equal(blk_disk_pwrite(d, w, 4096, 5 * 4096, 0, NULL), SD_E_IO);
+    read_sector(d, 5, r);
+    assert_true(bt_all(r, 4096, 0));
     sd_fault_arm("blk.flush", 1, false);
     assert_int_equal(blk_disk_flush(d, NULL), SD_E_IO);
     sd_fault_arm("blk.backend.sync", 1, false);
@@ -383,6 +388,38 @@ static void a_failed_flush_is_retried_by_the_next(void **state)
     assert_memory_equal(r, w, 4096);
     read_sector(d, 0, r);
     assert_memory_equal(r, w, 4096);
+    assert_int_equal(blk_disk_close(d, NULL), SD_OK);
+    bt_close(t);
+}
+
+/* Data before map: when the data cannot be made durable, the map is not
+ * written either, so after the handle is gone (as after a crash) the
+ * sector reads as it did before the write, never as a map bit over data
+ * that may not be there. */
+static void no_map_bit_outlives_a_failed_data_sync(void **state)
+{
+    bt *t = bt_open();
+    blk_disk *d = NULL;
+    uint8_t w[4096];
+    uint8_t r[4096];
+    ext e = {0};
+    (void)state;
+
+    bt_fill(w, sizeof w, 6);
+    assert_int_equal(blk_disk_create(t->bs, "d", 1 * MIB, false, NULL), SD_OK);
+    assert_int_equal(blk_disk_open(t->bs, "d", NULL, &d, NULL), SD_OK);
+    assert_int_equal(blk_disk_pwrite(d, w, 4096, 4096, BLK_F_FUA, NULL), SD_OK);
+    sd_fault_arm("blk.backend.sync", 1, true);
+    assert_int_equal(blk_disk_pwrite(d, w, 4096, 3 * 4096, 0, NULL), SD_OK);
+    assert_int_equal(blk_disk_close(d, NULL), SD_E_IO);
+    sd_fault_reset();
+    assert_int_equal(blk_disk_open(t->bs, "d", NULL, &d, NULL), SD_OK);
+    read_sector(d, 1, r);
+    assert_memory_equal(r, w, 4096);
+    assert_int_equal(blk_disk_extents(d, 4096, 3 * 4096, 0, collect, &e, NULL), SD_OK);
+    assert_int_equal(e.type[0], BLK_EXTENT_HOLE | BLK_EXTENT_ZERO);
+    read_sector(d, 3, r);
+    assert_true(bt_all(r, 4096, 0));
     assert_int_equal(blk_disk_close(d, NULL), SD_OK);
     bt_close(t);
 }
@@ -521,6 +558,7 @@ int main(void)
         cmocka_unit_test(unaligned_io_matches_a_byte_model),
         cmocka_unit_test(concurrent_writers_lose_no_partial_sector),
         cmocka_unit_test(a_failed_flush_is_retried_by_the_next),
+        cmocka_unit_test(no_map_bit_outlives_a_failed_data_sync),
         cmocka_unit_test(the_export_serves_the_disk),
         cmocka_unit_test(canary_plaintext_never_reaches_a_backing_file),
     };
