@@ -1,0 +1,64 @@
+/* blk_backend: where the block store keeps its bytes.
+ *
+ * A backend stores named byte objects and nothing else: no encryption, no
+ * layering, no maps.  The block layer above it owns all of that (STYLE B1:
+ * the nbdkit luks filter over a plugin), so a backend sees only ciphertext.
+ *
+ * Objects are sparse: reading a range never written (or past the end)
+ * yields zeroes, and punching a hole returns a range to that state.  The
+ * local backend keeps one file per object.  A RADOS backend will stripe an
+ * object over 4 MiB RADOS objects (BLK_BACKEND_STRIPE, as RBD does); the
+ * block layer never assumes an object is one file.
+ *
+ * Object names are at most BLK_OBJ_NAME_MAX bytes of [A-Za-z0-9._-], not
+ * starting with '.'.
+ *
+ * Thread model: a backend may be shared by many threads; an object handle
+ * may be used by many threads at once for pread/pwrite/sync/punch (like a
+ * file descriptor), and is closed once, after its last use. */
+#ifndef SD_BLK_BACKEND_H
+#define SD_BLK_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+
+#define BLK_OBJ_NAME_MAX   96
+#define BLK_BACKEND_STRIPE (4u << 20) /* the object unit of striping backends */
+#define BLK_OBJ_CREATE     (1u << 0)  /* create; SD_E_CONFLICT if it exists */
+
+typedef struct blk_backend_ops {
+    /* *obj is the backend's handle for name.  SD_E_NOT_FOUND without
+     * BLK_OBJ_CREATE if absent.  A created object is durable (its name
+     * survives a crash) when open returns. */
+    SD_MUST_USE sd_code (*open)(void *be, const char *name, unsigned flags, void **obj,
+                                sd_err *err);
+    /* Removes name durably; SD_E_NOT_FOUND if absent. */
+    SD_MUST_USE sd_code (*remove)(void *be, const char *name, sd_err *err);
+    /* Reads exactly n bytes; zeroes where nothing was written. */
+    SD_MUST_USE sd_code (*pread)(void *obj, void *buf, size_t n, uint64_t off, sd_err *err);
+    SD_MUST_USE sd_code (*pwrite)(void *obj, const void *buf, size_t n, uint64_t off, sd_err *err);
+    /* Makes every completed pwrite and punch of this object durable. */
+    SD_MUST_USE sd_code (*sync)(void *obj, sd_err *err);
+    /* Deallocates [off, off+n): it then reads as zeroes. */
+    SD_MUST_USE sd_code (*punch)(void *obj, uint64_t off, uint64_t n, sd_err *err);
+    /* The object's size: one past its last written byte. */
+    SD_MUST_USE sd_code (*size)(void *obj, uint64_t *out, sd_err *err);
+    void (*close)(void *obj);
+    /* Frees the backend itself (every object closed first). */
+    void (*destroy)(void *be);
+} blk_backend_ops;
+
+typedef struct blk_backend {
+    const blk_backend_ops *ops;
+    void *h;
+} blk_backend;
+
+/* Caller owns *out: objects are files in dir (which must exist), created
+ * with mode 0600 and O_CLOEXEC.  SD_E_IO if dir cannot be opened. */
+SD_MUST_USE sd_code blk_backend_local(const char *dir, blk_backend **out, sd_err *err);
+/* Destroys a backend; accepts NULL. */
+void blk_backend_free(blk_backend *be);
+
+#endif

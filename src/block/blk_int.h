@@ -1,0 +1,57 @@
+/* blk_int.h: what the files of src/block share.  Not for other modules. */
+#ifndef SD_BLK_INT_H
+#define SD_BLK_INT_H
+
+#include <pthread.h>
+
+#include "block/block.h"
+#include "store/store.h"
+
+#define BLK_LAYER_ID_LEN 32 /* hex characters of a random 128-bit id */
+
+typedef char blk_layer_id[BLK_LAYER_ID_LEN + 1];
+
+/* Names of disks open in this process, so that one disk never has two
+ * writers (two in-memory maps would overwrite each other's bits). */
+typedef struct blk_open_name {
+    struct blk_open_name *next;
+    char name[BLK_NAME_MAX + 1];
+} blk_open_name;
+
+struct blk_store {
+    pthread_mutex_t mu; /* serialises every use of db and of the open list */
+    store *db;
+    blk_backend *be;
+    blk_open_name *open;
+};
+
+/* Backend objects of a layer. */
+static inline const blk_backend_ops *blk__ops(const blk_store *bs)
+{
+    return bs->be->ops;
+}
+sd_code blk__obj_name(const char *layer, const char *suffix, char *out, size_t n, sd_err *err);
+/* Creates the empty .data and .map objects of a fresh layer; id receives
+ * its new random name. */
+SD_MUST_USE sd_code blk__layer_create_objects(blk_store *bs, blk_layer_id id, sd_err *err);
+/* Removes a layer's objects; missing ones are fine (a crash may have taken
+ * them already). */
+void blk__layer_remove_objects(blk_store *bs, const char *id);
+/* Opens one object of a layer ("data" or "map"). */
+SD_MUST_USE sd_code blk__layer_open(blk_store *bs, const char *id, const char *suffix, void **obj,
+                                    sd_err *err);
+
+/* Disk metadata read at open: the chain bottom-first in ids[0..*depth). */
+SD_MUST_USE sd_code blk__disk_load(blk_store *bs, const char *name, uint64_t *size, bool *encrypted,
+                                   blk_layer_id ids[BLK_MAX_DEPTH], unsigned *depth, sd_err *err);
+/* Marks name open; SD_E_CONFLICT if it already is. */
+SD_MUST_USE sd_code blk__claim(blk_store *bs, const char *name, sd_err *err);
+void blk__release(blk_store *bs, const char *name);
+
+/* The metadata step of a snapshot, in one transaction: disk's top old_top
+ * becomes frozen, new_top (objects already created) becomes its child and
+ * the disk's top, and snapshot snap names old_top. */
+SD_MUST_USE sd_code blk__commit_snapshot(blk_store *bs, const char *disk, const char *old_top,
+                                         const char *new_top, const char *snap, sd_err *err);
+
+#endif

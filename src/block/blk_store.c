@@ -1,0 +1,579 @@
+/* blk_store.c: the block store's metadata: disks, snapshots, layer chains.
+ *
+ * Invariants (tables in schema 020_block.sql):
+ *   1. Every disk names a top layer; every snapshot names a frozen layer;
+ *      every layer's parent is frozen.  A disk's chain is its top and the
+ *      parents below it, at most BLK_MAX_DEPTH long.
+ *   2. A layer lives while any disk, snapshot or child layer names it; the
+ *      transaction that drops the last reference deletes its row
+ *      (release_layers), and its objects are removed after the commit.  A
+ *      crash in between leaves orphan objects, never a row without objects.
+ *   3. A layer's objects are created (and durable) before the transaction
+ *      that first names it commits.
+ * Transitions:
+ *   nothing -> top layer of a disk          blk_disk_create, blk_disk_clone
+ *   top layer -> frozen layer of a snapshot blk__commit_snapshot
+ *   referenced -> deleted                   blk_disk_remove, blk_snapshot_remove */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block/blk_int.h"
+#include "crypto/crypto.h"
+
+static bool name_ok(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n == 0 || n > BLK_NAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+sd_code blk__obj_name(const char *layer, const char *suffix, char *out, size_t n, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    int k = snprintf(out, n, "%s.%s", layer, suffix);
+
+    SD_ENSURE(k > 0 && (size_t)k < n, err, SD_E_INTERNAL, "object name too long");
+out:
+    return rc;
+}
+
+sd_code blk__layer_open(blk_store *bs, const char *id, const char *suffix, void **obj, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char name[BLK_OBJ_NAME_MAX + 1];
+
+    SD_TRY(blk__obj_name(id, suffix, name, sizeof name, err));
+    SD_TRY(blk__ops(bs)->open(bs->be->h, name, 0, obj, err));
+out:
+    return rc;
+}
+
+sd_code blk__layer_create_objects(blk_store *bs, blk_layer_id id, sd_err *err)
+{
+    static const char *const suffixes[] = {"data", "map"};
+    static const char hex[] = "0123456789abcdef";
+    sd_code rc = SD_OK;
+    uint8_t raw[BLK_LAYER_ID_LEN / 2];
+    size_t made = 0;
+
+    SD_TRY(crypto_rng_fill(raw, sizeof raw, err));
+    for (size_t i = 0; i < sizeof raw; i++) {
+        id[2 * i] = hex[raw[i] >> 4];
+        id[2 * i + 1] = hex[raw[i] & 15];
+    }
+    id[BLK_LAYER_ID_LEN] = '\0';
+    for (; made < 2; made++) {
+        char name[BLK_OBJ_NAME_MAX + 1];
+        void *obj = NULL;
+        SD_TRY(blk__obj_name(id, suffixes[made], name, sizeof name, err));
+        SD_TRY(blk__ops(bs)->open(bs->be->h, name, BLK_OBJ_CREATE, &obj, err));
+        blk__ops(bs)->close(obj);
+    }
+out:
+    if (rc != SD_OK && made > 0) {
+        blk__layer_remove_objects(bs, id);
+    }
+    return rc;
+}
+
+void blk__layer_remove_objects(blk_store *bs, const char *id)
+{
+    static const char *const suffixes[] = {"data", "map"};
+
+    for (size_t i = 0; i < 2; i++) {
+        char name[BLK_OBJ_NAME_MAX + 1];
+        sd_err e = SD_ERR_INIT;
+        if (blk__obj_name(id, suffixes[i], name, sizeof name, NULL) != SD_OK) {
+            continue;
+        }
+        sd_code rc = blk__ops(bs)->remove(bs->be->h, name, &e);
+        if (rc != SD_OK && rc != SD_E_NOT_FOUND) {
+            /* An orphan object wastes space but names nothing: log and go on. */
+            sd_log(SD_LOG_WARN, "blk", "cannot remove object: name=%s reason=\"%s\"", name, e.msg);
+        }
+    }
+}
+
+/* ---- small SQL helpers (bs->mu held) ------------------------------------ */
+
+/* Runs sql with text binds a[0..n); *count receives column 0 of the first
+ * row (0 when there is none). */
+static sd_code sql_count(blk_store *bs, const char *sql, const char *a, int64_t *count, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    *count = 0;
+    SD_TRY(store_prepare(bs->db, sql, &st, err));
+    SD_TRY(store_bind_text(st, 1, a, err));
+    SD_TRY(store_step(st, &row, err));
+    if (row) {
+        *count = store_col_int64(st, 0);
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+static sd_code sql_run(blk_store *bs, const char *sql, const char *a, const char *b,
+                       const int64_t *n1, const int64_t *n2, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    int i = 1;
+
+    SD_TRY(store_prepare(bs->db, sql, &st, err));
+    if (a != NULL) {
+        SD_TRY(store_bind_text(st, i++, a, err));
+    }
+    if (b != NULL) {
+        SD_TRY(store_bind_text(st, i++, b, err));
+    }
+    if (n1 != NULL) {
+        SD_TRY(store_bind_int64(st, i++, *n1, err));
+    }
+    if (n2 != NULL) {
+        SD_TRY(store_bind_int64(st, i++, *n2, err));
+    }
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+/* Parent of layer id into parent ("" for a base layer).  SD_E_NOT_FOUND. */
+static sd_code layer_parent(blk_store *bs, const char *id, blk_layer_id parent, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_prepare(bs->db, "SELECT parent FROM blk_layers WHERE id = ?", &st, err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSURE(row, err, SD_E_INTERNAL, "layer %s is missing from the chain", id);
+    snprintf(parent, sizeof(blk_layer_id), "%s", store_col_text(st, 0));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+/* Depth of the chain whose top is id. */
+static sd_code chain_depth(blk_store *bs, const char *id, unsigned *depth, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_layer_id cur;
+
+    *depth = 0;
+    snprintf(cur, sizeof cur, "%s", id);
+    while (cur[0] != '\0') {
+        SD_ENSURE(*depth < BLK_MAX_DEPTH, err, SD_E_INTERNAL, "layer chain too deep");
+        (*depth)++;
+        SD_TRY(layer_parent(bs, cur, cur, err));
+    }
+out:
+    return rc;
+}
+
+/* Deletes the rows of layers from id downwards that nothing refers to any
+ * more; their ids go to gone[0..*ngone) for object removal after commit. */
+static sd_code release_layers(blk_store *bs, const char *id, blk_layer_id gone[BLK_MAX_DEPTH],
+                              unsigned *ngone, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_layer_id cur;
+
+    snprintf(cur, sizeof cur, "%s", id);
+    while (cur[0] != '\0' && *ngone < BLK_MAX_DEPTH) {
+        int64_t refs = 0;
+        int64_t n = 0;
+        blk_layer_id parent;
+        SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_disks WHERE top = ?", cur, &n, err));
+        refs += n;
+        SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_snapshots WHERE layer = ?", cur, &n, err));
+        refs += n;
+        SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_layers WHERE parent = ?", cur, &n, err));
+        refs += n;
+        if (refs > 0) {
+            break;
+        }
+        SD_TRY(layer_parent(bs, cur, parent, err));
+        SD_TRY(sql_run(bs, "DELETE FROM blk_layers WHERE id = ?", cur, NULL, NULL, NULL, err));
+        snprintf(gone[(*ngone)++], sizeof(blk_layer_id), "%s", cur);
+        snprintf(cur, sizeof cur, "%s", parent);
+    }
+out:
+    return rc;
+}
+
+/* ---- the store ------------------------------------------------------------ */
+
+sd_code blk_store_open(const char *db_path, blk_backend **be, blk_store **out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_store *bs = NULL;
+
+    *out = NULL;
+    bs = calloc(1, sizeof *bs);
+    SD_ENSURE(bs != NULL, err, SD_E_NOMEM, "out of memory");
+    bs->be = *be;
+    *be = NULL;
+    SD_ENSURE(pthread_mutex_init(&bs->mu, NULL) == 0, err, SD_E_INTERNAL, "mutex init");
+    SD_TRY(store_open_sqlite(db_path, &bs->db, err));
+    *out = bs;
+    bs = NULL;
+out:
+    if (bs != NULL) {
+        blk_backend_free(bs->be);
+        store_close(bs->db);
+        free(bs);
+    }
+    blk_backend_free(*be);
+    *be = NULL;
+    return rc;
+}
+
+sd_code blk_store_open_local(const char *dir, blk_store **out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_backend *be = NULL;
+    char db[4096];
+    int n = snprintf(db, sizeof db, "%s/block.db", dir);
+
+    *out = NULL;
+    SD_ENSURE(n > 0 && (size_t)n < sizeof db, err, SD_E_INVALID, "directory path too long");
+    SD_TRY(blk_backend_local(dir, &be, err));
+    SD_TRY(blk_store_open(db, &be, out, err));
+out:
+    blk_backend_free(be);
+    return rc;
+}
+
+void blk_store_close(blk_store *bs)
+{
+    if (bs == NULL) {
+        return;
+    }
+    store_close(bs->db);
+    blk_backend_free(bs->be);
+    while (bs->open != NULL) {
+        blk_open_name *n = bs->open;
+        bs->open = n->next;
+        free(n);
+    }
+    pthread_mutex_destroy(&bs->mu);
+    free(bs);
+}
+
+sd_code blk_store_layer_count(blk_store *bs, int64_t *out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    *out = 0;
+    pthread_mutex_lock(&bs->mu);
+    SD_TRY(store_prepare(bs->db, "SELECT count(*) FROM blk_layers", &st, err));
+    SD_TRY(store_step(st, &row, err));
+    *out = row ? store_col_int64(st, 0) : 0;
+out:
+    store_stmt_free(st);
+    pthread_mutex_unlock(&bs->mu);
+    return rc;
+}
+
+sd_code blk__claim(blk_store *bs, const char *name, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_open_name *n = NULL;
+
+    pthread_mutex_lock(&bs->mu);
+    for (blk_open_name *o = bs->open; o != NULL; o = o->next) {
+        SD_ENSURE(strcmp(o->name, name) != 0, err, SD_E_CONFLICT, "disk %s is already open", name);
+    }
+    n = calloc(1, sizeof *n);
+    SD_ENSURE(n != NULL, err, SD_E_NOMEM, "out of memory");
+    snprintf(n->name, sizeof n->name, "%s", name);
+    n->next = bs->open;
+    bs->open = n;
+out:
+    pthread_mutex_unlock(&bs->mu);
+    return rc;
+}
+
+void blk__release(blk_store *bs, const char *name)
+{
+    pthread_mutex_lock(&bs->mu);
+    for (blk_open_name **p = &bs->open; *p != NULL; p = &(*p)->next) {
+        if (strcmp((*p)->name, name) == 0) {
+            blk_open_name *n = *p;
+            *p = n->next;
+            free(n);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&bs->mu);
+}
+
+static bool is_open(blk_store *bs, const char *name)
+{
+    for (blk_open_name *o = bs->open; o != NULL; o = o->next) {
+        if (strcmp(o->name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- disks and snapshots -------------------------------------------------- */
+
+/* A new top layer over parent ("" for none) and a disk naming it. */
+static sd_code new_disk(blk_store *bs, const char *name, const char *parent, uint64_t size,
+                        bool encrypted, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_layer_id id;
+    bool made = false;
+    bool in_tx = false;
+    int64_t sz = (int64_t)size;
+    int64_t enc = encrypted ? 1 : 0;
+    store_stmt *st = NULL;
+
+    SD_TRY(blk__layer_create_objects(bs, id, err));
+    made = true;
+    SD_TRY(store_begin(bs->db, err));
+    in_tx = true;
+    SD_TRY(store_prepare(bs->db, "INSERT INTO blk_layers (id, parent, size) VALUES (?, ?, ?)", &st,
+                         err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    if (parent[0] == '\0') {
+        SD_TRY(store_bind_null(st, 2, err));
+    } else {
+        SD_TRY(store_bind_text(st, 2, parent, err));
+    }
+    SD_TRY(store_bind_int64(st, 3, sz, err));
+    SD_TRY(store_step_done(st, err));
+    SD_TRY(sql_run(bs, "INSERT INTO blk_disks (name, top, size, encrypted) VALUES (?, ?, ?, ?)",
+                   name, id, &sz, &enc, err));
+    SD_TRY(store_commit(bs->db, err));
+    in_tx = false;
+    made = false;
+out:
+    store_stmt_free(st);
+    if (in_tx) {
+        store_rollback(bs->db);
+    }
+    if (made) {
+        blk__layer_remove_objects(bs, id);
+    }
+    return rc;
+}
+
+sd_code blk_disk_create(blk_store *bs, const char *name, uint64_t size, bool encrypted, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    pthread_mutex_lock(&bs->mu);
+    SD_ENSURE(name_ok(name), err, SD_E_INVALID, "bad disk name");
+    SD_ENSURE(size > 0 && size % BLK_SECTOR == 0 && size <= BLK_MAX_SIZE, err, SD_E_INVALID,
+              "disk size %llu is not a positive multiple of %u up to %llu",
+              (unsigned long long)size, BLK_SECTOR, (unsigned long long)BLK_MAX_SIZE);
+    SD_TRY(new_disk(bs, name, "", size, encrypted, err));
+out:
+    pthread_mutex_unlock(&bs->mu);
+    return rc;
+}
+
+/* Reads size and encryption of row name in disks or snapshots; the layer
+ * it names into layer (may be NULL). */
+static sd_code read_row(blk_store *bs, bool snapshot, const char *name, uint64_t *size,
+                        bool *encrypted, char *layer, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+    const char *sql = snapshot ? "SELECT layer, size, encrypted FROM blk_snapshots WHERE name = ?"
+                               : "SELECT top, size, encrypted FROM blk_disks WHERE name = ?";
+
+    SD_ENSURE(name_ok(name), err, SD_E_INVALID, "bad name");
+    SD_TRY(store_prepare(bs->db, sql, &st, err));
+    SD_TRY(store_bind_text(st, 1, name, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSURE(row, err, SD_E_NOT_FOUND, "%s %s does not exist", snapshot ? "snapshot" : "disk",
+              name);
+    if (layer != NULL) {
+        snprintf(layer, sizeof(blk_layer_id), "%s", store_col_text(st, 0));
+    }
+    if (size != NULL) {
+        *size = (uint64_t)store_col_int64(st, 1);
+    }
+    if (encrypted != NULL) {
+        *encrypted = store_col_int64(st, 2) != 0;
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code blk_disk_info(blk_store *bs, const char *name, uint64_t *size, bool *encrypted, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    pthread_mutex_lock(&bs->mu);
+    SD_TRY(read_row(bs, false, name, size, encrypted, NULL, err));
+out:
+    pthread_mutex_unlock(&bs->mu);
+    return rc;
+}
+
+sd_code blk_snapshot_info(blk_store *bs, const char *snap, uint64_t *size, bool *encrypted,
+                          sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    pthread_mutex_lock(&bs->mu);
+    SD_TRY(read_row(bs, true, snap, size, encrypted, NULL, err));
+out:
+    pthread_mutex_unlock(&bs->mu);
+    return rc;
+}
+
+sd_code blk_disk_clone(blk_store *bs, const char *snap, const char *name, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_layer_id layer;
+    uint64_t size = 0;
+    bool enc = false;
+    unsigned depth = 0;
+
+    pthread_mutex_lock(&bs->mu);
+    SD_ENSURE(name_ok(name), err, SD_E_INVALID, "bad disk name");
+    SD_TRY(read_row(bs, true, snap, &size, &enc, layer, err));
+    SD_TRY(chain_depth(bs, layer, &depth, err));
+    SD_ENSURE(depth < BLK_MAX_DEPTH, err, SD_E_CONFLICT,
+              "snapshot %s is %u layers deep: a clone would exceed %u", snap, depth, BLK_MAX_DEPTH);
+    SD_TRY(new_disk(bs, name, layer, size, enc, err));
+out:
+    pthread_mutex_unlock(&bs->mu);
+    return rc;
+}
+
+/* Deletes row name from disks or snapshots and the layers it alone held. */
+static sd_code remove_row(blk_store *bs, bool snapshot, const char *name, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_layer_id layer;
+    blk_layer_id gone[BLK_MAX_DEPTH];
+    unsigned ngone = 0;
+    bool in_tx = false;
+
+    pthread_mutex_lock(&bs->mu);
+    SD_ENSURE(snapshot || !is_open(bs, name), err, SD_E_CONFLICT, "disk %s is open", name);
+    SD_TRY(store_begin(bs->db, err));
+    in_tx = true;
+    SD_TRY(read_row(bs, snapshot, name, NULL, NULL, layer, err));
+    SD_TRY(sql_run(bs,
+                   snapshot ? "DELETE FROM blk_snapshots WHERE name = ?"
+                            : "DELETE FROM blk_disks WHERE name = ?",
+                   name, NULL, NULL, NULL, err));
+    SD_TRY(release_layers(bs, layer, gone, &ngone, err));
+    SD_TRY(store_commit(bs->db, err));
+    in_tx = false;
+    /* Rows first, objects after: a crash here leaves orphans, not holes. */
+    for (unsigned i = 0; i < ngone; i++) {
+        blk__layer_remove_objects(bs, gone[i]);
+    }
+out:
+    if (in_tx) {
+        store_rollback(bs->db);
+    }
+    pthread_mutex_unlock(&bs->mu);
+    return rc;
+}
+
+sd_code blk_disk_remove(blk_store *bs, const char *name, sd_err *err)
+{
+    return remove_row(bs, false, name, err);
+}
+
+sd_code blk_snapshot_remove(blk_store *bs, const char *snap, sd_err *err)
+{
+    return remove_row(bs, true, snap, err);
+}
+
+sd_code blk__disk_load(blk_store *bs, const char *name, uint64_t *size, bool *encrypted,
+                       blk_layer_id ids[BLK_MAX_DEPTH], unsigned *depth, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_layer_id top_first[BLK_MAX_DEPTH];
+    blk_layer_id cur;
+    unsigned n = 0;
+
+    *depth = 0;
+    pthread_mutex_lock(&bs->mu);
+    SD_TRY(read_row(bs, false, name, size, encrypted, cur, err));
+    while (cur[0] != '\0') {
+        SD_ENSURE(n < BLK_MAX_DEPTH, err, SD_E_INTERNAL, "layer chain of %s too deep", name);
+        snprintf(top_first[n++], sizeof(blk_layer_id), "%s", cur);
+        SD_TRY(layer_parent(bs, cur, cur, err));
+    }
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(ids[i], sizeof(blk_layer_id), "%s", top_first[n - 1 - i]);
+    }
+    *depth = n;
+out:
+    pthread_mutex_unlock(&bs->mu);
+    return rc;
+}
+
+sd_code blk__commit_snapshot(blk_store *bs, const char *disk, const char *old_top,
+                             const char *new_top, const char *snap, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    bool in_tx = false;
+    blk_layer_id cur;
+    uint64_t size = 0;
+    bool enc = false;
+    int64_t sz = 0;
+    int64_t e = 0;
+
+    pthread_mutex_lock(&bs->mu);
+    SD_ENSURE(name_ok(snap), err, SD_E_INVALID, "bad snapshot name");
+    SD_TRY(store_begin(bs->db, err));
+    in_tx = true;
+    SD_TRY(read_row(bs, false, disk, &size, &enc, cur, err));
+    SD_ENSURE(strcmp(cur, old_top) == 0, err, SD_E_CONFLICT, "disk %s changed under its handle",
+              disk);
+    sz = (int64_t)size;
+    e = enc ? 1 : 0;
+    SD_TRY(sql_run(bs,
+                   "INSERT INTO blk_snapshots (name, layer, size, encrypted) VALUES (?, ?, ?, ?)",
+                   snap, old_top, &sz, &e, err));
+    SD_TRY(sql_run(bs, "UPDATE blk_layers SET frozen = 1 WHERE id = ?", old_top, NULL, NULL, NULL,
+                   err));
+    SD_TRY(sql_run(bs, "INSERT INTO blk_layers (id, parent, size) VALUES (?, ?, ?)", new_top,
+                   old_top, &sz, NULL, err));
+    SD_TRY(
+        sql_run(bs, "UPDATE blk_disks SET top = ? WHERE name = ?", new_top, disk, NULL, NULL, err));
+    SD_TRY(store_commit(bs->db, err));
+    in_tx = false;
+out:
+    if (in_tx) {
+        store_rollback(bs->db);
+    }
+    pthread_mutex_unlock(&bs->mu);
+    return rc;
+}

@@ -1,0 +1,131 @@
+/* block: the layered, encrypted block store (prefix blk_).
+ *
+ * A blk_store keeps disks and snapshots.  A disk is a chain of layers: the
+ * top layer is writable, the ones below it are frozen.  Each layer is two
+ * backend objects: "<layer>.data", a sparse file where 4096-byte sector i
+ * lives at byte i*4096, and "<layer>.map", 2 bits per sector saying
+ * UNALLOCATED (look in the layer below), DATA or ZERO.  The chain, the
+ * disks and the snapshots live in the store's SQLite database (tables
+ * blk_*, schema 020_block.sql); a layer is removed when no disk, snapshot
+ * or child layer refers to it.
+ *
+ * Encrypted disks: the 256-bit data key (DK) is stretched with HKDF-SHA256
+ * into a 512-bit AES-256-XTS key; the tweak of a sector is its logical index
+ * in the disk, so frozen layers decrypt under every clone of the lineage.
+ * Sectors never written read as zeroes without touching the cipher.
+ * Unencrypted disks take the same path without the cipher.  The block store
+ * does not check the key: a wrong key reads garbage (XTS is not
+ * authenticated), which the KMS envelope around the DK prevents upstream.
+ *
+ * I/O is in bytes with 512-byte granularity; partial sectors are
+ * read-modify-written under per-sector locks.  Durability: blk_disk_flush
+ * (and a BLK_F_FUA write) makes data durable, then the map: after a crash a
+ * map never claims data that is not on disk.
+ *
+ * Thread model: a blk_store may be shared by threads (its metadata calls are
+ * serialised inside).  A blk_disk's I/O calls may run concurrently from any
+ * threads, for any ranges; snapshot drains them.  blk_disk_close is called
+ * once, after every other call on that disk returned. */
+#ifndef SD_BLOCK_H
+#define SD_BLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "block/blk_backend.h"
+#include "block/blk_export.h"
+#include "common/common.h"
+
+#define BLK_SECTOR    4096u
+#define BLK_IO_ALIGN  512u
+#define BLK_DK_LEN    32u
+#define BLK_MAX_DEPTH 128u                /* layers in one chain */
+#define BLK_MAX_SIZE  ((uint64_t)1 << 44) /* 16 TiB per disk */
+#define BLK_NAME_MAX  64u                 /* disk and snapshot names */
+
+typedef struct blk_store blk_store;
+typedef struct blk_disk blk_disk;
+
+/* ---- the store -------------------------------------------------------- */
+
+/* Caller owns *out.  Keeps its metadata in the SQLite database db_path and
+ * its bytes in *be, which it takes (sets *be = NULL, also on failure). */
+SD_MUST_USE sd_code blk_store_open(const char *db_path, blk_backend **be, blk_store **out,
+                                   sd_err *err);
+/* As blk_store_open with the local backend on dir and the database
+ * dir/block.db. */
+SD_MUST_USE sd_code blk_store_open_local(const char *dir, blk_store **out, sd_err *err);
+/* Every disk must be closed first.  Accepts NULL. */
+void blk_store_close(blk_store *bs);
+
+/* ---- disks and snapshots (metadata) --------------------------------- */
+
+/* Creates an empty disk of size bytes (a multiple of 4096, at most
+ * BLK_MAX_SIZE).  SD_E_INVALID: bad size or name; SD_E_CONFLICT: exists. */
+SD_MUST_USE sd_code blk_disk_create(blk_store *bs, const char *name, uint64_t size, bool encrypted,
+                                    sd_err *err);
+/* Removes a disk; its layers go when nothing else refers to them.
+ * SD_E_NOT_FOUND; SD_E_CONFLICT while it is open. */
+SD_MUST_USE sd_code blk_disk_remove(blk_store *bs, const char *name, sd_err *err);
+/* Creates disk `name` from snapshot `snap`: a new empty top layer over the
+ * snapshot's chain, same size and encryption.  O(1). */
+SD_MUST_USE sd_code blk_disk_clone(blk_store *bs, const char *snap, const char *name, sd_err *err);
+/* Removes a snapshot; its layers go when nothing else refers to them. */
+SD_MUST_USE sd_code blk_snapshot_remove(blk_store *bs, const char *snap, sd_err *err);
+/* Whether a disk (or snapshot) of that name exists; size and encryption. */
+SD_MUST_USE sd_code blk_disk_info(blk_store *bs, const char *name, uint64_t *size, bool *encrypted,
+                                  sd_err *err);
+SD_MUST_USE sd_code blk_snapshot_info(blk_store *bs, const char *snap, uint64_t *size,
+                                      bool *encrypted, sd_err *err);
+/* Number of layers the store holds (for tests of reference counting). */
+SD_MUST_USE sd_code blk_store_layer_count(blk_store *bs, int64_t *out, sd_err *err);
+
+/* ---- an open disk ----------------------------------------------------- */
+
+/* Caller owns *out (close with blk_disk_close).  dk is the 32-byte data key
+ * for an encrypted disk and must be NULL for a plain one; it is not kept
+ * (the caller may free it): the disk holds only the derived XTS key, in an
+ * sd_secret wiped on close.  SD_E_NOT_FOUND; SD_E_CONFLICT: already open;
+ * SD_E_INVALID: key missing, extra or not 32 bytes. */
+SD_MUST_USE sd_code blk_disk_open(blk_store *bs, const char *name, const sd_secret *dk,
+                                  blk_disk **out, sd_err *err);
+/* Flushes, wipes the key and frees (also when the flush fails, which it
+ * reports).  Accepts NULL. */
+SD_MUST_USE sd_code blk_disk_close(blk_disk *d, sd_err *err);
+uint64_t blk_disk_size(const blk_disk *d);
+
+/* Byte I/O: offset and count multiples of 512, within the disk, count at
+ * most 32 MiB.  SD_E_INVALID otherwise; SD_E_IO on backend failure. */
+SD_MUST_USE sd_code blk_disk_pread(blk_disk *d, void *buf, uint32_t count, uint64_t offset,
+                                   sd_err *err);
+/* flags: BLK_F_FUA. */
+SD_MUST_USE sd_code blk_disk_pwrite(blk_disk *d, const void *buf, uint32_t count, uint64_t offset,
+                                    uint32_t flags, sd_err *err);
+/* Makes every write that returned before this call durable (data, then map). */
+SD_MUST_USE sd_code blk_disk_flush(blk_disk *d, sd_err *err);
+/* TRIM and WRITE_ZEROES: whole sectors become ZERO in the top layer (the
+ * parent's data never shows through); partial sectors are written with
+ * zeroes.  trim also deallocates the top layer's data.  flags: BLK_F_FUA
+ * (and for zero BLK_F_MAY_TRIM, BLK_F_FAST_ZERO, both honoured trivially:
+ * zeroing is always a map update). */
+SD_MUST_USE sd_code blk_disk_trim(blk_disk *d, uint32_t count, uint64_t offset, uint32_t flags,
+                                  sd_err *err);
+SD_MUST_USE sd_code blk_disk_zero(blk_disk *d, uint32_t count, uint64_t offset, uint32_t flags,
+                                  sd_err *err);
+/* NBD base:allocation extents from offset, at most count bytes: never
+ * written or ZERO sectors are BLK_EXTENT_HOLE | BLK_EXTENT_ZERO, data is 0.
+ * flags: BLK_F_REQ_ONE. */
+SD_MUST_USE sd_code blk_disk_extents(blk_disk *d, uint32_t count, uint64_t offset, uint32_t flags,
+                                     blk_extent_fn fn, void *ctx, sd_err *err);
+
+/* Snapshot `snap` of an open disk: drains its I/O, flushes, freezes the top
+ * layer and starts an empty one, all in one metadata transaction.  Cost does
+ * not depend on the disk's size.  SD_E_CONFLICT: name taken or chain at
+ * BLK_MAX_DEPTH. */
+SD_MUST_USE sd_code blk_disk_snapshot(blk_disk *d, const char *snap, sd_err *err);
+
+/* Fills *out with an export over d (borrowed: valid while d is open).  Its
+ * close op closes d, so the NBD side owns d once it calls close. */
+void blk_disk_export(blk_disk *d, blk_export *out);
+
+#endif
