@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "common/common.h"
 #include "server/srv.h"
 
@@ -23,6 +24,7 @@ static int cmd_help(int argc, char **argv);
 static const cmd commands[] = {
     {"server", srv_main, "run the KMS and ECS APIs and the NBD data plane"},
     {"account", srv_account_main, "create an account and its AccessKey (on the server's host)"},
+    {"kms", cli_product_main, "call a KMS action: sealdisk kms <Action> --Param value ..."},
     {"audit", srv_audit_main, "print the KMS audit log (on the server's host)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "list the commands"},

@@ -90,4 +90,17 @@ SD_MUST_USE sd_code cli_http_post(const char *endpoint, const char *query,
                                   const cli_header *headers, size_t nheaders, int *status,
                                   sd_buf *body, sd_err *err);
 
+/* ---- calls --------------------------------------------------------------- */
+
+/* Signs (V3, or v1 when the profile says so) and POSTs one call of action
+ * at version with params; RegionId is added from the profile unless given.
+ * *status and body get the response.  SD_E_IO when unreachable. */
+SD_MUST_USE sd_code cli_call(const cli_profile *prof, const char *version, const char *action,
+                             const cli_param *params, size_t n, int *status, sd_buf *body,
+                             sd_err *err);
+
+/* `sealdisk <product> <Action> ...` (argv[0] is the product word, "kms");
+ * returns the exit status. */
+int cli_product_main(int argc, char **argv);
+
 #endif

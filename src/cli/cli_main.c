@@ -1,0 +1,164 @@
+/* cli_main.c: `sealdisk kms <Action> --Param value ...`, shaped like the
+ * aliyun CLI.  The actions and their one-line summaries come from the
+ * server's own actions table (api/api_actions.def), so --help lists
+ * exactly what the server serves.
+ *
+ * Exit status: 0 on success (the response JSON, indented, on stdout);
+ * 1 when the server answered an error ("ERROR: <Code>: <Message>" on
+ * stderr, the body on stdout); 2 on a usage or configuration error;
+ * 3 when the server cannot be reached. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef struct product {
+    const char *word;    /* "kms" */
+    const char *tag;     /* the table's product column */
+    const char *version; /* the API version */
+} product;
+
+typedef struct action_row {
+    const char *product;
+    const char *name;
+    const char *summary;
+} action_row;
+
+static const action_row actions[] = {
+#define API_ACTION(prod, name, summary) {#prod, #name, summary},
+#include "api/api_actions.def"
+#undef API_ACTION
+};
+
+static const product products[] = {
+    {"kms", "KMS", "2016-01-20"},
+};
+
+static const action_row *find_action(const product *p, const char *name)
+{
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+        if (strcmp(actions[i].product, p->tag) == 0 && strcmp(actions[i].name, name) == 0) {
+            return &actions[i];
+        }
+    }
+    return NULL;
+}
+
+static void usage(const product *p)
+{
+    printf(
+        "usage: sealdisk %s <Action> [--Param value ...] [--profile FILE] [--endpoint HOST:PORT]\n"
+        "                [--region ID] [--signature v3|v1]\n\n"
+        "Credentials come from the profile the server wrote at its first start\n"
+        "(~/.sealdisk/profile, or $SEALDISK_PROFILE), or from\n"
+        "ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET.\n\n"
+        "actions (%s API version %s):\n",
+        p->word, p->tag, p->version);
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+        if (strcmp(actions[i].product, p->tag) == 0) {
+            printf("  %-32s %s\n", actions[i].name, actions[i].summary);
+        }
+    }
+}
+
+/* Prints the response; returns the exit status. */
+static int report(int status, const sd_buf *body)
+{
+    sd_buf pretty = SD_BUF_INIT((size_t)64 << 20);
+    char code[128] = "";
+    char msg[512] = "";
+    const char *text = body->data != NULL ? (const char *)body->data : "";
+    int exit_status = 0;
+
+    if (cli_json_pretty(text, body->len, &pretty, NULL) == SD_OK) {
+        printf("%.*s\n", (int)pretty.len, (const char *)pretty.data);
+    } else {
+        printf("%.*s\n", (int)body->len, text);
+    }
+    if (status >= 400 ||
+        cli_json_string(text, body->len, "Code", code, sizeof code, NULL) == SD_OK) {
+        sd_ignore(cli_json_string(text, body->len, "Code", code, sizeof code, NULL)); /* may lack */
+        sd_ignore(cli_json_string(text, body->len, "Message", msg, sizeof msg, NULL));
+        (void)fprintf(stderr, "ERROR: %s: %s (HTTP %d)\n", code[0] != '\0' ? code : "Unknown", msg,
+                      status);
+        exit_status = 1;
+    }
+    sd_buf_free(&pretty);
+    return exit_status;
+}
+
+static int run(const product *p, const cli_args *a)
+{
+    cli_profile prof;
+    sd_err err = SD_ERR_INIT;
+    sd_buf body = SD_BUF_INIT((size_t)64 << 20);
+    int status = 0;
+    int exit_status = 2;
+
+    if (cli_profile_load(a->profile, &prof, &err) != SD_OK) {
+        (void)fprintf(stderr, "sealdisk %s: %s\n", p->word, err.msg);
+        return 2;
+    }
+    if (a->endpoint != NULL) {
+        (void)snprintf(prof.endpoint, sizeof prof.endpoint, "%s", a->endpoint);
+    }
+    if (a->region != NULL) {
+        (void)snprintf(prof.region, sizeof prof.region, "%s", a->region);
+    }
+    if (a->signature != NULL && strcmp(a->signature, "v1") != 0 &&
+        strcmp(a->signature, "v3") != 0) {
+        (void)fprintf(stderr, "sealdisk %s: --signature must be v1 or v3\n", p->word);
+        goto out;
+    }
+    if (a->signature != NULL) {
+        prof.sign_v1 = strcmp(a->signature, "v1") == 0;
+    }
+    if (cli_call(&prof, p->version, a->action, a->params, a->nparams, &status, &body, &err) !=
+        SD_OK) {
+        (void)fprintf(stderr, "sealdisk %s: %s\n", p->word, err.msg);
+        exit_status = err.code == SD_E_IO ? 3 : 2;
+        goto out;
+    }
+    exit_status = report(status, &body);
+out:
+    sd_buf_free(&body);
+    cli_profile_clear(&prof);
+    return exit_status;
+}
+
+int cli_product_main(int argc, char **argv)
+{
+    const product *p = NULL;
+    cli_args a;
+    sd_err err = SD_ERR_INIT;
+    const action_row *row;
+
+    for (size_t i = 0; i < sizeof products / sizeof products[0]; i++) {
+        if (strcmp(argv[0], products[i].word) == 0) {
+            p = &products[i];
+        }
+    }
+    if (p == NULL) {
+        (void)fprintf(stderr, "sealdisk: unknown product '%s'\n", argv[0]);
+        return 2;
+    }
+    if (cli_args_parse(argc - 1, argv + 1, &a, &err) != SD_OK) {
+        (void)fprintf(stderr, "sealdisk %s: %s\n", p->word, err.msg);
+        return 2;
+    }
+    if (a.action == NULL) {
+        usage(p);
+        return a.help ? 0 : 2;
+    }
+    row = find_action(p, a.action);
+    if (row == NULL) {
+        (void)fprintf(stderr, "sealdisk %s: unknown action '%s' (try 'sealdisk %s --help')\n",
+                      p->word, a.action, p->word);
+        return 2;
+    }
+    if (a.help) {
+        printf("sealdisk %s %s: %s\n", p->word, row->name, row->summary);
+        return 0;
+    }
+    return run(p, &a);
+}
