@@ -15,14 +15,29 @@
 
 #include "store/store_int.h"
 
-struct store {
-    sqlite3 *db;
-    bool in_tx;
-};
+/* Prepared statements are cached per handle, keyed by their SQL text:
+ * parsing a statement costs more than running the point lookups the KMS
+ * makes on every call.  A cached statement is reset (releasing its read
+ * transaction) when the caller frees it, and finalized at close. */
+#define STMT_CACHE_MAX 64
 
 struct store_stmt {
     store *s;
     sqlite3_stmt *st;
+    int slot; /* index in the cache, -1 when not cached */
+};
+
+typedef struct stmt_slot {
+    char *sql;
+    store_stmt *stmt;
+    bool busy;
+} stmt_slot;
+
+struct store {
+    sqlite3 *db;
+    bool in_tx;
+    stmt_slot cache[STMT_CACHE_MAX];
+    int ncache;
 };
 
 static sd_code sqlite_fail(store *s, int src, sd_err *err, const char *file, int line,
@@ -93,13 +108,28 @@ sd_code store_prepare(store *s, const char *sql, store_stmt **out, sd_err *err)
     int src;
 
     *out = NULL;
+    for (int i = 0; i < s->ncache; i++) {
+        if (!s->cache[i].busy && strcmp(s->cache[i].sql, sql) == 0) {
+            s->cache[i].busy = true;
+            *out = s->cache[i].stmt;
+            return SD_OK;
+        }
+    }
     st = calloc(1, sizeof *st);
     SD_ENSURE(st != NULL, err, SD_E_NOMEM, "out of memory");
     st->s = s;
-    src = sqlite3_prepare_v2(s->db, sql, -1, &st->st, NULL);
+    st->slot = -1;
+    src = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->st, NULL);
     if (src != SQLITE_OK) {
         rc = sqlite_fail(s, src, err, SD_HERE, "cannot prepare SQL");
         goto out;
+    }
+    if (s->ncache < STMT_CACHE_MAX) {
+        char *copy = strdup(sql);
+        if (copy != NULL) { /* without a copy the statement is simply not cached */
+            st->slot = s->ncache++;
+            s->cache[st->slot] = (stmt_slot){copy, st, true};
+        }
     }
     *out = st;
     st = NULL;
@@ -108,13 +138,24 @@ out:
     return rc;
 }
 
+static void finalize(store_stmt *st)
+{
+    sqlite3_finalize(st->st);
+    free(st);
+}
+
 void store_stmt_free(store_stmt *st)
 {
     if (st == NULL) {
         return;
     }
-    sqlite3_finalize(st->st);
-    free(st);
+    if (st->slot >= 0) {
+        sqlite3_reset(st->st);
+        sqlite3_clear_bindings(st->st);
+        st->s->cache[st->slot].busy = false;
+        return;
+    }
+    finalize(st);
 }
 
 void store_stmt_reset(store_stmt *st)
@@ -357,6 +398,10 @@ void store_close(store *s)
         return;
     }
     store_rollback(s);
+    for (int i = 0; i < s->ncache; i++) {
+        finalize(s->cache[i].stmt);
+        free(s->cache[i].sql);
+    }
     sqlite3_close(s->db);
     free(s);
 }
