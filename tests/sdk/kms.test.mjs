@@ -12,6 +12,7 @@ const require = createRequire(import.meta.url);
 const Kms = require('@alicloud/kms20160120').default;
 const OpenApi = require('@alicloud/openapi-client');
 const { RuntimeOptions } = require('@alicloud/tea-util');
+const PopCore = require('@alicloud/pop-core');
 
 let srv;
 let kms;
@@ -396,6 +397,35 @@ describe('quota', () => {
     } finally {
       await s.stop();
     }
+  });
+});
+
+describe('pop-core (v1, parameters in the query for GET, in a form body for POST)', () => {
+  function pop() {
+    return new PopCore({ endpoint: `http://${srv.endpoint}`, apiVersion: '2016-01-20',
+      accessKeyId: srv.accessKeyId, accessKeySecret: srv.accessKeySecret });
+  }
+
+  test('GET and POST calls succeed and carry no Code', async () => {
+    const c = pop();
+    const r = await c.request('DescribeRegions', {});
+    assert.deepEqual(r.Regions.Region.map((x) => x.RegionId), ['cn-hangzhou']);
+    assert.equal(r.Code, undefined);
+    const k = await c.request('CreateKey', { Description: 'pop' }, { method: 'POST' });
+    assert.equal(k.KeyMetadata.Description, 'pop');
+    const e = await c.request('Encrypt', { KeyId: k.KeyMetadata.KeyId, Plaintext: 'cG9w',
+      EncryptionContext: '{"via":"pop"}' }, { method: 'POST' });
+    const d = await c.request('Decrypt', { CiphertextBlob: e.CiphertextBlob,
+      EncryptionContext: '{"via":"pop"}' });
+    assert.equal(d.Plaintext, 'cG9w');
+  });
+
+  test('errors reach pop-core through the body\'s Code', async () => {
+    const c = pop();
+    await assert.rejects(() => c.request('DescribeKey', { KeyId: 'key-aaaaaaaaaaaaaaaaaaaa' },
+      { method: 'POST' }), (e) => e.code === 'Forbidden.KeyNotFound' && e.data.HttpStatus === 404);
+    await assert.rejects(() => c.request('DescribeKey', {}),
+      (e) => e.code === 'MissingParameter');
   });
 });
 
