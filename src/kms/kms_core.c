@@ -346,8 +346,16 @@ sd_code kms__resolve(kms *k, const kms_caller *c, const char *ref, kms_key_meta 
         rc = key_not_found(err, ref);
     } else if (m->material_expire != 0 && sd_now(&k->clock) >= m->material_expire &&
                strcmp(m->state, "PendingImport") != 0) {
-        /* imported material past its expiry: wiped, the key awaits import */
-        SD_TRY(kms__wipe_material(k, m->key_id, err));
+        /* imported material past its expiry: wiped, the key awaits import;
+         * one transaction, so a crash never leaves an Enabled key without
+         * material */
+        SD_TRY(store_begin(k->st, err));
+        rc = kms__wipe_material(k, m->key_id, err);
+        if (rc != SD_OK) {
+            store_rollback(k->st);
+            goto out;
+        }
+        SD_TRY(store_commit(k->st, err));
         sd_log(SD_LOG_INFO, "kms", "imported material expired key_id=%s", m->key_id);
         SD_TRY(load_by_id(k, c, m->key_id, ref, m, err));
     }
