@@ -133,6 +133,7 @@ void cli_profile_clear(cli_profile *p)
 }
 
 /* mkdir -p of the parent directory of path, 0700. */
+/* The profile's directory (~/.sealdisk), private like the file. */
 static sd_code make_parent(const char *path, sd_err *err)
 {
     char dir[512];
@@ -148,17 +149,7 @@ static sd_code make_parent(const char *path, sd_err *err)
     }
     memcpy(dir, path, n);
     dir[n] = '\0';
-    for (size_t i = 1; i <= n; i++) {
-        if (dir[i] == '/' || dir[i] == '\0') {
-            char c = dir[i];
-            dir[i] = '\0';
-            if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-                return sd_err_set(err, SD_E_IO, SD_HERE, "cannot create %s", dir);
-            }
-            dir[i] = c;
-        }
-    }
-    return SD_OK;
+    return sd_mkdirs(dir, 0700, err);
 }
 
 sd_code cli_profile_write(const char *path, const char *endpoint, const char *region,

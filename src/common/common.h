@@ -13,6 +13,7 @@
 #include "common/sd_env.h"
 #include "common/sd_err.h"
 #include "common/sd_fault.h"
+#include "common/sd_fs.h"
 #include "common/sd_json.h"
 #include "common/sd_kv.h"
 #include "common/sd_log.h"

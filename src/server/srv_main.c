@@ -29,29 +29,6 @@
 #include "store/store.h"
 
 /* mkdir -p with mode 0700 for every directory it creates. */
-static sd_code make_dirs(const char *path, sd_err *err)
-{
-    char buf[512];
-    size_t n = strlen(path);
-
-    if (n == 0 || n >= sizeof buf) {
-        return sd_err_set(err, SD_E_INVALID, SD_HERE, "data directory path is invalid");
-    }
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-                return sd_err_set(err, SD_E_IO, SD_HERE, "cannot create %s: %s", buf,
-                                  strerror(errno)); /* NOLINT(concurrency-mt-unsafe) */
-            }
-            buf[i] = c;
-        }
-    }
-    return SD_OK;
-}
-
 /* Takes an exclusive lock on DATA_DIR/sealdisk.lock; *fd keeps it. */
 static sd_code lock_data_dir(const char *dir, int *fd, sd_err *err)
 {
@@ -125,7 +102,7 @@ static sd_code run(const srv_config *c, sd_err *err)
               "cannot block signals");
     signal(SIGPIPE, SIG_IGN); /* NOLINT(cert-err33-c): a closed peer is an EPIPE, not death */
 
-    SD_TRY(make_dirs(c->data_dir, err));
+    SD_TRY(sd_mkdirs(c->data_dir, 0700, err));
     SD_TRY(lock_data_dir(c->data_dir, &lock_fd, err));
     SD_ENSURE(snprintf(db, sizeof db, "%s/meta.db", c->data_dir) < (int)sizeof db, err,
               SD_E_INVALID, "data directory path too long");
