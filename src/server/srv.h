@@ -28,8 +28,9 @@ typedef struct srv_config {
     char passphrase_env[64]; /* environment variable holding the passphrase */
     int passphrase_fd;       /* -1, or a descriptor to read it from */
     unsigned http_threads;
-    kms_quota kms_quota; /* per-region request quotas (alibaba-api.md figures) */
-    char debug[128];     /* modules whose debug lines are shown */
+    kms_quota kms_quota;         /* per-region request quotas (alibaba-api.md figures) */
+    size_t replay_cache_entries; /* SignatureNonces remembered (fail closed when full) */
+    char debug[128];             /* modules whose debug lines are shown */
 } srv_config;
 
 /* Fills c with the embedded defaults. */

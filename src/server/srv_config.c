@@ -148,6 +148,18 @@ static sd_code set_debug(srv_config *c, const char *v, sd_err *err)
     return copy_str(c->debug, sizeof c->debug, v, "debug", err);
 }
 
+static sd_code set_replay_cache(srv_config *c, const char *v, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    unsigned long n = 0;
+
+    SD_TRY(parse_uint(v, 1ul << 24, &n, "replay_cache_entries", err));
+    SD_ENSURE(n >= 1024, err, SD_E_INVALID, "replay_cache_entries must be at least 1024");
+    c->replay_cache_entries = (size_t)n;
+out:
+    return rc;
+}
+
 static const opt opts[] = {
     {"listen", "--listen", set_listen, "ADDRESS:PORT of the HTTP API (127.0.0.1:8080)"},
     {"data_dir", "--data-dir", set_data_dir, "where metadata, disks and the root key live"},
@@ -165,6 +177,8 @@ static const opt opts[] = {
      "KMS ReEncrypt requests per second per region, 0: none (750)"},
     {"kms_quota_create", "--kms-quota-create", set_quota_create,
      "KMS CreateKey requests per second per region, 0: none (10)"},
+    {"replay_cache_entries", "--replay-cache-entries", set_replay_cache,
+     "signed requests remembered against replay for 15 minutes, 24 bytes each (2097152)"},
     {"debug", "--debug", set_debug, "modules whose debug lines are shown (kms,nbd or all)"},
 };
 
@@ -187,6 +201,7 @@ void srv_config_defaults(srv_config *c)
     c->passphrase_fd = -1;
     c->http_threads = 2;
     c->kms_quota = (kms_quota)KMS_QUOTA_DEFAULT;
+    c->replay_cache_entries = (size_t)1 << 21;
 }
 
 sd_code srv_config_load(srv_config *c, const char *path, sd_err *err)
