@@ -262,4 +262,35 @@ SD_MUST_USE sd_code iam_key_delete(iam *self, const char *account_id, const char
 SD_MUST_USE sd_code iam_bootstrap(iam *self, bool *created, iam_account_info *account,
                                   iam_key_info *key, sd_secret **secret, sd_err *err);
 
+/* ---- RAM roles --------------------------------------------------------- */
+
+#define IAM_ROLE_NAME_MAX   65   /* 1..64 characters of [A-Za-z0-9.-], NUL included */
+#define IAM_ROLE_POLICY_MAX 2048 /* AssumeRolePolicyDocument, bytes */
+#define IAM_ROLE_DESC_MAX   1025
+
+/* The service role that lets ECS use an account's customer CMKs (R10). */
+#define IAM_ECS_DISK_ROLE "AliyunECSDiskEncryptDefaultRole"
+
+typedef struct iam_role_info {
+    char account_id[IAM_ACCOUNT_ID_LEN + 1];
+    char name[IAM_ROLE_NAME_MAX];
+    char role_id[32];
+    char description[IAM_ROLE_DESC_MAX];
+    char policy[IAM_ROLE_POLICY_MAX + 1];
+    int64_t created;
+} iam_role_info;
+
+/* Creates role name in account_id.  policy is the AssumeRolePolicyDocument
+ * (a JSON object, kept as given).  SD_E_CONFLICT EntityAlreadyExists.Role;
+ * SD_E_INVALID InvalidParameter.RoleName.InvalidChars / .Length,
+ * InvalidParameter.AssumeRolePolicyDocument. */
+SD_MUST_USE sd_code iam_role_create(iam *self, const char *account_id, const char *name,
+                                    const char *policy, const char *description, iam_role_info *out,
+                                    sd_err *err);
+/* SD_E_NOT_FOUND EntityNotExist.Role. */
+SD_MUST_USE sd_code iam_role_get(iam *self, const char *account_id, const char *name,
+                                 iam_role_info *out, sd_err *err);
+SD_MUST_USE sd_code iam_role_delete(iam *self, const char *account_id, const char *name,
+                                    sd_err *err);
+
 #endif

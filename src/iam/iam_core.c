@@ -712,3 +712,148 @@ sd_code iam_verify(iam *self, const iam_request *req, iam_auth *out, sd_err *err
 out:
     return rc;
 }
+
+/* ---- RAM roles ----------------------------------------------------------- */
+
+static sd_code role_name_check(const char *n, sd_err *err)
+{
+    size_t len = strlen(n);
+
+    if (len == 0 || len >= IAM_ROLE_NAME_MAX) {
+        return sd_err_setc(err, SD_E_INVALID, "InvalidParameter.RoleName.Length", SD_HERE,
+                           "The parameter RoleName must be 1 to 64 characters.");
+    }
+    for (const char *p = n; *p != '\0'; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-')) {
+            return sd_err_setc(err, SD_E_INVALID, "InvalidParameter.RoleName.InvalidChars", SD_HERE,
+                               "The parameter RoleName may hold only A-Z a-z 0-9 . and -.");
+        }
+    }
+    return SD_OK;
+}
+
+static void role_row(store_stmt *st, iam_role_info *out)
+{
+    cpy(out->account_id, sizeof out->account_id, store_col_text(st, 0));
+    cpy(out->name, sizeof out->name, store_col_text(st, 1));
+    cpy(out->role_id, sizeof out->role_id, store_col_text(st, 2));
+    cpy(out->description, sizeof out->description, store_col_text(st, 3));
+    cpy(out->policy, sizeof out->policy, store_col_text(st, 4));
+    out->created = store_col_int64(st, 5);
+}
+
+static sd_code role_get_locked(iam *self, const char *account_id, const char *name,
+                               iam_role_info *out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_prepare(self->st,
+                         "SELECT account_id, role_name, role_id, description, policy, created "
+                         "FROM iam_roles WHERE account_id = ? AND role_name = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, account_id, err));
+    SD_TRY(store_bind_text(st, 2, name, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "EntityNotExist.Role", "The role does not exist: %s.",
+               name);
+    if (out != NULL) {
+        role_row(st, out);
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+static sd_code role_create_locked(iam *self, const char *account_id, const char *name,
+                                  const char *policy, const char *description, iam_role_info *out,
+                                  sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    iam_role_info r = {.created = 0};
+    uint8_t id[19];
+
+    SD_TRY(role_name_check(name, err));
+    SD_ENSUREC(policy != NULL && policy[0] == '{' && strlen(policy) <= IAM_ROLE_POLICY_MAX, err,
+               SD_E_INVALID, "InvalidParameter.AssumeRolePolicyDocument",
+               "The AssumeRolePolicyDocument must be a JSON policy of at most %d bytes.",
+               IAM_ROLE_POLICY_MAX);
+    SD_ENSUREC(description == NULL || strlen(description) < IAM_ROLE_DESC_MAX, err, SD_E_INVALID,
+               "InvalidParameter.Description.Length",
+               "The Description must be at most 1024 characters.");
+    SD_TRY(rand_chars(&self->rng, "0123456789", 10, id, sizeof id, err));
+    cpy(r.account_id, sizeof r.account_id, account_id);
+    cpy(r.name, sizeof r.name, name);
+    memcpy(r.role_id, "3", 1); /* role ids are 19 digits starting with 3 */
+    memcpy(r.role_id + 1, id, sizeof id - 1);
+    cpy(r.description, sizeof r.description, description);
+    cpy(r.policy, sizeof r.policy, policy);
+    r.created = sd_now(&self->clock);
+    SD_TRY(store_prepare(self->st,
+                         "INSERT INTO iam_roles (account_id, role_name, role_id, description, "
+                         "policy, created) VALUES (?, ?, ?, ?, ?, ?)",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, r.account_id, err));
+    SD_TRY(store_bind_text(st, 2, r.name, err));
+    SD_TRY(store_bind_text(st, 3, r.role_id, err));
+    SD_TRY(store_bind_text(st, 4, r.description, err));
+    SD_TRY(store_bind_text(st, 5, r.policy, err));
+    SD_TRY(store_bind_int64(st, 6, r.created, err));
+    rc = store_step_done(st, err);
+    if (rc == SD_E_CONFLICT) {
+        sd_err_clear(err);
+        SD_FAILC(err, SD_E_CONFLICT, "EntityAlreadyExists.Role", "The role already exists: %s.",
+                 name);
+    }
+    SD_TRY(rc);
+    if (out != NULL) {
+        *out = r;
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code iam_role_create(iam *self, const char *account_id, const char *name, const char *policy,
+                        const char *description, iam_role_info *out, sd_err *err)
+{
+    sd_code rc;
+
+    pthread_mutex_lock(&self->mu);
+    rc = role_create_locked(self, account_id, name, policy, description, out, err);
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
+
+sd_code iam_role_get(iam *self, const char *account_id, const char *name, iam_role_info *out,
+                     sd_err *err)
+{
+    sd_code rc;
+
+    pthread_mutex_lock(&self->mu);
+    rc = role_get_locked(self, account_id, name, out, err);
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
+
+sd_code iam_role_delete(iam *self, const char *account_id, const char *name, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    pthread_mutex_lock(&self->mu);
+    SD_TRY(role_get_locked(self, account_id, name, NULL, err));
+    SD_TRY(store_prepare(self->st, "DELETE FROM iam_roles WHERE account_id = ? AND role_name = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, account_id, err));
+    SD_TRY(store_bind_text(st, 2, name, err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
