@@ -56,6 +56,13 @@ static const code_status code_table[] = {
     {"Rejected.PendingDeletion", 409},
     {"Rejected.PendingImport", 409},
     {"Rejected.StateModifiedFailed", 409},
+    /* RAM roles */
+    {"EntityAlreadyExists.Role", 409},
+    {"EntityNotExist.Role", 404},
+    {"InvalidParameter.RoleName.InvalidChars", 400},
+    {"InvalidParameter.RoleName.Length", 400},
+    {"InvalidParameter.AssumeRolePolicyDocument", 400},
+    {"EntityAlreadyExists.Account", 409},
 };
 
 /* Status and Code for a failure that named no Code. */

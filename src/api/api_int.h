@@ -11,6 +11,7 @@
 typedef enum api_product {
     API_KMS,
     API_ECS,
+    API_RAM,
 } api_product;
 
 /* Status and Code for a failure (the one mapping table, api_errors.c). */

@@ -21,6 +21,7 @@
 
 #define KMS_VERSION "2016-01-20"
 #define ECS_VERSION "2014-05-26"
+#define RAM_VERSION "2015-05-01"
 
 typedef struct action {
     api_product product;
@@ -55,6 +56,19 @@ static const action *find_action(api_product product, const char *name)
         }
     }
     return NULL;
+}
+
+static const char *product_name(api_product p)
+{
+    switch (p) {
+    case API_KMS:
+        return "KMS";
+    case API_ECS:
+        return "ECS";
+    case API_RAM:
+        return "RAM";
+    }
+    return "?";
 }
 
 static const char *header(const api_http_req *hr, const char *name)
@@ -139,15 +153,18 @@ static sd_code route(const api_server_opts *o, pipeline *pl, sd_err *err)
         pl->product = API_KMS;
     } else if (strcmp(pl->auth.version, ECS_VERSION) == 0) {
         pl->product = API_ECS;
+    } else if (strcmp(pl->auth.version, RAM_VERSION) == 0) {
+        pl->product = API_RAM;
     } else {
         SD_FAILC(err, SD_E_INVALID, "InvalidVersion",
-                 "Specified parameter Version is not valid: \"%s\" (KMS is %s, ECS is %s).",
-                 pl->auth.version, KMS_VERSION, ECS_VERSION);
+                 "Specified parameter Version is not valid: \"%s\" (KMS is %s, ECS is %s, RAM is "
+                 "%s).",
+                 pl->auth.version, KMS_VERSION, ECS_VERSION, RAM_VERSION);
     }
     pl->act = find_action(pl->product, pl->auth.action);
     SD_ENSUREC(pl->act != NULL, err, SD_E_NOT_FOUND, "InvalidAction.NotFound",
                "Specified api is not found, please check your url and method: %s %s.",
-               pl->product == API_KMS ? "KMS" : "ECS", pl->auth.action);
+               product_name(pl->product), pl->auth.action);
     pl->pairs = calloc(n > 0 ? n : 1, sizeof *pl->pairs);
     SD_ENSURE(pl->pairs != NULL, err, SD_E_NOMEM, "out of memory");
     for (size_t i = 0; i < pl->query.n; i++) {
