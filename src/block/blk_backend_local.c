@@ -18,6 +18,9 @@
 
 #include "block/blk_backend.h"
 
+/* strerror, thread-safe (GNU strerror_r returns its message). */
+#define ERRSTR(e) strerror_r((e), (char[96]){0}, 96)
+
 typedef struct local_be {
     int dirfd;
 } local_be;
@@ -62,11 +65,11 @@ static sd_code local_open(void *h, const char *name, unsigned flags, void **obj,
         int e = errno;
         SD_ENSURE(e != ENOENT, err, SD_E_NOT_FOUND, "object %s does not exist", name);
         SD_ENSURE(e != EEXIST, err, SD_E_CONFLICT, "object %s already exists", name);
-        SD_FAIL(err, SD_E_IO, "open %s: %s", name, strerror(e));
+        SD_FAIL(err, SD_E_IO, "open %s: %s", name, ERRSTR(e));
     }
     /* The new name must be durable before any metadata refers to it. */
     if (flags & BLK_OBJ_CREATE) {
-        SD_ENSURE(fsync(be->dirfd) == 0, err, SD_E_IO, "fsync object dir: %s", strerror(errno));
+        SD_ENSURE(fsync(be->dirfd) == 0, err, SD_E_IO, "fsync object dir: %s", ERRSTR(errno));
     }
     o = calloc(1, sizeof *o);
     SD_ENSURE(o != NULL, err, SD_E_NOMEM, "out of memory");
@@ -89,9 +92,9 @@ static sd_code local_remove(void *h, const char *name, sd_err *err)
     if (unlinkat(be->dirfd, name, 0) != 0) {
         int e = errno;
         SD_ENSURE(e != ENOENT, err, SD_E_NOT_FOUND, "object %s does not exist", name);
-        SD_FAIL(err, SD_E_IO, "unlink %s: %s", name, strerror(e));
+        SD_FAIL(err, SD_E_IO, "unlink %s: %s", name, ERRSTR(e));
     }
-    SD_ENSURE(fsync(be->dirfd) == 0, err, SD_E_IO, "fsync object dir: %s", strerror(errno));
+    SD_ENSURE(fsync(be->dirfd) == 0, err, SD_E_IO, "fsync object dir: %s", ERRSTR(errno));
 out:
     return rc;
 }
@@ -108,7 +111,7 @@ static sd_code local_pread(void *h, void *buf, size_t n, uint64_t off, sd_err *e
         if (r < 0 && errno == EINTR) {
             continue;
         }
-        SD_ENSURE(r >= 0, err, SD_E_IO, "pread: %s", strerror(errno));
+        SD_ENSURE(r >= 0, err, SD_E_IO, "pread: %s", ERRSTR(errno));
         if (r == 0) {
             /* Past the end of a sparse object: never written, reads as zero. */
             memset(p, 0, n);
@@ -122,6 +125,42 @@ out:
     return rc;
 }
 
+/* Test builds: fault points that fail like the system call would, with
+ * its errno, so the real error path runs ("blk.backend.pwrite.enospc",
+ * "...pwrite.eio", "...sync.enospc", "...sync.eio"). */
+static int injected_errno(const char *enospc, const char *eio)
+{
+    if (SD_FAULT(enospc)) {
+        return ENOSPC;
+    }
+    if (SD_FAULT(eio)) {
+        return EIO;
+    }
+    return 0;
+}
+
+static ssize_t sys_pwrite(int fd, const void *p, size_t n, uint64_t off)
+{
+    int e = injected_errno("blk.backend.pwrite.enospc", "blk.backend.pwrite.eio");
+
+    if (e != 0) {
+        errno = e;
+        return -1;
+    }
+    return pwrite(fd, p, n, (off_t)off);
+}
+
+static int sys_fdatasync(int fd)
+{
+    int e = injected_errno("blk.backend.sync.enospc", "blk.backend.sync.eio");
+
+    if (e != 0) {
+        errno = e;
+        return -1;
+    }
+    return fdatasync(fd);
+}
+
 static sd_code local_pwrite(void *h, const void *buf, size_t n, uint64_t off, sd_err *err)
 {
     sd_code rc = SD_OK;
@@ -130,11 +169,11 @@ static sd_code local_pwrite(void *h, const void *buf, size_t n, uint64_t off, sd
 
     SD_ENSURE(!SD_FAULT("blk.backend.pwrite"), err, SD_E_IO, "pwrite: injected fault");
     while (n > 0) {
-        ssize_t r = pwrite(o->fd, p, n, (off_t)off);
+        ssize_t r = sys_pwrite(o->fd, p, n, off);
         if (r < 0 && errno == EINTR) {
             continue;
         }
-        SD_ENSURE(r > 0, err, SD_E_IO, "pwrite: %s", r < 0 ? strerror(errno) : "no progress");
+        SD_ENSURE(r > 0, err, SD_E_IO, "pwrite: %s", r < 0 ? ERRSTR(errno) : "no progress");
         p += r;
         n -= (size_t)r;
         off += (uint64_t)r;
@@ -149,7 +188,7 @@ static sd_code local_sync(void *h, sd_err *err)
     local_obj *o = h;
 
     SD_ENSURE(!SD_FAULT("blk.backend.sync"), err, SD_E_IO, "fdatasync: injected fault");
-    SD_ENSURE(fdatasync(o->fd) == 0, err, SD_E_IO, "fdatasync: %s", strerror(errno));
+    SD_ENSURE(sys_fdatasync(o->fd) == 0, err, SD_E_IO, "fdatasync: %s", ERRSTR(errno));
 out:
     return rc;
 }
@@ -166,7 +205,7 @@ static sd_code local_punch(void *h, uint64_t off, uint64_t n, sd_err *err)
     if (fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)n) == 0) {
         goto out;
     }
-    SD_ENSURE(errno == EOPNOTSUPP, err, SD_E_IO, "punch hole: %s", strerror(errno));
+    SD_ENSURE(errno == EOPNOTSUPP, err, SD_E_IO, "punch hole: %s", ERRSTR(errno));
     /* No hole punching here: zeroes read the same, they just take space. */
     while (n > 0) {
         size_t k = n < sizeof zeroes ? (size_t)n : sizeof zeroes;
@@ -184,7 +223,7 @@ static sd_code local_size(void *h, uint64_t *out, sd_err *err)
     local_obj *o = h;
     struct stat st;
 
-    SD_ENSURE(fstat(o->fd, &st) == 0, err, SD_E_IO, "fstat: %s", strerror(errno));
+    SD_ENSURE(fstat(o->fd, &st) == 0, err, SD_E_IO, "fstat: %s", ERRSTR(errno));
     *out = (uint64_t)st.st_size;
 out:
     return rc;
@@ -235,7 +274,7 @@ sd_code blk_backend_local(const char *dir, blk_backend **out, sd_err *err)
     be = calloc(1, sizeof *be);
     SD_ENSURE(b != NULL && be != NULL, err, SD_E_NOMEM, "out of memory");
     be->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    SD_ENSURE(be->dirfd >= 0, err, SD_E_IO, "open %s: %s", dir, strerror(errno));
+    SD_ENSURE(be->dirfd >= 0, err, SD_E_IO, "open %s: %s", dir, ERRSTR(errno));
     b->ops = &local_ops;
     b->h = be;
     be = NULL;

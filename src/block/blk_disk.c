@@ -5,11 +5,20 @@
  *   - chain[0..depth): its layers bottom-first; chain[depth-1] is the top.
  *     Bottom-first indices stay valid when a snapshot pushes a new top, so
  *     a snapshot never rewrites the resolved map.
- *   - resolved[sector]: RES_HOLE (no layer has it: zeroes), RES_ZERO (the
+ *   - res[group][sector]: RES_HOLE (no layer has it: zeroes), RES_ZERO (the
  *     nearest layer that has it says ZERO) or RES_DATA + k (data in
  *     chain[k]).  Reads consult this one byte instead of walking the chain.
- *   - topmap: the byte image of the top layer's map object (2 bits per
- *     sector), and dirty[page] for its 4096-byte pages not yet written back.
+ *   - topmap[group]: the byte image of the top layer's map object (2 bits
+ *     per sector), one 4096-byte map page per group, and dirty[group] for
+ *     the pages not yet written back.
+ *   Both maps are sparse: a group (BLK_GROUP sectors, 64 MiB of disk) gets
+ *   its res chunk and map page on its first write or when a layer's map
+ *   has a bit in it; a NULL group is all HOLE / UNALLOCATED.  A mostly
+ *   empty 1 TiB disk therefore costs two pointer tables (256 KiB each),
+ *   not 256 MiB + 64 MiB, and opening or snapshotting it stays cheap.
+ *   Groups are published with a compare-and-swap and never freed while
+ *   the disk is open (top-map pages are replaced only by a snapshot, with
+ *   drain held exclusively).
  *
  * Invariants:
  *   1. A sector's resolved byte and top-map bits change only under its
@@ -40,13 +49,16 @@
 
 #define BLK_STRIPES       256u
 #define BLK_CHUNK_SECTORS 32u
-#define BLK_CHUNK_BYTES   (BLK_CHUNK_SECTORS * BLK_SECTOR)
+#define BLK_CHUNK_BYTES   ((size_t)BLK_CHUNK_SECTORS * BLK_SECTOR)
 #define BLK_MAX_IO        (32u << 20)
 #define BLK_MAP_PAGE      4096u
+#define BLK_GROUP         ((size_t)16384) /* sectors whose bits fill one 4096-byte map page */
 
 #define RES_HOLE 0u
 #define RES_ZERO 1u
 #define RES_DATA 2u
+_Static_assert(RES_HOLE == BLK_RUN_HOLE && RES_ZERO == BLK_RUN_ZERO && RES_DATA == BLK_RUN_DATA,
+               "run classes are resolved values");
 
 #define MAP_UNALLOCATED 0u
 #define MAP_DATA        1u
@@ -64,6 +76,11 @@ typedef struct blk_io {
     uint8_t *buf;    /* BLK_CHUNK_BYTES: plaintext passes through here */
 } blk_io;
 
+typedef struct blk_range {
+    uint64_t s;
+    uint64_t n;
+} blk_range;
+
 typedef struct blk_layer {
     blk_layer_id id;
     void *data;
@@ -78,15 +95,19 @@ struct blk_disk {
     blk_layer chain[BLK_MAX_DEPTH];
     unsigned depth;
     void *topmap_obj;
-    uint8_t *resolved;
-    uint8_t *topmap;
-    size_t mapbytes;
-    uint8_t *dirty;
-    size_t npages;
+    uint8_t **res;    /* [ngroups], chunks of BLK_GROUP bytes, NULL: all HOLE */
+    uint8_t **topmap; /* [ngroups], pages of BLK_MAP_PAGE bytes, NULL: all 0 */
+    size_t mapbytes;  /* size of the map object's image */
+    uint8_t *dirty;   /* [ngroups] */
+    size_t ngroups;
     int data_dirty;         /* the top data object has unsynced writes or punches */
     pthread_rwlock_t drain; /* I/O shared; flush's copy and snapshot exclusive */
     pthread_mutex_t flush_mu;
     pthread_mutex_t pool_mu;
+    pthread_mutex_t punch_mu;
+    blk_range *punch; /* ZERO ranges whose top-layer data a flush will punch */
+    size_t npunch;
+    size_t punch_cap;
     blk_io *pool;
     blk_io *all;
     pthread_mutex_t stripes[BLK_STRIPES];
@@ -97,26 +118,123 @@ struct blk_disk {
 
 static unsigned res_get(const blk_disk *d, uint64_t s)
 {
-    return __atomic_load_n(&d->resolved[s], __ATOMIC_RELAXED);
+    const uint8_t *c = __atomic_load_n(&d->res[s / BLK_GROUP], __ATOMIC_ACQUIRE);
+
+    return c == NULL ? RES_HOLE : __atomic_load_n(&c[s % BLK_GROUP], __ATOMIC_RELAXED);
 }
 
+/* The group of s must exist (ensure_groups). */
 static void res_set(blk_disk *d, uint64_t s, unsigned v)
 {
-    __atomic_store_n(&d->resolved[s], (uint8_t)v, __ATOMIC_RELAXED);
+    uint8_t *c = __atomic_load_n(&d->res[s / BLK_GROUP], __ATOMIC_ACQUIRE);
+
+    __atomic_store_n(&c[s % BLK_GROUP], (uint8_t)v, __ATOMIC_RELAXED);
 }
 
-static unsigned map_get(const uint8_t *map, uint64_t s)
+static unsigned topmap_get(const blk_disk *d, uint64_t s)
 {
-    return (__atomic_load_n(&map[s / 4], __ATOMIC_RELAXED) >> ((s % 4) * 2)) & 3u;
+    const uint8_t *pg = __atomic_load_n(&d->topmap[s / BLK_GROUP], __ATOMIC_ACQUIRE);
+    size_t b = (size_t)(s % BLK_GROUP) / 4;
+
+    if (pg == NULL) {
+        return MAP_UNALLOCATED;
+    }
+    return (__atomic_load_n(&pg[b], __ATOMIC_RELAXED) >> ((s % 4) * 2)) & 3u;
 }
 
+/* The group of s must exist (ensure_groups). */
 static void topmap_set(blk_disk *d, uint64_t s, unsigned v)
 {
     unsigned sh = (unsigned)(s % 4) * 2;
+    uint8_t *pg = __atomic_load_n(&d->topmap[s / BLK_GROUP], __ATOMIC_ACQUIRE);
+    size_t b = (size_t)(s % BLK_GROUP) / 4;
 
-    __atomic_fetch_and(&d->topmap[s / 4], (uint8_t) ~(3u << sh), __ATOMIC_RELAXED);
-    __atomic_fetch_or(&d->topmap[s / 4], (uint8_t)(v << sh), __ATOMIC_RELAXED);
-    __atomic_store_n(&d->dirty[s / 4 / BLK_MAP_PAGE], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_and(&pg[b], (uint8_t) ~(3u << sh), __ATOMIC_RELAXED);
+    __atomic_fetch_or(&pg[b], (uint8_t)(v << sh), __ATOMIC_RELAXED);
+    __atomic_store_n(&d->dirty[s / BLK_GROUP], 1, __ATOMIC_RELAXED);
+}
+
+/* Publishes a zeroed block of len bytes in *slot unless one is there. */
+static bool slot_ensure(uint8_t **slot, size_t len)
+{
+    uint8_t *fresh = NULL;
+    uint8_t *expected = NULL;
+
+    if (__atomic_load_n(slot, __ATOMIC_ACQUIRE) != NULL) {
+        return true;
+    }
+    fresh = calloc(1, len);
+    if (fresh == NULL) {
+        return false;
+    }
+    if (!__atomic_compare_exchange_n(slot, &expected, fresh, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        free(fresh); /* another thread published it first */
+    }
+    return true;
+}
+
+/* Makes the res chunks and top-map pages of sectors [s, s+n) exist, so
+ * that a state change never fails halfway for want of memory. */
+static sd_code ensure_groups(blk_disk *d, uint64_t s, uint64_t n, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    for (uint64_t g = s / BLK_GROUP; g <= (s + n - 1) / BLK_GROUP; g++) {
+        SD_ENSURE(slot_ensure(&d->res[g], BLK_GROUP) && slot_ensure(&d->topmap[g], BLK_MAP_PAGE),
+                  err, SD_E_NOMEM, "out of memory for the map");
+    }
+out:
+    return rc;
+}
+
+/* Bytes of map page p (the last one may be short). */
+static size_t page_len(const blk_disk *d, size_t p)
+{
+    size_t len = d->mapbytes - p * BLK_MAP_PAGE;
+
+    return len < BLK_MAP_PAGE ? len : BLK_MAP_PAGE;
+}
+
+static unsigned run_class(unsigned v)
+{
+    return v < RES_DATA ? v : RES_DATA;
+}
+
+uint64_t blk__disk_run(const blk_disk *d, uint64_t s, uint64_t end, unsigned *cls)
+{
+    uint64_t t = s;
+
+    *cls = run_class(res_get(d, s));
+    while (t < end) {
+        const uint8_t *c = __atomic_load_n(&d->res[t / BLK_GROUP], __ATOMIC_ACQUIRE);
+        uint64_t gend = (t / BLK_GROUP + 1) * BLK_GROUP;
+        gend = gend < end ? gend : end;
+        if (c == NULL) {
+            if (*cls != RES_HOLE) {
+                break;
+            }
+            t = gend; /* a whole empty group at once */
+            continue;
+        }
+        while (t < gend && run_class(c[t % BLK_GROUP]) == *cls) {
+            t++;
+        }
+        if (t < gend) {
+            break;
+        }
+    }
+    return t - s;
+}
+
+uint64_t blk__disk_sectors(const blk_disk *d)
+{
+    return d->nsectors;
+}
+
+bool blk__disk_encrypted(const blk_disk *d)
+{
+    return d->xts_key != NULL;
 }
 
 static unsigned top_index(const blk_disk *d)
@@ -295,6 +413,7 @@ static sd_code write_chunk(blk_disk *d, blk_io *io, uint64_t s, unsigned n, cons
     if (io->xts != NULL) {
         SD_TRY(crypto_xts_encrypt_sectors(io->xts, s, io->buf, io->buf, n, err));
     }
+    SD_TRY(ensure_groups(d, s, n, err));
     SD_TRY(ops(d)->pwrite(top_data(d), io->buf, (size_t)n * BLK_SECTOR, cstart, err));
     __atomic_store_n(&d->data_dirty, 1, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < n; i++) {
@@ -305,23 +424,50 @@ out:
     return rc;
 }
 
+/* Remembers [s, s+n) for punching once a flush has made its ZERO state
+ * durable.  Failing to remember only costs space. */
+static void punch_later(blk_disk *d, uint64_t s, unsigned n)
+{
+    pthread_mutex_lock(&d->punch_mu);
+    if (d->npunch > 0 && d->punch[d->npunch - 1].s + d->punch[d->npunch - 1].n == s &&
+        d->punch[d->npunch - 1].n < (uint64_t)BLK_CHUNK_SECTORS * 64u) {
+        d->punch[d->npunch - 1].n += n; /* a long TRIM arrives chunk by chunk */
+        goto out;
+    }
+    if (d->npunch == d->punch_cap) {
+        size_t cap = d->punch_cap == 0 ? 64 : d->punch_cap * 2;
+        blk_range *r = realloc(d->punch, cap * sizeof *r);
+        if (r == NULL) {
+            goto out;
+        }
+        d->punch = r;
+        d->punch_cap = cap;
+    }
+    d->punch[d->npunch].s = s;
+    d->punch[d->npunch].n = n;
+    d->npunch++;
+out:
+    pthread_mutex_unlock(&d->punch_mu);
+}
+
 /* Sectors [s, s+n) become ZERO in the top layer; with punch, their data in
- * the top layer is deallocated too. */
+ * the top layer is deallocated by a later flush, after the map saying ZERO
+ * is durable.  Punching at once would be wrong for an encrypted disk: a
+ * crash before that flush leaves the durable map saying DATA over a hole,
+ * which decrypts to garbage (neither the old content nor zeroes). */
 static sd_code zero_chunk(blk_disk *d, uint64_t s, unsigned n, bool punch, sd_err *err)
 {
     sd_code rc = SD_OK;
     bool had_data = false;
 
+    SD_TRY(ensure_groups(d, s, n, err));
     for (unsigned i = 0; i < n; i++) {
-        had_data = had_data || map_get(d->topmap, s + i) == MAP_DATA;
+        had_data = had_data || topmap_get(d, s + i) == MAP_DATA;
         res_set(d, s + i, RES_ZERO);
         topmap_set(d, s + i, MAP_ZERO);
     }
-    /* After the map change: a reader under these stripes sees ZERO, never
-     * the punched (zero) ciphertext. */
     if (punch && had_data) {
-        SD_TRY(ops(d)->punch(top_data(d), s * BLK_SECTOR, (uint64_t)n * BLK_SECTOR, err));
-        __atomic_store_n(&d->data_dirty, 1, __ATOMIC_RELAXED);
+        punch_later(d, s, n);
     }
 out:
     return rc;
@@ -407,6 +553,39 @@ out:
 }
 
 /* trim and zero: whole sectors by map, partial edge sectors by writing. */
+/* Zeroes bytes [lo, hi) of the chunk of sectors [s, s+n) (stripes held):
+ * whole sectors by map, partial edge sectors by writing zeroes. */
+static sd_code zero_piece(blk_disk *d, blk_io **io, uint64_t lo, uint64_t hi, bool punch,
+                          sd_err *err)
+{
+    sd_code rc = SD_OK;
+    uint64_t ws = (lo + BLK_SECTOR - 1) / BLK_SECTOR; /* whole sectors: [ws, we) */
+    uint64_t we = hi / BLK_SECTOR;
+
+    if (we > ws) {
+        SD_TRY(zero_chunk(d, ws, (unsigned)(we - ws), punch, err));
+    }
+    if (lo % BLK_SECTOR != 0) {
+        uint64_t ps = lo / BLK_SECTOR;
+        uint64_t pe = (ps + 1) * BLK_SECTOR < hi ? (ps + 1) * BLK_SECTOR : hi;
+        if (*io == NULL) {
+            SD_TRY(io_get(d, io, err));
+        }
+        SD_TRY(write_chunk(d, *io, ps, 1, NULL, lo, (uint32_t)(pe - lo), err));
+    }
+    if (hi % BLK_SECTOR != 0 && hi / BLK_SECTOR * BLK_SECTOR >= lo) {
+        uint64_t ps = hi / BLK_SECTOR;
+        uint64_t pb = ps * BLK_SECTOR;
+        if (*io == NULL) {
+            SD_TRY(io_get(d, io, err));
+        }
+        SD_TRY(write_chunk(d, *io, ps, 1, NULL, pb, (uint32_t)(hi - pb), err));
+    }
+out:
+    return rc;
+}
+
+/* trim and zero: whole sectors by map, partial edge sectors by writing. */
 static sd_code zero_range(blk_disk *d, uint32_t count, uint64_t offset, uint32_t flags, bool punch,
                           sd_err *err)
 {
@@ -426,29 +605,8 @@ static sd_code zero_range(blk_disk *d, uint32_t count, uint64_t offset, uint32_t
         uint64_t cend = (s + n) * BLK_SECTOR;
         uint64_t lo = offset > cstart ? offset : cstart;
         uint64_t hi = offset + count < cend ? offset + count : cend;
-        /* Whole sectors of this chunk: [ws, we). */
-        uint64_t ws = (lo + BLK_SECTOR - 1) / BLK_SECTOR;
-        uint64_t we = hi / BLK_SECTOR;
         lock_sectors(d, s, n);
-        if (we > ws) {
-            rc = zero_chunk(d, ws, (unsigned)(we - ws), punch, err);
-        }
-        if (rc == SD_OK && lo % BLK_SECTOR != 0) {
-            rc = io != NULL ? SD_OK : io_get(d, &io, err);
-            if (rc == SD_OK) {
-                uint64_t ps = lo / BLK_SECTOR;
-                uint64_t pe = (ps + 1) * BLK_SECTOR < hi ? (ps + 1) * BLK_SECTOR : hi;
-                rc = write_chunk(d, io, ps, 1, NULL, lo, (uint32_t)(pe - lo), err);
-            }
-        }
-        if (rc == SD_OK && hi % BLK_SECTOR != 0 && hi / BLK_SECTOR * BLK_SECTOR >= lo) {
-            rc = io != NULL ? SD_OK : io_get(d, &io, err);
-            if (rc == SD_OK) {
-                uint64_t ps = hi / BLK_SECTOR;
-                uint64_t pb = ps * BLK_SECTOR;
-                rc = write_chunk(d, io, ps, 1, NULL, pb, (uint32_t)(hi - pb), err);
-            }
-        }
+        rc = zero_piece(d, &io, lo, hi, punch, err);
         unlock_sectors(d, s, n);
         SD_TRY(rc);
         s += n;
@@ -480,69 +638,158 @@ sd_code blk_disk_zero(blk_disk *d, uint32_t count, uint64_t offset, uint32_t fla
 
 /* ---- flush ----------------------------------------------------------------- */
 
-/* Data, then map (invariant 2).  drained: the caller holds drain
- * exclusively already (snapshot).  flush_mu is held. */
+/* What one flush writes: the dirty map pages as they were when no write
+ * was in flight, and the ranges to punch once they are durable. */
+typedef struct flush_set {
+    size_t *pages; /* ascending group numbers */
+    uint8_t *copy; /* BLK_MAP_PAGE bytes per page */
+    size_t np;
+    int data_dirty;
+    blk_range *punch;
+    size_t npunch;
+} flush_set;
+
+/* Takes the dirty pages, data_dirty and the punch list (drain held
+ * exclusively).  On SD_E_NOMEM nothing is taken. */
+static sd_code flush_take(blk_disk *d, flush_set *f, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    size_t k = 0;
+
+    for (size_t p = 0; p < d->ngroups; p++) {
+        f->np += d->dirty[p] != 0;
+    }
+    if (f->np > 0) {
+        f->pages = malloc(f->np * sizeof *f->pages);
+        f->copy = malloc(f->np * BLK_MAP_PAGE);
+        SD_ENSURE(f->pages != NULL && f->copy != NULL, err, SD_E_NOMEM, "out of memory");
+    }
+    for (size_t p = 0; p < d->ngroups && k < f->np; p++) {
+        if (d->dirty[p] != 0) {
+            memcpy(f->copy + k * BLK_MAP_PAGE, d->topmap[p], page_len(d, p));
+            f->pages[k++] = p;
+            d->dirty[p] = 0;
+        }
+    }
+    f->data_dirty = d->data_dirty;
+    d->data_dirty = 0;
+    pthread_mutex_lock(&d->punch_mu);
+    f->punch = d->punch;
+    f->npunch = d->npunch;
+    d->punch = NULL;
+    d->npunch = 0;
+    d->punch_cap = 0;
+    pthread_mutex_unlock(&d->punch_mu);
+out:
+    if (rc != SD_OK) {
+        f->np = 0;
+    }
+    return rc;
+}
+
+/* After a failed flush: nothing was lost in memory, the next one retries. */
+static void flush_giveback(blk_disk *d, flush_set *f)
+{
+    for (size_t k = 0; k < f->np; k++) {
+        __atomic_store_n(&d->dirty[f->pages[k]], 1, __ATOMIC_RELAXED);
+    }
+    if (f->data_dirty) {
+        __atomic_store_n(&d->data_dirty, 1, __ATOMIC_RELAXED);
+    }
+    for (size_t i = 0; i < f->npunch; i++) {
+        punch_later(d, f->punch[i].s, (unsigned)f->punch[i].n);
+    }
+}
+
+/* The state of sector s in the map pages this flush made durable
+ * (MAP_UNALLOCATED when its page was not among them). */
+static unsigned flushed_state(const flush_set *f, uint64_t s)
+{
+    size_t lo = 0;
+    size_t hi = f->np;
+    size_t g = (size_t)(s / BLK_GROUP);
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->pages[mid] < g) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo == f->np || f->pages[lo] != g) {
+        return MAP_UNALLOCATED;
+    }
+    return (f->copy[lo * BLK_MAP_PAGE + (s % BLK_GROUP) / 4] >> ((s % 4) * 2)) & 3u;
+}
+
+/* Punches the data of sectors [s, s+n) (n <= BLK_CHUNK_SECTORS) that are
+ * ZERO both in memory and in the durable map; a sector written since keeps
+ * its data.  A failed punch only costs space. */
+static void punch_chunk(blk_disk *d, const flush_set *f, uint64_t s, unsigned n)
+{
+    unsigned i = 0;
+
+    lock_sectors(d, s, n);
+    while (i < n) {
+        unsigned run = 0;
+        while (i + run < n && topmap_get(d, s + i + run) == MAP_ZERO &&
+               flushed_state(f, s + i + run) == MAP_ZERO) {
+            run++;
+        }
+        if (run > 0) {
+            sd_err e = SD_ERR_INIT;
+            if (ops(d)->punch(top_data(d), (s + i) * BLK_SECTOR, (uint64_t)run * BLK_SECTOR, &e) !=
+                SD_OK) {
+                sd_log(SD_LOG_WARN, "blk", "punch failed: disk=%s reason=\"%s\"", d->name, e.msg);
+            }
+            __atomic_store_n(&d->data_dirty, 1, __ATOMIC_RELAXED);
+        }
+        i += run > 0 ? run : 1;
+    }
+    unlock_sectors(d, s, n);
+}
+
+/* Data, then map (invariant 2), then the punches the durable map allows.
+ * drained: the caller holds drain exclusively already (snapshot).
+ * flush_mu is held, so the top layer cannot change underneath. */
 static sd_code flush_inner(blk_disk *d, bool drained, sd_err *err)
 {
     sd_code rc = SD_OK;
-    size_t *pages = NULL;
-    uint8_t *copy = NULL;
-    size_t np = 0;
-    int data_dirty = 0;
+    flush_set f = {0};
 
     if (!drained) {
         pthread_rwlock_wrlock(&d->drain);
     }
-    for (size_t p = 0; p < d->npages; p++) {
-        np += d->dirty[p] != 0;
-    }
-    if (np > 0) {
-        pages = malloc(np * sizeof *pages);
-        copy = malloc(np * BLK_MAP_PAGE);
-    }
-    if (np == 0 || (pages != NULL && copy != NULL)) {
-        size_t k = 0;
-        for (size_t p = 0; p < d->npages && k < np; p++) {
-            if (d->dirty[p] != 0) {
-                size_t len = d->mapbytes - p * BLK_MAP_PAGE;
-                len = len < BLK_MAP_PAGE ? len : BLK_MAP_PAGE;
-                memcpy(copy + k * BLK_MAP_PAGE, d->topmap + p * BLK_MAP_PAGE, len);
-                pages[k++] = p;
-                d->dirty[p] = 0;
-            }
-        }
-        data_dirty = d->data_dirty;
-        d->data_dirty = 0;
-    }
+    rc = flush_take(d, &f, err);
     if (!drained) {
         pthread_rwlock_unlock(&d->drain);
     }
-    SD_ENSURE(np == 0 || (pages != NULL && copy != NULL), err, SD_E_NOMEM, "out of memory");
+    SD_TRY(rc);
     SD_ENSURE(!SD_FAULT("blk.flush"), err, SD_E_IO, "flush: injected fault");
-    if (data_dirty) {
+    if (f.data_dirty) {
         SD_TRY(ops(d)->sync(top_data(d), err));
     }
-    for (size_t k = 0; k < np; k++) {
-        size_t len = d->mapbytes - pages[k] * BLK_MAP_PAGE;
-        len = len < BLK_MAP_PAGE ? len : BLK_MAP_PAGE;
-        SD_TRY(ops(d)->pwrite(d->topmap_obj, copy + k * BLK_MAP_PAGE, len,
-                              (uint64_t)pages[k] * BLK_MAP_PAGE, err));
+    for (size_t k = 0; k < f.np; k++) {
+        SD_TRY(ops(d)->pwrite(d->topmap_obj, f.copy + k * BLK_MAP_PAGE, page_len(d, f.pages[k]),
+                              (uint64_t)f.pages[k] * BLK_MAP_PAGE, err));
     }
-    if (np > 0) {
+    if (f.np > 0) {
         SD_TRY(ops(d)->sync(d->topmap_obj, err));
+    }
+    for (size_t i = 0; i < f.npunch; i++) {
+        for (uint64_t s = f.punch[i].s, e = s + f.punch[i].n; s < e; s += BLK_CHUNK_SECTORS) {
+            punch_chunk(d, &f, s,
+                        (unsigned)(e - s < BLK_CHUNK_SECTORS ? e - s : BLK_CHUNK_SECTORS));
+        }
     }
 out:
     if (rc != SD_OK) {
-        /* Nothing was lost in memory: the next flush tries again. */
-        for (size_t k = 0; pages != NULL && k < np; k++) {
-            __atomic_store_n(&d->dirty[pages[k]], 1, __ATOMIC_RELAXED);
-        }
-        if (data_dirty) {
-            __atomic_store_n(&d->data_dirty, 1, __ATOMIC_RELAXED);
-        }
+        flush_giveback(d, &f);
     }
-    free(pages);
-    free(copy);
+    free(f.pages);
+    free(f.copy);
+    free(f.punch);
     return rc;
 }
 
@@ -598,6 +845,17 @@ out:
 
 /* ---- open, close, snapshot ----------------------------------------------- */
 
+static void free_groups(uint8_t **g, size_t n)
+{
+    if (g == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(g[i]);
+    }
+    free(g);
+}
+
 static void disk_free(blk_disk *d)
 {
     if (d == NULL) {
@@ -617,13 +875,15 @@ static void disk_free(blk_disk *d)
         io_free(io);
     }
     sd_secret_free(d->xts_key);
-    free(d->resolved);
-    free(d->topmap);
+    free_groups(d->res, d->ngroups);
+    free_groups(d->topmap, d->ngroups);
     free(d->dirty);
+    free(d->punch);
     if (d->locks_ready) {
         pthread_rwlock_destroy(&d->drain);
         pthread_mutex_destroy(&d->flush_mu);
         pthread_mutex_destroy(&d->pool_mu);
+        pthread_mutex_destroy(&d->punch_mu);
         for (unsigned i = 0; i < BLK_STRIPES; i++) {
             pthread_mutex_destroy(&d->stripes[i]);
         }
@@ -646,6 +906,7 @@ static sd_code init_locks(blk_disk *d, sd_err *err)
     SD_ENSURE(pthread_rwlock_init(&d->drain, &ra) == 0, err, SD_E_INTERNAL, "rwlock init");
     pthread_mutex_init(&d->flush_mu, NULL);
     pthread_mutex_init(&d->pool_mu, NULL);
+    pthread_mutex_init(&d->punch_mu, NULL);
     for (unsigned i = 0; i < BLK_STRIPES; i++) {
         pthread_mutex_init(&d->stripes[i], NULL);
     }
@@ -674,95 +935,183 @@ out:
     return rc;
 }
 
-/* Folds the map of chain[k] into resolved (layers are applied bottom-up,
- * so an upper layer's state wins). */
-static void apply_map(blk_disk *d, const uint8_t *map, unsigned k)
+static bool all_zero(const uint8_t *p, size_t n)
 {
-    for (size_t b = 0; b < d->mapbytes; b++) {
-        if (map[b] == 0) {
-            continue; /* four UNALLOCATED sectors: the common case */
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 0) {
+            return false;
         }
-        for (unsigned j = 0; j < 4; j++) {
-            uint64_t s = (uint64_t)b * 4 + j;
-            unsigned v = (map[b] >> (j * 2)) & 3u;
+    }
+    return true;
+}
+
+/* Folds map page p (len bytes at pg) of chain[k] into res (layers are
+ * applied bottom-up, so an upper layer's state wins); the top layer's page
+ * is also kept as topmap[p].  All-zero pages allocate nothing. */
+static sd_code apply_page(blk_disk *d, unsigned k, size_t p, const uint8_t *pg, size_t len,
+                          sd_err *err)
+{
+    sd_code rc = SD_OK;
+    uint8_t *c = NULL;
+
+    if (all_zero(pg, len)) {
+        goto out;
+    }
+    SD_ENSURE(slot_ensure(&d->res[p], BLK_GROUP), err, SD_E_NOMEM, "out of memory for the map");
+    if (k == d->depth - 1) {
+        SD_ENSURE(slot_ensure(&d->topmap[p], BLK_MAP_PAGE), err, SD_E_NOMEM,
+                  "out of memory for the map");
+        memcpy(d->topmap[p], pg, len);
+    }
+    c = d->res[p];
+    for (size_t b = 0; b < len; b++) {
+        for (unsigned j = 0; j < 4 && pg[b] != 0; j++) {
+            uint64_t s = (uint64_t)p * BLK_GROUP + b * 4 + j;
+            unsigned v = (pg[b] >> (j * 2)) & 3u;
             if (s >= d->nsectors) {
                 break;
             }
             if (v == MAP_DATA) {
-                d->resolved[s] = (uint8_t)(RES_DATA + k);
+                c[s % BLK_GROUP] = (uint8_t)(RES_DATA + k);
             } else if (v == MAP_ZERO) {
-                d->resolved[s] = RES_ZERO;
+                c[s % BLK_GROUP] = RES_ZERO;
             }
         }
     }
+out:
+    return rc;
 }
 
-sd_code blk_disk_open(blk_store *bs, const char *name, const sd_secret *dk, blk_disk **out,
-                      sd_err *err)
+#define LOAD_PAGES ((size_t)256) /* map pages read per backend call at open */
+
+/* Reads the map object of chain[k] (only as far as it was ever written)
+ * into res, and into topmap for the top layer. */
+static sd_code load_map(blk_disk *d, unsigned k, void *mapobj, uint8_t *buf, sd_err *err)
 {
     sd_code rc = SD_OK;
-    blk_disk *d = NULL;
-    blk_layer_id ids[BLK_MAX_DEPTH];
-    unsigned depth = 0;
-    bool encrypted = false;
-    uint8_t *lower = NULL;
-    void *mapobj = NULL;
-    blk_io *io = NULL;
+    uint64_t objsize = 0;
+    uint64_t limit = 0;
 
-    *out = NULL;
-    d = calloc(1, sizeof *d);
-    SD_ENSURE(d != NULL, err, SD_E_NOMEM, "out of memory");
-    d->bs = bs;
-    SD_TRY(init_locks(d, err));
-    SD_TRY(blk__disk_load(bs, name, &d->size, &encrypted, ids, &depth, err));
-    SD_ENSURE(depth > 0, err, SD_E_INTERNAL, "disk %s has no layers", name);
-    SD_ENSURE(encrypted == (dk != NULL), err, SD_E_INVALID,
-              encrypted ? "disk %s is encrypted: a data key is needed"
-                        : "disk %s is not encrypted: no key expected",
-              name);
-    SD_TRY(blk__claim(bs, name, err));
-    snprintf(d->name, sizeof d->name, "%s", name);
-    if (dk != NULL) {
-        SD_TRY(derive_key(dk, &d->xts_key, err));
+    SD_TRY(ops(d)->size(mapobj, &objsize, err));
+    limit = objsize < d->mapbytes ? objsize : d->mapbytes;
+    for (size_t p0 = 0; (uint64_t)p0 * BLK_MAP_PAGE < limit; p0 += LOAD_PAGES) {
+        size_t np = d->ngroups - p0 < LOAD_PAGES ? d->ngroups - p0 : LOAD_PAGES;
+        size_t len = d->mapbytes - p0 * BLK_MAP_PAGE;
+        len = len < (size_t)np * BLK_MAP_PAGE ? len : (size_t)np * BLK_MAP_PAGE;
+        SD_TRY(ops(d)->pread(mapobj, buf, len, (uint64_t)p0 * BLK_MAP_PAGE, err));
+        for (size_t i = 0; i < np; i++) {
+            SD_TRY(apply_page(d, k, p0 + i, buf + i * BLK_MAP_PAGE, page_len(d, p0 + i), err));
+        }
     }
-    d->nsectors = d->size / BLK_SECTOR;
+out:
+    return rc;
+}
+
+/* Allocates d's pointer tables for a disk of size bytes. */
+static sd_code alloc_tables(blk_disk *d, uint64_t size, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    d->size = size;
+    d->nsectors = size / BLK_SECTOR;
     d->mapbytes = (size_t)((d->nsectors + 3) / 4);
-    d->npages = (d->mapbytes + BLK_MAP_PAGE - 1) / BLK_MAP_PAGE;
-    d->resolved = calloc(d->nsectors, 1);
-    d->topmap = calloc(d->mapbytes, 1);
-    d->dirty = calloc(d->npages, 1);
-    lower = malloc(d->mapbytes);
-    SD_ENSURE(d->resolved != NULL && d->topmap != NULL && d->dirty != NULL && lower != NULL, err,
-              SD_E_NOMEM, "out of memory for the map of a %llu-byte disk",
-              (unsigned long long)d->size);
+    d->ngroups = (size_t)((d->nsectors + BLK_GROUP - 1) / BLK_GROUP);
+    d->res = calloc(d->ngroups, sizeof *d->res);
+    d->topmap = calloc(d->ngroups, sizeof *d->topmap);
+    d->dirty = calloc(d->ngroups, 1);
+    SD_ENSURE(d->res != NULL && d->topmap != NULL && d->dirty != NULL, err, SD_E_NOMEM,
+              "out of memory for the map of a %llu-byte disk", (unsigned long long)size);
+out:
+    return rc;
+}
+
+/* Opens the layers ids[0..depth) (bottom-first) and resolves their maps. */
+static sd_code open_layers(blk_disk *d, const blk_layer_id *ids, unsigned depth, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    void *mapobj = NULL;
+    uint8_t *buf = malloc((size_t)LOAD_PAGES * BLK_MAP_PAGE);
+
+    SD_ENSURE(buf != NULL, err, SD_E_NOMEM, "out of memory");
     for (unsigned k = 0; k < depth; k++) {
-        bool top = k == depth - 1;
-        uint8_t *map = top ? d->topmap : lower;
-        snprintf(d->chain[k].id, sizeof d->chain[k].id, "%s", ids[k]);
-        SD_TRY(blk__layer_open(bs, ids[k], "data", &d->chain[k].data, err));
+        (void)snprintf(d->chain[k].id, sizeof d->chain[k].id, "%s", ids[k]);
+        SD_TRY(blk__layer_open(d->bs, ids[k], "data", &d->chain[k].data, err));
         d->depth = k + 1;
-        SD_TRY(blk__layer_open(bs, ids[k], "map", &mapobj, err));
-        SD_TRY(ops(d)->pread(mapobj, map, d->mapbytes, 0, err));
-        apply_map(d, map, k);
-        if (top) {
+    }
+    for (unsigned k = 0; k < depth; k++) {
+        SD_TRY(blk__layer_open(d->bs, ids[k], "map", &mapobj, err));
+        SD_TRY(load_map(d, k, mapobj, buf, err));
+        if (k == depth - 1) {
             d->topmap_obj = mapobj;
         } else {
             ops(d)->close(mapobj);
         }
         mapobj = NULL;
     }
+out:
+    if (mapobj != NULL) {
+        ops(d)->close(mapobj);
+    }
+    free(buf);
+    return rc;
+}
+
+sd_code blk__chain_open(blk_store *bs, const blk_layer_id *ids, unsigned depth, uint64_t size,
+                        bool encrypted, const sd_secret *dk, const char *claim, blk_disk **out,
+                        sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_disk *d = NULL;
+    blk_io *io = NULL;
+
+    *out = NULL;
+    SD_ENSURE(depth > 0 && depth <= BLK_MAX_DEPTH, err, SD_E_INTERNAL, "chain of %u layers", depth);
+    SD_ENSURE(encrypted == (dk != NULL), err, SD_E_INVALID,
+              encrypted ? "%s is encrypted: a data key is needed"
+                        : "%s is not encrypted: no key expected",
+              claim != NULL ? claim : "the source");
+    d = calloc(1, sizeof *d);
+    SD_ENSURE(d != NULL, err, SD_E_NOMEM, "out of memory");
+    d->bs = bs;
+    SD_TRY(init_locks(d, err));
+    if (claim != NULL) {
+        SD_TRY(blk__claim(bs, claim, err));
+        (void)snprintf(d->name, sizeof d->name, "%s", claim);
+    }
+    if (dk != NULL) {
+        SD_TRY(derive_key(dk, &d->xts_key, err));
+    }
+    SD_TRY(alloc_tables(d, size, err));
+    SD_TRY(open_layers(d, ids, depth, err));
     /* One context now: a bad key fails here, not on the first read. */
     SD_TRY(io_get(d, &io, err));
     io_put(d, io);
     *out = d;
     d = NULL;
 out:
-    if (mapobj != NULL) {
-        blk__ops(bs)->close(mapobj);
-    }
-    free(lower);
     disk_free(d);
     return rc;
+}
+
+sd_code blk_disk_open(blk_store *bs, const char *name, const sd_secret *dk, blk_disk **out,
+                      sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_layer_id ids[BLK_MAX_DEPTH];
+    unsigned depth = 0;
+    bool encrypted = false;
+    uint64_t size = 0;
+
+    *out = NULL;
+    SD_TRY(blk__chain_load(bs, false, name, &size, &encrypted, ids, &depth, err));
+    SD_TRY(blk__chain_open(bs, ids, depth, size, encrypted, dk, name, out, err));
+out:
+    return rc;
+}
+
+void blk__disk_discard(blk_disk *d)
+{
+    disk_free(d);
 }
 
 sd_code blk_disk_close(blk_disk *d, sd_err *err)
@@ -793,7 +1142,7 @@ sd_code blk_disk_snapshot(blk_disk *d, const char *snap, sd_err *err)
     bool drained = false;
     void *data = NULL;
     void *map = NULL;
-    uint8_t *topmap = NULL;
+    uint8_t **topmap = NULL;
     uint8_t *dirty = NULL;
 
     pthread_mutex_lock(&d->flush_mu);
@@ -807,8 +1156,8 @@ sd_code blk_disk_snapshot(blk_disk *d, const char *snap, sd_err *err)
     made = true;
     SD_TRY(blk__layer_open(d->bs, id, "data", &data, err));
     SD_TRY(blk__layer_open(d->bs, id, "map", &map, err));
-    topmap = calloc(d->mapbytes, 1);
-    dirty = calloc(d->npages, 1);
+    topmap = calloc(d->ngroups, sizeof *topmap);
+    dirty = calloc(d->ngroups, 1);
     SD_ENSURE(topmap != NULL && dirty != NULL, err, SD_E_NOMEM, "out of memory");
     /* The one step that matters; everything before it can be undone. */
     SD_TRY(blk__commit_snapshot(d->bs, d->name, d->chain[d->depth - 1].id, id, snap, err));
@@ -816,11 +1165,11 @@ sd_code blk_disk_snapshot(blk_disk *d, const char *snap, sd_err *err)
     ops(d)->close(d->topmap_obj);
     d->topmap_obj = map;
     map = NULL;
-    snprintf(d->chain[d->depth].id, sizeof(blk_layer_id), "%s", id);
+    (void)snprintf(d->chain[d->depth].id, sizeof(blk_layer_id), "%s", id);
     d->chain[d->depth].data = data;
     data = NULL;
     d->depth++;
-    free(d->topmap);
+    free_groups(d->topmap, d->ngroups);
     d->topmap = topmap;
     topmap = NULL;
     free(d->dirty);

@@ -41,9 +41,32 @@ void blk__layer_remove_objects(blk_store *bs, const char *id);
 SD_MUST_USE sd_code blk__layer_open(blk_store *bs, const char *id, const char *suffix, void **obj,
                                     sd_err *err);
 
-/* Disk metadata read at open: the chain bottom-first in ids[0..*depth). */
-SD_MUST_USE sd_code blk__disk_load(blk_store *bs, const char *name, uint64_t *size, bool *encrypted,
-                                   blk_layer_id ids[BLK_MAX_DEPTH], unsigned *depth, sd_err *err);
+/* Metadata of disk (or snapshot) name: the chain bottom-first in
+ * ids[0..*depth).  SD_E_NOT_FOUND. */
+SD_MUST_USE sd_code blk__chain_load(blk_store *bs, bool snapshot, const char *name, uint64_t *size,
+                                    bool *encrypted, blk_layer_id ids[BLK_MAX_DEPTH],
+                                    unsigned *depth, sd_err *err);
+/* Opens the chain ids[0..depth) as a disk of size bytes; claim, when not
+ * NULL, is the disk name to mark open (SD_E_CONFLICT if it is).  Writes go
+ * to ids[depth-1]: only open a snapshot's chain to read it. */
+SD_MUST_USE sd_code blk__chain_open(blk_store *bs, const blk_layer_id *ids, unsigned depth,
+                                    uint64_t size, bool encrypted, const sd_secret *dk,
+                                    const char *claim, blk_disk **out, sd_err *err);
+/* Frees d without flushing it (a half-made copy being thrown away). */
+void blk__disk_discard(blk_disk *d);
+/* Sector classes of blk__disk_run. */
+#define BLK_RUN_HOLE 0u
+#define BLK_RUN_ZERO 1u
+#define BLK_RUN_DATA 2u
+/* The class of sector s of d and how many sectors from s up to end have
+ * it (>= 1); cheap over never-written 64 MiB groups. */
+uint64_t blk__disk_run(const blk_disk *d, uint64_t s, uint64_t end, unsigned *cls);
+uint64_t blk__disk_sectors(const blk_disk *d);
+bool blk__disk_encrypted(const blk_disk *d);
+/* In one transaction: the flat layer id (objects made and durable) and
+ * disk name naming it.  SD_E_CONFLICT if name exists. */
+SD_MUST_USE sd_code blk__commit_flat(blk_store *bs, const char *name, const char *id, uint64_t size,
+                                     bool encrypted, sd_err *err);
 /* Marks name open; SD_E_CONFLICT if it already is. */
 SD_MUST_USE sd_code blk__claim(blk_store *bs, const char *name, sd_err *err);
 void blk__release(blk_store *bs, const char *name);

@@ -12,7 +12,9 @@
  *      that first names it commits.
  * Transitions:
  *   nothing -> top layer of a disk          blk_disk_create, blk_disk_clone
- *   top layer -> frozen layer of a snapshot blk__commit_snapshot
+ *   nothing -> flat layer of a disk         blk__commit_flat (copy, import)
+ *   top layer -> frozen layer of a snapshot blk__commit_snapshot,
+ *                                           blk_snapshot_create
  *   referenced -> deleted                   blk_disk_remove, blk_snapshot_remove */
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,7 +167,7 @@ static sd_code layer_parent(blk_store *bs, const char *id, blk_layer_id parent, 
     SD_TRY(store_bind_text(st, 1, id, err));
     SD_TRY(store_step(st, &row, err));
     SD_ENSURE(row, err, SD_E_INTERNAL, "layer %s is missing from the chain", id);
-    snprintf(parent, sizeof(blk_layer_id), "%s", store_col_text(st, 0));
+    (void)snprintf(parent, sizeof(blk_layer_id), "%s", store_col_text(st, 0));
 out:
     store_stmt_free(st);
     return rc;
@@ -178,7 +180,7 @@ static sd_code chain_depth(blk_store *bs, const char *id, unsigned *depth, sd_er
     blk_layer_id cur;
 
     *depth = 0;
-    snprintf(cur, sizeof cur, "%s", id);
+    (void)snprintf(cur, sizeof cur, "%s", id);
     while (cur[0] != '\0') {
         SD_ENSURE(*depth < BLK_MAX_DEPTH, err, SD_E_INTERNAL, "layer chain too deep");
         (*depth)++;
@@ -196,7 +198,7 @@ static sd_code release_layers(blk_store *bs, const char *id, blk_layer_id gone[B
     sd_code rc = SD_OK;
     blk_layer_id cur;
 
-    snprintf(cur, sizeof cur, "%s", id);
+    (void)snprintf(cur, sizeof cur, "%s", id);
     while (cur[0] != '\0' && *ngone < BLK_MAX_DEPTH) {
         int64_t refs = 0;
         int64_t n = 0;
@@ -212,8 +214,8 @@ static sd_code release_layers(blk_store *bs, const char *id, blk_layer_id gone[B
         }
         SD_TRY(layer_parent(bs, cur, parent, err));
         SD_TRY(sql_run(bs, "DELETE FROM blk_layers WHERE id = ?", cur, NULL, NULL, NULL, err));
-        snprintf(gone[(*ngone)++], sizeof(blk_layer_id), "%s", cur);
-        snprintf(cur, sizeof cur, "%s", parent);
+        (void)snprintf(gone[(*ngone)++], sizeof(blk_layer_id), "%s", cur);
+        (void)snprintf(cur, sizeof cur, "%s", parent);
     }
 out:
     return rc;
@@ -306,7 +308,7 @@ sd_code blk__claim(blk_store *bs, const char *name, sd_err *err)
     }
     n = calloc(1, sizeof *n);
     SD_ENSURE(n != NULL, err, SD_E_NOMEM, "out of memory");
-    snprintf(n->name, sizeof n->name, "%s", name);
+    (void)snprintf(n->name, sizeof n->name, "%s", name);
     n->next = bs->open;
     bs->open = n;
 out:
@@ -340,20 +342,17 @@ static bool is_open(blk_store *bs, const char *name)
 
 /* ---- disks and snapshots -------------------------------------------------- */
 
-/* A new top layer over parent ("" for none) and a disk naming it. */
-static sd_code new_disk(blk_store *bs, const char *name, const char *parent, uint64_t size,
-                        bool encrypted, sd_err *err)
+/* In one transaction: layer id (objects already made) over parent ("" for
+ * none) and disk name whose top it is. */
+static sd_code insert_disk(blk_store *bs, const char *name, const char *id, const char *parent,
+                           uint64_t size, bool encrypted, sd_err *err)
 {
     sd_code rc = SD_OK;
-    blk_layer_id id;
-    bool made = false;
     bool in_tx = false;
     int64_t sz = (int64_t)size;
     int64_t enc = encrypted ? 1 : 0;
     store_stmt *st = NULL;
 
-    SD_TRY(blk__layer_create_objects(bs, id, err));
-    made = true;
     SD_TRY(store_begin(bs->db, err));
     in_tx = true;
     SD_TRY(store_prepare(bs->db, "INSERT INTO blk_layers (id, parent, size) VALUES (?, ?, ?)", &st,
@@ -370,15 +369,43 @@ static sd_code new_disk(blk_store *bs, const char *name, const char *parent, uin
                    name, id, &sz, &enc, err));
     SD_TRY(store_commit(bs->db, err));
     in_tx = false;
-    made = false;
 out:
     store_stmt_free(st);
     if (in_tx) {
         store_rollback(bs->db);
     }
+    return rc;
+}
+
+/* A new top layer over parent ("" for none) and a disk naming it. */
+static sd_code new_disk(blk_store *bs, const char *name, const char *parent, uint64_t size,
+                        bool encrypted, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_layer_id id;
+    bool made = false;
+
+    SD_TRY(blk__layer_create_objects(bs, id, err));
+    made = true;
+    SD_TRY(insert_disk(bs, name, id, parent, size, encrypted, err));
+    made = false;
+out:
     if (made) {
         blk__layer_remove_objects(bs, id);
     }
+    return rc;
+}
+
+sd_code blk__commit_flat(blk_store *bs, const char *name, const char *id, uint64_t size,
+                         bool encrypted, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    pthread_mutex_lock(&bs->mu);
+    SD_ENSURE(name_ok(name), err, SD_E_INVALID, "bad disk name");
+    SD_TRY(insert_disk(bs, name, id, "", size, encrypted, err));
+out:
+    pthread_mutex_unlock(&bs->mu);
     return rc;
 }
 
@@ -415,7 +442,7 @@ static sd_code read_row(blk_store *bs, bool snapshot, const char *name, uint64_t
     SD_ENSURE(row, err, SD_E_NOT_FOUND, "%s %s does not exist", snapshot ? "snapshot" : "disk",
               name);
     if (layer != NULL) {
-        snprintf(layer, sizeof(blk_layer_id), "%s", store_col_text(st, 0));
+        (void)snprintf(layer, sizeof(blk_layer_id), "%s", store_col_text(st, 0));
     }
     if (size != NULL) {
         *size = (uint64_t)store_col_int64(st, 1);
@@ -514,8 +541,9 @@ sd_code blk_snapshot_remove(blk_store *bs, const char *snap, sd_err *err)
     return remove_row(bs, true, snap, err);
 }
 
-sd_code blk__disk_load(blk_store *bs, const char *name, uint64_t *size, bool *encrypted,
-                       blk_layer_id ids[BLK_MAX_DEPTH], unsigned *depth, sd_err *err)
+sd_code blk__chain_load(blk_store *bs, bool snapshot, const char *name, uint64_t *size,
+                        bool *encrypted, blk_layer_id ids[BLK_MAX_DEPTH], unsigned *depth,
+                        sd_err *err)
 {
     sd_code rc = SD_OK;
     blk_layer_id top_first[BLK_MAX_DEPTH];
@@ -524,14 +552,14 @@ sd_code blk__disk_load(blk_store *bs, const char *name, uint64_t *size, bool *en
 
     *depth = 0;
     pthread_mutex_lock(&bs->mu);
-    SD_TRY(read_row(bs, false, name, size, encrypted, cur, err));
+    SD_TRY(read_row(bs, snapshot, name, size, encrypted, cur, err));
     while (cur[0] != '\0') {
         SD_ENSURE(n < BLK_MAX_DEPTH, err, SD_E_INTERNAL, "layer chain of %s too deep", name);
-        snprintf(top_first[n++], sizeof(blk_layer_id), "%s", cur);
+        (void)snprintf(top_first[n++], sizeof(blk_layer_id), "%s", cur);
         SD_TRY(layer_parent(bs, cur, cur, err));
     }
     for (unsigned i = 0; i < n; i++) {
-        snprintf(ids[i], sizeof(blk_layer_id), "%s", top_first[n - 1 - i]);
+        (void)snprintf(ids[i], sizeof(blk_layer_id), "%s", top_first[n - 1 - i]);
     }
     *depth = n;
 out:
@@ -539,8 +567,9 @@ out:
     return rc;
 }
 
-sd_code blk__commit_snapshot(blk_store *bs, const char *disk, const char *old_top,
-                             const char *new_top, const char *snap, sd_err *err)
+/* The metadata step of a snapshot (bs->mu held): see blk__commit_snapshot. */
+static sd_code commit_snapshot_locked(blk_store *bs, const char *disk, const char *old_top,
+                                      const char *new_top, const char *snap, sd_err *err)
 {
     sd_code rc = SD_OK;
     bool in_tx = false;
@@ -550,7 +579,6 @@ sd_code blk__commit_snapshot(blk_store *bs, const char *disk, const char *old_to
     int64_t sz = 0;
     int64_t e = 0;
 
-    pthread_mutex_lock(&bs->mu);
     SD_ENSURE(name_ok(snap), err, SD_E_INVALID, "bad snapshot name");
     SD_TRY(store_begin(bs->db, err));
     in_tx = true;
@@ -574,6 +602,69 @@ out:
     if (in_tx) {
         store_rollback(bs->db);
     }
+    return rc;
+}
+
+sd_code blk__commit_snapshot(blk_store *bs, const char *disk, const char *old_top,
+                             const char *new_top, const char *snap, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    pthread_mutex_lock(&bs->mu);
+    rc = commit_snapshot_locked(bs, disk, old_top, new_top, snap, err);
     pthread_mutex_unlock(&bs->mu);
+    return rc;
+}
+
+/* Makes both objects of layer id durable as they stand. */
+static sd_code sync_layer(blk_store *bs, const char *id, sd_err *err)
+{
+    static const char *const suffixes[] = {"data", "map"};
+    sd_code rc = SD_OK;
+    void *obj = NULL;
+
+    for (size_t i = 0; i < 2; i++) {
+        SD_TRY(blk__layer_open(bs, id, suffixes[i], &obj, err));
+        rc = blk__ops(bs)->sync(obj, err);
+        blk__ops(bs)->close(obj);
+        obj = NULL;
+        SD_TRY(rc);
+    }
+out:
+    return rc;
+}
+
+sd_code blk_snapshot_create(blk_store *bs, const char *disk, const char *snap, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_layer_id top;
+    blk_layer_id id;
+    unsigned depth = 0;
+    bool made = false;
+
+    /* bs->mu throughout: nobody can open the disk between the check and
+     * the commit. */
+    pthread_mutex_lock(&bs->mu);
+    SD_ENSURE(name_ok(snap), err, SD_E_INVALID, "bad snapshot name");
+    SD_ENSURE(name_ok(disk), err, SD_E_INVALID, "bad disk name");
+    SD_ENSURE(!is_open(bs, disk), err, SD_E_CONFLICT,
+              "disk %s is open in this process: snapshot it through its handle", disk);
+    SD_TRY(read_row(bs, false, disk, NULL, NULL, top, err));
+    SD_TRY(chain_depth(bs, top, &depth, err));
+    SD_ENSURE(depth < BLK_MAX_DEPTH, err, SD_E_CONFLICT,
+              "disk %s already has %u layers: no more snapshots", disk, depth);
+    /* The last close flushed; a process that died with the disk open did
+     * not, and what it left in the page cache must not change under the
+     * frozen layer's readers after a later power cut. */
+    SD_TRY(sync_layer(bs, top, err));
+    SD_TRY(blk__layer_create_objects(bs, id, err));
+    made = true;
+    SD_TRY(commit_snapshot_locked(bs, disk, top, id, snap, err));
+    made = false;
+out:
+    pthread_mutex_unlock(&bs->mu);
+    if (made) {
+        blk__layer_remove_objects(bs, id);
+    }
     return rc;
 }

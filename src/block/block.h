@@ -77,6 +77,52 @@ SD_MUST_USE sd_code blk_disk_info(blk_store *bs, const char *name, uint64_t *siz
                                   sd_err *err);
 SD_MUST_USE sd_code blk_snapshot_info(blk_store *bs, const char *snap, uint64_t *size,
                                       bool *encrypted, sd_err *err);
+/* Snapshot `snap` of disk `disk` while it is NOT open in this process (ECS
+ * snapshots detached disks): syncs its top layer, freezes it and gives the
+ * disk a new empty top, in one metadata transaction.  O(1) in the disk's
+ * size.  A disk open here is refused rather than routed through its
+ * handle: the handle's unflushed writes and in-flight I/O are its owner's
+ * to drain, with blk_disk_snapshot.  SD_E_NOT_FOUND; SD_E_CONFLICT: the
+ * disk is open, the name is taken or the chain is at BLK_MAX_DEPTH. */
+SD_MUST_USE sd_code blk_snapshot_create(blk_store *bs, const char *disk, const char *snap,
+                                        sd_err *err);
+
+/* ---- copies and raw images --------------------------------------------- */
+
+/* Progress of a copy in bytes of data sectors (holes and ZERO sectors cost
+ * nothing and do not count): called with done = 0 first, then after each
+ * step, ending with done == total; monotonic.  Returning false cancels. */
+typedef bool (*blk_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/* Re-encrypting copy: src names a snapshot or else a disk (snapshots are
+ * looked up first); src_dk is its chain's data key (NULL: unencrypted).
+ * Streams the DATA sectors of the resolved chain, decrypted with src_dk
+ * and re-encrypted with dst_dk (NULL: plain destination), into a new
+ * single-layer disk dst of the same size; ZERO sectors stay ZERO and
+ * holes stay holes.  The disk row is committed last, in one transaction:
+ * on error or cancel (SD_E_CONFLICT "cancelled") and after a crash there
+ * is no disk dst, only (after a crash) orphan objects.  A source disk is
+ * held open for the copy, so it must not be open (SD_E_CONFLICT); a
+ * source snapshot must not be removed during the copy.  progress may be
+ * NULL.  SD_E_CONFLICT also when dst exists. */
+SD_MUST_USE sd_code blk_copy(blk_store *bs, const char *src, const sd_secret *src_dk,
+                             const char *dst, const sd_secret *dst_dk, blk_progress_fn progress,
+                             void *ctx, sd_err *err);
+/* Disk `name` from the raw image at path, encrypted with dk (NULL: plain).
+ * The image's size must be a positive multiple of 4096 (SD_E_INVALID
+ * otherwise: padding would change the size the guest sees, and a raw disk
+ * image is always a multiple of its sector).  All-zero 4 KiB blocks (and
+ * the image's own holes) become holes, so the disk is sparse.  Atomic as
+ * blk_copy. */
+SD_MUST_USE sd_code blk_import_raw(blk_store *bs, const char *path, const char *name,
+                                   const sd_secret *dk, sd_err *err);
+/* Writes snapshot or disk src (looked up as in blk_copy) as a raw image to
+ * a new file path (mode 0600: it is plaintext; SD_E_CONFLICT if it
+ * exists).  Only non-zero data blocks are written, so the file is sparse.
+ * On failure the file is removed. */
+SD_MUST_USE sd_code blk_export_raw(blk_store *bs, const char *src, const sd_secret *dk,
+                                   const char *path, sd_err *err);
+
 /* Number of layers the store holds (for tests of reference counting). */
 SD_MUST_USE sd_code blk_store_layer_count(blk_store *bs, int64_t *out, sd_err *err);
 

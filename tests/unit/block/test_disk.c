@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <cmocka.h>
 
 #include "blk_test.h"
@@ -547,6 +549,71 @@ static void canary_plaintext_never_reaches_a_backing_file(void **state)
     bt_close(t);
 }
 
+/* The blocks allocated to the .data files of dir. */
+static long long data_blocks(const char *dir)
+{
+    DIR *dh = opendir(dir);
+    struct dirent *e;
+    long long n = 0;
+    while (dh != NULL && (e = readdir(dh)) != NULL) {
+        char p[512];
+        struct stat st;
+        if (strstr(e->d_name, ".data") == NULL) {
+            continue;
+        }
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        assert_int_equal(stat(p, &st), 0);
+        n += (long long)st.st_blocks;
+    }
+    if (dh != NULL) {
+        closedir(dh);
+    }
+    return n;
+}
+
+/* TRIM (and WRITE_ZEROES with MAY_TRIM) must not punch the data before the
+ * map saying ZERO is durable: on an encrypted disk a crash in between
+ * would leave the durable map saying DATA over a hole, which decrypts to
+ * garbage.  The flush punches afterwards, so the space still comes back. */
+static void a_trim_punches_only_after_its_map_is_durable(void **state)
+{
+    bt *t = bt_open();
+    blk_disk *d = NULL;
+    sd_secret *dk = bt_dk(12);
+    uint8_t w[64 * 1024];
+    uint8_t r[4096];
+    long long full = 0;
+    (void)state;
+
+    bt_fill(w, sizeof w, 8);
+    assert_int_equal(blk_disk_create(t->bs, "d", 1 * MIB, true, NULL), SD_OK);
+    assert_int_equal(blk_disk_open(t->bs, "d", dk, &d, NULL), SD_OK);
+    assert_int_equal(blk_disk_pwrite(d, w, sizeof w, 0, BLK_F_FUA, NULL), SD_OK);
+    full = data_blocks(t->dir);
+    assert_int_equal(blk_disk_trim(d, 32768, 0, 0, NULL), SD_OK);
+    assert_int_equal(blk_disk_zero(d, 32768, 32768, BLK_F_MAY_TRIM, NULL), SD_OK);
+    assert_int_equal(data_blocks(t->dir), full); /* nothing punched yet */
+    /* "crash": the map is never written */
+    sd_fault_arm("blk.flush", 1, true);
+    assert_int_equal(blk_disk_close(d, NULL), SD_E_IO);
+    sd_fault_reset();
+    assert_int_equal(blk_disk_open(t->bs, "d", dk, &d, NULL), SD_OK);
+    for (uint64_t s = 0; s < 16; s++) {
+        read_sector(d, s, r);
+        assert_memory_equal(r, w + s * 4096, 4096); /* the old data, not garbage */
+    }
+    /* a flush that succeeds punches after writing the map */
+    assert_int_equal(blk_disk_trim(d, sizeof w, 0, BLK_F_FUA, NULL), SD_OK);
+    assert_true(data_blocks(t->dir) < full);
+    assert_int_equal(blk_disk_close(d, NULL), SD_OK);
+    assert_int_equal(blk_disk_open(t->bs, "d", dk, &d, NULL), SD_OK);
+    read_sector(d, 3, r);
+    assert_true(bt_all(r, 4096, 0));
+    assert_int_equal(blk_disk_close(d, NULL), SD_OK);
+    sd_secret_free(dk);
+    bt_close(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -561,6 +628,7 @@ int main(void)
         cmocka_unit_test(no_map_bit_outlives_a_failed_data_sync),
         cmocka_unit_test(the_export_serves_the_disk),
         cmocka_unit_test(canary_plaintext_never_reaches_a_backing_file),
+        cmocka_unit_test(a_trim_punches_only_after_its_map_is_durable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

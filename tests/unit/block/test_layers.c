@@ -365,6 +365,54 @@ static void a_snapshot_copies_nothing(void **state)
     bt_close(t);
 }
 
+/* A detached disk (ECS snapshots disks that no instance serves) is
+ * snapshotted by name: one transaction, the disk goes on over a new top;
+ * an open disk, a taken name, a missing disk and a bad name are refused
+ * and change nothing. */
+static void a_detached_disk_is_snapshotted_by_name(void **state)
+{
+    bt *t = bt_open();
+    sd_secret *dk = bt_dk(7);
+    blk_disk *d = NULL;
+    (void)state;
+
+    assert_int_equal(blk_disk_create(t->bs, "d", SZ, true, NULL), SD_OK);
+    d = open_disk(t, "d", dk);
+    write_sector(d, 0, 1);
+    write_sector(d, 9, 2);
+    /* open here: refused, nothing made */
+    assert_int_equal(blk_snapshot_create(t->bs, "d", "s", NULL), SD_E_CONFLICT);
+    assert_int_equal(layers(t), 1);
+    assert_int_equal(data_files(t), 1);
+    assert_int_equal(blk_disk_close(d, NULL), SD_OK);
+
+    assert_int_equal(blk_snapshot_create(t->bs, "d", "s", NULL), SD_OK);
+    assert_int_equal(layers(t), 2);
+    assert_int_equal(blk_snapshot_create(t->bs, "d", "s", NULL), SD_E_CONFLICT);
+    assert_int_equal(blk_snapshot_create(t->bs, "nodisk", "s3", NULL), SD_E_NOT_FOUND);
+    assert_int_equal(blk_snapshot_create(t->bs, "d", "bad/name", NULL), SD_E_INVALID);
+    assert_int_equal(layers(t), 2);
+    assert_int_equal(data_files(t), 2);
+
+    /* the disk goes on over its new top; the snapshot keeps the old state */
+    d = open_disk(t, "d", dk);
+    expect_sector(d, 0, 1);
+    write_sector(d, 0, 3);
+    assert_int_equal(blk_disk_close(d, NULL), SD_OK);
+    assert_int_equal(blk_disk_clone(t->bs, "s", "c", NULL), SD_OK);
+    d = open_disk(t, "c", dk);
+    expect_sector(d, 0, 1);
+    expect_sector(d, 9, 2);
+    assert_int_equal(blk_disk_close(d, NULL), SD_OK);
+    bt_reopen(t);
+    d = open_disk(t, "d", dk);
+    expect_sector(d, 0, 3);
+    expect_sector(d, 9, 2);
+    assert_int_equal(blk_disk_close(d, NULL), SD_OK);
+    sd_secret_free(dk);
+    bt_close(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +423,7 @@ int main(void)
         cmocka_unit_test(snapshot_names_are_unique_and_a_refused_one_changes_nothing),
         cmocka_unit_test(a_deep_chain_resolves_each_sector_from_its_nearest_layer),
         cmocka_unit_test(a_snapshot_copies_nothing),
+        cmocka_unit_test(a_detached_disk_is_snapshotted_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
