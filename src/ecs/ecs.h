@@ -1,0 +1,242 @@
+/* ecs: the ECS control plane for block storage and disk encryption:
+ * disks, snapshots, instances and account-level default encryption, with
+ * the rules R1-R16 of DESIGN §3 (except R13, policies).
+ *
+ * Keys: every encrypted disk lineage has its own 256-bit data key (DK),
+ * made by the KMS under a CMK and stored only as its ciphertext blob.
+ * Which CMK: the request's KMSKeyId, else the source snapshot's, else the
+ * account's regional default, else the service key alias/acs/ecs (R1, R4,
+ * R8).  A customer CMK needs the account's service role
+ * AliyunECSDiskEncryptDefaultRole (R10).  Snapshots and clones share the
+ * DK (R3, R4); a new key or a first encryption re-encrypts the data into a
+ * new lineage (R4, R5); nothing ever decrypts a disk into a plain one (R6).
+ *
+ * The KMS is reached only through kms_client, as the ECS service on
+ * behalf of the owning account, so its state checks and quotas apply (R11,
+ * R14).  Data keys are unwrapped only to open a disk for a running
+ * instance; they stay in locked memory inside the open disk and are wiped
+ * when the instance stops.
+ *
+ * Exports: a running instance's disks are published through the exporter
+ * the server wires to the NBD server (ecs never includes nbd).
+ *
+ * Errors carry the ECS API Code in sd_err.api_code (alibaba-api.md §7).
+ * Thread model: an ecs handle is shared by the API threads; metadata
+ * operations are serialised by one mutex. */
+#ifndef SD_ECS_H
+#define SD_ECS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "block/block.h"
+#include "common/common.h"
+#include "iam/iam.h"
+#include "kms/kms_client.h"
+
+typedef struct ecs ecs;
+
+/* Publishes and withdraws NBD exports (the server wires it to nbds). */
+typedef struct ecs_exporter {
+    /* Takes exp (its close wipes the key) and writes the export's URI. */
+    SD_MUST_USE sd_code (*add)(void *h, const char *name, const blk_export *exp, char *uri,
+                               size_t cap, sd_err *err);
+    /* Withdraws name: its connections are closed and exp->ops->close runs. */
+    void (*remove)(void *h, const char *name);
+    void *h;
+} ecs_exporter;
+
+typedef struct ecs_opts {
+    const char *db_path;      /* the metadata store */
+    blk_store *blocks;        /* borrowed */
+    kms_client kms;           /* borrowed handle inside */
+    iam *iam;                 /* borrowed: the service role (R10) */
+    ecs_exporter exporter;    /* ops NULL: instances start without exports */
+    const char *region;       /* the region served */
+    const char *const *zones; /* its zones (NULL: region + "-a", "-b") */
+    size_t nzones;
+    sd_clock clock;
+    sd_rng rng;
+} ecs_opts;
+
+/* Caller owns *out.  Reopens disks of instances left Running (their keys
+ * are unwrapped again, so a key disabled meanwhile keeps them closed). */
+SD_MUST_USE sd_code ecs_open(const ecs_opts *o, ecs **out, sd_err *err);
+/* Withdraws every export, wipes every key, closes; accepts NULL. */
+void ecs_close(ecs *e);
+
+typedef struct ecs_caller {
+    const char *account;
+    const char *region;
+} ecs_caller;
+
+#define ECS_ID_MAX   32
+#define ECS_NAME_MAX 129
+#define ECS_DESC_MAX 257
+#define ECS_KEY_MAX  192
+#define ECS_URI_MAX  256
+
+/* ---- regions, zones, categories --------------------------------------- */
+
+/* The zones of the region (borrowed strings). */
+size_t ecs_zones(const ecs *e, const char *const **zones);
+/* The disk categories served, NULL-terminated (borrowed). */
+const char *const *ecs_categories(void);
+
+/* ---- default encryption (R8) -------------------------------------------- */
+
+SD_MUST_USE sd_code ecs_default_encryption(ecs *e, const ecs_caller *c, bool enable, sd_err *err);
+/* *enabled, and the default key (the service key's id when none is set). */
+SD_MUST_USE sd_code ecs_default_status(ecs *e, const ecs_caller *c, bool *enabled, char *key_id,
+                                       size_t cap, sd_err *err);
+/* key NULL: back to the service key.  A customer CMK needs the role. */
+SD_MUST_USE sd_code ecs_default_key(ecs *e, const ecs_caller *c, const char *key, sd_err *err);
+
+/* ---- disks ------------------------------------------------------------- */
+
+typedef struct ecs_disk {
+    char disk_id[ECS_ID_MAX];
+    char region[64];
+    char zone[64];
+    char name[ECS_NAME_MAX];
+    char description[ECS_DESC_MAX];
+    char category[40];
+    char type[8];    /* system, data */
+    char status[16]; /* Available, In_use, Creating */
+    int64_t size_gib;
+    bool encrypted;
+    char kms_key_id[ECS_KEY_MAX]; /* "" when unencrypted */
+    char source_snapshot_id[ECS_ID_MAX];
+    char image_id[ECS_ID_MAX];
+    char instance_id[ECS_ID_MAX];
+    char device[24];
+    bool delete_with_instance;
+    int64_t created;
+    int64_t attached;
+    int64_t detached;
+    char nbd_uri[ECS_URI_MAX]; /* "" unless exported */
+} ecs_disk;
+
+typedef struct ecs_disk_spec {
+    const char *zone;        /* NULL: the region's first zone */
+    const char *category;    /* NULL: cloud_essd */
+    int64_t size_gib;        /* 0: the snapshot's size */
+    const char *snapshot_id; /* may be NULL */
+    const char *name;
+    const char *description;
+    int encrypted;          /* -1 not given, 0 false, 1 true */
+    const char *kms_key_id; /* id, alias or ARN; may be NULL */
+    const char *client_token;
+    const char *type; /* NULL: data */
+} ecs_disk_spec;
+
+SD_MUST_USE sd_code ecs_create_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s,
+                                    char disk_id[ECS_ID_MAX], sd_err *err);
+SD_MUST_USE sd_code ecs_describe_disk(ecs *e, const ecs_caller *c, const char *disk_id,
+                                      ecs_disk *out, sd_err *err);
+/* Every disk of the caller's region, oldest first. */
+typedef void (*ecs_disk_fn)(void *ctx, const ecs_disk *d);
+SD_MUST_USE sd_code ecs_list_disks(ecs *e, const ecs_caller *c, ecs_disk_fn fn, void *ctx,
+                                   sd_err *err);
+SD_MUST_USE sd_code ecs_delete_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err *err);
+/* name/description NULL: unchanged. */
+SD_MUST_USE sd_code ecs_modify_disk(ecs *e, const ecs_caller *c, const char *disk_id,
+                                    const char *name, const char *description,
+                                    int delete_with_instance, sd_err *err);
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+typedef struct ecs_snapshot {
+    char snapshot_id[ECS_ID_MAX];
+    char region[64];
+    char name[ECS_NAME_MAX];
+    char description[ECS_DESC_MAX];
+    char source_disk_id[ECS_ID_MAX];
+    int64_t source_disk_size;
+    char source_disk_type[8];
+    char status[16]; /* accomplished */
+    bool encrypted;
+    char kms_key_id[ECS_KEY_MAX];
+    int64_t created;
+} ecs_snapshot;
+
+SD_MUST_USE sd_code ecs_create_snapshot(ecs *e, const ecs_caller *c, const char *disk_id,
+                                        const char *name, const char *description,
+                                        char snapshot_id[ECS_ID_MAX], sd_err *err);
+typedef void (*ecs_snapshot_fn)(void *ctx, const ecs_snapshot *s);
+SD_MUST_USE sd_code ecs_list_snapshots(ecs *e, const ecs_caller *c, ecs_snapshot_fn fn, void *ctx,
+                                       sd_err *err);
+SD_MUST_USE sd_code ecs_delete_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id,
+                                        bool force, sd_err *err);
+
+/* ---- instances ------------------------------------------------------------- */
+
+typedef struct ecs_instance {
+    char instance_id[ECS_ID_MAX];
+    char region[64];
+    char zone[64];
+    char name[ECS_NAME_MAX];
+    char description[ECS_DESC_MAX];
+    char instance_type[40];
+    char image_id[ECS_ID_MAX];
+    char status[16]; /* Stopped, Running */
+    int64_t created;
+    int64_t started;
+} ecs_instance;
+
+typedef struct ecs_disk_req {
+    const char *category;
+    int64_t size_gib;
+    const char *snapshot_id;
+    const char *name;
+    const char *description;
+    int encrypted; /* -1, 0, 1 as in ecs_disk_spec */
+    const char *kms_key_id;
+    bool delete_with_instance;
+} ecs_disk_req;
+
+#define ECS_DATA_DISKS_MAX 16
+
+typedef struct ecs_instance_spec {
+    const char *zone;
+    const char *instance_type; /* NULL: ecs.g7.large */
+    const char *name;
+    const char *description;
+    const char *image_id; /* may be NULL: an empty system disk */
+    ecs_disk_req system_disk;
+    ecs_disk_req data_disks[ECS_DATA_DISKS_MAX];
+    size_t n_data_disks;
+    const char *client_token;
+    bool start; /* RunInstances: start it */
+} ecs_instance_spec;
+
+SD_MUST_USE sd_code ecs_create_instance(ecs *e, const ecs_caller *c, const ecs_instance_spec *s,
+                                        char instance_id[ECS_ID_MAX], sd_err *err);
+typedef void (*ecs_instance_fn)(void *ctx, const ecs_instance *i);
+SD_MUST_USE sd_code ecs_list_instances(ecs *e, const ecs_caller *c, ecs_instance_fn fn, void *ctx,
+                                       sd_err *err);
+/* Unwraps each disk's DK (one Decrypt each), opens and exports the disks;
+ * on any failure nothing stays open or exported and the error names the
+ * key's state (R11). */
+SD_MUST_USE sd_code ecs_start_instance(ecs *e, const ecs_caller *c, const char *instance_id,
+                                       sd_err *err);
+/* Withdraws the exports, flushes and closes the disks, wipes the keys. */
+SD_MUST_USE sd_code ecs_stop_instance(ecs *e, const ecs_caller *c, const char *instance_id,
+                                      sd_err *err);
+SD_MUST_USE sd_code ecs_delete_instance(ecs *e, const ecs_caller *c, const char *instance_id,
+                                        bool force, sd_err *err);
+SD_MUST_USE sd_code ecs_attach_disk(ecs *e, const ecs_caller *c, const char *instance_id,
+                                    const char *disk_id, int delete_with_instance, sd_err *err);
+SD_MUST_USE sd_code ecs_detach_disk(ecs *e, const ecs_caller *c, const char *instance_id,
+                                    const char *disk_id, sd_err *err);
+
+/* ---- dependencies on a key (R12) ------------------------------------------- */
+
+typedef void (*ecs_dep_fn)(void *ctx, const char *kind, const char *id, const char *status);
+/* Disks, snapshots and running instances whose data depend on key (id,
+ * alias or ARN). */
+SD_MUST_USE sd_code ecs_key_dependents(ecs *e, const ecs_caller *c, const char *key, ecs_dep_fn fn,
+                                       void *ctx, sd_err *err);
+
+#endif
