@@ -1,0 +1,211 @@
+/* ecs_core.c: the handle, ids, zones and the account-level default
+ * encryption settings (R8). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs/ecs_int.h"
+
+static const char *const categories[] = {
+    "cloud",         "cloud_efficiency",
+    "cloud_ssd",     "cloud_essd",
+    "cloud_auto",    "cloud_essd_entry",
+    "ephemeral_ssd", "local_ssd_pro",
+    "local_hdd_pro", NULL,
+};
+
+const char *const *ecs_categories(void)
+{
+    return categories;
+}
+
+void ecs__cpy(char *dst, size_t cap, const char *src)
+{
+    size_t n = src != NULL ? strlen(src) : 0;
+
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    if (n > 0) {
+        memcpy(dst, src, n);
+    }
+    dst[n] = '\0';
+}
+
+sd_code ecs__new_id(ecs *e, const char *prefix, char out[ECS_ID_MAX], sd_err *err)
+{
+    return sd_id_new(&e->rng, prefix, 20, out, ECS_ID_MAX, err);
+}
+
+size_t ecs_zones(const ecs *e, const char *const **zones)
+{
+    *zones = e->zones;
+    return e->nzones;
+}
+
+sd_code ecs__check_zone(ecs *e, const char *zone, const char **out, sd_err *err)
+{
+    if (zone == NULL || zone[0] == '\0') {
+        *out = e->zones[0];
+        return SD_OK;
+    }
+    for (size_t i = 0; i < e->nzones; i++) {
+        if (strcmp(e->zones[i], zone) == 0) {
+            *out = e->zones[i];
+            return SD_OK;
+        }
+    }
+    return sd_err_setc(err, SD_E_NOT_FOUND, "InvalidZoneId.NotFound", SD_HERE,
+                       "The specified zone %s does not exist in region %s.", zone, e->region);
+}
+
+sd_code ecs_open(const ecs_opts *o, ecs **out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs *e = NULL;
+
+    *out = NULL;
+    e = calloc(1, sizeof *e);
+    SD_ENSURE(e != NULL, err, SD_E_NOMEM, "out of memory");
+    SD_ENSURE(pthread_mutex_init(&e->mu, NULL) == 0, err, SD_E_INTERNAL, "cannot make a lock");
+    e->blocks = o->blocks;
+    e->kms = o->kms;
+    e->iam = o->iam;
+    e->exporter = o->exporter;
+    e->clock = o->clock;
+    e->rng = o->rng;
+    ecs__cpy(e->region, sizeof e->region, o->region);
+    if (o->zones != NULL && o->nzones > 0) {
+        for (size_t i = 0; i < o->nzones && i < ECS_ZONES_MAX; i++) {
+            ecs__cpy(e->zone_buf[i], sizeof e->zone_buf[i], o->zones[i]);
+            e->zones[e->nzones++] = e->zone_buf[i];
+        }
+    } else {
+        /* region names are short; a cut zone name would only look odd */
+        (void)snprintf(e->zone_buf[0], sizeof e->zone_buf[0], "%.60s-a", e->region);
+        (void)snprintf(e->zone_buf[1], sizeof e->zone_buf[1], "%.60s-b", e->region);
+        e->zones[0] = e->zone_buf[0];
+        e->zones[1] = e->zone_buf[1];
+        e->nzones = 2;
+    }
+    SD_TRY(store_open_sqlite(o->db_path, &e->st, err));
+    ecs__resume_instances(e);
+    *out = e;
+    e = NULL;
+out:
+    ecs_close(e);
+    return rc;
+}
+
+void ecs_close(ecs *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    ecs__close_all(e);
+    store_close(e->st);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+}
+
+/* ---- default encryption (R8) ---------------------------------------------- */
+
+sd_code ecs__settings(ecs *e, const ecs_caller *c, bool *encrypt_default,
+                      char default_key[ECS_KEY_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    *encrypt_default = false;
+    default_key[0] = '\0';
+    SD_TRY(store_prepare(e->st,
+                         "SELECT encrypt_default, default_key FROM ecs_settings WHERE account = ? "
+                         "AND region = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, c->region, err));
+    SD_TRY(store_step(st, &row, err));
+    if (row) {
+        *encrypt_default = store_col_int64(st, 0) != 0;
+        ecs__cpy(default_key, ECS_KEY_MAX, store_col_text(st, 1));
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+static sd_code save_settings(ecs *e, const ecs_caller *c, bool enabled, const char *key,
+                             sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    SD_TRY(store_prepare(e->st,
+                         "INSERT INTO ecs_settings (account, region, encrypt_default, default_key) "
+                         "VALUES (?, ?, ?, ?) ON CONFLICT (account, region) DO UPDATE SET "
+                         "encrypt_default = excluded.encrypt_default, "
+                         "default_key = excluded.default_key",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, c->region, err));
+    SD_TRY(store_bind_int64(st, 3, enabled ? 1 : 0, err));
+    SD_TRY(store_bind_text(st, 4, key, err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code ecs_default_encryption(ecs *e, const ecs_caller *c, bool enable, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    bool on = false;
+    char key[ECS_KEY_MAX];
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(ecs__settings(e, c, &on, key, err));
+    if (enable && key[0] == '\0') {
+        /* the first enable uses the region's service key */
+        SD_TRY(ecs__usable_key(e, c, ECS_SERVICE_KEY, key, err));
+    }
+    SD_TRY(save_settings(e, c, enable, key, err));
+out:
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_default_status(ecs *e, const ecs_caller *c, bool *enabled, char *key_id, size_t cap,
+                           sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char key[ECS_KEY_MAX];
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(ecs__settings(e, c, enabled, key, err));
+    if (key[0] == '\0') {
+        SD_TRY(ecs__usable_key(e, c, ECS_SERVICE_KEY, key, err));
+    }
+    ecs__cpy(key_id, cap, key);
+out:
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_default_key(ecs *e, const ecs_caller *c, const char *ref, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    bool on = false;
+    char key[ECS_KEY_MAX];
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(ecs__settings(e, c, &on, key, err));
+    SD_ENSUREC(on, err, SD_E_DENIED, "OperationDenied",
+               "Disk encryption by default is not enabled in region %s; enable it first.",
+               c->region);
+    SD_TRY(ecs__usable_key(e, c, ref != NULL ? ref : ECS_SERVICE_KEY, key, err));
+    SD_TRY(save_settings(e, c, on, key, err));
+out:
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}

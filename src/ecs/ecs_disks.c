@@ -1,0 +1,716 @@
+/* ecs_disks.c: disks and snapshots, and the key rules that decide how a
+ * disk is encrypted (R1-R6, R8, R9).
+ *
+ * Order of effects: the block store's data first, then the metadata row;
+ * a failure in between removes the data again, and a crash in between
+ * leaves only an orphan disk in the block store that no row names.  The
+ * block store and the metadata live in two databases, so this ordering is
+ * what keeps a half-made disk from ever being listed Available. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs/ecs_int.h"
+
+#define GIB ((uint64_t)1 << 30)
+
+typedef struct category {
+    const char *name;
+    int64_t min_gib;
+    int64_t max_gib;
+    bool encryptable; /* R9: local disks never */
+} category;
+
+static const category category_table[] = {
+    {"cloud", 5, 2000, true},           {"cloud_efficiency", 20, 32768, true},
+    {"cloud_ssd", 20, 32768, true},     {"cloud_essd", 1, 65536, true},
+    {"cloud_auto", 1, 65536, true},     {"cloud_essd_entry", 10, 32768, true},
+    {"ephemeral_ssd", 5, 800, false},   {"local_ssd_pro", 5, 32768, false},
+    {"local_hdd_pro", 5, 32768, false},
+};
+
+static const category *find_category(const char *name)
+{
+    for (size_t i = 0; i < sizeof category_table / sizeof category_table[0]; i++) {
+        if (strcmp(category_table[i].name, name) == 0) {
+            return &category_table[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- rows ------------------------------------------------------------------- */
+
+#define DISK_COLS                                                                     \
+    "disk_id, region, zone, name, description, category, type, size_gib, encrypted, " \
+    "kms_key_id, dk_blob, source_snapshot_id, image_id, instance_id, device, "        \
+    "delete_with_instance, created, attached, detached"
+
+static sd_code disk_from_row(store_stmt *st, ecs_disk_row *r, sd_err *err)
+{
+    ecs_disk *d = &r->d;
+    const uint8_t *blob;
+    size_t n = 0;
+
+    *r = (ecs_disk_row){0};
+    ecs__cpy(d->disk_id, sizeof d->disk_id, store_col_text(st, 0));
+    ecs__cpy(d->region, sizeof d->region, store_col_text(st, 1));
+    ecs__cpy(d->zone, sizeof d->zone, store_col_text(st, 2));
+    ecs__cpy(d->name, sizeof d->name, store_col_text(st, 3));
+    ecs__cpy(d->description, sizeof d->description, store_col_text(st, 4));
+    ecs__cpy(d->category, sizeof d->category, store_col_text(st, 5));
+    ecs__cpy(d->type, sizeof d->type, store_col_text(st, 6));
+    d->size_gib = store_col_int64(st, 7);
+    d->encrypted = store_col_int64(st, 8) != 0;
+    ecs__cpy(d->kms_key_id, sizeof d->kms_key_id, store_col_text(st, 9));
+    blob = store_col_blob(st, 10, &n);
+    if (blob != NULL && n > 0) {
+        r->dk_blob = malloc(n);
+        if (r->dk_blob == NULL) {
+            return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
+        }
+        memcpy(r->dk_blob, blob, n);
+        r->dk_len = n;
+    }
+    ecs__cpy(d->source_snapshot_id, sizeof d->source_snapshot_id, store_col_text(st, 11));
+    ecs__cpy(d->image_id, sizeof d->image_id, store_col_text(st, 12));
+    ecs__cpy(d->instance_id, sizeof d->instance_id, store_col_text(st, 13));
+    ecs__cpy(d->device, sizeof d->device, store_col_text(st, 14));
+    d->delete_with_instance = store_col_int64(st, 15) != 0;
+    d->created = store_col_int64(st, 16);
+    d->attached = store_col_int64(st, 17);
+    d->detached = store_col_int64(st, 18);
+    ecs__cpy(d->status, sizeof d->status, d->instance_id[0] != '\0' ? "In_use" : "Available");
+    return SD_OK;
+}
+
+void ecs__disk_row_free(ecs_disk_row *r)
+{
+    free(r->dk_blob);
+    r->dk_blob = NULL;
+}
+
+ecs_open_disk *ecs__find_open(ecs *e, const char *disk_id)
+{
+    for (size_t i = 0; i < e->nopen; i++) {
+        if (strcmp(e->open[i].disk_id, disk_id) == 0) {
+            return &e->open[i];
+        }
+    }
+    return NULL;
+}
+
+static void fill_runtime(ecs *e, ecs_disk *d)
+{
+    ecs_open_disk *o = ecs__find_open(e, d->disk_id);
+
+    d->nbd_uri[0] = '\0';
+    if (o != NULL && o->exported) {
+        ecs__cpy(d->nbd_uri, sizeof d->nbd_uri, o->uri);
+    }
+}
+
+sd_code ecs__load_disk(ecs *e, const ecs_caller *c, const char *disk_id, ecs_disk_row *out,
+                       sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_prepare(e->st,
+                         "SELECT " DISK_COLS " FROM ecs_disks WHERE disk_id = ? AND account = ? "
+                         "AND region = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, disk_id, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    SD_TRY(store_bind_text(st, 3, c->region, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidDiskId.NotFound",
+               "The specified disk %s does not exist.", disk_id);
+    SD_TRY(disk_from_row(st, out, err));
+    fill_runtime(e, &out->d);
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+typedef struct snap_row {
+    ecs_snapshot s;
+    uint8_t *dk_blob;
+    size_t dk_len;
+} snap_row;
+
+#define SNAP_COLS                                                                \
+    "snapshot_id, region, name, description, source_disk_id, source_disk_size, " \
+    "source_disk_type, encrypted, kms_key_id, dk_blob, created"
+
+static sd_code snap_from_row(store_stmt *st, snap_row *r, sd_err *err)
+{
+    ecs_snapshot *s = &r->s;
+    const uint8_t *blob;
+    size_t n = 0;
+
+    *r = (snap_row){0};
+    ecs__cpy(s->snapshot_id, sizeof s->snapshot_id, store_col_text(st, 0));
+    ecs__cpy(s->region, sizeof s->region, store_col_text(st, 1));
+    ecs__cpy(s->name, sizeof s->name, store_col_text(st, 2));
+    ecs__cpy(s->description, sizeof s->description, store_col_text(st, 3));
+    ecs__cpy(s->source_disk_id, sizeof s->source_disk_id, store_col_text(st, 4));
+    s->source_disk_size = store_col_int64(st, 5);
+    ecs__cpy(s->source_disk_type, sizeof s->source_disk_type, store_col_text(st, 6));
+    s->encrypted = store_col_int64(st, 7) != 0;
+    ecs__cpy(s->kms_key_id, sizeof s->kms_key_id, store_col_text(st, 8));
+    blob = store_col_blob(st, 9, &n);
+    if (blob != NULL && n > 0) {
+        r->dk_blob = malloc(n);
+        if (r->dk_blob == NULL) {
+            return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
+        }
+        memcpy(r->dk_blob, blob, n);
+        r->dk_len = n;
+    }
+    s->created = store_col_int64(st, 10);
+    ecs__cpy(s->status, sizeof s->status, "accomplished");
+    return SD_OK;
+}
+
+static sd_code load_snapshot(ecs *e, const ecs_caller *c, const char *id, snap_row *out,
+                             sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_prepare(e->st,
+                         "SELECT " SNAP_COLS " FROM ecs_snapshots WHERE snapshot_id = ? AND "
+                         "account = ? AND region = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    SD_TRY(store_bind_text(st, 3, c->region, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidSnapshotId.NotFound",
+               "The specified snapshot %s does not exist.", id);
+    SD_TRY(snap_from_row(st, out, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+/* ---- creating a disk -------------------------------------------------------- */
+
+/* What a new disk will be, decided before anything is made. */
+typedef struct plan {
+    const category *cat;
+    const char *zone;
+    int64_t size_gib;
+    bool encrypted;
+    char key_id[ECS_KEY_MAX];
+    snap_row snap;
+    bool has_snap;
+    bool same_lineage; /* clone the snapshot's chain and share its DK */
+} plan;
+
+static sd_code plan_size(const ecs_disk_spec *s, plan *p, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    int64_t size = s->size_gib;
+
+    if (p->has_snap) {
+        SD_ENSUREC(size == 0 || size >= p->snap.s.source_disk_size, err, SD_E_DENIED,
+                   "InvalidDiskSize.TooSmall",
+                   "The disk size %lld GiB is smaller than the snapshot's %lld GiB.",
+                   (long long)size, (long long)p->snap.s.source_disk_size);
+        /* growing a disk made from a snapshot needs a resize the block store
+         * does not offer yet: the disk keeps the snapshot's size */
+        SD_ENSUREC(size == 0 || size == p->snap.s.source_disk_size, err, SD_E_INVALID,
+                   "InvalidDiskSize.NotSupported",
+                   "A disk made from a snapshot has the snapshot's size (%lld GiB) here.",
+                   (long long)p->snap.s.source_disk_size);
+        size = p->snap.s.source_disk_size;
+    }
+    SD_ENSUREC(size > 0, err, SD_E_INVALID, "MissingParameter",
+               "The parameter \"Size\" is needed when no SnapshotId is given.");
+    SD_ENSUREC(size >= p->cat->min_gib && size <= p->cat->max_gib, err, SD_E_INVALID,
+               "InvalidDiskSize.NotSupported",
+               "The size %lld GiB is out of range for category %s (%lld-%lld GiB).",
+               (long long)size, p->cat->name, (long long)p->cat->min_gib,
+               (long long)p->cat->max_gib);
+    p->size_gib = size;
+out:
+    return rc;
+}
+
+/* R1, R4, R5, R6, R8, R9, R10: whether and under which CMK. */
+static sd_code plan_key(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, plan *p, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    bool default_on = false;
+    char default_key[ECS_KEY_MAX];
+    const char *ref = NULL;
+
+    SD_ENSUREC(s->kms_key_id == NULL || s->kms_key_id[0] == '\0' || s->encrypted == 1, err,
+               SD_E_INVALID, "InvalidParameter.EncryptedIllegal",
+               "The specified parameter Encrypted must be true when kmsKeyId is not empty.");
+    SD_ENSUREC(!(p->has_snap && p->snap.s.encrypted && s->encrypted == 0), err, SD_E_INVALID,
+               "EncryptedOption.Conflict",
+               "A disk made from the encrypted snapshot %s is encrypted; encryption cannot be "
+               "undone.",
+               p->snap.s.snapshot_id);
+    SD_TRY(ecs__settings(e, c, &default_on, default_key, err));
+    p->encrypted = s->encrypted == 1 || (p->has_snap && p->snap.s.encrypted) ||
+                   (default_on && p->cat->encryptable);
+    if (!p->encrypted) {
+        goto out;
+    }
+    SD_ENSUREC(p->cat->encryptable, err, SD_E_INVALID, "InvalidParameter.EncryptedNotSupported",
+               "Disks of category %s cannot be encrypted.", p->cat->name);
+    if (s->kms_key_id != NULL && s->kms_key_id[0] != '\0') {
+        ref = s->kms_key_id;
+    } else if (p->has_snap && p->snap.s.encrypted) {
+        ref = p->snap.s.kms_key_id;
+    } else if (default_on && default_key[0] != '\0') {
+        ref = default_key;
+    } else {
+        ref = ECS_SERVICE_KEY;
+    }
+    SD_TRY(ecs__usable_key(e, c, ref, p->key_id, err));
+    p->same_lineage =
+        p->has_snap && p->snap.s.encrypted && strcmp(p->key_id, p->snap.s.kms_key_id) == 0;
+out:
+    return rc;
+}
+
+/* The block-store side: a new disk, a clone, or a re-encrypting copy.
+ * *blob gets the DK blob the row keeps. */
+static sd_code make_data(ecs *e, const ecs_caller *c, const plan *p, const char *disk_id,
+                         sd_buf *blob, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    sd_secret *src_dk = NULL;
+    sd_secret *dst_dk = NULL;
+
+    if (!p->has_snap) {
+        if (p->encrypted) {
+            SD_TRY(ecs__new_dk(e, c, p->key_id, blob, NULL, err));
+        }
+        SD_TRY(blk_disk_create(e->blocks, disk_id, (uint64_t)p->size_gib * GIB, p->encrypted, err));
+        goto out;
+    }
+    if (p->same_lineage || (!p->encrypted && !p->snap.s.encrypted)) {
+        if (p->encrypted) {
+            SD_TRY(sd_buf_append(blob, p->snap.dk_blob, p->snap.dk_len, err));
+        }
+        SD_TRY(blk_disk_clone(e->blocks, p->snap.s.snapshot_id, disk_id, err));
+        goto out;
+    }
+    /* a new lineage: the data are re-encrypted under a new DK (R4, R5) */
+    if (p->snap.s.encrypted) {
+        SD_TRY(ecs__unwrap_dk(e, c, p->snap.s.kms_key_id, p->snap.dk_blob, p->snap.dk_len, &src_dk,
+                              err));
+    }
+    SD_TRY(ecs__new_dk(e, c, p->key_id, blob, &dst_dk, err));
+    SD_TRY(blk_copy(e->blocks, p->snap.s.snapshot_id, src_dk, disk_id, dst_dk, NULL, NULL, err));
+out:
+    sd_secret_free(src_dk);
+    sd_secret_free(dst_dk);
+    return rc;
+}
+
+static sd_code insert_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, const plan *p,
+                           const char *disk_id, const sd_buf *blob, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool token = s->client_token != NULL && s->client_token[0] != '\0';
+
+    SD_TRY(store_prepare(
+        e->st,
+        "INSERT INTO ecs_disks (disk_id, account, region, zone, name, description, category, type, "
+        "size_gib, encrypted, kms_key_id, dk_blob, source_snapshot_id, image_id, instance_id, "
+        "device, delete_with_instance, created, attached, detached, client_token) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', 0, ?, 0, 0, ?)",
+        &st, err));
+    SD_TRY(store_bind_text(st, 1, disk_id, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    SD_TRY(store_bind_text(st, 3, c->region, err));
+    SD_TRY(store_bind_text(st, 4, p->zone, err));
+    SD_TRY(store_bind_text(st, 5, s->name != NULL ? s->name : "", err));
+    SD_TRY(store_bind_text(st, 6, s->description != NULL ? s->description : "", err));
+    SD_TRY(store_bind_text(st, 7, p->cat->name, err));
+    SD_TRY(store_bind_text(st, 8, s->type != NULL ? s->type : "data", err));
+    SD_TRY(store_bind_int64(st, 9, p->size_gib, err));
+    SD_TRY(store_bind_int64(st, 10, p->encrypted ? 1 : 0, err));
+    SD_TRY(store_bind_text(st, 11, p->encrypted ? p->key_id : "", err));
+    if (p->encrypted) {
+        SD_TRY(store_bind_blob(st, 12, blob->data, blob->len, err));
+    } else {
+        SD_TRY(store_bind_null(st, 12, err));
+    }
+    SD_TRY(store_bind_text(st, 13, p->has_snap ? p->snap.s.snapshot_id : "", err));
+    SD_TRY(store_bind_int64(st, 14, sd_now(&e->clock), err));
+    if (token) {
+        SD_TRY(store_bind_text(st, 15, s->client_token, err));
+    } else {
+        SD_TRY(store_bind_null(st, 15, err));
+    }
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+/* ClientToken: the disk an earlier request with this token made. */
+static sd_code find_token(ecs *e, const ecs_caller *c, const char *token, char *disk_id,
+                          bool *found, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    *found = false;
+    if (token == NULL || token[0] == '\0') {
+        return SD_OK;
+    }
+    SD_TRY(store_prepare(
+        e->st, "SELECT disk_id FROM ecs_disks WHERE account = ? AND client_token = ?", &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, token, err));
+    SD_TRY(store_step(st, found, err));
+    if (*found) {
+        ecs__cpy(disk_id, ECS_ID_MAX, store_col_text(st, 0));
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code ecs__create_disk_locked(ecs *e, const ecs_caller *c, const ecs_disk_spec *s,
+                                char disk_id[ECS_ID_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    plan p = {0};
+    sd_buf blob = SD_BUF_INIT(KMS_BLOB_MAX);
+    bool found = false;
+    bool made = false;
+
+    SD_TRY(find_token(e, c, s->client_token, disk_id, &found, err));
+    if (found) {
+        goto out; /* the same request again: the same disk */
+    }
+    p.cat = find_category(s->category != NULL ? s->category : "cloud_essd");
+    SD_ENSUREC(p.cat != NULL, err, SD_E_INVALID, "InvalidDiskCategory.ValueNotSupported",
+               "The disk category %s is not supported.", s->category);
+    SD_TRY(ecs__check_zone(e, s->zone, &p.zone, err));
+    if (s->snapshot_id != NULL && s->snapshot_id[0] != '\0') {
+        SD_TRY(load_snapshot(e, c, s->snapshot_id, &p.snap, err));
+        p.has_snap = true;
+    }
+    SD_TRY(plan_size(s, &p, err));
+    SD_TRY(plan_key(e, c, s, &p, err));
+    SD_TRY(ecs__new_id(e, "d-", disk_id, err));
+    SD_TRY(make_data(e, c, &p, disk_id, &blob, err));
+    made = true;
+    SD_TRY(insert_disk(e, c, s, &p, disk_id, &blob, err));
+    sd_log(SD_LOG_INFO, "ecs", "created disk=%s account=%s encrypted=%d key=%s snapshot=%s",
+           disk_id, c->account, p.encrypted, p.encrypted ? p.key_id : "-",
+           p.has_snap ? p.snap.s.snapshot_id : "-");
+out:
+    if (rc != SD_OK && made) {
+        sd_ignore(blk_disk_remove(e->blocks, disk_id, NULL)); /* best effort: an orphan at worst */
+    }
+    free(p.snap.dk_blob);
+    sd_buf_free(&blob);
+    return rc;
+}
+
+sd_code ecs_create_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s,
+                        char disk_id[ECS_ID_MAX], sd_err *err)
+{
+    sd_code rc;
+
+    pthread_mutex_lock(&e->mu);
+    rc = ecs__create_disk_locked(e, c, s, disk_id, err);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_describe_disk(ecs *e, const ecs_caller *c, const char *disk_id, ecs_disk *out,
+                          sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_disk_row r = {0};
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    *out = r.d;
+out:
+    ecs__disk_row_free(&r);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_list_disks(ecs *e, const ecs_caller *c, ecs_disk_fn fn, void *ctx, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+    ecs_disk_row r = {0};
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(store_prepare(e->st,
+                         "SELECT " DISK_COLS " FROM ecs_disks WHERE account = ? AND region = ? "
+                         "ORDER BY created, rowid",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, c->region, err));
+    for (;;) {
+        SD_TRY(store_step(st, &row, err));
+        if (!row) {
+            break;
+        }
+        SD_TRY(disk_from_row(st, &r, err));
+        fill_runtime(e, &r.d);
+        fn(ctx, &r.d);
+        ecs__disk_row_free(&r);
+    }
+out:
+    ecs__disk_row_free(&r);
+    store_stmt_free(st);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs__remove_disk_locked(ecs *e, const ecs_caller *c, const char *disk_id, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    SD_TRY(store_prepare(
+        e->st, "DELETE FROM ecs_disks WHERE disk_id = ? AND account = ? AND region = ?", &st, err));
+    SD_TRY(store_bind_text(st, 1, disk_id, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    SD_TRY(store_bind_text(st, 3, c->region, err));
+    SD_TRY(store_step_done(st, err));
+    /* the row first: a crash after it leaves an orphan, never a listed
+     * disk without data */
+    rc = blk_disk_remove(e->blocks, disk_id, err);
+    if (rc == SD_E_NOT_FOUND) {
+        sd_err_clear(err);
+        rc = SD_OK;
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code ecs_delete_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_disk_row r = {0};
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_ENSUREC(r.d.instance_id[0] == '\0', err, SD_E_DENIED, "DiskStillAttached",
+               "The disk %s is attached to %s; detach it first.", disk_id, r.d.instance_id);
+    SD_TRY(ecs__remove_disk_locked(e, c, disk_id, err));
+out:
+    ecs__disk_row_free(&r);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_modify_disk(ecs *e, const ecs_caller *c, const char *disk_id, const char *name,
+                        const char *description, int delete_with_instance, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_disk_row r = {0};
+    store_stmt *st = NULL;
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_TRY(store_prepare(e->st,
+                         "UPDATE ecs_disks SET name = ?, description = ?, delete_with_instance = ? "
+                         "WHERE disk_id = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, name != NULL ? name : r.d.name, err));
+    SD_TRY(store_bind_text(st, 2, description != NULL ? description : r.d.description, err));
+    SD_TRY(store_bind_int64(
+        st, 3, delete_with_instance < 0 ? (r.d.delete_with_instance ? 1 : 0) : delete_with_instance,
+        err));
+    SD_TRY(store_bind_text(st, 4, disk_id, err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    ecs__disk_row_free(&r);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs__set_attachment(ecs *e, const char *disk_id, const char *instance_id,
+                            const char *device, int delete_with_instance, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool attach = instance_id[0] != '\0';
+
+    SD_TRY(store_prepare(e->st,
+                         attach ? "UPDATE ecs_disks SET instance_id = ?, device = ?, attached = ?, "
+                                  "delete_with_instance = CASE WHEN ? < 0 THEN "
+                                  "delete_with_instance ELSE ? END WHERE disk_id = ?"
+                                : "UPDATE ecs_disks SET instance_id = ?, device = ?, detached = ?, "
+                                  "delete_with_instance = CASE WHEN ? < 0 THEN "
+                                  "delete_with_instance ELSE ? END WHERE disk_id = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, instance_id, err));
+    SD_TRY(store_bind_text(st, 2, device, err));
+    SD_TRY(store_bind_int64(st, 3, sd_now(&e->clock), err));
+    SD_TRY(store_bind_int64(st, 4, delete_with_instance, err));
+    SD_TRY(store_bind_int64(st, 5, delete_with_instance, err));
+    SD_TRY(store_bind_text(st, 6, disk_id, err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+/* ---- snapshots ---------------------------------------------------------------- */
+
+static sd_code insert_snapshot(ecs *e, const ecs_caller *c, const ecs_disk_row *d, const char *id,
+                               const char *name, const char *description, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    SD_TRY(store_prepare(e->st,
+                         "INSERT INTO ecs_snapshots (snapshot_id, account, region, name, "
+                         "description, source_disk_id, source_disk_size, source_disk_type, "
+                         "encrypted, kms_key_id, dk_blob, created) VALUES "
+                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    SD_TRY(store_bind_text(st, 3, c->region, err));
+    SD_TRY(store_bind_text(st, 4, name != NULL ? name : "", err));
+    SD_TRY(store_bind_text(st, 5, description != NULL ? description : "", err));
+    SD_TRY(store_bind_text(st, 6, d->d.disk_id, err));
+    SD_TRY(store_bind_int64(st, 7, d->d.size_gib, err));
+    SD_TRY(store_bind_text(st, 8, d->d.type, err));
+    SD_TRY(store_bind_int64(st, 9, d->d.encrypted ? 1 : 0, err));
+    SD_TRY(store_bind_text(st, 10, d->d.kms_key_id, err));
+    if (d->dk_blob != NULL) {
+        SD_TRY(store_bind_blob(st, 11, d->dk_blob, d->dk_len, err));
+    } else {
+        SD_TRY(store_bind_null(st, 11, err));
+    }
+    SD_TRY(store_bind_int64(st, 12, sd_now(&e->clock), err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code ecs_create_snapshot(ecs *e, const ecs_caller *c, const char *disk_id, const char *name,
+                            const char *description, char snapshot_id[ECS_ID_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_disk_row d = {0};
+    ecs_open_disk *o;
+    bool made = false;
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(ecs__load_disk(e, c, disk_id, &d, err));
+    SD_TRY(ecs__new_id(e, "s-", snapshot_id, err));
+    /* R3: the snapshot shares the disk's chain, DK and CMK */
+    o = ecs__find_open(e, disk_id);
+    if (o != NULL) {
+        SD_TRY(blk_disk_snapshot(o->d, snapshot_id, err));
+    } else {
+        SD_TRY(blk_snapshot_create(e->blocks, disk_id, snapshot_id, err));
+    }
+    made = true;
+    SD_TRY(insert_snapshot(e, c, &d, snapshot_id, name, description, err));
+out:
+    if (rc != SD_OK && made) {
+        sd_ignore(blk_snapshot_remove(e->blocks, snapshot_id, NULL)); /* an orphan at worst */
+    }
+    ecs__disk_row_free(&d);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_list_snapshots(ecs *e, const ecs_caller *c, ecs_snapshot_fn fn, void *ctx, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+    snap_row r = {0};
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(store_prepare(e->st,
+                         "SELECT " SNAP_COLS " FROM ecs_snapshots WHERE account = ? AND region = ? "
+                         "ORDER BY created, rowid",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, c->region, err));
+    for (;;) {
+        SD_TRY(store_step(st, &row, err));
+        if (!row) {
+            break;
+        }
+        SD_TRY(snap_from_row(st, &r, err));
+        fn(ctx, &r.s);
+        free(r.dk_blob);
+        r.dk_blob = NULL;
+    }
+out:
+    free(r.dk_blob);
+    store_stmt_free(st);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+static sd_code snapshot_users(ecs *e, const char *id, int64_t *n, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_prepare(e->st, "SELECT count(*) FROM ecs_disks WHERE source_snapshot_id = ?", &st,
+                         err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    SD_TRY(store_step(st, &row, err));
+    *n = row ? store_col_int64(st, 0) : 0;
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code ecs_delete_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id, bool force,
+                            sd_err *err)
+{
+    sd_code rc = SD_OK;
+    snap_row s = {0};
+    store_stmt *st = NULL;
+    int64_t users = 0;
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(load_snapshot(e, c, snapshot_id, &s, err));
+    SD_TRY(snapshot_users(e, snapshot_id, &users, err));
+    SD_ENSUREC(force || users == 0, err, SD_E_DENIED, "SnapshotCreatedDisk",
+               "Disks were created from the snapshot %s; use Force to delete it anyway.",
+               snapshot_id);
+    SD_TRY(store_prepare(e->st, "DELETE FROM ecs_snapshots WHERE snapshot_id = ?", &st, err));
+    SD_TRY(store_bind_text(st, 1, snapshot_id, err));
+    SD_TRY(store_step_done(st, err));
+    /* the layers stay while disks cloned from it still use them */
+    rc = blk_snapshot_remove(e->blocks, snapshot_id, err);
+    if (rc == SD_E_NOT_FOUND) {
+        sd_err_clear(err);
+        rc = SD_OK;
+    }
+out:
+    store_stmt_free(st);
+    free(s.dk_blob);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}

@@ -1,0 +1,562 @@
+/* ecs_instances.c: instances, attachments and the moment keys are used.
+ *
+ * An instance here is what owns disk attachments: it has no CPU.  Starting
+ * it is the moment the data keys are needed (R11): one KMS Decrypt per
+ * encrypted disk, as the ECS service of the owning account, then the disk
+ * is opened with its key in locked memory and exported over NBD.  Any
+ * failure undoes the whole start, so a key that is disabled, pending
+ * deletion or deleted (or a revoked service role) leaves nothing open, and
+ * the error names why.  Stopping withdraws the exports; closing a disk
+ * flushes it and wipes its key.  A running instance keeps its open disks
+ * when its key is disabled (as the seeds describe) until it stops. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecs/ecs_int.h"
+
+#define INST_COLS                                                                              \
+    "instance_id, region, zone, name, description, instance_type, image_id, status, created, " \
+    "started"
+
+static void inst_from_row(store_stmt *st, ecs_instance *i)
+{
+    *i = (ecs_instance){.created = 0};
+    ecs__cpy(i->instance_id, sizeof i->instance_id, store_col_text(st, 0));
+    ecs__cpy(i->region, sizeof i->region, store_col_text(st, 1));
+    ecs__cpy(i->zone, sizeof i->zone, store_col_text(st, 2));
+    ecs__cpy(i->name, sizeof i->name, store_col_text(st, 3));
+    ecs__cpy(i->description, sizeof i->description, store_col_text(st, 4));
+    ecs__cpy(i->instance_type, sizeof i->instance_type, store_col_text(st, 5));
+    ecs__cpy(i->image_id, sizeof i->image_id, store_col_text(st, 6));
+    ecs__cpy(i->status, sizeof i->status, store_col_text(st, 7));
+    i->created = store_col_int64(st, 8);
+    i->started = store_col_int64(st, 9);
+}
+
+static sd_code load_instance(ecs *e, const ecs_caller *c, const char *id, ecs_instance *out,
+                             sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_prepare(e->st,
+                         "SELECT " INST_COLS " FROM ecs_instances WHERE instance_id = ? AND "
+                         "account = ? AND region = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    SD_TRY(store_bind_text(st, 3, c->region, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidInstanceId.NotFound",
+               "The specified instance %s does not exist.", id);
+    inst_from_row(st, out);
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+static sd_code set_status(ecs *e, const char *id, const char *status, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    if (strcmp(status, "Running") == 0) {
+        SD_TRY(store_prepare(
+            e->st, "UPDATE ecs_instances SET status = ?, started = ? WHERE instance_id = ?", &st,
+            err));
+        SD_TRY(store_bind_text(st, 1, status, err));
+        SD_TRY(store_bind_int64(st, 2, sd_now(&e->clock), err));
+        SD_TRY(store_bind_text(st, 3, id, err));
+    } else {
+        SD_TRY(store_prepare(e->st, "UPDATE ecs_instances SET status = ? WHERE instance_id = ?",
+                             &st, err));
+        SD_TRY(store_bind_text(st, 1, status, err));
+        SD_TRY(store_bind_text(st, 2, id, err));
+    }
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+/* The ids of the disks attached to an instance, system disk first. */
+typedef struct disk_ids {
+    char id[ECS_DATA_DISKS_MAX + 1][ECS_ID_MAX];
+    size_t n;
+} disk_ids;
+
+static sd_code attached_disks(ecs *e, const char *instance_id, disk_ids *out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    out->n = 0;
+    SD_TRY(store_prepare(
+        e->st, "SELECT disk_id FROM ecs_disks WHERE instance_id = ? ORDER BY device", &st, err));
+    SD_TRY(store_bind_text(st, 1, instance_id, err));
+    for (;;) {
+        SD_TRY(store_step(st, &row, err));
+        if (!row || out->n == ECS_DATA_DISKS_MAX + 1) {
+            break;
+        }
+        ecs__cpy(out->id[out->n++], ECS_ID_MAX, store_col_text(st, 0));
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+/* ---- opening and closing disks --------------------------------------------------- */
+
+static void close_open(ecs *e, size_t idx)
+{
+    ecs_open_disk *o = &e->open[idx];
+
+    if (o->exported && e->exporter.remove != NULL) {
+        e->exporter.remove(e->exporter.h, o->disk_id); /* closes the disk: flush, wipe */
+    } else if (o->d != NULL) {
+        sd_err err = SD_ERR_INIT;
+        if (blk_disk_close(o->d, &err) != SD_OK) {
+            sd_log(SD_LOG_ERROR, "ecs", "closing disk=%s: %s", o->disk_id, err.msg);
+        }
+    }
+    sd_log(SD_LOG_INFO, "ecs", "closed disk=%s instance=%s", o->disk_id, o->instance_id);
+    e->open[idx] = e->open[--e->nopen];
+}
+
+static void close_disk(ecs *e, const char *disk_id)
+{
+    for (size_t i = 0; i < e->nopen; i++) {
+        if (strcmp(e->open[i].disk_id, disk_id) == 0) {
+            close_open(e, i);
+            return;
+        }
+    }
+}
+
+/* Unwraps the disk's key (R11), opens and exports it. */
+static sd_code open_disk(ecs *e, const ecs_caller *c, const char *instance_id, const char *disk_id,
+                         sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_disk_row r = {0};
+    sd_secret *dk = NULL;
+    ecs_open_disk *o;
+    blk_export exp;
+
+    SD_ENSURE(e->nopen < ECS_OPEN_MAX, err, SD_E_THROTTLED, "too many open disks");
+    SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    if (r.d.encrypted) {
+        SD_TRY(ecs__unwrap_dk(e, c, r.d.kms_key_id, r.dk_blob, r.dk_len, &dk, err));
+    }
+    o = &e->open[e->nopen];
+    *o = (ecs_open_disk){.exported = false};
+    ecs__cpy(o->disk_id, sizeof o->disk_id, disk_id);
+    ecs__cpy(o->instance_id, sizeof o->instance_id, instance_id);
+    SD_TRY(blk_disk_open(e->blocks, disk_id, dk, &o->d, err));
+    e->nopen++;
+    if (e->exporter.add != NULL) {
+        blk_disk_export(o->d, &exp);
+        exp.description = disk_id;
+        rc = e->exporter.add(e->exporter.h, disk_id, &exp, o->uri, sizeof o->uri, err);
+        if (rc != SD_OK) {
+            close_open(e, e->nopen - 1);
+            goto out;
+        }
+        o->exported = true;
+    }
+    sd_log(SD_LOG_INFO, "ecs", "opened disk=%s instance=%s encrypted=%d uri=%s", disk_id,
+           instance_id, r.d.encrypted, o->uri);
+out:
+    sd_secret_free(dk); /* the open disk holds its own derived key */
+    ecs__disk_row_free(&r);
+    return rc;
+}
+
+static void stop_locked(ecs *e, const char *instance_id)
+{
+    for (size_t i = e->nopen; i > 0; i--) {
+        if (strcmp(e->open[i - 1].instance_id, instance_id) == 0) {
+            close_open(e, i - 1);
+        }
+    }
+}
+
+static sd_code start_locked(ecs *e, const ecs_caller *c, const char *instance_id, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    disk_ids ids;
+
+    SD_TRY(attached_disks(e, instance_id, &ids, err));
+    for (size_t i = 0; i < ids.n; i++) {
+        SD_TRY(open_disk(e, c, instance_id, ids.id[i], err));
+    }
+    SD_TRY(set_status(e, instance_id, "Running", err));
+out:
+    if (rc != SD_OK) {
+        stop_locked(e, instance_id); /* all or nothing */
+    }
+    return rc;
+}
+
+/* ---- instances ---------------------------------------------------------------------- */
+
+static sd_code insert_instance(ecs *e, const ecs_caller *c, const ecs_instance_spec *s,
+                               const char *id, const char *zone, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    SD_TRY(store_prepare(e->st,
+                         "INSERT INTO ecs_instances (instance_id, account, region, zone, name, "
+                         "description, instance_type, image_id, status, created, started, "
+                         "client_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Stopped', ?, 0, ?)",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    SD_TRY(store_bind_text(st, 3, c->region, err));
+    SD_TRY(store_bind_text(st, 4, zone, err));
+    SD_TRY(store_bind_text(st, 5, s->name != NULL ? s->name : id, err));
+    SD_TRY(store_bind_text(st, 6, s->description != NULL ? s->description : "", err));
+    SD_TRY(
+        store_bind_text(st, 7, s->instance_type != NULL ? s->instance_type : "ecs.g7.large", err));
+    SD_TRY(store_bind_text(st, 8, s->image_id != NULL ? s->image_id : "", err));
+    SD_TRY(store_bind_int64(st, 9, sd_now(&e->clock), err));
+    if (s->client_token != NULL && s->client_token[0] != '\0') {
+        SD_TRY(store_bind_text(st, 10, s->client_token, err));
+    } else {
+        SD_TRY(store_bind_null(st, 10, err));
+    }
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+static sd_code delete_instance_row(ecs *e, const char *id, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    SD_TRY(store_prepare(e->st, "DELETE FROM ecs_instances WHERE instance_id = ?", &st, err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+static void device_name(size_t index, char out[24])
+{
+    (void)snprintf(out, 24, "/dev/xvd%c", (char)('a' + (int)index)); /* index <= 16 */
+}
+
+/* One disk of a new instance, made and attached. */
+static sd_code add_disk(ecs *e, const ecs_caller *c, const char *instance_id, const char *zone,
+                        const ecs_disk_req *d, bool system, size_t index, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char disk_id[ECS_ID_MAX];
+    char dev[24];
+    ecs_disk_spec spec = {
+        .zone = zone,
+        .category = d->category,
+        .size_gib = d->size_gib != 0 ? d->size_gib : (system ? 40 : 0),
+        .snapshot_id = d->snapshot_id,
+        .name = d->name,
+        .description = d->description,
+        .encrypted = d->encrypted,
+        .kms_key_id = d->kms_key_id,
+        .type = system ? "system" : "data",
+    };
+
+    SD_TRY(ecs__create_disk_locked(e, c, &spec, disk_id, err));
+    device_name(index, dev);
+    SD_TRY(ecs__set_attachment(e, disk_id, instance_id, dev,
+                               system || d->delete_with_instance ? 1 : 0, err));
+out:
+    return rc;
+}
+
+/* Removes what a failed create made: its disks and its row. */
+static void undo_create(ecs *e, const ecs_caller *c, const char *instance_id)
+{
+    disk_ids ids;
+
+    if (attached_disks(e, instance_id, &ids, NULL) == SD_OK) {
+        for (size_t i = 0; i < ids.n; i++) {
+            sd_ignore(ecs__remove_disk_locked(e, c, ids.id[i], NULL)); /* an orphan at worst */
+        }
+    }
+    sd_ignore(delete_instance_row(e, instance_id, NULL)); /* as above */
+}
+
+sd_code ecs_create_instance(ecs *e, const ecs_caller *c, const ecs_instance_spec *s,
+                            char instance_id[ECS_ID_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    const char *zone = NULL;
+    bool made = false;
+
+    pthread_mutex_lock(&e->mu);
+    SD_ENSUREC(s->n_data_disks <= ECS_DATA_DISKS_MAX, err, SD_E_INVALID, "InvalidParameter",
+               "At most %d data disks.", ECS_DATA_DISKS_MAX);
+    SD_ENSUREC(s->image_id == NULL || s->image_id[0] == '\0', err, SD_E_NOT_FOUND,
+               "InvalidImageId.NotFound", "The specified image %s does not exist.", s->image_id);
+    SD_TRY(ecs__check_zone(e, s->zone, &zone, err));
+    SD_TRY(ecs__new_id(e, "i-", instance_id, err));
+    SD_TRY(insert_instance(e, c, s, instance_id, zone, err));
+    made = true;
+    SD_TRY(add_disk(e, c, instance_id, zone, &s->system_disk, true, 0, err));
+    for (size_t i = 0; i < s->n_data_disks; i++) {
+        SD_TRY(add_disk(e, c, instance_id, zone, &s->data_disks[i], false, i + 1, err));
+    }
+    if (s->start) {
+        SD_TRY(start_locked(e, c, instance_id, err));
+    }
+out:
+    if (rc != SD_OK && made) {
+        undo_create(e, c, instance_id);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_list_instances(ecs *e, const ecs_caller *c, ecs_instance_fn fn, void *ctx, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+    ecs_instance i;
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(store_prepare(e->st,
+                         "SELECT " INST_COLS " FROM ecs_instances WHERE account = ? AND region = ? "
+                         "ORDER BY created, rowid",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, c->region, err));
+    for (;;) {
+        SD_TRY(store_step(st, &row, err));
+        if (!row) {
+            break;
+        }
+        inst_from_row(st, &i);
+        fn(ctx, &i);
+    }
+out:
+    store_stmt_free(st);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_start_instance(ecs *e, const ecs_caller *c, const char *instance_id, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_instance i;
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(load_instance(e, c, instance_id, &i, err));
+    SD_ENSUREC(strcmp(i.status, "Stopped") == 0, err, SD_E_DENIED, "IncorrectInstanceStatus",
+               "The instance %s is %s; only a Stopped instance can start.", instance_id, i.status);
+    SD_TRY(start_locked(e, c, instance_id, err));
+out:
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_stop_instance(ecs *e, const ecs_caller *c, const char *instance_id, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_instance i;
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(load_instance(e, c, instance_id, &i, err));
+    SD_ENSUREC(strcmp(i.status, "Running") == 0, err, SD_E_DENIED, "IncorrectInstanceStatus",
+               "The instance %s is %s; only a Running instance can stop.", instance_id, i.status);
+    stop_locked(e, instance_id);
+    SD_TRY(set_status(e, instance_id, "Stopped", err));
+out:
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_delete_instance(ecs *e, const ecs_caller *c, const char *instance_id, bool force,
+                            sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_instance i;
+    disk_ids ids;
+    ecs_disk_row r = {0};
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(load_instance(e, c, instance_id, &i, err));
+    SD_ENSUREC(force || strcmp(i.status, "Stopped") == 0, err, SD_E_DENIED,
+               "IncorrectInstanceStatus", "The instance %s is %s; stop it first or use Force.",
+               instance_id, i.status);
+    stop_locked(e, instance_id);
+    SD_TRY(attached_disks(e, instance_id, &ids, err));
+    for (size_t k = 0; k < ids.n; k++) {
+        SD_TRY(ecs__load_disk(e, c, ids.id[k], &r, err));
+        if (r.d.delete_with_instance) {
+            SD_TRY(ecs__remove_disk_locked(e, c, ids.id[k], err));
+        } else {
+            SD_TRY(ecs__set_attachment(e, ids.id[k], "", "", -1, err));
+        }
+        ecs__disk_row_free(&r);
+    }
+    SD_TRY(delete_instance_row(e, instance_id, err));
+out:
+    ecs__disk_row_free(&r);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_attach_disk(ecs *e, const ecs_caller *c, const char *instance_id, const char *disk_id,
+                        int delete_with_instance, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_instance i;
+    ecs_disk_row r = {0};
+    disk_ids ids;
+    char dev[24];
+    bool attached = false;
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(load_instance(e, c, instance_id, &i, err));
+    SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_ENSUREC(r.d.instance_id[0] == '\0', err, SD_E_DENIED, "IncorrectDiskStatus",
+               "The disk %s is already attached to %s.", disk_id, r.d.instance_id);
+    SD_ENSUREC(strcmp(r.d.zone, i.zone) == 0, err, SD_E_DENIED, "OperationDenied",
+               "The disk %s is in zone %s and the instance in %s.", disk_id, r.d.zone, i.zone);
+    SD_TRY(attached_disks(e, instance_id, &ids, err));
+    SD_ENSUREC(ids.n <= ECS_DATA_DISKS_MAX, err, SD_E_DENIED, "InstanceDiskLimitExceeded",
+               "The instance %s has the most disks it can.", instance_id);
+    device_name(ids.n, dev);
+    SD_TRY(ecs__set_attachment(e, disk_id, instance_id, dev, delete_with_instance, err));
+    attached = true;
+    if (strcmp(i.status, "Running") == 0) {
+        SD_TRY(open_disk(e, c, instance_id, disk_id, err)); /* R11: the key is needed now */
+    }
+out:
+    if (rc != SD_OK && attached) {
+        sd_ignore(ecs__set_attachment(e, disk_id, "", "", -1, NULL)); /* back to Available */
+    }
+    ecs__disk_row_free(&r);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_detach_disk(ecs *e, const ecs_caller *c, const char *instance_id, const char *disk_id,
+                        sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_instance i;
+    ecs_disk_row r = {0};
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(load_instance(e, c, instance_id, &i, err));
+    SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_ENSUREC(strcmp(r.d.instance_id, instance_id) == 0, err, SD_E_DENIED, "IncorrectDiskStatus",
+               "The disk %s is not attached to %s.", disk_id, instance_id);
+    SD_ENSUREC(strcmp(r.d.type, "system") != 0, err, SD_E_DENIED, "IncorrectDiskStatus",
+               "The system disk %s cannot be detached.", disk_id);
+    close_disk(e, disk_id);
+    SD_TRY(ecs__set_attachment(e, disk_id, "", "", -1, err));
+out:
+    ecs__disk_row_free(&r);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+/* ---- after a restart, and at close ----------------------------------------------------- */
+
+void ecs__resume_instances(ecs *e)
+{
+    store_stmt *st = NULL;
+    bool row = false;
+    char ids[64][ECS_ID_MAX];
+    char accounts[64][IAM_ACCOUNT_ID_LEN + 1];
+    char regions[64][64];
+    size_t n = 0;
+
+    if (store_prepare(e->st,
+                      "SELECT instance_id, account, region FROM ecs_instances WHERE status = "
+                      "'Running' LIMIT 64",
+                      &st, NULL) != SD_OK) {
+        return;
+    }
+    while (n < 64 && store_step(st, &row, NULL) == SD_OK && row) {
+        ecs__cpy(ids[n], ECS_ID_MAX, store_col_text(st, 0));
+        ecs__cpy(accounts[n], sizeof accounts[n], store_col_text(st, 1));
+        ecs__cpy(regions[n], sizeof regions[n], store_col_text(st, 2));
+        n++;
+    }
+    store_stmt_free(st);
+    for (size_t i = 0; i < n; i++) {
+        ecs_caller c = {accounts[i], regions[i]};
+        sd_err err = SD_ERR_INIT;
+        if (start_locked(e, &c, ids[i], &err) != SD_OK) {
+            /* its keys cannot be unwrapped now (R11): it stays down */
+            sd_log(SD_LOG_WARN, "ecs", "instance=%s could not restart: %s", ids[i], err.msg);
+            sd_ignore(set_status(e, ids[i], "Stopped", NULL)); /* logged above */
+        }
+    }
+}
+
+void ecs__close_all(ecs *e)
+{
+    while (e->nopen > 0) {
+        close_open(e, e->nopen - 1);
+    }
+}
+
+/* ---- dependencies on a key (R12) ------------------------------------------------------------ */
+
+sd_code ecs_key_dependents(ecs *e, const ecs_caller *c, const char *key, ecs_dep_fn fn, void *ctx,
+                           sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+    kms_caller kc = {c->account, c->region};
+    kms_key_meta *m = calloc(1, sizeof *m);
+    sd_err kerr = SD_ERR_INIT;
+
+    pthread_mutex_lock(&e->mu);
+    SD_ENSURE(m != NULL, err, SD_E_NOMEM, "out of memory");
+    if (e->kms.ops->describe_key(e->kms.h, &kc, key, m, &kerr) != SD_OK) {
+        SD_FAILC(err, SD_E_NOT_FOUND, "InvalidParameter.KMSKeyId.NotFound",
+                 "The specified KMSKeyId %s is not found.", key);
+    }
+    SD_TRY(store_prepare(e->st,
+                         "SELECT 'disk', d.disk_id, CASE WHEN d.instance_id = '' THEN 'Available' "
+                         "ELSE 'In_use' END FROM ecs_disks d WHERE d.account = ?1 AND d.region = "
+                         "?2 AND d.kms_key_id = ?3 "
+                         "UNION ALL SELECT 'snapshot', s.snapshot_id, 'accomplished' FROM "
+                         "ecs_snapshots s WHERE s.account = ?1 AND s.region = ?2 AND s.kms_key_id "
+                         "= ?3 "
+                         "UNION ALL SELECT DISTINCT 'instance', i.instance_id, i.status FROM "
+                         "ecs_instances i JOIN ecs_disks d ON d.instance_id = i.instance_id WHERE "
+                         "i.account = ?1 AND i.region = ?2 AND d.kms_key_id = ?3 AND i.status = "
+                         "'Running'",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, c->region, err));
+    SD_TRY(store_bind_text(st, 3, m->key_id, err));
+    for (;;) {
+        SD_TRY(store_step(st, &row, err));
+        if (!row) {
+            break;
+        }
+        fn(ctx, store_col_text(st, 0), store_col_text(st, 1), store_col_text(st, 2));
+    }
+out:
+    store_stmt_free(st);
+    free(m);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
