@@ -24,6 +24,7 @@ static const cmd commands[] = {
     {"server", srv_main, "run the KMS and ECS APIs and the NBD data plane"},
     {"account", srv_account_main, "create an account and its AccessKey (on the server's host)"},
     {"audit", srv_audit_main, "print the KMS audit log (on the server's host)"},
+    {"nbd-serve", srv_nbd_main, "serve one disk of a local block store over NBD (developers)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "list the commands"},
 };
