@@ -361,11 +361,12 @@ static void run(nbds_conn *c, nbds_req *r)
  * types" and "Error values"). */
 static uint32_t check_range(const nbds_conn *c, const nbds_req *r)
 {
-    const struct cmd_rule *rule = &rules[r->type];
     uint64_t end;
 
     if (sd_add_overflow(r->offset, (uint64_t)r->len, &end) || end > ex(c)->size) {
-        return rule->writes ? NBDS_ENOSPC : NBDS_EINVAL;
+        /* proto.md: ENOSPC for data that does not fit; EINVAL otherwise. */
+        return r->type == NBDS_CMD_WRITE || r->type == NBDS_CMD_WRITE_ZEROES ? NBDS_ENOSPC
+                                                                             : NBDS_EINVAL;
     }
     if (r->offset % c->min_block != 0) {
         return NBDS_EINVAL;
