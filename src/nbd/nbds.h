@@ -48,9 +48,10 @@ typedef struct nbds_opts {
     }
 
 /* Caller owns *out (release with nbds_stop).  Binds the listeners and
- * starts accepting.  An existing socket file at unix_path is replaced; any
- * other file there is an error.  SD_E_INVALID: no listener, or TCP without
- * TLS; SD_E_IO: cannot bind or listen. */
+ * starts accepting; with neither listener, only nbds_serve_fd brings
+ * clients.  An existing socket file at unix_path is replaced; any other
+ * file there is an error.  SD_E_INVALID: TCP without TLS; SD_E_IO: cannot
+ * bind or listen. */
 SD_MUST_USE sd_code nbds_start(const nbds_opts *o, nbds_server **out, sd_err *err);
 
 /* The TCP port actually bound (useful with tcp_port 0); 0 without TCP. */

@@ -254,24 +254,28 @@ static sd_code extent_cb(void *ctx, uint64_t length, uint32_t type, sd_err *err)
     extents *x = ctx;
     uint32_t flags = type & (BLK_EXTENT_HOLE | BLK_EXTENT_ZERO);
     uint32_t len;
+    uint8_t *last = x->n > 0 ? x->out + 8 * (x->n - 1) : NULL;
 
     (void)err;
-    if (x->total >= x->want || length == 0) {
-        x->full = x->total >= x->want;
-        return x->full ? SD_E_CONFLICT : SD_OK;
+    if (length == 0) {
+        return SD_OK;
     }
     len = length < (uint64_t)(x->want - x->total) ? (uint32_t)length : x->want - x->total;
-    if (x->n > 0 && nbds__get32(x->out + 8 * (x->n - 1) + 4) == flags) {
-        uint8_t *last = x->out + 8 * (x->n - 1);
+    if (last != NULL && nbds__get32(last + 4) == flags) {
         nbds__put32(last, nbds__get32(last) + len); /* same status: one extent */
+    } else if (x->n == x->max || (x->req_one && x->n == 1)) {
+        x->full = true;
     } else {
         nbds__put32(x->out + 8 * x->n, len);
         nbds__put32(x->out + 8 * x->n + 4, flags);
         x->n++;
     }
-    x->total += len;
-    /* Stopping is not a failure: the walk's caller knows it by x->full. */
-    x->full = x->req_one || x->n == x->max || x->total >= x->want;
+    if (!x->full) {
+        x->total += len;
+        x->full = x->total >= x->want;
+    }
+    /* Stopping the walk is not a failure: do_block_status knows it by
+     * x->full. */
     return x->full ? SD_E_CONFLICT : SD_OK;
 }
 
