@@ -213,7 +213,8 @@ static sd_code psk_load(crypto_tls_ctx *c, const char *path, sd_err *err)
     FILE *f = fopen(path, "re");
     char line[PSK_MAX_IDENTITY + 2 * PSK_MAX_KEY + 8];
 
-    SD_ENSURE(f != NULL, err, SD_E_INVALID, "cannot open PSK file %s: %s", path, strerror(errno));
+    SD_ENSURE(f != NULL, err, SD_E_INVALID, "cannot open PSK file %s: %s", path,
+              strerrordesc_np(errno));
     while (fgets(line, sizeof line, f) != NULL) {
         size_t n = strlen(line);
         SD_ENSURE(n > 0 && (line[n - 1] == '\n' || feof(f)), err, SD_E_INVALID,
@@ -288,7 +289,7 @@ static sd_code wait_fd(int fd, int ssl_error, int timeout_ms, sd_err *err)
         r = poll(&p, 1, timeout_ms);
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
-        return sd_err_set(err, SD_E_IO, SD_HERE, "poll: %s", strerror(errno));
+        return sd_err_set(err, SD_E_IO, SD_HERE, "poll: %s", strerrordesc_np(errno));
     }
     if (r == 0) {
         return sd_err_set(err, SD_E_IO, SD_HERE, "TLS peer timed out");

@@ -116,7 +116,7 @@ static sd_code list_one(void *ctx, const char *name, sd_err *err)
 {
     hs *h = ctx;
     uint8_t buf[4 + NBDS_NAME_MAX];
-    uint32_t n = (uint32_t)strlen(name);
+    uint32_t n = (uint32_t)strnlen(name, NBDS_NAME_MAX);
 
     nbds__put32(buf, n);
     memcpy(buf + 4, name, n);
@@ -198,7 +198,7 @@ static bool parse_info_req(const hs *h, info_req *r)
     r->name = h->data + 4;
     r->namelen = n;
     for (uint16_t i = 0; i < nreq; i++) {
-        uint16_t t = nbds__get16(h->data + 6 + n + 2 * (uint32_t)i);
+        uint16_t t = nbds__get16(h->data + 6 + n + 2 * (size_t)i);
         r->block_size |= t == NBDS_INFO_BLOCK_SIZE;
         r->want_name |= t == NBDS_INFO_NAME;
         r->want_desc |= t == NBDS_INFO_DESCRIPTION;
@@ -293,9 +293,8 @@ static sd_code opt_meta(hs *h, sd_err *err)
             return reply_err(h, NBDS_REP_ERR_INVALID, "malformed meta context query", err);
         }
         const char *q = (const char *)h->data + pos + 4;
-        if (ql == strlen(NBDS_META_BASE) && memcmp(q, NBDS_META_BASE, ql) == 0) {
-            match = true;
-        } else if (!set && ql == 5 && memcmp(q, "base:", 5) == 0) {
+        if ((ql == strlen(NBDS_META_BASE) && memcmp(q, NBDS_META_BASE, ql) == 0) ||
+            (!set && ql == 5 && memcmp(q, "base:", 5) == 0)) {
             match = true;
         }
         pos += 4 + ql;
@@ -316,8 +315,8 @@ static sd_code opt_meta(hs *h, sd_err *err)
     if (match) {
         /* LIST's ids are reserved (0); SET's is the one BLOCK_STATUS uses. */
         nbds__put32(buf, set ? NBDS_META_ID : 0);
-        memcpy(buf + 4, NBDS_META_BASE, strlen(NBDS_META_BASE));
-        SD_TRY(reply(h, NBDS_REP_META_CONTEXT, buf, 4 + (uint32_t)strlen(NBDS_META_BASE), err));
+        memcpy(buf + 4, NBDS_META_BASE, sizeof NBDS_META_BASE - 1);
+        SD_TRY(reply(h, NBDS_REP_META_CONTEXT, buf, 4 + (uint32_t)sizeof NBDS_META_BASE - 1, err));
     }
     SD_TRY(reply(h, NBDS_REP_ACK, NULL, 0, err));
 out:

@@ -357,7 +357,7 @@ static void *accept_main(void *arg)
             if (errno == EINTR) {
                 continue;
             }
-            sd_log(SD_LOG_ERROR, "nbd", "poll failed: %s", strerror(errno));
+            sd_log(SD_LOG_ERROR, "nbd", "poll failed: %s", strerrordesc_np(errno));
             break;
         }
         if (p[0].revents != 0) {
@@ -384,18 +384,19 @@ static sd_code listen_unix(nbds_server *s, const char *path, sd_err *err)
     memcpy(a.sun_path, path, strlen(path) + 1);
     if (lstat(path, &st) == 0) {
         SD_ENSURE(S_ISSOCK(st.st_mode), err, SD_E_INVALID, "%s exists and is not a socket", path);
-        SD_ENSURE(unlink(path) == 0, err, SD_E_IO, "cannot replace %s: %s", path, strerror(errno));
+        SD_ENSURE(unlink(path) == 0, err, SD_E_IO, "cannot replace %s: %s", path,
+                  strerrordesc_np(errno));
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    SD_ENSURE(fd >= 0, err, SD_E_IO, "socket: %s", strerror(errno));
+    SD_ENSURE(fd >= 0, err, SD_E_IO, "socket: %s", strerrordesc_np(errno));
     SD_ENSURE(bind(fd, (struct sockaddr *)&a, sizeof a) == 0, err, SD_E_IO, "bind %s: %s", path,
-              strerror(errno));
+              strerrordesc_np(errno));
     s->unix_path = strdup(path);
     SD_ENSURE(s->unix_path != NULL, err, SD_E_NOMEM, "out of memory");
     /* 0600 before listen(): until then nobody can connect, so there is no
      * window in which the umask's mode lets another user in. */
-    SD_ENSURE(chmod(path, 0600) == 0, err, SD_E_IO, "chmod %s: %s", path, strerror(errno));
-    SD_ENSURE(listen(fd, 64) == 0, err, SD_E_IO, "listen %s: %s", path, strerror(errno));
+    SD_ENSURE(chmod(path, 0600) == 0, err, SD_E_IO, "chmod %s: %s", path, strerrordesc_np(errno));
+    SD_ENSURE(listen(fd, 64) == 0, err, SD_E_IO, "listen %s: %s", path, strerrordesc_np(errno));
     s->lfd[0] = fd;
     fd = -1;
 out:
@@ -412,8 +413,13 @@ static sd_code listen_tcp(nbds_server *s, const char *addr, uint16_t port, sd_er
                              .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+        struct sockaddr_storage ss;
+    } bound = {0};
+    socklen_t sl = sizeof bound;
     char service[8];
     int fd = -1;
     int one = 1;
@@ -423,15 +429,14 @@ static sd_code listen_tcp(nbds_server *s, const char *addr, uint16_t port, sd_er
     gai = getaddrinfo(addr, service, &hints, &ai);
     SD_ENSURE(gai == 0, err, SD_E_INVALID, "bad listen address %s: %s", addr, gai_strerror(gai));
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    SD_ENSURE(fd >= 0, err, SD_E_IO, "socket: %s", strerror(errno));
+    SD_ENSURE(fd >= 0, err, SD_E_IO, "socket: %s", strerrordesc_np(errno));
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     SD_ENSURE(bind(fd, ai->ai_addr, ai->ai_addrlen) == 0, err, SD_E_IO, "bind %s:%u: %s", addr,
-              (unsigned)port, strerror(errno));
-    SD_ENSURE(listen(fd, 64) == 0, err, SD_E_IO, "listen: %s", strerror(errno));
-    SD_ENSURE(getsockname(fd, (struct sockaddr *)&ss, &sl) == 0, err, SD_E_IO, "getsockname: %s",
-              strerror(errno));
-    s->tcp_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+              (unsigned)port, strerrordesc_np(errno));
+    SD_ENSURE(listen(fd, 64) == 0, err, SD_E_IO, "listen: %s", strerrordesc_np(errno));
+    SD_ENSURE(getsockname(fd, &bound.sa, &sl) == 0, err, SD_E_IO, "getsockname: %s",
+              strerrordesc_np(errno));
+    s->tcp_port = ntohs(bound.sa.sa_family == AF_INET6 ? bound.in6.sin6_port : bound.in.sin_port);
     s->lfd[1] = fd;
     fd = -1;
 out:
@@ -474,7 +479,7 @@ sd_code nbds_start(const nbds_opts *o, nbds_server **out, sd_err *err)
     SD_ENSURE(o->tcp_addr == NULL || o->tls != NULL, err, SD_E_INVALID,
               "NBD over TCP needs TLS credentials");
     SD_TRY(server_new(o, &s, err));
-    SD_ENSURE(pipe2(s->wake, O_CLOEXEC) == 0, err, SD_E_IO, "pipe: %s", strerror(errno));
+    SD_ENSURE(pipe2(s->wake, O_CLOEXEC) == 0, err, SD_E_IO, "pipe: %s", strerrordesc_np(errno));
     if (o->unix_path != NULL) {
         SD_TRY(listen_unix(s, o->unix_path, err));
     }

@@ -254,10 +254,10 @@ static sd_code extent_cb(void *ctx, uint64_t length, uint32_t type, sd_err *err)
     extents *x = ctx;
     uint32_t flags = type & (BLK_EXTENT_HOLE | BLK_EXTENT_ZERO);
     uint32_t len;
-    uint8_t *last = x->n > 0 ? x->out + 8 * (x->n - 1) : NULL;
+    uint8_t *last = x->n > 0 ? x->out + 8 * (size_t)(x->n - 1) : NULL;
 
     (void)err;
-    if (length == 0) {
+    if (SD_NEVER(x->out == NULL) || length == 0) {
         return SD_OK;
     }
     len = length < (uint64_t)(x->want - x->total) ? (uint32_t)length : x->want - x->total;
@@ -266,8 +266,8 @@ static sd_code extent_cb(void *ctx, uint64_t length, uint32_t type, sd_err *err)
     } else if (x->n == x->max || (x->req_one && x->n == 1)) {
         x->full = true;
     } else {
-        nbds__put32(x->out + 8 * x->n, len);
-        nbds__put32(x->out + 8 * x->n + 4, flags);
+        nbds__put32(x->out + 8 * (size_t)x->n, len);
+        nbds__put32(x->out + 8 * (size_t)x->n + 4, flags);
         x->n++;
     }
     if (!x->full) {

@@ -22,7 +22,7 @@ static sd_code read_some(nbds_conn *c, void *buf, size_t n, size_t *got, sd_err 
         r = recv(c->fd, buf, n, 0);
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
-        return sd_err_set(err, SD_E_IO, SD_HERE, "recv: %s", strerror(errno));
+        return sd_err_set(err, SD_E_IO, SD_HERE, "recv: %s", strerrordesc_np(errno));
     }
     *got = (size_t)r;
     return SD_OK;
@@ -58,7 +58,7 @@ sd_code nbds__write(nbds_conn *c, const void *buf, size_t n, bool more, sd_err *
         if (w < 0 && errno == EINTR) {
             continue;
         }
-        SD_ENSURE(w > 0, err, SD_E_IO, "send: %s", strerror(errno));
+        SD_ENSURE(w > 0, err, SD_E_IO, "send: %s", strerrordesc_np(errno));
         p += w;
         n -= (size_t)w;
     }

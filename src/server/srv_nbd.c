@@ -159,7 +159,8 @@ static sd_code read_key(const char *path, sd_secret **out, sd_err *err)
     ssize_t n;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    SD_ENSURE(fd >= 0, err, SD_E_INVALID, "cannot open key file %s: %s", path, strerror(errno));
+    SD_ENSURE(fd >= 0, err, SD_E_INVALID, "cannot open key file %s: %s", path,
+              strerrordesc_np(errno));
     n = read(fd, buf, sizeof buf);
     SD_ENSURE(n == BLK_DK_LEN, err, SD_E_INVALID, "key file %s must hold exactly %u bytes", path,
               BLK_DK_LEN);
@@ -178,7 +179,7 @@ static sd_code open_disk(const nbd_args *a, const sd_secret *dk, blk_store **bs,
     sd_code rc = SD_OK;
 
     if (mkdir(a->store, 0700) != 0 && errno != EEXIST) {
-        SD_FAIL(err, SD_E_IO, "cannot create %s: %s", a->store, strerror(errno));
+        SD_FAIL(err, SD_E_IO, "cannot create %s: %s", a->store, strerrordesc_np(errno));
     }
     SD_TRY(blk_store_open_local(a->store, bs, err));
     if (a->size != 0) {
