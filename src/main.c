@@ -26,6 +26,7 @@ static const cmd commands[] = {
     {"account", srv_account_main, "create an account and its AccessKey (on the server's host)"},
     {"kms", cli_product_main, "call a KMS action: sealdisk kms <Action> --Param value ..."},
     {"audit", srv_audit_main, "print the KMS audit log (on the server's host)"},
+    {"nbd-serve", srv_nbd_main, "serve one disk of a local block store over NBD (developers)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "list the commands"},
 };

@@ -104,6 +104,48 @@ SD_MUST_USE sd_code crypto_hmac(crypto_hmac_alg alg, const uint8_t *key, size_t 
                                 const uint8_t *msg, size_t msglen, uint8_t out[CRYPTO_SHA256_LEN],
                                 size_t *outlen, sd_err *err);
 
+/* ---- TLS sessions (the NBD server's STARTTLS) --------------------------- */
+
+/* A server-side TLS configuration (x509 or PSK), immutable once made and
+ * shared by every connection; and one TLS session over a socket. */
+typedef struct crypto_tls_ctx crypto_tls_ctx;
+typedef struct crypto_tls crypto_tls;
+
+/* Caller owns *out.  A server context with an x509 certificate chain and
+ * its private key (PEM files); TLS 1.2 and 1.3.  SD_E_INVALID: unreadable
+ * or mismatched files. */
+SD_MUST_USE sd_code crypto_tls_ctx_x509(const char *cert_file, const char *key_file,
+                                        crypto_tls_ctx **out, sd_err *err);
+/* Caller owns *out.  A server context with pre-shared keys from a file in
+ * GnuTLS psktool format (one "identity:hexkey" line per client; the format
+ * qemu's tls-creds-psk and libnbd's tls-psk-file read).  The keys live in
+ * sd_secrets.  TLS 1.3 PSK with (EC)DHE, as GnuTLS clients do it, and TLS
+ * 1.2 PSK suites.  SD_E_INVALID: bad or empty file. */
+SD_MUST_USE sd_code crypto_tls_ctx_psk(const char *psk_file, crypto_tls_ctx **out, sd_err *err);
+/* Wipes the keys and frees; accepts NULL. */
+void crypto_tls_ctx_free(crypto_tls_ctx *c);
+
+/* Caller owns *out.  Runs the server side of a TLS handshake on the
+ * connected socket fd (which stays the caller's; it is made non-blocking)
+ * within timeout_ms.  SD_E_AUTH: the handshake failed (unknown PSK
+ * identity, bad key, no common suite); SD_E_IO: the peer went away.
+ * The process must ignore SIGPIPE (OpenSSL writes with write(2)). */
+SD_MUST_USE sd_code crypto_tls_accept(const crypto_tls_ctx *c, int fd, int timeout_ms,
+                                      crypto_tls **out, sd_err *err);
+/* Reads 1..n bytes into buf; *got = 0 at the peer's orderly end.  Waits at
+ * most the session's timeout (crypto_tls_set_timeout) for data. */
+SD_MUST_USE sd_code crypto_tls_read(crypto_tls *t, void *buf, size_t n, size_t *got, sd_err *err);
+/* Writes all n bytes. */
+SD_MUST_USE sd_code crypto_tls_write(crypto_tls *t, const void *buf, size_t n, sd_err *err);
+/* How long crypto_tls_read waits for data: milliseconds, -1 = forever. */
+void crypto_tls_set_timeout(crypto_tls *t, int timeout_ms);
+/* Sends close_notify, best effort and without waiting. */
+void crypto_tls_close(crypto_tls *t);
+/* Frees the session (not the fd); accepts NULL.
+ * Thread model: one reader and any number of writers may use a session at
+ * once (calls are serialised inside); close and free need exclusive use. */
+void crypto_tls_free(crypto_tls *t);
+
 /* ---- RSA (BYOK wrapping keys) ---------------------------------------- */
 
 typedef enum crypto_rsa_pad {

@@ -53,4 +53,8 @@ int srv_account_main(int argc, char **argv);
 /* `sealdisk audit [filters]`: prints matching audit lines; exit status. */
 int srv_audit_main(int argc, char **argv);
 
+/* `sealdisk nbd-serve --disk NAME --store DIR ...`: a developer command that
+ * serves one block-store disk over NBD until SIGTERM/SIGINT; exit status. */
+int srv_nbd_main(int argc, char **argv);
+
 #endif

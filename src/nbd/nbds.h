@@ -1,0 +1,84 @@
+/* nbd: the NBD server (prefix nbds_, because libnbd owns nbd_).
+ *
+ * Serves blk_export disks to NBD clients (qemu, libnbd's tools, the Linux
+ * kernel through nbd-client) with the fixed-newstyle handshake, structured
+ * replies and base:allocation block status, on a unix socket and/or TCP.
+ * The module knows nothing of block/ beyond block/blk_export.h, so it is
+ * tested and fuzzed over in-memory exports.
+ *
+ * Lifecycle of a server: nbds_start (listeners and the accept thread run) →
+ * nbds_export_add / nbds_export_remove at any time → nbds_stop (every
+ * connection closed, every remaining export closed, everything freed).
+ *
+ * Thread model: an nbds_server may be used from any thread; nbds_export_add,
+ * nbds_export_remove and nbds_serve_fd may run concurrently with each other
+ * and with client traffic, but not with or after nbds_stop.  Internally each
+ * connection has one reader thread (the handshake, then request parsing) and
+ * a small fixed pool of workers that run requests; replies are serialised by
+ * a per-connection write lock. */
+#ifndef SD_NBDS_H
+#define SD_NBDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "block/blk_export.h"
+#include "common/common.h"
+#include "crypto/crypto.h"
+
+#define NBDS_NAME_MAX 256u /* export names, bytes (the spec's SHOULD) */
+
+typedef struct nbds_server nbds_server;
+
+/* Options for nbds_start (an option bundle: a plain struct). */
+typedef struct nbds_opts {
+    const char *unix_path; /* NULL: no unix socket; else created 0600 */
+    const char *tcp_addr;  /* NULL: no TCP listener; else e.g. "127.0.0.1" */
+    uint16_t tcp_port;     /* 0: a free port (see nbds_tcp_port) */
+    /* Borrowed, must outlive the server.  Required with tcp_addr: TCP
+     * clients must STARTTLS before anything else (FORCEDTLS). */
+    const crypto_tls_ctx *tls;
+    unsigned workers;   /* request workers per connection; 0 = 4 */
+    unsigned max_conns; /* 0 = 64; further clients are closed at once */
+} nbds_opts;
+
+#define NBDS_OPTS_INIT            \
+    {                             \
+        NULL, NULL, 0, NULL, 0, 0 \
+    }
+
+/* Caller owns *out (release with nbds_stop).  Binds the listeners and
+ * starts accepting; with neither listener, only nbds_serve_fd brings
+ * clients.  An existing socket file at unix_path is replaced; any other
+ * file there is an error.  SD_E_INVALID: TCP without TLS; SD_E_IO: cannot
+ * bind or listen. */
+SD_MUST_USE sd_code nbds_start(const nbds_opts *o, nbds_server **out, sd_err *err);
+
+/* The TCP port actually bound (useful with tcp_port 0); 0 without TCP. */
+uint16_t nbds_tcp_port(const nbds_server *s);
+
+/* Publishes exp under name (1..NBDS_NAME_MAX bytes).  On success the server
+ * owns the export: it calls exp->ops->close once, on removal or stop; the
+ * struct is copied and exp->description too.  On failure the caller still
+ * owns it.  SD_E_INVALID: bad name or geometry; SD_E_CONFLICT: name taken. */
+SD_MUST_USE sd_code nbds_export_add(nbds_server *s, const char *name, const blk_export *exp,
+                                    sd_err *err);
+
+/* Unpublishes an export: new clients no longer see it, its connections are
+ * closed (their in-flight requests finish first), then exp->ops->close
+ * runs, which wipes its key.  Blocks until all of that is done.
+ * SD_E_NOT_FOUND: no such export. */
+SD_MUST_USE sd_code nbds_export_remove(nbds_server *s, const char *name, sd_err *err);
+
+/* Serves one already-connected stream socket as a client connection, on its
+ * own threads; the server takes fd (closed by the server, also on
+ * failure).  tcp says whether the peer counts as remote (then TLS is
+ * mandatory).  Used for tests, fuzzing and socket activation.
+ * SD_E_CONFLICT: the server is stopping or full. */
+SD_MUST_USE sd_code nbds_serve_fd(nbds_server *s, int fd, bool tcp, sd_err *err);
+
+/* Stops accepting, closes every connection, closes every export, frees.
+ * Accepts NULL. */
+void nbds_stop(nbds_server *s);
+
+#endif

@@ -1,0 +1,551 @@
+/* nbds_server.c: listeners, the accept thread, connections and the export
+ * registry.
+ *
+ * One accept thread polls the listeners and a wake pipe (written by
+ * nbds_stop).  Each accepted socket becomes an nbds_conn run by its own
+ * detached thread (conn_main): handshake, then transmission, then
+ * teardown.  The registry (exports and live connections) is guarded by
+ * srv->mu; srv->cv is broadcast whenever a connection ends or drops its
+ * export reference, which is what nbds_export_remove and nbds_stop wait
+ * for (invariants 1 and 2 in nbds_int.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "nbd/nbds_int.h"
+
+#define DEFAULT_WORKERS   4u
+#define DEFAULT_MAX_CONNS 64u
+#define MAX_WORKERS       64u
+
+/* ---- the export registry --------------------------------------------- */
+
+static nbds_export *find_locked(nbds_server *s, const uint8_t *name, size_t len)
+{
+    nbds_export *e;
+
+    if (len == 0) {
+        /* The default export: unambiguous only when there is one. */
+        return s->exports != NULL && s->exports->next == NULL ? s->exports : NULL;
+    }
+    for (e = s->exports; e != NULL; e = e->next) {
+        if (strlen(e->name) == len && memcmp(e->name, name, len) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+sd_code nbds__export_find(nbds_conn *c, const uint8_t *name, size_t len, bool bind,
+                          nbds_export_info *out, sd_err *err)
+{
+    nbds_server *s = c->srv;
+    nbds_export *e;
+    sd_code rc = SD_OK;
+
+    pthread_mutex_lock(&s->mu);
+    e = find_locked(s, name, len);
+    if (e == NULL || s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        return sd_err_set(err, SD_E_NOT_FOUND, SD_HERE, "no such export");
+    }
+    (void)snprintf(out->name, sizeof out->name, "%s", e->name);
+    (void)snprintf(out->description, sizeof out->description, "%s",
+                   e->description != NULL ? e->description : "");
+    out->size = e->exp.size;
+    out->min_block = e->exp.min_block;
+    out->pref_block = e->exp.pref_block;
+    out->max_block = e->exp.max_block;
+    out->readonly = e->exp.readonly;
+    if (bind) {
+        e->refs++;
+        c->exp = e;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+sd_code nbds__export_each(nbds_server *s, sd_code (*fn)(void *ctx, const char *name, sd_err *err),
+                          void *ctx, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    nbds_export *e;
+
+    pthread_mutex_lock(&s->mu);
+    for (e = s->exports; e != NULL && rc == SD_OK; e = e->next) {
+        rc = fn(ctx, e->name, err);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static bool is_pow2(uint32_t v)
+{
+    return v != 0 && (v & (v - 1)) == 0;
+}
+
+static sd_code check_export(const char *name, const blk_export *exp, sd_err *err)
+{
+    size_t n = name != NULL ? strlen(name) : 0;
+
+    if (n == 0 || n > NBDS_NAME_MAX) {
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "export name must be 1..%u bytes",
+                          NBDS_NAME_MAX);
+    }
+    if (exp == NULL || exp->ops == NULL || exp->ops->pread == NULL || exp->ops->pwrite == NULL ||
+        exp->ops->flush == NULL || exp->ops->trim == NULL || exp->ops->zero == NULL ||
+        exp->ops->extents == NULL) {
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "export %s lacks an operation", name);
+    }
+    /* The spec's block-size rules: min a power of two <= 64 KiB (and we
+     * also serve 512-byte clients), preferred a power of two >= min, max a
+     * multiple of min, size a multiple of min. */
+    if (!is_pow2(exp->min_block) || exp->min_block > 65536 || exp->min_block < 512 ||
+        !is_pow2(exp->pref_block) || exp->pref_block < exp->min_block ||
+        exp->max_block < exp->pref_block || exp->max_block > NBDS_MAX_PAYLOAD ||
+        exp->max_block % exp->min_block != 0 || exp->size % exp->min_block != 0 ||
+        exp->size > INT64_MAX) {
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "export %s has a bad geometry", name);
+    }
+    return SD_OK;
+}
+
+sd_code nbds_export_add(nbds_server *s, const char *name, const blk_export *exp, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    nbds_export *e = NULL;
+
+    SD_TRY(check_export(name, exp, err));
+    e = calloc(1, sizeof *e);
+    SD_ENSURE(e != NULL, err, SD_E_NOMEM, "out of memory");
+    (void)snprintf(e->name, sizeof e->name, "%s", name);
+    e->exp = *exp;
+    if (exp->description != NULL) {
+        e->description = strndup(exp->description, NBDS_STR_MAX / 4 - 1);
+        SD_ENSURE(e->description != NULL, err, SD_E_NOMEM, "out of memory");
+    }
+    e->exp.description = e->description;
+    pthread_mutex_lock(&s->mu);
+    if (find_locked(s, (const uint8_t *)name, strlen(name)) != NULL) {
+        pthread_mutex_unlock(&s->mu);
+        SD_FAIL(err, SD_E_CONFLICT, "export %s already exists", name);
+    }
+    e->next = s->exports;
+    s->exports = e;
+    pthread_mutex_unlock(&s->mu);
+    sd_log(SD_LOG_INFO, "nbd", "export added name=%s size=%llu readonly=%d", name,
+           (unsigned long long)exp->size, (int)exp->readonly);
+    e = NULL;
+out:
+    if (e != NULL) {
+        free(e->description);
+        free(e);
+    }
+    return rc;
+}
+
+static void export_close(nbds_export *e)
+{
+    if (e->exp.ops->close != NULL) {
+        e->exp.ops->close(e->exp.h);
+    }
+    free(e->description);
+    free(e);
+}
+
+sd_code nbds_export_remove(nbds_server *s, const char *name, sd_err *err)
+{
+    nbds_export **pp;
+    nbds_export *e = NULL;
+    nbds_conn *c;
+
+    pthread_mutex_lock(&s->mu);
+    for (pp = &s->exports; *pp != NULL; pp = &(*pp)->next) {
+        if (strcmp((*pp)->name, name) == 0) {
+            e = *pp;
+            *pp = e->next;
+            break;
+        }
+    }
+    if (e == NULL) {
+        pthread_mutex_unlock(&s->mu);
+        return sd_err_set(err, SD_E_NOT_FOUND, SD_HERE, "no export named %s", name);
+    }
+    for (c = s->conns; c != NULL; c = c->next) {
+        if (c->exp == e) {
+            nbds__conn_shutdown(c);
+        }
+    }
+    while (e->refs > 0) {
+        pthread_cond_wait(&s->cv, &s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    sd_log(SD_LOG_INFO, "nbd", "export removed name=%s", e->name);
+    export_close(e);
+    return SD_OK;
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+static void conn_free(nbds_conn *c)
+{
+    for (unsigned i = 0; i < NBDS_SLOTS; i++) {
+        free(c->slots[i].buf);
+    }
+    if (c->tls != NULL) {
+        crypto_tls_free(c->tls);
+    }
+    free(c->meta_name);
+    free(c->workers);
+    pthread_mutex_destroy(&c->wmu);
+    pthread_mutex_destroy(&c->qmu);
+    pthread_cond_destroy(&c->work);
+    pthread_cond_destroy(&c->slot);
+    free(c);
+}
+
+static void *conn_main(void *arg)
+{
+    nbds_conn *c = arg;
+    nbds_server *s = c->srv;
+    nbds_conn **pp;
+    nbds_export *e;
+    sd_err err = SD_ERR_INIT;
+    sd_code rc;
+
+    rc = nbds__handshake(c, &err);
+    if (rc == SD_OK && c->exp != NULL) {
+        rc = nbds__transmit(c, &err);
+    }
+    if (rc != SD_OK) {
+        sd_log(SD_LOG_DEBUG, "nbd", "connection ended: %s", err.msg);
+    }
+    /* Unlisted first, so nobody shuts down an fd number we are closing. */
+    pthread_mutex_lock(&s->mu);
+    for (pp = &s->conns; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (c->tls != NULL) {
+        crypto_tls_close(c->tls);
+    }
+    (void)close(c->fd);
+    e = c->exp;
+    conn_free(c);
+    pthread_mutex_lock(&s->mu);
+    if (e != NULL) {
+        e->refs--;
+    }
+    s->nconns--;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu); /* s may be freed from here on */
+    return NULL;
+}
+
+static sd_code conn_new(nbds_server *s, int fd, bool tcp, nbds_conn **out, sd_err *err)
+{
+    nbds_conn *c = calloc(1, sizeof *c);
+
+    if (c == NULL) {
+        return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
+    }
+    c->srv = s;
+    c->fd = fd;
+    c->tcp = tcp;
+    pthread_mutex_init(&c->wmu, NULL);
+    pthread_mutex_init(&c->qmu, NULL);
+    pthread_cond_init(&c->work, NULL);
+    pthread_cond_init(&c->slot, NULL);
+    for (unsigned i = 0; i < NBDS_SLOTS; i++) {
+        c->slots[i].next = c->free;
+        c->free = &c->slots[i];
+    }
+    c->nworkers = s->workers;
+    c->workers = calloc(c->nworkers, sizeof *c->workers);
+    if (c->workers == NULL) {
+        conn_free(c);
+        return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
+    }
+    *out = c;
+    return SD_OK;
+}
+
+sd_code nbds_serve_fd(nbds_server *s, int fd, bool tcp, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    nbds_conn *c = NULL;
+    pthread_attr_t attr;
+    struct timeval tv = {NBDS_HANDSHAKE_SEC, 0};
+
+    /* A client that never finishes the handshake must not hold a thread
+     * forever; transmission clears the timeout (idle clients are fine). */
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    SD_TRY(conn_new(s, fd, tcp, &c, err));
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping || s->nconns >= s->max_conns) {
+        pthread_mutex_unlock(&s->mu);
+        SD_FAIL(err, SD_E_CONFLICT, "server is stopping or has %u connections", s->max_conns);
+    }
+    (void)pthread_attr_init(&attr);
+    (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&(pthread_t){0}, &attr, conn_main, c) != 0) {
+        pthread_mutex_unlock(&s->mu);
+        (void)pthread_attr_destroy(&attr);
+        SD_FAIL(err, SD_E_INTERNAL, "cannot start a connection thread");
+    }
+    (void)pthread_attr_destroy(&attr);
+    c->next = s->conns;
+    s->conns = c;
+    s->nconns++;
+    pthread_mutex_unlock(&s->mu);
+    c = NULL;
+    fd = -1;
+out:
+    if (c != NULL) {
+        conn_free(c);
+    }
+    if (fd >= 0) {
+        (void)close(fd);
+    }
+    return rc;
+}
+
+/* ---- listeners ------------------------------------------------------- */
+
+static void accept_one(nbds_server *s, int lfd, bool tcp)
+{
+    sd_err err = SD_ERR_INIT;
+    int one = 1;
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+    if (fd < 0) {
+        return; /* the client gave up, or we are out of fds: keep serving */
+    }
+    if (tcp) {
+        /* Small replies must not wait for Nagle (the spec's SHOULD). */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    if (nbds_serve_fd(s, fd, tcp, &err) != SD_OK) {
+        sd_log(SD_LOG_WARN, "nbd", "client refused: %s", err.msg);
+    }
+}
+
+static void *accept_main(void *arg)
+{
+    nbds_server *s = arg;
+    struct pollfd p[3];
+
+    for (;;) {
+        p[0] = (struct pollfd){.fd = s->wake[0], .events = POLLIN};
+        p[1] = (struct pollfd){.fd = s->lfd[0], .events = POLLIN};
+        p[2] = (struct pollfd){.fd = s->lfd[1], .events = POLLIN};
+        if (poll(p, 3, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            sd_log(SD_LOG_ERROR, "nbd", "poll failed: %s", strerrordesc_np(errno));
+            break;
+        }
+        if (p[0].revents != 0) {
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (p[i + 1].revents & POLLIN) {
+                accept_one(s, s->lfd[i], i == 1);
+            }
+        }
+    }
+    return NULL;
+}
+
+static sd_code listen_unix(nbds_server *s, const char *path, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    struct stat st;
+    int fd = -1;
+
+    SD_ENSURE(strlen(path) < sizeof a.sun_path, err, SD_E_INVALID, "socket path too long: %s",
+              path);
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    if (lstat(path, &st) == 0) {
+        SD_ENSURE(S_ISSOCK(st.st_mode), err, SD_E_INVALID, "%s exists and is not a socket", path);
+        SD_ENSURE(unlink(path) == 0, err, SD_E_IO, "cannot replace %s: %s", path,
+                  strerrordesc_np(errno));
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    SD_ENSURE(fd >= 0, err, SD_E_IO, "socket: %s", strerrordesc_np(errno));
+    SD_ENSURE(bind(fd, (struct sockaddr *)&a, sizeof a) == 0, err, SD_E_IO, "bind %s: %s", path,
+              strerrordesc_np(errno));
+    s->unix_path = strdup(path);
+    SD_ENSURE(s->unix_path != NULL, err, SD_E_NOMEM, "out of memory");
+    /* 0600 before listen(): until then nobody can connect, so there is no
+     * window in which the umask's mode lets another user in. */
+    SD_ENSURE(chmod(path, 0600) == 0, err, SD_E_IO, "chmod %s: %s", path, strerrordesc_np(errno));
+    SD_ENSURE(listen(fd, 64) == 0, err, SD_E_IO, "listen %s: %s", path, strerrordesc_np(errno));
+    s->lfd[0] = fd;
+    fd = -1;
+out:
+    if (fd >= 0) {
+        (void)close(fd);
+    }
+    return rc;
+}
+
+static sd_code listen_tcp(nbds_server *s, const char *addr, uint16_t port, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+        struct sockaddr_storage ss;
+    } bound = {0};
+    socklen_t sl = sizeof bound;
+    char service[8];
+    int fd = -1;
+    int one = 1;
+    int gai;
+
+    (void)snprintf(service, sizeof service, "%u", (unsigned)port);
+    gai = getaddrinfo(addr, service, &hints, &ai);
+    SD_ENSURE(gai == 0, err, SD_E_INVALID, "bad listen address %s: %s", addr, gai_strerror(gai));
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    SD_ENSURE(fd >= 0, err, SD_E_IO, "socket: %s", strerrordesc_np(errno));
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    SD_ENSURE(bind(fd, ai->ai_addr, ai->ai_addrlen) == 0, err, SD_E_IO, "bind %s:%u: %s", addr,
+              (unsigned)port, strerrordesc_np(errno));
+    SD_ENSURE(listen(fd, 64) == 0, err, SD_E_IO, "listen: %s", strerrordesc_np(errno));
+    SD_ENSURE(getsockname(fd, &bound.sa, &sl) == 0, err, SD_E_IO, "getsockname: %s",
+              strerrordesc_np(errno));
+    s->tcp_port = ntohs(bound.sa.sa_family == AF_INET6 ? bound.in6.sin6_port : bound.in.sin_port);
+    s->lfd[1] = fd;
+    fd = -1;
+out:
+    if (ai != NULL) {
+        freeaddrinfo(ai);
+    }
+    if (fd >= 0) {
+        (void)close(fd);
+    }
+    return rc;
+}
+
+static sd_code server_new(const nbds_opts *o, nbds_server **out, sd_err *err)
+{
+    nbds_server *s = calloc(1, sizeof *s);
+
+    if (s == NULL) {
+        return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->lfd[0] = s->lfd[1] = -1;
+    s->wake[0] = s->wake[1] = -1;
+    s->tls = o->tls;
+    s->workers = o->workers == 0 ? DEFAULT_WORKERS : o->workers;
+    if (s->workers > MAX_WORKERS) {
+        s->workers = MAX_WORKERS;
+    }
+    s->max_conns = o->max_conns == 0 ? DEFAULT_MAX_CONNS : o->max_conns;
+    *out = s;
+    return SD_OK;
+}
+
+sd_code nbds_start(const nbds_opts *o, nbds_server **out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    nbds_server *s = NULL;
+
+    *out = NULL;
+    SD_ENSURE(o->tcp_addr == NULL || o->tls != NULL, err, SD_E_INVALID,
+              "NBD over TCP needs TLS credentials");
+    SD_TRY(server_new(o, &s, err));
+    SD_ENSURE(pipe2(s->wake, O_CLOEXEC) == 0, err, SD_E_IO, "pipe: %s", strerrordesc_np(errno));
+    if (o->unix_path != NULL) {
+        SD_TRY(listen_unix(s, o->unix_path, err));
+    }
+    if (o->tcp_addr != NULL) {
+        SD_TRY(listen_tcp(s, o->tcp_addr, o->tcp_port, err));
+    }
+    if (s->lfd[0] >= 0 || s->lfd[1] >= 0) {
+        SD_ENSURE(pthread_create(&s->acceptor, NULL, accept_main, s) == 0, err, SD_E_INTERNAL,
+                  "cannot start the accept thread");
+        s->accepting = true;
+    }
+    *out = s;
+    s = NULL;
+out:
+    nbds_stop(s);
+    return rc;
+}
+
+uint16_t nbds_tcp_port(const nbds_server *s)
+{
+    return s->tcp_port;
+}
+
+void nbds_stop(nbds_server *s)
+{
+    nbds_conn *c;
+    nbds_export *e;
+
+    if (s == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_mutex_unlock(&s->mu);
+    if (s->accepting) {
+        /* An empty pipe takes one byte; glibc's fortified write must be checked. */
+        if (write(s->wake[1], "x", 1) != 1) {
+            sd_log(SD_LOG_ERROR, "nbd", "cannot wake the accept thread");
+        }
+        (void)pthread_join(s->acceptor, NULL);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (s->lfd[i] >= 0) {
+            (void)close(s->lfd[i]);
+        }
+        if (s->wake[i] >= 0) {
+            (void)close(s->wake[i]);
+        }
+    }
+    if (s->unix_path != NULL) {
+        (void)unlink(s->unix_path);
+        free(s->unix_path);
+    }
+    pthread_mutex_lock(&s->mu);
+    for (c = s->conns; c != NULL; c = c->next) {
+        nbds__conn_shutdown(c);
+    }
+    while (s->nconns > 0) {
+        pthread_cond_wait(&s->cv, &s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    while ((e = s->exports) != NULL) {
+        s->exports = e->next;
+        export_close(e);
+    }
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
