@@ -22,6 +22,14 @@ typedef struct srv_ticker srv_ticker;
 SD_MUST_USE sd_code srv__ticker_start(kms *k, unsigned seconds, srv_ticker **out, sd_err *err);
 void srv__ticker_stop(srv_ticker *t);
 
+/* The block store, the NBD server (DATA_DIR/nbd.sock) and ECS over them. */
+typedef struct srv_dataplane srv_dataplane;
+struct ecs;
+SD_MUST_USE sd_code srv__dataplane_open(const srv_config *c, kms *k, iam *accounts,
+                                        srv_dataplane **out, sd_err *err);
+struct ecs *srv__dataplane_ecs(srv_dataplane *dp);
+void srv__dataplane_close(srv_dataplane *dp);
+
 /* Embedded defaults, then the config file, then flags (argv[0] is the
  * command word). */
 SD_MUST_USE sd_code srv__configure(srv_config *c, int argc, char **argv, bool *help, sd_err *err);

@@ -88,6 +88,7 @@ static sd_code run(const srv_config *c, sd_err *err)
     kms *k = NULL;
     srv_ticker *ticker = NULL;
     iam *accounts = NULL;
+    srv_dataplane *dp = NULL;
     char endpoint[96];
     api_server_opts aopts = API_SERVER_OPTS_INIT;
     char db[600];
@@ -116,6 +117,7 @@ static sd_code run(const srv_config *c, sd_err *err)
                        (unsigned)c->listen_port) < (int)sizeof endpoint,
               err, SD_E_INVALID, "listen address too long");
     SD_TRY(srv__open_iam(c, root, endpoint, &accounts, err));
+    SD_TRY(srv__dataplane_open(c, k, accounts, &dp, err));
 
     aopts.bind_addr = c->listen_addr;
     aopts.port = c->listen_port;
@@ -133,6 +135,7 @@ static sd_code run(const srv_config *c, sd_err *err)
     sd_log(SD_LOG_INFO, "server", "stopping signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
     api_server_stop(api);
+    srv__dataplane_close(dp); /* after the API: no request can reach ECS now */
     srv__ticker_stop(ticker);
     iam_close(accounts);
     kms_close(k);
