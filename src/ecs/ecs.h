@@ -128,7 +128,8 @@ typedef struct ecs_disk_spec {
     int encrypted;          /* -1 not given, 0 false, 1 true */
     const char *kms_key_id; /* id, alias or ARN; may be NULL */
     const char *client_token;
-    const char *type; /* NULL: data */
+    const char *type;     /* NULL: data */
+    const char *image_id; /* NULL; else the disk is made from this image's data */
 } ecs_disk_spec;
 
 SD_MUST_USE sd_code ecs_create_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s,
@@ -203,7 +204,7 @@ typedef struct ecs_instance_spec {
     const char *instance_type; /* NULL: ecs.g7.large */
     const char *name;
     const char *description;
-    const char *image_id; /* may be NULL: an empty system disk */
+    const char *image_id; /* NULL: an empty system disk; else from the image (R7) */
     ecs_disk_req system_disk;
     ecs_disk_req data_disks[ECS_DATA_DISKS_MAX];
     size_t n_data_disks;
@@ -230,6 +231,52 @@ SD_MUST_USE sd_code ecs_attach_disk(ecs *e, const ecs_caller *c, const char *ins
                                     const char *disk_id, int delete_with_instance, sd_err *err);
 SD_MUST_USE sd_code ecs_detach_disk(ecs *e, const ecs_caller *c, const char *instance_id,
                                     const char *disk_id, sd_err *err);
+
+/* ---- images ---------------------------------------------------------------- */
+
+typedef struct ecs_image {
+    char image_id[ECS_ID_MAX];
+    char region[64];
+    char name[ECS_NAME_MAX];
+    char description[ECS_DESC_MAX];
+    char snapshot_id[ECS_ID_MAX]; /* the system disk's data */
+    int64_t size_gib;
+    bool encrypted;
+    char kms_key_id[ECS_KEY_MAX];
+    char source_image_id[ECS_ID_MAX]; /* "" unless a copy */
+    int64_t created;
+} ecs_image;
+
+/* From a snapshot (snapshot_id) or an instance's system disk (instance_id):
+ * the image gets a snapshot of its own, sharing the data (O(1)) and the
+ * source's encryption. */
+SD_MUST_USE sd_code ecs_create_image(ecs *e, const ecs_caller *c, const char *snapshot_id,
+                                     const char *instance_id, const char *name,
+                                     const char *description, char image_id[ECS_ID_MAX],
+                                     sd_err *err);
+typedef void (*ecs_image_fn)(void *ctx, const ecs_image *i);
+SD_MUST_USE sd_code ecs_list_images(ecs *e, const ecs_caller *c, ecs_image_fn fn, void *ctx,
+                                    sd_err *err);
+SD_MUST_USE sd_code ecs_delete_image(ecs *e, const ecs_caller *c, const char *image_id, bool force,
+                                     sd_err *err);
+/* R7: a copy in dest_region (NULL: this one) that is encrypted when asked,
+ * when the source is, or by the region's default; under kms_key_id, else
+ * the source's key, else the default or service key.  A new key (or a
+ * first encryption) re-encrypts the data; progress may be NULL. */
+SD_MUST_USE sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id,
+                                   const char *dest_region, const char *name,
+                                   const char *description, int encrypted, const char *kms_key_id,
+                                   blk_progress_fn progress, void *ctx,
+                                   char image_id_out[ECS_ID_MAX], sd_err *err);
+/* An image from a raw or qcow2 file on the server's host (qcow2 through
+ * qemu-img); encrypted when the region's default encryption is on. */
+SD_MUST_USE sd_code ecs_import_image(ecs *e, const ecs_caller *c, const char *path,
+                                     const char *format, const char *name,
+                                     char image_id[ECS_ID_MAX], sd_err *err);
+/* Writes a plain image as a raw file (a new file, 0600).  Encrypted images
+ * are refused (400 ImageNotSupported), as the contract says. */
+SD_MUST_USE sd_code ecs_export_image(ecs *e, const ecs_caller *c, const char *image_id,
+                                     const char *path, sd_err *err);
 
 /* ---- dependencies on a key (R12) ------------------------------------------- */
 

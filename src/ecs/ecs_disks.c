@@ -134,12 +134,6 @@ out:
     return rc;
 }
 
-typedef struct snap_row {
-    ecs_snapshot s;
-    uint8_t *dk_blob;
-    size_t dk_len;
-} snap_row;
-
 #define SNAP_COLS                                                                \
     "snapshot_id, region, name, description, source_disk_id, source_disk_size, " \
     "source_disk_type, encrypted, kms_key_id, dk_blob, created"
@@ -174,8 +168,7 @@ static sd_code snap_from_row(store_stmt *st, snap_row *r, sd_err *err)
     return SD_OK;
 }
 
-static sd_code load_snapshot(ecs *e, const ecs_caller *c, const char *id, snap_row *out,
-                             sd_err *err)
+sd_code ecs__load_snapshot(ecs *e, const ecs_caller *c, const char *id, snap_row *out, sd_err *err)
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
@@ -329,7 +322,7 @@ static sd_code insert_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, 
         "INSERT INTO ecs_disks (disk_id, account, region, zone, name, description, category, type, "
         "size_gib, encrypted, kms_key_id, dk_blob, source_snapshot_id, image_id, instance_id, "
         "device, delete_with_instance, created, attached, detached, client_token) VALUES "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', 0, ?, 0, 0, ?)",
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', 0, ?, 0, 0, ?)",
         &st, err));
     SD_TRY(store_bind_text(st, 1, disk_id, err));
     SD_TRY(store_bind_text(st, 2, c->account, err));
@@ -347,12 +340,14 @@ static sd_code insert_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, 
     } else {
         SD_TRY(store_bind_null(st, 12, err));
     }
-    SD_TRY(store_bind_text(st, 13, p->has_snap ? p->snap.s.snapshot_id : "", err));
-    SD_TRY(store_bind_int64(st, 14, sd_now(&e->clock), err));
+    SD_TRY(store_bind_text(st, 13, p->has_snap && s->image_id == NULL ? p->snap.s.snapshot_id : "",
+                           err));
+    SD_TRY(store_bind_text(st, 14, s->image_id != NULL ? s->image_id : "", err));
+    SD_TRY(store_bind_int64(st, 15, sd_now(&e->clock), err));
     if (token) {
-        SD_TRY(store_bind_text(st, 15, s->client_token, err));
+        SD_TRY(store_bind_text(st, 16, s->client_token, err));
     } else {
-        SD_TRY(store_bind_null(st, 15, err));
+        SD_TRY(store_bind_null(st, 16, err));
     }
     SD_TRY(store_step_done(st, err));
 out:
@@ -401,8 +396,11 @@ sd_code ecs__create_disk_locked(ecs *e, const ecs_caller *c, const ecs_disk_spec
     SD_ENSUREC(p.cat != NULL, err, SD_E_INVALID, "InvalidDiskCategory.ValueNotSupported",
                "The disk category %s is not supported.", s->category);
     SD_TRY(ecs__check_zone(e, s->zone, &p.zone, err));
-    if (s->snapshot_id != NULL && s->snapshot_id[0] != '\0') {
-        SD_TRY(load_snapshot(e, c, s->snapshot_id, &p.snap, err));
+    if (s->image_id != NULL && s->image_id[0] != '\0') {
+        SD_TRY(ecs__image_source(e, c, s->image_id, &p.snap, err));
+        p.has_snap = true;
+    } else if (s->snapshot_id != NULL && s->snapshot_id[0] != '\0') {
+        SD_TRY(ecs__load_snapshot(e, c, s->snapshot_id, &p.snap, err));
         p.has_snap = true;
     }
     SD_TRY(plan_size(s, &p, err));
@@ -694,7 +692,7 @@ sd_code ecs_delete_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id
     int64_t users = 0;
 
     pthread_mutex_lock(&e->mu);
-    SD_TRY(load_snapshot(e, c, snapshot_id, &s, err));
+    SD_TRY(ecs__load_snapshot(e, c, snapshot_id, &s, err));
     SD_TRY(snapshot_users(e, snapshot_id, &users, err));
     SD_ENSUREC(force || users == 0, err, SD_E_DENIED, "SnapshotCreatedDisk",
                "Disks were created from the snapshot %s; use Force to delete it anyway.",

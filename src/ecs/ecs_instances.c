@@ -109,6 +109,29 @@ out:
     return rc;
 }
 
+sd_code ecs__system_disk(ecs *e, const ecs_caller *c, const char *instance_id,
+                         char disk_id[ECS_ID_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_prepare(e->st,
+                         "SELECT disk_id FROM ecs_disks WHERE instance_id = ? AND account = ? AND "
+                         "region = ? AND type = 'system'",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, instance_id, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    SD_TRY(store_bind_text(st, 3, c->region, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidInstanceId.NotFound",
+               "The specified instance %s does not exist or has no system disk.", instance_id);
+    ecs__cpy(disk_id, ECS_ID_MAX, store_col_text(st, 0));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
 /* ---- opening and closing disks --------------------------------------------------- */
 
 static void close_open(ecs *e, size_t idx)
@@ -255,22 +278,27 @@ static void device_name(size_t index, char out[24])
 }
 
 /* One disk of a new instance, made and attached. */
+/* image is NULL for a data disk; "" or an image id for the system disk
+ * (R7: from an encrypted image, an encrypted system disk). */
 static sd_code add_disk(ecs *e, const ecs_caller *c, const char *instance_id, const char *zone,
-                        const ecs_disk_req *d, bool system, size_t index, sd_err *err)
+                        const ecs_disk_req *d, const char *image, size_t index, sd_err *err)
 {
     sd_code rc = SD_OK;
+    bool system = index == 0;
+    bool from_image = image != NULL && image[0] != '\0';
     char disk_id[ECS_ID_MAX];
     char dev[24];
     ecs_disk_spec spec = {
         .zone = zone,
         .category = d->category,
-        .size_gib = d->size_gib != 0 ? d->size_gib : (system ? 40 : 0),
+        .size_gib = d->size_gib != 0 || from_image ? d->size_gib : (system ? 40 : 0),
         .snapshot_id = d->snapshot_id,
         .name = d->name,
         .description = d->description,
         .encrypted = d->encrypted,
         .kms_key_id = d->kms_key_id,
         .type = system ? "system" : "data",
+        .image_id = from_image ? image : NULL,
     };
 
     SD_TRY(ecs__create_disk_locked(e, c, &spec, disk_id, err));
@@ -304,15 +332,13 @@ sd_code ecs_create_instance(ecs *e, const ecs_caller *c, const ecs_instance_spec
     pthread_mutex_lock(&e->mu);
     SD_ENSUREC(s->n_data_disks <= ECS_DATA_DISKS_MAX, err, SD_E_INVALID, "InvalidParameter",
                "At most %d data disks.", ECS_DATA_DISKS_MAX);
-    SD_ENSUREC(s->image_id == NULL || s->image_id[0] == '\0', err, SD_E_NOT_FOUND,
-               "InvalidImageId.NotFound", "The specified image %s does not exist.", s->image_id);
     SD_TRY(ecs__check_zone(e, s->zone, &zone, err));
     SD_TRY(ecs__new_id(e, "i-", instance_id, err));
     SD_TRY(insert_instance(e, c, s, instance_id, zone, err));
     made = true;
-    SD_TRY(add_disk(e, c, instance_id, zone, &s->system_disk, true, 0, err));
+    SD_TRY(add_disk(e, c, instance_id, zone, &s->system_disk, s->image_id, 0, err));
     for (size_t i = 0; i < s->n_data_disks; i++) {
-        SD_TRY(add_disk(e, c, instance_id, zone, &s->data_disks[i], false, i + 1, err));
+        SD_TRY(add_disk(e, c, instance_id, zone, &s->data_disks[i], NULL, i + 1, err));
     }
     if (s->start) {
         SD_TRY(start_locked(e, c, instance_id, err));

@@ -76,6 +76,23 @@ typedef struct ecs_disk_row {
     size_t dk_len;
 } ecs_disk_row;
 
+/* A source of data for a new disk: a snapshot, or an image's snapshot. */
+typedef struct snap_row {
+    ecs_snapshot s;
+    uint8_t *dk_blob; /* owned; NULL when unencrypted */
+    size_t dk_len;
+} snap_row;
+
+SD_MUST_USE sd_code ecs__load_snapshot(ecs *e, const ecs_caller *c, const char *id, snap_row *out,
+                                       sd_err *err);
+/* The system disk of an instance of the caller. */
+SD_MUST_USE sd_code ecs__system_disk(ecs *e, const ecs_caller *c, const char *instance_id,
+                                     char disk_id[ECS_ID_MAX], sd_err *err);
+
+/* An image's data as a disk source (the block snapshot named image_id). */
+SD_MUST_USE sd_code ecs__image_source(ecs *e, const ecs_caller *c, const char *image_id,
+                                      snap_row *out, sd_err *err);
+
 SD_MUST_USE sd_code ecs__load_disk(ecs *e, const ecs_caller *c, const char *disk_id,
                                    ecs_disk_row *out, sd_err *err);
 void ecs__disk_row_free(ecs_disk_row *r);

@@ -571,6 +571,135 @@ static void attached_disks_cannot_be_deleted_and_attach_asks_for_the_key(void **
     assert_int_equal(ecs_delete_disk(w->e, &c, extra, NULL), SD_OK);
 }
 
+/* ---- R7: images --------------------------------------------------------------------- */
+
+static void system_disk_of(const char *inst, char disk[ECS_ID_MAX])
+{
+    for (size_t i = 0; i < w->nexports; i++) {
+        ecs_disk d;
+        disk_of(w->exports[i].name, &d);
+        if (strcmp(d.instance_id, inst) == 0 && strcmp(d.type, "system") == 0) {
+            (void)snprintf(disk, ECS_ID_MAX, "%s", d.disk_id);
+            return;
+        }
+    }
+    fail_msg("no system disk exported for %s", inst);
+}
+
+static void run_from_image(const char *image, char inst[ECS_ID_MAX], char sys[ECS_ID_MAX])
+{
+    ecs_caller c = alice();
+    ecs_instance_spec s = {.image_id = image, .start = true};
+
+    s.system_disk = (ecs_disk_req){.encrypted = -1};
+    assert_int_equal(ecs_create_instance(w->e, &c, &s, inst, NULL), SD_OK);
+    system_disk_of(inst, sys);
+}
+
+typedef struct found_image {
+    const char *id;
+    ecs_image img;
+    bool seen;
+} found_image;
+
+static void find_image(void *ctx, const ecs_image *i)
+{
+    found_image *f = ctx;
+    if (strcmp(i->image_id, f->id) == 0) {
+        f->img = *i;
+        f->seen = true;
+    }
+}
+
+static ecs_image image_of(const char *id)
+{
+    ecs_caller c = alice();
+    found_image f = {.id = id};
+
+    assert_int_equal(ecs_list_images(w->e, &c, find_image, &f, NULL), SD_OK);
+    assert_true(f.seen);
+    return f.img;
+}
+
+static void r7_images_and_their_copies_keep_or_gain_encryption(void **state)
+{
+    ecs_caller c = alice();
+    ecs_instance_spec s = {.start = true};
+    char inst[ECS_ID_MAX], sys[ECS_ID_MAX], img[ECS_ID_MAX], copy[ECS_ID_MAX], plain[ECS_ID_MAX];
+    char inst2[ECS_ID_MAX], sys2[ECS_ID_MAX], cmk[KMS_ID_MAX], path[128];
+    ecs_disk d;
+    ecs_image m;
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    /* an instance with an encrypted system disk, imaged while running */
+    s.system_disk = (ecs_disk_req){.size_gib = 20, .encrypted = 1};
+    assert_int_equal(ecs_create_instance(w->e, &c, &s, inst, NULL), SD_OK);
+    system_disk_of(inst, sys);
+    write_marker(sys, 'I');
+    assert_int_equal(ecs_create_image(w->e, &c, NULL, inst, "golden", NULL, img, NULL), SD_OK);
+    m = image_of(img);
+    disk_of(sys, &d);
+    assert_true(m.encrypted);
+    assert_string_equal(m.kms_key_id, d.kms_key_id);
+    /* an instance from an encrypted image gets an encrypted system disk */
+    run_from_image(img, inst2, sys2);
+    disk_of(sys2, &d);
+    assert_true(d.encrypted);
+    assert_string_equal(d.image_id, img);
+    expect_marker(sys2, 'I');
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst2, true, NULL), SD_OK);
+    /* a copy under another key is re-encrypted; the data survive */
+    new_cmk(cmk);
+    grant_role();
+    assert_int_equal(
+        ecs_copy_image(w->e, &c, img, NULL, "rekeyed", NULL, 1, cmk, NULL, NULL, copy, NULL),
+        SD_OK);
+    m = image_of(copy);
+    assert_true(m.encrypted);
+    assert_string_equal(m.kms_key_id, cmk);
+    assert_string_equal(m.source_image_id, img);
+    run_from_image(copy, inst2, sys2);
+    expect_marker(sys2, 'I');
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst2, true, NULL), SD_OK);
+    /* negative twins: no decryption by copy, no other region, no export */
+    expect_code(ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 0, NULL, NULL, NULL, copy, &err),
+                &err, "EncryptedOption.Conflict");
+    sd_err_clear(&err);
+    expect_code(
+        ecs_copy_image(w->e, &c, img, "mars-1", NULL, NULL, -1, NULL, NULL, NULL, copy, &err), &err,
+        "DestinationRegion.NotFound");
+    (void)snprintf(path, sizeof path, "%s/export.raw", w->dir);
+    sd_err_clear(&err);
+    expect_code(ecs_export_image(w->e, &c, img, path, &err), &err, "ImageNotSupported");
+    assert_int_equal(access(path, F_OK), -1);
+    /* a plain image: exported, imported, and copied encrypted */
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    s = (ecs_instance_spec){.start = true};
+    s.system_disk = (ecs_disk_req){.size_gib = 20, .encrypted = -1};
+    assert_int_equal(ecs_create_instance(w->e, &c, &s, inst2, NULL), SD_OK);
+    system_disk_of(inst2, sys2);
+    write_marker(sys2, 'Q');
+    assert_int_equal(ecs_create_image(w->e, &c, NULL, inst2, NULL, NULL, plain, NULL), SD_OK);
+    assert_false(image_of(plain).encrypted);
+    assert_int_equal(ecs_export_image(w->e, &c, plain, path, NULL), SD_OK);
+    assert_int_equal(ecs_import_image(w->e, &c, path, "raw", "imported", img, NULL), SD_OK);
+    assert_int_equal(
+        ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 1, NULL, NULL, NULL, copy, NULL), SD_OK);
+    m = image_of(copy);
+    assert_true(m.encrypted); /* a first encryption, under the service key */
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst2, true, NULL), SD_OK);
+    run_from_image(copy, inst2, sys2);
+    expect_marker(sys2, 'Q');
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst2, true, NULL), SD_OK);
+    sd_err_clear(&err);
+    expect_code(ecs_delete_image(w->e, &c, "m-nosuchimage000000000", false, &err), &err,
+                "InvalidImageId.NotFound");
+    assert_int_equal(ecs_delete_image(w->e, &c, copy, false, NULL), SD_OK);
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
+    (void)unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +713,7 @@ int main(void)
         cmocka_unit_test(r12_the_dependents_of_a_key_are_listed),
         cmocka_unit_test(other_accounts_see_nothing),
         cmocka_unit_test(attached_disks_cannot_be_deleted_and_attach_asks_for_the_key),
+        cmocka_unit_test(r7_images_and_their_copies_keep_or_gain_encryption),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

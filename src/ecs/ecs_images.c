@@ -1,0 +1,523 @@
+/* ecs_images.c: custom images, and R7: copies keep or gain encryption.
+ *
+ * An image's data are a block-store snapshot named after the image.  Every
+ * way of making one ends the same: a temporary disk holding the data (a
+ * clone, a re-encrypting copy or an import) is snapshotted under the
+ * image's id and removed, so an image never shares a name with anything a
+ * user can delete.  The DK blob and CMK travel with the data: an image
+ * from an encrypted snapshot is encrypted under the same key, and a copy
+ * under another key is re-encrypted into a new lineage. */
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "ecs/ecs_int.h"
+
+#define GIB ((uint64_t)1 << 30)
+
+extern char **environ;
+
+#define IMAGE_COLS                                                                        \
+    "image_id, region, name, description, snapshot_id, size_gib, encrypted, kms_key_id, " \
+    "dk_blob, source_image_id, created"
+
+typedef struct image_row {
+    ecs_image i;
+    uint8_t *dk_blob;
+    size_t dk_len;
+} image_row;
+
+static sd_code image_from_row(store_stmt *st, image_row *r, sd_err *err)
+{
+    ecs_image *i = &r->i;
+    const uint8_t *blob;
+    size_t n = 0;
+
+    *r = (image_row){.dk_blob = NULL};
+    ecs__cpy(i->image_id, sizeof i->image_id, store_col_text(st, 0));
+    ecs__cpy(i->region, sizeof i->region, store_col_text(st, 1));
+    ecs__cpy(i->name, sizeof i->name, store_col_text(st, 2));
+    ecs__cpy(i->description, sizeof i->description, store_col_text(st, 3));
+    ecs__cpy(i->snapshot_id, sizeof i->snapshot_id, store_col_text(st, 4));
+    i->size_gib = store_col_int64(st, 5);
+    i->encrypted = store_col_int64(st, 6) != 0;
+    ecs__cpy(i->kms_key_id, sizeof i->kms_key_id, store_col_text(st, 7));
+    blob = store_col_blob(st, 8, &n);
+    if (blob != NULL && n > 0) {
+        r->dk_blob = malloc(n);
+        if (r->dk_blob == NULL) {
+            return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
+        }
+        memcpy(r->dk_blob, blob, n);
+        r->dk_len = n;
+    }
+    ecs__cpy(i->source_image_id, sizeof i->source_image_id, store_col_text(st, 9));
+    i->created = store_col_int64(st, 10);
+    return SD_OK;
+}
+
+static sd_code load_image(ecs *e, const ecs_caller *c, const char *id, image_row *out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_prepare(e->st,
+                         "SELECT " IMAGE_COLS " FROM ecs_images WHERE image_id = ? AND account = ? "
+                         "AND region = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    SD_TRY(store_bind_text(st, 3, c->region, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidImageId.NotFound",
+               "The specified image %s does not exist.", id);
+    SD_TRY(image_from_row(st, out, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code ecs__image_source(ecs *e, const ecs_caller *c, const char *image_id, snap_row *out,
+                          sd_err *err)
+{
+    sd_code rc = SD_OK;
+    image_row r = {.dk_blob = NULL};
+
+    SD_TRY(load_image(e, c, image_id, &r, err));
+    *out = (snap_row){.dk_blob = r.dk_blob, .dk_len = r.dk_len};
+    r.dk_blob = NULL;
+    ecs__cpy(out->s.snapshot_id, sizeof out->s.snapshot_id, r.i.image_id); /* its block snapshot */
+    out->s.source_disk_size = r.i.size_gib;
+    out->s.encrypted = r.i.encrypted;
+    ecs__cpy(out->s.kms_key_id, sizeof out->s.kms_key_id, r.i.kms_key_id);
+out:
+    free(r.dk_blob);
+    return rc;
+}
+
+static sd_code insert_image(ecs *e, const ecs_caller *c, const image_row *r, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    SD_TRY(store_prepare(e->st,
+                         "INSERT INTO ecs_images (image_id, account, region, name, description, "
+                         "snapshot_id, size_gib, encrypted, kms_key_id, dk_blob, source_image_id, "
+                         "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, r->i.image_id, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    SD_TRY(store_bind_text(st, 3, c->region, err));
+    SD_TRY(store_bind_text(st, 4, r->i.name, err));
+    SD_TRY(store_bind_text(st, 5, r->i.description, err));
+    SD_TRY(store_bind_text(st, 6, r->i.snapshot_id, err));
+    SD_TRY(store_bind_int64(st, 7, r->i.size_gib, err));
+    SD_TRY(store_bind_int64(st, 8, r->i.encrypted ? 1 : 0, err));
+    SD_TRY(store_bind_text(st, 9, r->i.kms_key_id, err));
+    if (r->dk_blob != NULL) {
+        SD_TRY(store_bind_blob(st, 10, r->dk_blob, r->dk_len, err));
+    } else {
+        SD_TRY(store_bind_null(st, 10, err));
+    }
+    SD_TRY(store_bind_text(st, 11, r->i.source_image_id, err));
+    SD_TRY(store_bind_int64(st, 12, sd_now(&e->clock), err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+/* Freezes the temporary disk tmp as the image's block snapshot and removes
+ * tmp; on success the image row follows. */
+static sd_code seal_image(ecs *e, const ecs_caller *c, const char *tmp, image_row *r, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    bool snapped = false;
+
+    SD_TRY(blk_snapshot_create(e->blocks, tmp, r->i.image_id, err));
+    snapped = true;
+    SD_TRY(insert_image(e, c, r, err));
+out:
+    if (rc != SD_OK && snapped) {
+        sd_ignore(blk_snapshot_remove(e->blocks, r->i.image_id, NULL)); /* an orphan at worst */
+    }
+    sd_ignore(blk_disk_remove(e->blocks, tmp, NULL)); /* the snapshot keeps the layers */
+    return rc;
+}
+
+static void names(image_row *r, const char *name, const char *description)
+{
+    ecs__cpy(r->i.name, sizeof r->i.name, name != NULL && name[0] != '\0' ? name : r->i.image_id);
+    ecs__cpy(r->i.description, sizeof r->i.description, description);
+}
+
+/* The system disk of an instance, snapshotted as the image. */
+static sd_code image_from_instance(ecs *e, const ecs_caller *c, const char *instance_id,
+                                   image_row *r, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_disk_row d = {.dk_blob = NULL};
+    char disk_id[ECS_ID_MAX];
+    ecs_open_disk *o;
+    bool snapped = false;
+
+    SD_TRY(ecs__system_disk(e, c, instance_id, disk_id, err));
+    SD_TRY(ecs__load_disk(e, c, disk_id, &d, err));
+    o = ecs__find_open(e, disk_id);
+    if (o != NULL) {
+        SD_TRY(blk_disk_snapshot(o->d, r->i.image_id, err));
+    } else {
+        SD_TRY(blk_snapshot_create(e->blocks, disk_id, r->i.image_id, err));
+    }
+    snapped = true;
+    r->i.size_gib = d.d.size_gib;
+    r->i.encrypted = d.d.encrypted;
+    ecs__cpy(r->i.kms_key_id, sizeof r->i.kms_key_id, d.d.kms_key_id);
+    r->dk_blob = d.dk_blob;
+    r->dk_len = d.dk_len;
+    d.dk_blob = NULL;
+    SD_TRY(insert_image(e, c, r, err));
+out:
+    if (rc != SD_OK && snapped) {
+        sd_ignore(blk_snapshot_remove(e->blocks, r->i.image_id, NULL)); /* an orphan at worst */
+    }
+    ecs__disk_row_free(&d);
+    return rc;
+}
+
+/* A snapshot's data, cloned and sealed as the image (O(1)). */
+static sd_code image_from_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id,
+                                   image_row *r, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    snap_row s = {.dk_blob = NULL};
+    char tmp[ECS_ID_MAX];
+
+    SD_TRY(ecs__load_snapshot(e, c, snapshot_id, &s, err));
+    SD_TRY(ecs__new_id(e, "d-", tmp, err));
+    SD_TRY(blk_disk_clone(e->blocks, snapshot_id, tmp, err));
+    r->i.size_gib = s.s.source_disk_size;
+    r->i.encrypted = s.s.encrypted;
+    ecs__cpy(r->i.kms_key_id, sizeof r->i.kms_key_id, s.s.kms_key_id);
+    ecs__cpy(r->i.snapshot_id, sizeof r->i.snapshot_id, snapshot_id);
+    r->dk_blob = s.dk_blob;
+    r->dk_len = s.dk_len;
+    s.dk_blob = NULL;
+    SD_TRY(seal_image(e, c, tmp, r, err));
+out:
+    free(s.dk_blob);
+    return rc;
+}
+
+sd_code ecs_create_image(ecs *e, const ecs_caller *c, const char *snapshot_id,
+                         const char *instance_id, const char *name, const char *description,
+                         char image_id[ECS_ID_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    image_row r = {.dk_blob = NULL};
+    bool from_snap = snapshot_id != NULL && snapshot_id[0] != '\0';
+    bool from_inst = instance_id != NULL && instance_id[0] != '\0';
+
+    pthread_mutex_lock(&e->mu);
+    SD_ENSUREC(from_snap != from_inst, err, SD_E_INVALID, "MissingParameter",
+               "Give exactly one of SnapshotId and InstanceId.");
+    SD_TRY(ecs__new_id(e, "m-", image_id, err));
+    ecs__cpy(r.i.image_id, sizeof r.i.image_id, image_id);
+    names(&r, name, description);
+    if (from_inst) {
+        SD_TRY(image_from_instance(e, c, instance_id, &r, err));
+    } else {
+        SD_TRY(image_from_snapshot(e, c, snapshot_id, &r, err));
+    }
+out:
+    free(r.dk_blob);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_list_images(ecs *e, const ecs_caller *c, ecs_image_fn fn, void *ctx, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+    image_row r = {.dk_blob = NULL};
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(store_prepare(e->st,
+                         "SELECT " IMAGE_COLS " FROM ecs_images WHERE account = ? AND region = ? "
+                         "ORDER BY created, rowid",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, c->region, err));
+    for (;;) {
+        SD_TRY(store_step(st, &row, err));
+        if (!row) {
+            break;
+        }
+        SD_TRY(image_from_row(st, &r, err));
+        fn(ctx, &r.i);
+        free(r.dk_blob);
+        r.dk_blob = NULL;
+    }
+out:
+    free(r.dk_blob);
+    store_stmt_free(st);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_delete_image(ecs *e, const ecs_caller *c, const char *image_id, bool force, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    image_row r = {.dk_blob = NULL};
+    store_stmt *st = NULL;
+    bool row = false;
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(load_image(e, c, image_id, &r, err));
+    SD_TRY(store_prepare(e->st, "SELECT count(*) FROM ecs_instances WHERE image_id = ?", &st, err));
+    SD_TRY(store_bind_text(st, 1, image_id, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSUREC(force || !row || store_col_int64(st, 0) == 0, err, SD_E_DENIED,
+               "ImageUsingByInstance", "Instances use the image %s; use Force to delete it.",
+               image_id);
+    store_stmt_free(st);
+    st = NULL;
+    SD_TRY(store_prepare(e->st, "DELETE FROM ecs_images WHERE image_id = ?", &st, err));
+    SD_TRY(store_bind_text(st, 1, image_id, err));
+    SD_TRY(store_step_done(st, err));
+    rc = blk_snapshot_remove(e->blocks, image_id, err); /* disks made from it keep their layers */
+    if (rc == SD_E_NOT_FOUND) {
+        sd_err_clear(err);
+        rc = SD_OK;
+    }
+out:
+    store_stmt_free(st);
+    free(r.dk_blob);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+/* ---- R7: copies ------------------------------------------------------------------ */
+
+/* Whether and under which key a copy of src is encrypted. */
+static sd_code copy_key(ecs *e, const ecs_caller *c, const image_row *src, int encrypted,
+                        const char *kms_key_id, bool *enc, char key[ECS_KEY_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    bool default_on = false;
+    char default_key[ECS_KEY_MAX];
+    const char *ref;
+
+    SD_ENSUREC(kms_key_id == NULL || kms_key_id[0] == '\0' || encrypted == 1, err, SD_E_INVALID,
+               "InvalidParameter.EncryptedIllegal",
+               "The specified parameter Encrypted must be true when kmsKeyId is not empty.");
+    SD_ENSUREC(!(src->i.encrypted && encrypted == 0), err, SD_E_INVALID, "EncryptedOption.Conflict",
+               "A copy of the encrypted image %s is encrypted; encryption cannot be undone.",
+               src->i.image_id);
+    SD_TRY(ecs__settings(e, c, &default_on, default_key, err));
+    *enc = encrypted == 1 || src->i.encrypted || default_on;
+    key[0] = '\0';
+    if (!*enc) {
+        goto out;
+    }
+    if (kms_key_id != NULL && kms_key_id[0] != '\0') {
+        ref = kms_key_id;
+    } else if (src->i.encrypted) {
+        ref = src->i.kms_key_id;
+    } else if (default_on && default_key[0] != '\0') {
+        ref = default_key;
+    } else {
+        ref = ECS_SERVICE_KEY;
+    }
+    SD_TRY(ecs__usable_key(e, c, ref, key, err));
+out:
+    return rc;
+}
+
+sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id, const char *dest_region,
+                       const char *name, const char *description, int encrypted,
+                       const char *kms_key_id, blk_progress_fn progress, void *ctx,
+                       char image_id_out[ECS_ID_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    image_row src = {.dk_blob = NULL};
+    image_row dst = {.dk_blob = NULL};
+    sd_buf blob = SD_BUF_INIT(KMS_BLOB_MAX);
+    sd_secret *src_dk = NULL;
+    sd_secret *dst_dk = NULL;
+    char tmp[ECS_ID_MAX];
+    bool enc = false;
+    char key[ECS_KEY_MAX];
+
+    pthread_mutex_lock(&e->mu);
+    SD_ENSUREC(dest_region == NULL || dest_region[0] == '\0' || strcmp(dest_region, c->region) == 0,
+               err, SD_E_INVALID, "DestinationRegion.NotFound",
+               "The destination region %s is not served here; this server serves %s.", dest_region,
+               c->region);
+    SD_TRY(load_image(e, c, image_id, &src, err));
+    SD_TRY(copy_key(e, c, &src, encrypted, kms_key_id, &enc, key, err));
+    SD_TRY(ecs__new_id(e, "m-", image_id_out, err));
+    SD_TRY(ecs__new_id(e, "d-", tmp, err));
+    dst.i = src.i;
+    ecs__cpy(dst.i.image_id, sizeof dst.i.image_id, image_id_out);
+    ecs__cpy(dst.i.source_image_id, sizeof dst.i.source_image_id, image_id);
+    names(&dst, name, description != NULL ? description : src.i.description);
+    dst.i.encrypted = enc;
+    ecs__cpy(dst.i.kms_key_id, sizeof dst.i.kms_key_id, key);
+    if (enc && src.i.encrypted && strcmp(key, src.i.kms_key_id) == 0) {
+        /* same key, same lineage: an O(1) clone sharing the DK */
+        SD_TRY(blk_disk_clone(e->blocks, image_id, tmp, err));
+        dst.dk_blob = src.dk_blob;
+        dst.dk_len = src.dk_len;
+        src.dk_blob = NULL;
+    } else if (!enc) {
+        SD_TRY(blk_disk_clone(e->blocks, image_id, tmp, err));
+    } else {
+        /* R7: a first encryption or a new key re-encrypts every data sector */
+        if (src.i.encrypted) {
+            SD_TRY(ecs__unwrap_dk(e, c, src.i.kms_key_id, src.dk_blob, src.dk_len, &src_dk, err));
+        }
+        SD_TRY(ecs__new_dk(e, c, key, &blob, &dst_dk, err));
+        SD_TRY(blk_copy(e->blocks, image_id, src_dk, tmp, dst_dk, progress, ctx, err));
+        dst.dk_blob = malloc(blob.len);
+        SD_ENSURE(dst.dk_blob != NULL, err, SD_E_NOMEM, "out of memory");
+        memcpy(dst.dk_blob, blob.data, blob.len);
+        dst.dk_len = blob.len;
+    }
+    SD_TRY(seal_image(e, c, tmp, &dst, err));
+    sd_log(SD_LOG_INFO, "ecs", "copied image=%s to %s encrypted=%d key=%s", image_id, image_id_out,
+           enc, enc ? key : "-");
+out:
+    sd_secret_free(src_dk);
+    sd_secret_free(dst_dk);
+    sd_buf_free(&blob);
+    free(src.dk_blob);
+    free(dst.dk_blob);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+/* ---- import and export ---------------------------------------------------------------- */
+
+/* qemu-img convert -f qcow2 -O raw src dst, waited for. */
+static sd_code qcow2_to_raw(const char *src, const char *dst, sd_err *err)
+{
+    char *argv[] = {(char[]){"qemu-img"},
+                    (char[]){"convert"},
+                    (char[]){"-q"},
+                    (char[]){"-f"},
+                    (char[]){"qcow2"},
+                    (char[]){"-O"},
+                    (char[]){"raw"},
+                    NULL,
+                    NULL,
+                    NULL};
+    pid_t pid;
+    int status = 0;
+    char s[600];
+    char d[600];
+
+    (void)snprintf(s, sizeof s, "%s", src); /* argv wants mutable strings */
+    (void)snprintf(d, sizeof d, "%s", dst);
+    argv[7] = s;
+    argv[8] = d;
+    if (posix_spawnp(&pid, "qemu-img", NULL, NULL, argv, environ) != 0) {
+        return sd_err_set(err, SD_E_IO, SD_HERE, "cannot run qemu-img to read a qcow2 image");
+    }
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            return sd_err_set(err, SD_E_IO, SD_HERE, "lost qemu-img");
+        }
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        return sd_err_setc(err, SD_E_INVALID, "InvalidImage.Format", SD_HERE,
+                           "qemu-img could not read %s as qcow2.", src);
+    }
+    return SD_OK;
+}
+
+sd_code ecs_import_image(ecs *e, const ecs_caller *c, const char *path, const char *format,
+                         const char *name, char image_id[ECS_ID_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    image_row r = {.dk_blob = NULL};
+    sd_buf blob = SD_BUF_INIT(KMS_BLOB_MAX);
+    sd_secret *dk = NULL;
+    char tmp[ECS_ID_MAX];
+    char raw[600] = "";
+    const char *src = path;
+    bool default_on = false;
+    char key[ECS_KEY_MAX];
+    struct stat sb;
+
+    pthread_mutex_lock(&e->mu);
+    SD_ENSUREC(path != NULL && path[0] == '/', err, SD_E_INVALID, "InvalidParameter",
+               "The image file must be an absolute path on the server's host.");
+    SD_ENSUREC(format == NULL || strcasecmp(format, "raw") == 0 || strcasecmp(format, "qcow2") == 0,
+               err, SD_E_INVALID, "InvalidParameter.Format",
+               "The image format %s is not supported (RAW or QCOW2).", format);
+    SD_ENSUREC(stat(path, &sb) == 0 && S_ISREG(sb.st_mode), err, SD_E_NOT_FOUND,
+               "InvalidImageFile.NotFound", "The image file %s does not exist.", path);
+    SD_TRY(ecs__new_id(e, "m-", image_id, err));
+    SD_TRY(ecs__new_id(e, "d-", tmp, err));
+    if (format != NULL && strcasecmp(format, "qcow2") == 0) {
+        (void)snprintf(raw, sizeof raw, "%s.%s.raw", path, tmp); /* beside the source */
+        SD_TRY(qcow2_to_raw(path, raw, err));
+        src = raw;
+    }
+    SD_TRY(ecs__settings(e, c, &default_on, key, err));
+    if (default_on) {
+        SD_TRY(ecs__usable_key(e, c, key[0] != '\0' ? key : ECS_SERVICE_KEY, key, err));
+        SD_TRY(ecs__new_dk(e, c, key, &blob, &dk, err));
+    }
+    SD_TRY(blk_import_raw(e->blocks, src, tmp, dk, err));
+    SD_ENSURE(stat(src, &sb) == 0, err, SD_E_IO, "the image file vanished");
+    ecs__cpy(r.i.image_id, sizeof r.i.image_id, image_id);
+    names(&r, name, "imported");
+    r.i.size_gib = (int64_t)(((uint64_t)sb.st_size + GIB - 1) / GIB);
+    r.i.encrypted = default_on;
+    ecs__cpy(r.i.kms_key_id, sizeof r.i.kms_key_id, default_on ? key : "");
+    if (default_on) {
+        r.dk_blob = malloc(blob.len);
+        SD_ENSURE(r.dk_blob != NULL, err, SD_E_NOMEM, "out of memory");
+        memcpy(r.dk_blob, blob.data, blob.len);
+        r.dk_len = blob.len;
+    }
+    SD_TRY(seal_image(e, c, tmp, &r, err));
+out:
+    if (raw[0] != '\0') {
+        (void)unlink(raw); /* plaintext: gone as soon as it is read */
+    }
+    sd_secret_free(dk);
+    sd_buf_free(&blob);
+    free(r.dk_blob);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_export_image(ecs *e, const ecs_caller *c, const char *image_id, const char *path,
+                         sd_err *err)
+{
+    sd_code rc = SD_OK;
+    image_row r = {.dk_blob = NULL};
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(load_image(e, c, image_id, &r, err));
+    SD_ENSUREC(!r.i.encrypted, err, SD_E_INVALID, "ImageNotSupported",
+               "The image %s is encrypted; encrypted images cannot be exported.", image_id);
+    SD_ENSUREC(path != NULL && path[0] == '/', err, SD_E_INVALID, "InvalidParameter",
+               "The export file must be an absolute path on the server's host.");
+    SD_TRY(blk_export_raw(e->blocks, image_id, NULL, path, err));
+out:
+    free(r.dk_blob);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
