@@ -146,6 +146,14 @@ SD_MUST_USE sd_code ecs_modify_disk(ecs *e, const ecs_caller *c, const char *dis
                                     const char *name, const char *description,
                                     int delete_with_instance, sd_err *err);
 
+/* ResetDisk: the disk's data become the snapshot's (a snapshot of this
+ * disk).  ReInitDisk: back to the image or snapshot it was made from, or
+ * empty.  Both need the disk detached or its instance stopped, and (R11)
+ * its key usable: the DK is unwrapped once as the check. */
+SD_MUST_USE sd_code ecs_reset_disk(ecs *e, const ecs_caller *c, const char *disk_id,
+                                   const char *snapshot_id, sd_err *err);
+SD_MUST_USE sd_code ecs_reinit_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err *err);
+
 /* ---- snapshots ------------------------------------------------------------ */
 
 typedef struct ecs_snapshot {
@@ -231,6 +239,15 @@ SD_MUST_USE sd_code ecs_attach_disk(ecs *e, const ecs_caller *c, const char *ins
                                     const char *disk_id, int delete_with_instance, sd_err *err);
 SD_MUST_USE sd_code ecs_detach_disk(ecs *e, const ecs_caller *c, const char *instance_id,
                                     const char *disk_id, sd_err *err);
+
+/* ReplaceSystemDisk: a Stopped instance gets a new system disk from
+ * image_id (encrypted as ecs_disk_spec decides: Encrypted, KMSKeyId, the
+ * image's own encryption, the default); the old one is deleted.  R15's
+ * last step.  The new disk's id into disk_id. */
+SD_MUST_USE sd_code ecs_replace_system_disk(ecs *e, const ecs_caller *c, const char *instance_id,
+                                            const char *image_id, int encrypted,
+                                            const char *kms_key_id, char disk_id[ECS_ID_MAX],
+                                            sd_err *err);
 
 /* ---- images ---------------------------------------------------------------- */
 

@@ -586,3 +586,176 @@ out:
     pthread_mutex_unlock(&e->mu);
     return rc;
 }
+
+/* ---- rolling back, reinitialising, replacing ---------------------------------------- */
+
+/* The disk must not be in use by a running instance. */
+static sd_code quiescent(ecs *e, const ecs_caller *c, const ecs_disk_row *r, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_instance i;
+
+    if (r->d.instance_id[0] != '\0') {
+        SD_TRY(load_instance(e, c, r->d.instance_id, &i, err));
+        SD_ENSUREC(strcmp(i.status, "Stopped") == 0, err, SD_E_DENIED, "IncorrectInstanceStatus",
+                   "The instance %s is %s; stop it first.", i.instance_id, i.status);
+    }
+out:
+    return rc;
+}
+
+/* R11: rolling back or reinitialising needs the disk's key. */
+static sd_code key_check(ecs *e, const ecs_caller *c, const ecs_disk_row *r, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    sd_secret *dk = NULL;
+
+    if (r->d.encrypted) {
+        SD_TRY(ecs__unwrap_dk(e, c, r->d.kms_key_id, r->dk_blob, r->dk_len, &dk, err));
+    }
+out:
+    sd_secret_free(dk);
+    return rc;
+}
+
+/* The disk's data replaced by a clone of source (a block snapshot name),
+ * or by an empty disk when source is NULL. */
+static sd_code refill(ecs *e, const ecs_disk_row *r, const char *source, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    SD_TRY(blk_disk_remove(e->blocks, r->d.disk_id, err));
+    if (source != NULL) {
+        SD_TRY(blk_disk_clone(e->blocks, source, r->d.disk_id, err));
+    } else {
+        SD_TRY(blk_disk_create(e->blocks, r->d.disk_id, (uint64_t)r->d.size_gib << 30,
+                               r->d.encrypted, err));
+    }
+out:
+    return rc;
+}
+
+sd_code ecs_reset_disk(ecs *e, const ecs_caller *c, const char *disk_id, const char *snapshot_id,
+                       sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_disk_row r = {.dk_blob = NULL};
+    snap_row s = {.dk_blob = NULL};
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_TRY(ecs__load_snapshot(e, c, snapshot_id, &s, err));
+    SD_ENSUREC(strcmp(s.s.source_disk_id, disk_id) == 0, err, SD_E_DENIED,
+               "InvalidParameter.Mismatch", "The snapshot %s was not taken of the disk %s.",
+               snapshot_id, disk_id);
+    SD_TRY(quiescent(e, c, &r, err));
+    SD_TRY(key_check(e, c, &r, err));
+    SD_TRY(refill(e, &r, snapshot_id, err));
+out:
+    free(s.dk_blob);
+    ecs__disk_row_free(&r);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+/* Whether a disk and its source share one data key (a clone suffices). */
+static bool same_lineage(const ecs_disk_row *r, const snap_row *src)
+{
+    if (!r->d.encrypted || !src->s.encrypted) {
+        return r->d.encrypted == src->s.encrypted;
+    }
+    return r->dk_len == src->dk_len && memcmp(r->dk_blob, src->dk_blob, r->dk_len) == 0;
+}
+
+/* Refills the disk from a source of another lineage: its data re-encrypted
+ * from the source's DK into the disk's own. */
+static sd_code recopy(ecs *e, const ecs_caller *c, const ecs_disk_row *r, const snap_row *src,
+                      sd_err *err)
+{
+    sd_code rc = SD_OK;
+    sd_secret *src_dk = NULL;
+    sd_secret *dst_dk = NULL;
+
+    if (src->s.encrypted) {
+        SD_TRY(ecs__unwrap_dk(e, c, src->s.kms_key_id, src->dk_blob, src->dk_len, &src_dk, err));
+    }
+    if (r->d.encrypted) {
+        SD_TRY(ecs__unwrap_dk(e, c, r->d.kms_key_id, r->dk_blob, r->dk_len, &dst_dk, err));
+    }
+    SD_TRY(blk_disk_remove(e->blocks, r->d.disk_id, err));
+    SD_TRY(blk_copy(e->blocks, src->s.snapshot_id, src_dk, r->d.disk_id, dst_dk, NULL, NULL, err));
+out:
+    sd_secret_free(src_dk);
+    sd_secret_free(dst_dk);
+    return rc;
+}
+
+sd_code ecs_reinit_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_disk_row r = {.dk_blob = NULL};
+    snap_row src = {.dk_blob = NULL};
+    bool has_src = false;
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_TRY(quiescent(e, c, &r, err));
+    SD_TRY(key_check(e, c, &r, err));
+    if (r.d.image_id[0] != '\0') {
+        rc = ecs__image_source(e, c, r.d.image_id, &src, err);
+        has_src = true;
+    } else if (r.d.source_snapshot_id[0] != '\0') {
+        rc = ecs__load_snapshot(e, c, r.d.source_snapshot_id, &src, err);
+        has_src = true;
+    }
+    if (rc == SD_E_NOT_FOUND) {
+        sd_err_clear(err);
+        SD_FAILC(err, SD_E_DENIED, "InvalidSourceSnapshot",
+                 "The image or snapshot the disk %s was made from no longer exists.", disk_id);
+    }
+    SD_TRY(rc);
+    if (!has_src) {
+        SD_TRY(refill(e, &r, NULL, err));
+    } else if (same_lineage(&r, &src)) {
+        SD_TRY(refill(e, &r, src.s.snapshot_id, err));
+    } else {
+        SD_TRY(recopy(e, c, &r, &src, err));
+    }
+out:
+    free(src.dk_blob);
+    ecs__disk_row_free(&r);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_replace_system_disk(ecs *e, const ecs_caller *c, const char *instance_id,
+                                const char *image_id, int encrypted, const char *kms_key_id,
+                                char disk_id[ECS_ID_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_instance i;
+    char old[ECS_ID_MAX];
+    ecs_disk_spec spec = {.encrypted = encrypted, .kms_key_id = kms_key_id, .type = "system"};
+    bool made = false;
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(load_instance(e, c, instance_id, &i, err));
+    SD_ENSUREC(strcmp(i.status, "Stopped") == 0, err, SD_E_DENIED, "IncorrectInstanceStatus",
+               "The instance %s is %s; stop it first.", instance_id, i.status);
+    SD_TRY(ecs__system_disk(e, c, instance_id, old, err));
+    spec.zone = i.zone;
+    spec.image_id = image_id;
+    SD_TRY(ecs__create_disk_locked(e, c, &spec, disk_id, err));
+    made = true;
+    SD_TRY(ecs__set_attachment(e, old, "", "", -1, err));
+    SD_TRY(ecs__set_attachment(e, disk_id, instance_id, "/dev/xvda", 1, err));
+    SD_TRY(ecs__remove_disk_locked(e, c, old, err));
+    made = false;
+out:
+    if (made) {
+        sd_ignore(ecs__remove_disk_locked(e, c, disk_id, NULL)); /* undo: an orphan at worst */
+        sd_ignore(ecs__set_attachment(e, old, instance_id, "/dev/xvda", 1, NULL)); /* as above */
+    }
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}

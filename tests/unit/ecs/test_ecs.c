@@ -700,6 +700,82 @@ static void r7_images_and_their_copies_keep_or_gain_encryption(void **state)
     (void)unlink(path);
 }
 
+/* ---- roll back, reinitialise, replace (R11, R15) --------------------------------------------- */
+
+static void reset_and_reinit_need_a_stopped_instance_and_the_key(void **state)
+{
+    ecs_caller c = alice();
+    kms_caller kc = kalice();
+    char cmk[KMS_ID_MAX];
+    char inst[ECS_ID_MAX], disk[ECS_ID_MAX], snap[ECS_ID_MAX], other[ECS_ID_MAX];
+    ecs_disk_req req = {.size_gib = 20, .encrypted = 1};
+    ecs_disk_spec s = {.size_gib = 20, .encrypted = -1};
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    new_cmk(cmk);
+    grant_role();
+    req.kms_key_id = cmk;
+    instance_with(&req, inst, disk);
+    write_marker(disk, 'A');
+    assert_int_equal(ecs_create_snapshot(w->e, &c, disk, NULL, NULL, snap, NULL), SD_OK);
+    write_marker(disk, 'B');
+    expect_code(ecs_reset_disk(w->e, &c, disk, snap, &err), &err, "IncorrectInstanceStatus");
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, other, NULL), SD_OK);
+    sd_err_clear(&err);
+    expect_code(ecs_reset_disk(w->e, &c, other, snap, &err), &err, "InvalidParameter.Mismatch");
+    assert_int_equal(kms_disable_key(w->k, &kc, cmk, NULL), SD_OK);
+    sd_err_clear(&err);
+    expect_code(ecs_reset_disk(w->e, &c, disk, snap, &err), &err,
+                "InvalidParameter.KMSKeyId.CMKNotEnabled");
+    sd_err_clear(&err);
+    expect_code(ecs_reinit_disk(w->e, &c, disk, &err), &err,
+                "InvalidParameter.KMSKeyId.CMKNotEnabled");
+    assert_int_equal(kms_enable_key(w->k, &kc, cmk, NULL), SD_OK);
+    assert_int_equal(ecs_reset_disk(w->e, &c, disk, snap, NULL), SD_OK);
+    assert_int_equal(ecs_start_instance(w->e, &c, inst, NULL), SD_OK);
+    expect_marker(disk, 'A');
+    write_marker(disk, 'C');
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    /* made from nothing: reinitialised to zeros */
+    assert_int_equal(ecs_reinit_disk(w->e, &c, disk, NULL), SD_OK);
+    assert_int_equal(ecs_start_instance(w->e, &c, inst, NULL), SD_OK);
+    expect_marker(disk, '\0');
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
+}
+
+static void r15_a_system_disk_is_encrypted_by_image_copy_and_replace(void **state)
+{
+    ecs_caller c = alice();
+    ecs_instance_spec s = {.start = true};
+    char inst[ECS_ID_MAX], sys[ECS_ID_MAX], img[ECS_ID_MAX], enc[ECS_ID_MAX], fresh[ECS_ID_MAX];
+    ecs_disk d;
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    s.system_disk = (ecs_disk_req){.size_gib = 20, .encrypted = -1};
+    assert_int_equal(ecs_create_instance(w->e, &c, &s, inst, NULL), SD_OK);
+    system_disk_of(inst, sys);
+    write_marker(sys, 'Z');
+    expect_code(ecs_replace_system_disk(w->e, &c, inst, NULL, -1, NULL, fresh, &err), &err,
+                "IncorrectInstanceStatus");
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    assert_int_equal(ecs_create_image(w->e, &c, NULL, inst, NULL, NULL, img, NULL), SD_OK);
+    assert_int_equal(
+        ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 1, NULL, NULL, NULL, enc, NULL), SD_OK);
+    assert_int_equal(ecs_replace_system_disk(w->e, &c, inst, enc, -1, NULL, fresh, NULL), SD_OK);
+    disk_of(fresh, &d);
+    assert_true(d.encrypted);
+    assert_string_equal(d.type, "system");
+    assert_string_equal(d.instance_id, inst);
+    sd_err_clear(&err);
+    expect_code(ecs_describe_disk(w->e, &c, sys, &d, &err), &err, "InvalidDiskId.NotFound");
+    assert_int_equal(ecs_start_instance(w->e, &c, inst, NULL), SD_OK);
+    expect_marker(fresh, 'Z');
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -714,6 +790,8 @@ int main(void)
         cmocka_unit_test(other_accounts_see_nothing),
         cmocka_unit_test(attached_disks_cannot_be_deleted_and_attach_asks_for_the_key),
         cmocka_unit_test(r7_images_and_their_copies_keep_or_gain_encryption),
+        cmocka_unit_test(reset_and_reinit_need_a_stopped_instance_and_the_key),
+        cmocka_unit_test(r15_a_system_disk_is_encrypted_by_image_copy_and_replace),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
