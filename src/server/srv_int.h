@@ -17,6 +17,14 @@ SD_MUST_USE sd_code srv__open_kms(const srv_config *c, kms_rootkey **root, kms *
 SD_MUST_USE sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root,
                                   const char *endpoint, iam **out, sd_err *err);
 
+#include "block/block.h"
+#include "ecs/ecs.h"
+
+/* Opens the block store (DATA_DIR/blocks) and ecs over DATA_DIR/meta.db;
+ * the caller closes both (ecs first), also on failure. */
+SD_MUST_USE sd_code srv__open_ecs(const srv_config *c, kms *k, iam *accounts, blk_store **bs,
+                                  ecs **out, sd_err *err);
+
 /* A thread that runs kms_tick every `seconds` (rotations, deletions). */
 typedef struct srv_ticker srv_ticker;
 SD_MUST_USE sd_code srv__ticker_start(kms *k, unsigned seconds, srv_ticker **out, sd_err *err);

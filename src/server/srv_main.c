@@ -11,7 +11,8 @@
  *      nothing), the KMS scheduler (rotations, deletion windows), and
  *      accounts (on the first start: the root account and AccessKey,
  *      printed once and written to the CLI profile);
- *   7. the HTTP API;
+ *   7. the block store and ECS (disks, snapshots, instances);
+ *   8. the HTTP API;
  * then sigwait until SIGTERM or SIGINT, and an orderly stop. */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,6 +89,8 @@ static sd_code run(const srv_config *c, sd_err *err)
     kms *k = NULL;
     srv_ticker *ticker = NULL;
     iam *accounts = NULL;
+    blk_store *blocks = NULL;
+    ecs *e = NULL;
     char endpoint[96];
     api_server_opts aopts = API_SERVER_OPTS_INIT;
     char db[600];
@@ -116,6 +119,7 @@ static sd_code run(const srv_config *c, sd_err *err)
                        (unsigned)c->listen_port) < (int)sizeof endpoint,
               err, SD_E_INVALID, "listen address too long");
     SD_TRY(srv__open_iam(c, root, endpoint, &accounts, err));
+    SD_TRY(srv__open_ecs(c, k, accounts, &blocks, &e, err));
 
     aopts.bind_addr = c->listen_addr;
     aopts.port = c->listen_port;
@@ -124,6 +128,7 @@ static sd_code run(const srv_config *c, sd_err *err)
     aopts.audit = audit;
     aopts.kms = k;
     aopts.iam = accounts;
+    aopts.ecs = e;
     aopts.clock = sd_clock_system();
     SD_TRY(api_server_start(&aopts, &api, err));
     sd_log(SD_LOG_INFO, "server", "ready data_dir=%s listen=%s:%u region=%s", c->data_dir,
@@ -134,6 +139,8 @@ static sd_code run(const srv_config *c, sd_err *err)
 out:
     api_server_stop(api);
     srv__ticker_stop(ticker);
+    ecs_close(e);
+    blk_store_close(blocks);
     iam_close(accounts);
     kms_close(k);
     kms_rootkey_free(root);
