@@ -17,18 +17,18 @@ SD_MUST_USE sd_code srv__open_kms(const srv_config *c, kms_rootkey **root, kms *
 SD_MUST_USE sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root,
                                   const char *endpoint, iam **out, sd_err *err);
 
-#include "block/block.h"
-#include "ecs/ecs.h"
-
-/* Opens the block store (DATA_DIR/blocks) and ecs over DATA_DIR/meta.db;
- * the caller closes both (ecs first), also on failure. */
-SD_MUST_USE sd_code srv__open_ecs(const srv_config *c, kms *k, iam *accounts, blk_store **bs,
-                                  ecs **out, sd_err *err);
-
 /* A thread that runs kms_tick every `seconds` (rotations, deletions). */
 typedef struct srv_ticker srv_ticker;
 SD_MUST_USE sd_code srv__ticker_start(kms *k, unsigned seconds, srv_ticker **out, sd_err *err);
 void srv__ticker_stop(srv_ticker *t);
+
+/* The block store, the NBD server (DATA_DIR/nbd.sock) and ECS over them. */
+typedef struct srv_dataplane srv_dataplane;
+struct ecs;
+SD_MUST_USE sd_code srv__dataplane_open(const srv_config *c, kms *k, iam *accounts,
+                                        srv_dataplane **out, sd_err *err);
+struct ecs *srv__dataplane_ecs(srv_dataplane *dp);
+void srv__dataplane_close(srv_dataplane *dp);
 
 /* Embedded defaults, then the config file, then flags (argv[0] is the
  * command word). */

@@ -11,8 +11,7 @@
  *      nothing), the KMS scheduler (rotations, deletion windows), and
  *      accounts (on the first start: the root account and AccessKey,
  *      printed once and written to the CLI profile);
- *   7. the block store and ECS (disks, snapshots, instances);
- *   8. the HTTP API;
+ *   7. the HTTP API;
  * then sigwait until SIGTERM or SIGINT, and an orderly stop. */
 #include <errno.h>
 #include <fcntl.h>
@@ -89,8 +88,7 @@ static sd_code run(const srv_config *c, sd_err *err)
     kms *k = NULL;
     srv_ticker *ticker = NULL;
     iam *accounts = NULL;
-    blk_store *blocks = NULL;
-    ecs *e = NULL;
+    srv_dataplane *dp = NULL;
     char endpoint[96];
     api_server_opts aopts = API_SERVER_OPTS_INIT;
     char db[600];
@@ -119,7 +117,7 @@ static sd_code run(const srv_config *c, sd_err *err)
                        (unsigned)c->listen_port) < (int)sizeof endpoint,
               err, SD_E_INVALID, "listen address too long");
     SD_TRY(srv__open_iam(c, root, endpoint, &accounts, err));
-    SD_TRY(srv__open_ecs(c, k, accounts, &blocks, &e, err));
+    SD_TRY(srv__dataplane_open(c, k, accounts, &dp, err));
 
     aopts.bind_addr = c->listen_addr;
     aopts.port = c->listen_port;
@@ -128,7 +126,7 @@ static sd_code run(const srv_config *c, sd_err *err)
     aopts.audit = audit;
     aopts.kms = k;
     aopts.iam = accounts;
-    aopts.ecs = e;
+    aopts.ecs = srv__dataplane_ecs(dp);
     aopts.clock = sd_clock_system();
     SD_TRY(api_server_start(&aopts, &api, err));
     sd_log(SD_LOG_INFO, "server", "ready data_dir=%s listen=%s:%u region=%s", c->data_dir,
@@ -138,9 +136,8 @@ static sd_code run(const srv_config *c, sd_err *err)
     sd_log(SD_LOG_INFO, "server", "stopping signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
     api_server_stop(api);
+    srv__dataplane_close(dp); /* after the API: no request can reach ECS now */
     srv__ticker_stop(ticker);
-    ecs_close(e);
-    blk_store_close(blocks);
     iam_close(accounts);
     kms_close(k);
     kms_rootkey_free(root);

@@ -1,0 +1,589 @@
+/* test_ecs.c: the ECS control plane over a real KMS, iam and block store,
+ * with an exporter that keeps the exports so tests can do I/O through
+ * them: the key rules R1-R12 at the module's interface. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "block/block.h"
+#include "crypto/crypto.h"
+#include "ecs/ecs.h"
+#include "iam/iam.h"
+#include "kms/kms.h"
+#include "kms/kms_client.h"
+
+#define MAX_EXPORTS 16
+
+typedef struct exported {
+    char name[64];
+    blk_export exp;
+} exported;
+
+typedef struct world {
+    char dir[64];
+    kms_rootkey *root;
+    kms *k;
+    iam *ids;
+    blk_store *blocks;
+    ecs *e;
+    iam_account_info alice;
+    iam_account_info bob;
+    exported exports[MAX_EXPORTS];
+    size_t nexports;
+} world;
+
+static world *w;
+
+static sd_code ex_add(void *h, const char *name, const blk_export *exp, char *uri, size_t cap,
+                      sd_err *err)
+{
+    world *x = h;
+
+    (void)err;
+    assert_true(x->nexports < MAX_EXPORTS);
+    (void)snprintf(x->exports[x->nexports].name, sizeof x->exports[0].name, "%s", name);
+    x->exports[x->nexports].exp = *exp;
+    x->nexports++;
+    (void)snprintf(uri, cap, "test://%s", name);
+    return SD_OK;
+}
+
+static void ex_remove(void *h, const char *name)
+{
+    world *x = h;
+
+    for (size_t i = 0; i < x->nexports; i++) {
+        if (strcmp(x->exports[i].name, name) == 0) {
+            x->exports[i].exp.ops->close(x->exports[i].exp.h);
+            x->exports[i] = x->exports[--x->nexports];
+            return;
+        }
+    }
+    fail_msg("removing %s, which is not exported", name);
+}
+
+static const blk_export *export_of(const char *disk)
+{
+    for (size_t i = 0; i < w->nexports; i++) {
+        if (strcmp(w->exports[i].name, disk) == 0) {
+            return &w->exports[i].exp;
+        }
+    }
+    return NULL;
+}
+
+static int setup(void **state)
+{
+    char path[128];
+    kms_opts ko = {0};
+    iam_opts io = IAM_OPTS_INIT;
+    ecs_opts eo = {0};
+    sd_secret *wrap = NULL;
+
+    (void)state;
+    w = calloc(1, sizeof *w);
+    (void)snprintf(w->dir, sizeof w->dir, "/tmp/sd-ecs-XXXXXX");
+    assert_non_null(mkdtemp(w->dir));
+    (void)snprintf(path, sizeof path, "%s/root.key", w->dir);
+    assert_int_equal(kms_rootkey_file(path, true, &w->root, NULL), SD_OK);
+    (void)snprintf(path, sizeof path, "%s/meta.db", w->dir);
+    ko.db_path = path;
+    ko.root = w->root;
+    ko.clock = sd_clock_system();
+    ko.rng = crypto_rng_system();
+    assert_int_equal(kms_open(&ko, &w->k, NULL), SD_OK);
+    assert_int_equal(kms_rootkey_derive(w->root, "test", &wrap, NULL), SD_OK);
+    io.db_path = path;
+    io.wrap_key = wrap;
+    io.clock = sd_clock_system();
+    io.rng = crypto_rng_system();
+    assert_int_equal(iam_open(&io, &w->ids, NULL), SD_OK);
+    sd_secret_free(wrap);
+    assert_int_equal(iam_account_create(w->ids, "alice", &w->alice, NULL), SD_OK);
+    assert_int_equal(iam_account_create(w->ids, "bob", &w->bob, NULL), SD_OK);
+    (void)snprintf(path, sizeof path, "%s/blocks", w->dir);
+    assert_int_equal(sd_mkdirs(path, 0700, NULL), SD_OK);
+    assert_int_equal(blk_store_open_local(path, &w->blocks, NULL), SD_OK);
+    (void)snprintf(path, sizeof path, "%s/meta.db", w->dir);
+    eo.db_path = path;
+    eo.blocks = w->blocks;
+    eo.kms = kms_client_local(w->k);
+    eo.iam = w->ids;
+    eo.exporter = (ecs_exporter){ex_add, ex_remove, w};
+    eo.region = "cn-hangzhou";
+    eo.clock = sd_clock_system();
+    eo.rng = crypto_rng_system();
+    assert_int_equal(ecs_open(&eo, &w->e, NULL), SD_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+
+    (void)state;
+    ecs_close(w->e);
+    assert_int_equal(w->nexports, 0); /* closing withdrew every export */
+    blk_store_close(w->blocks);
+    iam_close(w->ids);
+    kms_close(w->k);
+    kms_rootkey_free(w->root);
+    (void)snprintf(cmd, sizeof cmd, "rm -rf '%s'", w->dir);
+    free(w);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static ecs_caller alice(void)
+{
+    return (ecs_caller){w->alice.account_id, "cn-hangzhou"};
+}
+
+static kms_caller kalice(void)
+{
+    return (kms_caller){w->alice.account_id, "cn-hangzhou"};
+}
+
+static void service_key_id(char out[KMS_ID_MAX])
+{
+    kms_key_meta m;
+    kms_caller kc = kalice();
+
+    assert_int_equal(kms_describe_key(w->k, &kc, "alias/acs/ecs", &m, NULL), SD_OK);
+    (void)snprintf(out, KMS_ID_MAX, "%s", m.key_id);
+}
+
+static void new_cmk(char out[KMS_ID_MAX])
+{
+    kms_create_opts o = KMS_CREATE_OPTS_INIT;
+    kms_key_meta m;
+    kms_caller kc = kalice();
+
+    assert_int_equal(kms_create_key(w->k, &kc, &o, &m, NULL), SD_OK);
+    (void)snprintf(out, KMS_ID_MAX, "%s", m.key_id);
+}
+
+static void grant_role(void)
+{
+    sd_err err = SD_ERR_INIT;
+    sd_code rc =
+        iam_role_create(w->ids, w->alice.account_id, IAM_ECS_DISK_ROLE, "{}", NULL, NULL, &err);
+    assert_true(rc == SD_OK || rc == SD_E_CONFLICT);
+}
+
+static void expect_code(sd_code got, const sd_err *err, const char *code)
+{
+    if (got == SD_OK || strcmp(err->api_code, code) != 0) {
+        fail_msg("expected %s, got %d %s: %s", code, (int)got, err->api_code, err->msg);
+    }
+}
+
+static void disk_of(const char *id, ecs_disk *d)
+{
+    ecs_caller c = alice();
+    assert_int_equal(ecs_describe_disk(w->e, &c, id, d, NULL), SD_OK);
+}
+
+/* ---- R1, R2, R9 ----------------------------------------------------------- */
+
+static void r1_encrypted_disks_use_the_service_key_unless_told(void **state)
+{
+    ecs_caller c = alice();
+    ecs_disk_spec s = {.size_gib = 20, .encrypted = 1};
+    char id[ECS_ID_MAX];
+    char svc[KMS_ID_MAX];
+    ecs_disk d;
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, id, NULL), SD_OK);
+    disk_of(id, &d);
+    service_key_id(svc);
+    assert_true(d.encrypted);
+    assert_string_equal(d.kms_key_id, svc);
+    assert_string_equal(d.status, "Available");
+    /* negative twin: no Encrypted, no default: plain */
+    s.encrypted = -1;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, id, NULL), SD_OK);
+    disk_of(id, &d);
+    assert_false(d.encrypted);
+    assert_string_equal(d.kms_key_id, "");
+    /* a key without Encrypted=true is refused */
+    s.kms_key_id = "alias/acs/ecs";
+    expect_code(ecs_create_disk(w->e, &c, &s, id, &err), &err, "InvalidParameter.EncryptedIllegal");
+}
+
+static void r9_local_categories_are_never_encrypted(void **state)
+{
+    ecs_caller c = alice();
+    ecs_disk_spec s = {.size_gib = 20, .encrypted = 1, .category = "local_ssd_pro"};
+    char id[ECS_ID_MAX];
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    expect_code(ecs_create_disk(w->e, &c, &s, id, &err), &err,
+                "InvalidParameter.EncryptedNotSupported");
+    assert_non_null(strstr(err.msg, "local_ssd_pro"));
+    s.encrypted = -1;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, id, NULL), SD_OK); /* plain is fine */
+    s.category = "floppy";
+    sd_err_clear(&err);
+    expect_code(ecs_create_disk(w->e, &c, &s, id, &err), &err,
+                "InvalidDiskCategory.ValueNotSupported");
+}
+
+/* ---- R10 ---------------------------------------------------------------------- */
+
+static void r10_customer_keys_need_the_service_role(void **state)
+{
+    ecs_caller c = alice();
+    char cmk[KMS_ID_MAX];
+    char id[ECS_ID_MAX];
+    ecs_disk_spec s = {.size_gib = 20, .encrypted = 1};
+    ecs_disk d;
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    new_cmk(cmk);
+    s.kms_key_id = cmk;
+    sd_ignore(
+        iam_role_delete(w->ids, w->alice.account_id, IAM_ECS_DISK_ROLE, NULL)); /* maybe absent */
+    expect_code(ecs_create_disk(w->e, &c, &s, id, &err), &err,
+                "InvalidParameter.KMSKeyId.KMSUnauthorized");
+    grant_role();
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, id, NULL), SD_OK);
+    disk_of(id, &d);
+    assert_string_equal(d.kms_key_id, cmk);
+    sd_err_clear(&err);
+    s.kms_key_id = "key-doesnotexist0000000";
+    expect_code(ecs_create_disk(w->e, &c, &s, id, &err), &err,
+                "InvalidParameter.KMSKeyId.NotFound");
+}
+
+/* ---- R3, R4, R5, R6 and I/O through exports -------------------------------------- */
+
+static void write_marker(const char *disk, char fill)
+{
+    const blk_export *x = export_of(disk);
+    char buf[4096];
+
+    assert_non_null(x);
+    memset(buf, fill, sizeof buf);
+    assert_int_equal(x->ops->pwrite(x->h, buf, sizeof buf, 8192, 0, NULL), SD_OK);
+    assert_int_equal(x->ops->flush(x->h, NULL), SD_OK);
+}
+
+static void expect_marker(const char *disk, char fill)
+{
+    const blk_export *x = export_of(disk);
+    char buf[4096];
+    char want[4096];
+
+    assert_non_null(x);
+    memset(want, fill, sizeof want);
+    assert_int_equal(x->ops->pread(x->h, buf, sizeof buf, 8192, NULL), SD_OK);
+    assert_memory_equal(buf, want, sizeof buf);
+}
+
+/* An instance with one data disk made by spec; returns its ids. */
+static void instance_with(const ecs_disk_req *data, char inst[ECS_ID_MAX], char disk[ECS_ID_MAX])
+{
+    ecs_caller c = alice();
+    ecs_instance_spec s = {.n_data_disks = 1, .start = true};
+
+    s.system_disk = (ecs_disk_req){.size_gib = 20, .encrypted = -1};
+    s.data_disks[0] = *data;
+    assert_int_equal(ecs_create_instance(w->e, &c, &s, inst, NULL), SD_OK);
+    /* the data disk is the one that is not the system disk */
+    for (size_t i = 0; i < w->nexports; i++) {
+        ecs_disk d;
+        disk_of(w->exports[i].name, &d);
+        if (strcmp(d.instance_id, inst) == 0 && strcmp(d.type, "data") == 0) {
+            (void)snprintf(disk, ECS_ID_MAX, "%s", d.disk_id);
+            return;
+        }
+    }
+    fail_msg("no data disk exported for %s", inst);
+}
+
+static void r3_r4_snapshots_and_clones_keep_the_key_and_data(void **state)
+{
+    ecs_caller c = alice();
+    ecs_disk_req req = {.size_gib = 20, .encrypted = 1};
+    char inst[ECS_ID_MAX], disk[ECS_ID_MAX], snap[ECS_ID_MAX], clone[ECS_ID_MAX];
+    char inst2[ECS_ID_MAX], disk2[ECS_ID_MAX];
+    ecs_disk d, d2;
+    ecs_disk_spec s = {.encrypted = -1};
+
+    (void)state;
+    instance_with(&req, inst, disk);
+    disk_of(disk, &d);
+    assert_true(d.encrypted);
+    assert_non_null(strstr(d.nbd_uri, disk));
+    write_marker(disk, 'S');
+    assert_int_equal(ecs_create_snapshot(w->e, &c, disk, "snap", NULL, snap, NULL), SD_OK);
+    write_marker(disk, 'T'); /* after the snapshot: not in it */
+    s.snapshot_id = snap;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, clone, NULL), SD_OK);
+    disk_of(clone, &d2);
+    assert_true(d2.encrypted); /* R4: from an encrypted snapshot */
+    assert_string_equal(d2.kms_key_id, d.kms_key_id);
+    assert_string_equal(d2.source_snapshot_id, snap);
+    /* read the clone through a second instance */
+    req = (ecs_disk_req){.snapshot_id = snap, .encrypted = -1};
+    instance_with(&req, inst2, disk2);
+    expect_marker(disk2, 'S');
+    expect_marker(disk, 'T');
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst2, NULL), SD_OK);
+    assert_null(export_of(disk));
+    disk_of(disk, &d);
+    assert_string_equal(d.nbd_uri, "");
+}
+
+static void r4_r5_r6_new_keys_and_first_encryption_copy_the_data(void **state)
+{
+    ecs_caller c = alice();
+    ecs_disk_req req = {.size_gib = 20, .encrypted = -1};
+    char inst[ECS_ID_MAX], disk[ECS_ID_MAX], snap[ECS_ID_MAX], enc[ECS_ID_MAX];
+    char inst2[ECS_ID_MAX], disk2[ECS_ID_MAX], snap2[ECS_ID_MAX], rekeyed[ECS_ID_MAX];
+    char cmk[KMS_ID_MAX];
+    ecs_disk d;
+    ecs_disk_spec s = {.encrypted = 1};
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    instance_with(&req, inst, disk); /* a plain disk */
+    write_marker(disk, 'P');
+    assert_int_equal(ecs_create_snapshot(w->e, &c, disk, NULL, NULL, snap, NULL), SD_OK);
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    /* R5: plain snapshot + Encrypted=true: an encrypted copy */
+    s.snapshot_id = snap;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, enc, NULL), SD_OK);
+    disk_of(enc, &d);
+    assert_true(d.encrypted);
+    assert_int_equal(ecs_create_snapshot(w->e, &c, enc, NULL, NULL, snap2, NULL), SD_OK);
+    /* R6: an encrypted snapshot cannot give a plain disk */
+    s = (ecs_disk_spec){.snapshot_id = snap2, .encrypted = 0};
+    expect_code(ecs_create_disk(w->e, &c, &s, rekeyed, &err), &err, "EncryptedOption.Conflict");
+    /* R4: another key re-encrypts under a new DK */
+    new_cmk(cmk);
+    grant_role();
+    s = (ecs_disk_spec){.snapshot_id = snap2, .encrypted = 1, .kms_key_id = cmk};
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, rekeyed, NULL), SD_OK);
+    disk_of(rekeyed, &d);
+    assert_string_equal(d.kms_key_id, cmk);
+    req = (ecs_disk_req){.snapshot_id = snap2, .encrypted = -1};
+    instance_with(&req, inst2, disk2);
+    expect_marker(disk2, 'P');
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst2, NULL), SD_OK);
+}
+
+/* ---- R8 ------------------------------------------------------------------------- */
+
+static void r8_default_encryption_applies_to_new_disks(void **state)
+{
+    ecs_caller c = alice();
+    ecs_disk_spec s = {.size_gib = 20, .encrypted = -1};
+    char id[ECS_ID_MAX];
+    char key[ECS_KEY_MAX];
+    char cmk[KMS_ID_MAX];
+    char svc[KMS_ID_MAX];
+    bool on = true;
+    ecs_disk d;
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    service_key_id(svc);
+    assert_int_equal(ecs_default_status(w->e, &c, &on, key, sizeof key, NULL), SD_OK);
+    assert_false(on);
+    expect_code(ecs_default_key(w->e, &c, "alias/acs/ecs", &err), &err, "OperationDenied");
+    assert_int_equal(ecs_default_encryption(w->e, &c, true, NULL), SD_OK);
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, id, NULL), SD_OK);
+    disk_of(id, &d);
+    assert_true(d.encrypted);
+    assert_string_equal(d.kms_key_id, svc);
+    new_cmk(cmk);
+    grant_role();
+    assert_int_equal(ecs_default_key(w->e, &c, cmk, NULL), SD_OK);
+    assert_int_equal(ecs_default_status(w->e, &c, &on, key, sizeof key, NULL), SD_OK);
+    assert_true(on);
+    assert_string_equal(key, cmk);
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, id, NULL), SD_OK);
+    disk_of(id, &d);
+    assert_string_equal(d.kms_key_id, cmk);
+    assert_int_equal(ecs_default_key(w->e, &c, NULL, NULL), SD_OK); /* reset */
+    assert_int_equal(ecs_default_status(w->e, &c, &on, key, sizeof key, NULL), SD_OK);
+    assert_string_equal(key, svc);
+    assert_int_equal(ecs_default_encryption(w->e, &c, false, NULL), SD_OK);
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, id, NULL), SD_OK);
+    disk_of(id, &d);
+    assert_false(d.encrypted);
+}
+
+/* ---- R11, R12 ------------------------------------------------------------------------ */
+
+static void r11_a_disabled_key_stops_starts_but_not_running_instances(void **state)
+{
+    ecs_caller c = alice();
+    kms_caller kc = kalice();
+    char cmk[KMS_ID_MAX];
+    char inst[ECS_ID_MAX], disk[ECS_ID_MAX];
+    ecs_disk_req req = {.size_gib = 20, .encrypted = 1};
+    size_t before;
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    new_cmk(cmk);
+    grant_role();
+    req.kms_key_id = cmk;
+    instance_with(&req, inst, disk);
+    write_marker(disk, 'R');
+    assert_int_equal(kms_disable_key(w->k, &kc, cmk, NULL), SD_OK);
+    expect_marker(disk, 'R'); /* running: keeps its in-memory key */
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    before = w->nexports;
+    expect_code(ecs_start_instance(w->e, &c, inst, &err), &err,
+                "InvalidParameter.KMSKeyId.CMKNotEnabled");
+    assert_non_null(strstr(err.msg, "Disabled"));
+    assert_int_equal(w->nexports, before); /* nothing exported, not even the system disk */
+    assert_int_equal(kms_enable_key(w->k, &kc, cmk, NULL), SD_OK);
+    assert_int_equal(ecs_start_instance(w->e, &c, inst, NULL), SD_OK);
+    expect_marker(disk, 'R');
+    /* revoking the role stops later unwrapping too (R10) */
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    assert_int_equal(iam_role_delete(w->ids, w->alice.account_id, IAM_ECS_DISK_ROLE, NULL), SD_OK);
+    sd_err_clear(&err);
+    expect_code(ecs_start_instance(w->e, &c, inst, &err), &err,
+                "InvalidParameter.KMSKeyId.KMSUnauthorized");
+    grant_role();
+    sd_err_clear(&err);
+    expect_code(ecs_stop_instance(w->e, &c, inst, &err), &err, "IncorrectInstanceStatus");
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, false, NULL), SD_OK);
+}
+
+typedef struct deps {
+    int disks;
+    int snapshots;
+    int instances;
+} deps;
+
+static void count_dep(void *ctx, const char *kind, const char *id, const char *status)
+{
+    deps *d = ctx;
+
+    (void)id;
+    (void)status;
+    if (strcmp(kind, "disk") == 0) {
+        d->disks++;
+    } else if (strcmp(kind, "snapshot") == 0) {
+        d->snapshots++;
+    } else if (strcmp(kind, "instance") == 0) {
+        d->instances++;
+    }
+}
+
+static void r12_the_dependents_of_a_key_are_listed(void **state)
+{
+    ecs_caller c = alice();
+    char cmk[KMS_ID_MAX];
+    char inst[ECS_ID_MAX], disk[ECS_ID_MAX], snap[ECS_ID_MAX];
+    ecs_disk_req req = {.size_gib = 20, .encrypted = 1};
+    deps d = {0};
+
+    (void)state;
+    new_cmk(cmk);
+    grant_role();
+    req.kms_key_id = cmk;
+    instance_with(&req, inst, disk);
+    assert_int_equal(ecs_create_snapshot(w->e, &c, disk, NULL, NULL, snap, NULL), SD_OK);
+    assert_int_equal(ecs_key_dependents(w->e, &c, cmk, count_dep, &d, NULL), SD_OK);
+    assert_int_equal(d.disks, 1);
+    assert_int_equal(d.snapshots, 1);
+    assert_int_equal(d.instances, 1);
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    d = (deps){0};
+    assert_int_equal(ecs_key_dependents(w->e, &c, cmk, count_dep, &d, NULL), SD_OK);
+    assert_int_equal(d.instances, 0); /* only running instances */
+}
+
+/* ---- tenants, attachments ------------------------------------------------------------ */
+
+static void other_accounts_see_nothing(void **state)
+{
+    ecs_caller a = alice();
+    ecs_caller b = {w->bob.account_id, "cn-hangzhou"};
+    ecs_disk_spec s = {.size_gib = 20, .encrypted = 1};
+    char id[ECS_ID_MAX];
+    ecs_disk d;
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    assert_int_equal(ecs_create_disk(w->e, &a, &s, id, NULL), SD_OK);
+    expect_code(ecs_describe_disk(w->e, &b, id, &d, &err), &err, "InvalidDiskId.NotFound");
+    sd_err_clear(&err);
+    expect_code(ecs_delete_disk(w->e, &b, id, &err), &err, "InvalidDiskId.NotFound");
+    assert_int_equal(ecs_delete_disk(w->e, &a, id, NULL), SD_OK);
+}
+
+static void attached_disks_cannot_be_deleted_and_attach_asks_for_the_key(void **state)
+{
+    ecs_caller c = alice();
+    ecs_disk_req req = {.size_gib = 20, .encrypted = 1, .delete_with_instance = true};
+    ecs_disk_spec s = {.size_gib = 20, .encrypted = 1};
+    char inst[ECS_ID_MAX], disk[ECS_ID_MAX], extra[ECS_ID_MAX];
+    ecs_disk d;
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    instance_with(&req, inst, disk);
+    expect_code(ecs_delete_disk(w->e, &c, disk, &err), &err, "DiskStillAttached");
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, extra, NULL), SD_OK);
+    assert_int_equal(ecs_attach_disk(w->e, &c, inst, extra, -1, NULL), SD_OK);
+    assert_non_null(export_of(extra)); /* running: opened at once */
+    disk_of(extra, &d);
+    assert_string_equal(d.status, "In_use");
+    assert_int_equal(ecs_detach_disk(w->e, &c, inst, extra, NULL), SD_OK);
+    assert_null(export_of(extra));
+    sd_err_clear(&err);
+    expect_code(ecs_detach_disk(w->e, &c, inst, extra, &err), &err, "IncorrectDiskStatus");
+    disk_of(extra, &d);
+    assert_string_equal(d.status, "Available");
+    /* attached to the stopped instance, then kept when it is deleted */
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    assert_int_equal(ecs_attach_disk(w->e, &c, inst, extra, 0, NULL), SD_OK);
+    assert_null(export_of(extra)); /* stopped: opened only at start */
+    assert_int_equal(ecs_start_instance(w->e, &c, inst, NULL), SD_OK);
+    sd_err_clear(&err);
+    expect_code(ecs_delete_instance(w->e, &c, inst, false, &err), &err, "IncorrectInstanceStatus");
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
+    assert_null(export_of(disk));
+    sd_err_clear(&err);
+    expect_code(ecs_describe_disk(w->e, &c, disk, &d, &err), &err, "InvalidDiskId.NotFound");
+    disk_of(extra, &d); /* DeleteWithInstance false: detached, kept */
+    assert_string_equal(d.status, "Available");
+    assert_int_equal(ecs_delete_disk(w->e, &c, extra, NULL), SD_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(r1_encrypted_disks_use_the_service_key_unless_told),
+        cmocka_unit_test(r9_local_categories_are_never_encrypted),
+        cmocka_unit_test(r10_customer_keys_need_the_service_role),
+        cmocka_unit_test(r3_r4_snapshots_and_clones_keep_the_key_and_data),
+        cmocka_unit_test(r4_r5_r6_new_keys_and_first_encryption_copy_the_data),
+        cmocka_unit_test(r8_default_encryption_applies_to_new_disks),
+        cmocka_unit_test(r11_a_disabled_key_stops_starts_but_not_running_instances),
+        cmocka_unit_test(r12_the_dependents_of_a_key_are_listed),
+        cmocka_unit_test(other_accounts_see_nothing),
+        cmocka_unit_test(attached_disks_cannot_be_deleted_and_attach_asks_for_the_key),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
