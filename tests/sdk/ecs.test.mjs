@@ -346,17 +346,30 @@ describe('DescribeDisks, DescribeSnapshots and DescribeInstances filters and pag
     assert.equal((await o.instances({ status: 'Running' })).totalCount, 0);
   });
 
-  test('NbdUri is a string on every disk and instance (extension)', async () => {
+  test('NbdUri: the NBD export of running disks and instances, "" otherwise (extension)', async () => {
     const { diskId } = await ops(me.ecs).createDisk({});
     const b = await me.ecsRaw('DescribeDisks', { DiskIds: JSON.stringify([diskId]) });
     assert.equal(b.Disks.Disk[0].NbdUri, '');
     assert.equal(typeof b.Disks.Disk[0].Size, 'number');
     assert.equal(typeof b.Disks.Disk[0].Encrypted, 'boolean');
     assert.equal(b.NextToken, '');
-    const r = await ops(me.ecs).run({});
-    const i = await me.ecsRaw('DescribeInstances', { InstanceIds: JSON.stringify(r.instanceIdSets.instanceIdSet) });
-    assert.equal(typeof i.Instances.Instance[0].NbdUri, 'string');
-    await ops(me.ecs).deleteInstance(r.instanceIdSets.instanceIdSet[0], true);
+    // a running instance's disks are exported; stopping withdraws them
+    const o = ops(me.ecs);
+    const [id] = (await o.run({ dataDisk: [new Ecs.RunInstancesRequestDataDisk({ size: 10 })] }))
+      .instanceIdSets.instanceIdSet;
+    const i = await me.ecsRaw('DescribeInstances', { InstanceIds: JSON.stringify([id]) });
+    assert.match(i.Instances.Instance[0].NbdUri, /^nbd\+unix:\/\/\/d-[a-z0-9]{20}\?socket=/);
+    const ds = await me.ecsRaw('DescribeDisks', { InstanceId: id });
+    assert.equal(ds.Disks.Disk.length, 2);
+    for (const d of ds.Disks.Disk) assert.match(d.NbdUri, new RegExp(`^nbd\\+unix:///${d.DiskId}\\?`));
+    const sys = ds.Disks.Disk.find((d) => d.Type === 'system');
+    assert.equal(i.Instances.Instance[0].NbdUri, sys.NbdUri);
+    await o.stop(id);
+    const stopped = await me.ecsRaw('DescribeInstances', { InstanceIds: JSON.stringify([id]) });
+    assert.equal(stopped.Instances.Instance[0].NbdUri, '');
+    const ds2 = await me.ecsRaw('DescribeDisks', { InstanceId: id });
+    assert.deepEqual(ds2.Disks.Disk.map((d) => d.NbdUri), ['', '']);
+    await o.deleteInstance(id, true);
     await ops(me.ecs).deleteDisk(diskId);
   });
 });
@@ -657,6 +670,8 @@ describe('disk encryption rules', () => {
     assert.equal((await o.instance(id)).status, 'Running');
     const [, data] = await disksOf(o, id);
     assert.deepEqual([data.status, data.instanceId], ['In_use', id]);
+    const exported = await t.ecsRaw('DescribeDisks', { DiskIds: JSON.stringify([data.diskId]) });
+    assert.match(exported.Disks.Disk[0].NbdUri, /^nbd\+unix:/, 'still exported with the key disabled');
     await o.stop(id);
     await rejects(() => o.start(id), 'InvalidParameter.KMSKeyId.CMKNotEnabled', 403, /Disabled/);
     await rejects(() => o.reboot(id), 'IncorrectInstanceStatus', 403);
