@@ -28,6 +28,7 @@ typedef struct api_server_opts {
     api_audit *audit;      /* borrowed; every KMS call is recorded here */
     struct kms *kms;       /* borrowed: serves the KMS actions */
     struct iam *iam;       /* borrowed: authenticates every request */
+    struct ecs *ecs;       /* borrowed: serves the ECS actions (NULL: they fail) */
     sd_clock clock;        /* time of audit records */
 } api_server_opts;
 

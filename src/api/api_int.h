@@ -5,6 +5,8 @@
 #include "api/api.h"
 #include "api/api_json.h"
 #include "api/api_params.h"
+#include "common/sd_json.h"
+#include "ecs/ecs.h"
 #include "iam/iam.h"
 #include "kms/kms.h"
 
@@ -39,6 +41,40 @@ typedef sd_code (*api_handler)(api_req *r);
 SD_MUST_USE sd_code api__key_param(api_req *r, const char *name, const char **ref);
 /* Notes the key (and version, may be NULL) a call used, for the audit log. */
 void api__note_key(api_req *r, const char *key_id, const char *version_id);
+
+/* ---- shared by the ECS handlers (api_ecs_common.c) ---------------------- */
+
+/* The ECS view of the caller; fails (ServiceUnavailable) when the server
+ * serves no ECS. */
+SD_MUST_USE sd_code api__ecs_begin(api_req *r, ecs_caller *c);
+
+/* PageNumber/PageSize (1-based; size 1..100, default 10) and the running
+ * count of matches while a list is walked. */
+typedef struct api_page {
+    int64_t number;
+    int64_t size;
+    int64_t total; /* matches seen so far */
+} api_page;
+
+SD_MUST_USE sd_code api__page_params(api_req *r, api_page *pg);
+/* Counts one match; true when it falls on the requested page. */
+bool api__page_take(api_page *pg);
+/* TotalCount, PageNumber, PageSize and NextToken "". */
+void api__page_members(api_req *r, const api_page *pg);
+
+/* An optional JSON array of at most 100 id strings (DiskIds, SnapshotIds,
+ * InstanceIds); *doc NULL when absent.  Not a JSON array of strings: 400
+ * InvalidParameter.<name>; more than 100: 403 Invalid<name>.Malformed. */
+SD_MUST_USE sd_code api__id_list(api_req *r, const char *name, sd_json_doc **doc);
+/* Whether the list (NULL: no filter) names id. */
+bool api__id_listed(const sd_json_doc *doc, const char *id);
+
+/* An optional boolean as -1 (absent), 0 or 1. */
+SD_MUST_USE sd_code api__tristate(api_req *r, const char *name, int *out);
+/* An ISO 8601 time member; "" for 0. */
+void api__time_member(api_json *j, const char *key, int64_t t);
+/* Whether a string filter (NULL: none) admits value. */
+bool api__str_match(const char *filter, const char *value);
 
 #define API_ACTION(product, name, summary) SD_MUST_USE sd_code api__##product##_##name(api_req *r);
 #include "api/api_actions.def"

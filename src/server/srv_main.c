@@ -126,6 +126,7 @@ static sd_code run(const srv_config *c, sd_err *err)
     aopts.audit = audit;
     aopts.kms = k;
     aopts.iam = accounts;
+    aopts.ecs = srv__dataplane_ecs(dp);
     aopts.clock = sd_clock_system();
     SD_TRY(api_server_start(&aopts, &api, err));
     sd_log(SD_LOG_INFO, "server", "ready data_dir=%s listen=%s:%u region=%s", c->data_dir,

@@ -37,6 +37,24 @@ static void errors_named_codes_get_the_contract_status(void **state)
     map(API_KMS, SD_E_THROTTLED, "Rejected.Throttling", 429, "Rejected.Throttling");
 }
 
+static void errors_ecs_codes_get_the_contract_status(void **state)
+{
+    (void)state;
+    map(API_ECS, SD_E_NOT_FOUND, "InvalidDiskId.NotFound", 404, "InvalidDiskId.NotFound");
+    map(API_ECS, SD_E_CONFLICT, "IncorrectDiskStatus", 403, "IncorrectDiskStatus");
+    map(API_ECS, SD_E_CONFLICT, "IncorrectInstanceStatus", 403, "IncorrectInstanceStatus");
+    map(API_ECS, SD_E_KEY_STATE, "InvalidParameter.KMSKeyId.CMKNotEnabled", 403,
+        "InvalidParameter.KMSKeyId.CMKNotEnabled");
+    map(API_ECS, SD_E_DENIED, "InvalidParameter.KMSKeyId.KMSUnauthorized", 403,
+        "InvalidParameter.KMSKeyId.KMSUnauthorized");
+    map(API_ECS, SD_E_NOT_FOUND, "InvalidParameter.KMSKeyId.NotFound", 404,
+        "InvalidParameter.KMSKeyId.NotFound");
+    map(API_ECS, SD_E_INVALID, "InvalidParameter.EncryptedIllegal", 400,
+        "InvalidParameter.EncryptedIllegal");
+    map(API_ECS, SD_E_INVALID, "InvalidParameter.DiskIds", 400, "InvalidParameter.DiskIds");
+    map(API_ECS, SD_E_DENIED, "InvalidDiskIds.Malformed", 403, "InvalidDiskIds.Malformed");
+}
+
 static void errors_without_a_code_get_one_from_their_kind(void **state)
 {
     (void)state;
@@ -51,7 +69,7 @@ static void errors_without_a_code_get_one_from_their_kind(void **state)
 static void errors_with_an_unknown_code_keep_their_kinds_status(void **state)
 {
     (void)state;
-    map(API_ECS, SD_E_CONFLICT, "IncorrectDiskStatus", 409, "IncorrectDiskStatus");
+    map(API_ECS, SD_E_CONFLICT, "IncorrectImageStatus", 409, "IncorrectImageStatus");
     map(API_ECS, SD_E_INVALID, "InvalidDiskCategory.NotSupported", 400,
         "InvalidDiskCategory.NotSupported");
 }
@@ -74,6 +92,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(errors_named_codes_get_the_contract_status),
+        cmocka_unit_test(errors_ecs_codes_get_the_contract_status),
         cmocka_unit_test(errors_without_a_code_get_one_from_their_kind),
         cmocka_unit_test(errors_with_an_unknown_code_keep_their_kinds_status),
         cmocka_unit_test(errors_every_kind_is_a_client_or_server_error),

@@ -1,0 +1,241 @@
+/* api_ecs_account.c: the ECS (2014-05-26) actions about the region and
+ * the account rather than one resource: DescribeRegions, DescribeZones,
+ * account-level default encryption and its key (R8), and our extension
+ * DescribeKeyDependents (R12): what would stop working if a key were
+ * disabled or deleted. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api_int.h"
+
+/* ---- regions and zones ------------------------------------------------------- */
+
+sd_code api__ECS_DescribeRegions(api_req *r)
+{
+    char endpoint[96];
+
+    (void)snprintf(endpoint, sizeof endpoint, "ecs.%s.aliyuncs.com",
+                   r->opts->region); /* a cut endpoint is still a name */
+    api_json_obj_begin(r->j, "Regions");
+    api_json_arr_begin(r->j, "Region");
+    api_json_obj_begin(r->j, NULL);
+    api_json_str(r->j, "RegionId", r->opts->region);
+    api_json_str(r->j, "LocalName", r->opts->region);
+    api_json_str(r->j, "RegionEndpoint", endpoint);
+    api_json_str(r->j, "Status", "available");
+    api_json_obj_end(r->j);
+    api_json_arr_end(r->j);
+    api_json_obj_end(r->j);
+    return SD_OK;
+}
+
+/* {"<outer>":{"<inner>":[categories...]}} */
+static void categories(api_json *j, const char *outer, const char *inner)
+{
+    api_json_obj_begin(j, outer);
+    api_json_arr_begin(j, inner);
+    for (const char *const *c = ecs_categories(); *c != NULL; c++) {
+        api_json_str(j, NULL, *c);
+    }
+    api_json_arr_end(j);
+    api_json_obj_end(j);
+}
+
+static void zone_member(api_json *j, const char *zone)
+{
+    api_json_obj_begin(j, NULL);
+    api_json_str(j, "ZoneId", zone);
+    api_json_str(j, "LocalName", zone);
+    api_json_str(j, "ZoneType", "AvailabilityZone");
+    categories(j, "AvailableDiskCategories", "DiskCategories");
+    api_json_obj_begin(j, "AvailableResourceCreation");
+    api_json_arr_begin(j, "ResourceTypes");
+    api_json_str(j, NULL, "Instance");
+    api_json_str(j, NULL, "Disk");
+    api_json_arr_end(j);
+    api_json_obj_end(j);
+    api_json_obj_begin(j, "AvailableResources");
+    api_json_arr_begin(j, "ResourcesInfo");
+    api_json_obj_begin(j, NULL);
+    api_json_bool(j, "IoOptimized", true);
+    categories(j, "SystemDiskCategories", "supportedSystemDiskCategory");
+    categories(j, "DataDiskCategories", "supportedDataDiskCategory");
+    api_json_obj_end(j);
+    api_json_arr_end(j);
+    api_json_obj_end(j);
+    api_json_obj_end(j);
+}
+
+sd_code api__ECS_DescribeZones(api_req *r)
+{
+    sd_code rc = SD_OK;
+    ecs_caller c;
+    const char *const *zones = NULL;
+    size_t n;
+
+    SD_TRY(api__ecs_begin(r, &c));
+    n = ecs_zones(r->opts->ecs, &zones);
+    api_json_obj_begin(r->j, "Zones");
+    api_json_arr_begin(r->j, "Zone");
+    for (size_t i = 0; i < n; i++) {
+        zone_member(r->j, zones[i]);
+    }
+    api_json_arr_end(r->j);
+    api_json_obj_end(r->j);
+out:
+    return rc;
+}
+
+/* ---- default encryption (R8) ---------------------------------------------------- */
+
+static sd_code default_encryption(api_req *r, bool enable)
+{
+    sd_code rc = SD_OK;
+    ecs_caller c;
+
+    SD_TRY(api__ecs_begin(r, &c));
+    SD_TRY(ecs_default_encryption(r->opts->ecs, &c, enable, r->err));
+out:
+    return rc;
+}
+
+sd_code api__ECS_EnableDiskEncryptionByDefault(api_req *r)
+{
+    return default_encryption(r, true);
+}
+
+sd_code api__ECS_DisableDiskEncryptionByDefault(api_req *r)
+{
+    return default_encryption(r, false);
+}
+
+/* Writes Encrypted (status) or KMSKeyId (!status). */
+static sd_code default_status(api_req *r, bool status)
+{
+    sd_code rc = SD_OK;
+    ecs_caller c;
+    bool enabled = false;
+    char key_id[ECS_KEY_MAX];
+
+    SD_TRY(api__ecs_begin(r, &c));
+    SD_TRY(ecs_default_status(r->opts->ecs, &c, &enabled, key_id, sizeof key_id, r->err));
+    if (status) {
+        api_json_bool(r->j, "Encrypted", enabled);
+    } else {
+        api_json_str(r->j, "KMSKeyId", key_id);
+    }
+out:
+    return rc;
+}
+
+sd_code api__ECS_DescribeDiskEncryptionByDefaultStatus(api_req *r)
+{
+    return default_status(r, true);
+}
+
+sd_code api__ECS_DescribeDiskDefaultKMSKeyId(api_req *r)
+{
+    return default_status(r, false);
+}
+
+sd_code api__ECS_ModifyDiskDefaultKMSKeyId(api_req *r)
+{
+    sd_code rc = SD_OK;
+    ecs_caller c;
+    const char *key = NULL;
+
+    SD_TRY(api__ecs_begin(r, &c));
+    SD_TRY(api_param_req(r->params, "KMSKeyId", &key, r->err));
+    SD_TRY(api_param_str(r->params, "KMSKeyId", ECS_KEY_MAX - 1, &key, r->err));
+    SD_TRY(ecs_default_key(r->opts->ecs, &c, key, r->err));
+out:
+    return rc;
+}
+
+sd_code api__ECS_ResetDiskDefaultKMSKeyId(api_req *r)
+{
+    sd_code rc = SD_OK;
+    ecs_caller c;
+
+    SD_TRY(api__ecs_begin(r, &c));
+    SD_TRY(ecs_default_key(r->opts->ecs, &c, NULL, r->err));
+out:
+    return rc;
+}
+
+/* ---- DescribeKeyDependents (R12) ----------------------------------------------- */
+
+typedef struct dependent {
+    char kind[16];
+    char id[ECS_ID_MAX];
+    char status[16];
+} dependent;
+
+typedef struct dependents {
+    dependent *v;
+    size_t n;
+    size_t cap;
+    bool nomem;
+} dependents;
+
+static void dependent_visit(void *ctx, const char *kind, const char *id, const char *status)
+{
+    dependents *d = ctx;
+
+    if (d->n == d->cap) {
+        size_t cap = d->cap == 0 ? 16 : d->cap * 2;
+        dependent *v = realloc(d->v, cap * sizeof *v);
+        if (v == NULL) {
+            d->nomem = true;
+            return;
+        }
+        d->v = v;
+        d->cap = cap;
+    }
+    (void)snprintf(d->v[d->n].kind, sizeof d->v[d->n].kind, "%s", kind); /* cut: unmatched */
+    (void)snprintf(d->v[d->n].id, sizeof d->v[d->n].id, "%s", id);
+    (void)snprintf(d->v[d->n].status, sizeof d->v[d->n].status, "%s", status != NULL ? status : "");
+    d->n++;
+}
+
+/* {"<outer>":{"<inner>":[{"<id_key>":..,"Status":..}]}} for one kind. */
+static void dependents_of(api_json *j, const dependents *d, const char *kind, const char *outer,
+                          const char *inner, const char *id_key)
+{
+    api_json_obj_begin(j, outer);
+    api_json_arr_begin(j, inner);
+    for (size_t i = 0; i < d->n; i++) {
+        if (strcasecmp(d->v[i].kind, kind) == 0) {
+            api_json_obj_begin(j, NULL);
+            api_json_str(j, id_key, d->v[i].id);
+            api_json_str(j, "Status", d->v[i].status);
+            api_json_obj_end(j);
+        }
+    }
+    api_json_arr_end(j);
+    api_json_obj_end(j);
+}
+
+sd_code api__ECS_DescribeKeyDependents(api_req *r)
+{
+    sd_code rc = SD_OK;
+    ecs_caller c;
+    const char *key = NULL;
+    dependents d = {0};
+
+    SD_TRY(api__ecs_begin(r, &c));
+    SD_TRY(api_param_req(r->params, "KMSKeyId", &key, r->err));
+    SD_TRY(api_param_str(r->params, "KMSKeyId", ECS_KEY_MAX - 1, &key, r->err));
+    SD_TRY(ecs_key_dependents(r->opts->ecs, &c, key, dependent_visit, &d, r->err));
+    SD_ENSURE(!d.nomem, r->err, SD_E_NOMEM, "out of memory");
+    api_json_str(r->j, "KMSKeyId", key);
+    dependents_of(r->j, &d, "disk", "Disks", "Disk", "DiskId");
+    dependents_of(r->j, &d, "snapshot", "Snapshots", "Snapshot", "SnapshotId");
+    dependents_of(r->j, &d, "instance", "Instances", "Instance", "InstanceId");
+    api_json_int(r->j, "TotalCount", (int64_t)d.n);
+out:
+    free(d.v);
+    return rc;
+}

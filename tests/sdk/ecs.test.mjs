@@ -1,0 +1,723 @@
+// ecs.test.mjs: every ECS (2014-05-26) action through the official
+// @alicloud/ecs20140526 7.11.6 client, signed V3 (its default) and RPC v1
+// (signatureAlgorithm 'v2'), every error case with the Code and status the
+// contract names, and the disk-encryption rules end to end.  Tests named
+// "Rn ..." verify rule Rn of DESIGN §3 (tests/rules runs each alone).
+//
+// Our extensions (DescribeKeyDependents, the NbdUri member) and RAM go
+// through @alicloud/openapi-client's callApi; keys through kms20160120.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createRequire } from 'node:module';
+import { startServer } from './lib/server.mjs';
+
+const require = createRequire(import.meta.url);
+const Ecs = require('@alicloud/ecs20140526');
+const { $OpenApiUtil } = require('@alicloud/openapi-core');
+const Kms = require('@alicloud/kms20160120').default;
+const OpenApi = require('@alicloud/openapi-client');
+const { RuntimeOptions } = require('@alicloud/tea-util');
+
+const REGION = 'cn-hangzhou';
+const ROLE = 'AliyunECSDiskEncryptDefaultRole';
+const ROLE_POLICY = JSON.stringify({
+  Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: ['ecs.aliyuncs.com'] } }],
+  Version: '1',
+});
+
+let srv;
+
+// One account's clients: ECS over V3 and RPC v1, KMS, and raw V3 calls.
+function clients(acct) {
+  const base = { endpoint: acct.endpoint, protocol: 'http', accessKeyId: acct.accessKeyId,
+    accessKeySecret: acct.accessKeySecret, regionId: REGION };
+  const api = new OpenApi.default(new OpenApi.Config(base));
+  const raw = async (version, action, query) => {
+    const params = new OpenApi.Params({ action, version, protocol: 'HTTP', pathname: '/',
+      method: 'POST', authType: 'AK', style: 'RPC', reqBodyType: 'formData', bodyType: 'json' });
+    const r = await api.callApi(params, new OpenApi.OpenApiRequest({ query }), new RuntimeOptions({}));
+    return r.body;
+  };
+  return {
+    ecs: new Ecs.default(new $OpenApiUtil.Config(base)),
+    ecs1: new Ecs.default(new $OpenApiUtil.Config({ ...base, signatureAlgorithm: 'v2' })),
+    kms: new Kms(base),
+    ecsRaw: (action, query = {}) => raw('2014-05-26', action, { RegionId: REGION, ...query }),
+    ram: (action, query = {}) => raw('2015-05-01', action, query),
+  };
+}
+
+// Asserts that fn fails with the contract's Code and HTTP status.
+async function rejects(fn, code, status, message) {
+  await assert.rejects(fn, (e) => {
+    const body = e.data || {};
+    assert.equal(body.Code ?? e.code, code, `expected ${code}, got ${JSON.stringify(body)} (${e.message})`);
+    assert.equal(e.statusCode ?? body.statusCode ?? body.HttpStatus, status, `status of ${code}`);
+    assert.ok(body.RequestId, 'an error carries a RequestId');
+    if (message) assert.match(body.Message, message);
+    return true;
+  });
+}
+
+// ---- thin wrappers: the SDK's request classes, the body back ------------------
+
+const call = async (client, method, Req, fields) =>
+  (await client[method](new Req({ regionId: REGION, ...fields }))).body;
+
+function ops(c) {
+  return {
+    createDisk: (f) => call(c, 'createDisk', Ecs.CreateDiskRequest, { size: 20, ...f }),
+    disks: (f = {}) => call(c, 'describeDisks', Ecs.DescribeDisksRequest, f),
+    disk: async (id) => {
+      const b = await call(c, 'describeDisks', Ecs.DescribeDisksRequest, { diskIds: JSON.stringify([id]) });
+      assert.equal(b.disks.disk.length, 1, `disk ${id} is listed`);
+      return b.disks.disk[0];
+    },
+    deleteDisk: (id) => c.deleteDisk(new Ecs.DeleteDiskRequest({ diskId: id })),
+    modifyDisk: (f) => c.modifyDiskAttribute(new Ecs.ModifyDiskAttributeRequest({ regionId: REGION, ...f })),
+    attach: (instanceId, diskId, f = {}) =>
+      c.attachDisk(new Ecs.AttachDiskRequest({ instanceId, diskId, ...f })),
+    detach: (instanceId, diskId) => c.detachDisk(new Ecs.DetachDiskRequest({ instanceId, diskId })),
+    snapshot: async (diskId, f = {}) =>
+      (await c.createSnapshot(new Ecs.CreateSnapshotRequest({ diskId, ...f }))).body.snapshotId,
+    snapshots: (f = {}) => call(c, 'describeSnapshots', Ecs.DescribeSnapshotsRequest, f),
+    snap: async (id) => {
+      const b = await call(c, 'describeSnapshots', Ecs.DescribeSnapshotsRequest, { snapshotIds: JSON.stringify([id]) });
+      assert.equal(b.snapshots.snapshot.length, 1, `snapshot ${id} is listed`);
+      return b.snapshots.snapshot[0];
+    },
+    deleteSnapshot: (id, force) => c.deleteSnapshot(new Ecs.DeleteSnapshotRequest({ snapshotId: id, force })),
+    run: (f = {}) => call(c, 'runInstances', Ecs.RunInstancesRequest, {
+      systemDisk: new Ecs.RunInstancesRequestSystemDisk({ size: '20' }), ...f }),
+    create: (f = {}) => call(c, 'createInstance', Ecs.CreateInstanceRequest, {
+      instanceType: 'ecs.g7.large', systemDisk: new Ecs.CreateInstanceRequestSystemDisk({ size: 20 }), ...f }),
+    instances: (f = {}) => call(c, 'describeInstances', Ecs.DescribeInstancesRequest, f),
+    instance: async (id) => {
+      const b = await call(c, 'describeInstances', Ecs.DescribeInstancesRequest, { instanceIds: JSON.stringify([id]) });
+      assert.equal(b.instances.instance.length, 1, `instance ${id} is listed`);
+      return b.instances.instance[0];
+    },
+    start: (id) => c.startInstance(new Ecs.StartInstanceRequest({ instanceId: id })),
+    stop: (id) => c.stopInstance(new Ecs.StopInstanceRequest({ instanceId: id })),
+    reboot: (id) => c.rebootInstance(new Ecs.RebootInstanceRequest({ instanceId: id })),
+    deleteInstance: (id, force) => c.deleteInstance(new Ecs.DeleteInstanceRequest({ instanceId: id, force })),
+    enableDefault: () => call(c, 'enableDiskEncryptionByDefault', Ecs.EnableDiskEncryptionByDefaultRequest, {}),
+    disableDefault: () => call(c, 'disableDiskEncryptionByDefault', Ecs.DisableDiskEncryptionByDefaultRequest, {}),
+    defaultStatus: async () => (await call(c, 'describeDiskEncryptionByDefaultStatus',
+      Ecs.DescribeDiskEncryptionByDefaultStatusRequest, {})).encrypted,
+    defaultKey: async () => (await call(c, 'describeDiskDefaultKMSKeyId', Ecs.DescribeDiskDefaultKMSKeyIdRequest, {})).KMSKeyId,
+    modifyDefaultKey: (KMSKeyId) => call(c, 'modifyDiskDefaultKMSKeyId', Ecs.ModifyDiskDefaultKMSKeyIdRequest, { KMSKeyId }),
+    resetDefaultKey: () => call(c, 'resetDiskDefaultKMSKeyId', Ecs.ResetDiskDefaultKMSKeyIdRequest, {}),
+  };
+}
+
+// The disks of an instance, system disk first.
+async function disksOf(o, instanceId) {
+  const b = await o.disks({ instanceId, pageSize: 100 });
+  return b.disks.disk.sort((a, b2) => (a.type === 'system' ? -1 : b2.type === 'system' ? 1 : 0));
+}
+
+async function serviceKeyId(t) {
+  return (await t.kms.describeKey({ KeyId: 'alias/acs/ecs' })).keyMetadata.keyId;
+}
+
+async function customerKey(t, alias) {
+  const { keyMetadata: { keyId } } = await t.kms.createKey({ Description: 'disks' });
+  if (alias) await t.kms.createAlias({ AliasName: alias, KeyId: keyId });
+  return keyId;
+}
+
+// The service role, whether or not an earlier test made it.
+async function grantRole(t) {
+  try {
+    await t.ram('CreateRole', { RoleName: ROLE, AssumeRolePolicyDocument: ROLE_POLICY });
+  } catch (e) {
+    if (e.code !== 'EntityAlreadyExists.Role') throw e;
+  }
+}
+
+async function revokeRole(t) {
+  try {
+    await t.ram('DeleteRole', { RoleName: ROLE });
+  } catch (e) {
+    if (e.code !== 'EntityNotExist.Role') throw e;
+  }
+}
+
+// me: the server's first account; other: a second tenant.  Only one more
+// account is made: a running server does not see a third one made by
+// `sealdisk account create` (a known server bug, reported separately).
+let me;
+let other;
+
+before(async () => {
+  srv = await startServer(['--kms-quota-create', '0']);
+  me = clients(srv);
+  other = clients(srv.createAccount('ecs-tenant-b'));
+});
+
+after(async () => {
+  if (srv) await srv.stop();
+});
+
+// ---- every action, both signatures -----------------------------------------------
+
+for (const [label, pick] of [['V3', (t) => t.ecs], ['RPC v1', (t) => t.ecs1]]) {
+  describe(`every ECS action over ${label}`, () => {
+    let o;
+    before(() => { o = ops(pick(me)); });
+
+    test('DescribeRegions and DescribeZones', async () => {
+      const r = await pick(me).describeRegions(new Ecs.DescribeRegionsRequest({}));
+      assert.deepEqual(r.body.regions.region.map((x) => [x.regionId, x.status]), [[REGION, 'available']]);
+      const z = await call(pick(me), 'describeZones', Ecs.DescribeZonesRequest, {});
+      assert.ok(z.zones.zone.length >= 1);
+      const zone = z.zones.zone[0];
+      assert.match(zone.zoneId, /^cn-hangzhou-/);
+      assert.ok(zone.availableDiskCategories.diskCategories.includes('cloud_essd'));
+      assert.ok(zone.availableResourceCreation.resourceTypes.includes('Disk'));
+    });
+
+    test('CreateDisk, DescribeDisks, ModifyDiskAttribute, DeleteDisk', async () => {
+      const { diskId } = await o.createDisk({ size: 30, diskName: `d-${label}`, description: 'x',
+        diskCategory: 'cloud_essd', ownerId: 1234, resourceOwnerId: 5678 });
+      assert.match(diskId, /^d-[a-z0-9]{20}$/);
+      const d = await o.disk(diskId);
+      assert.equal(d.size, 30);
+      assert.equal(d.category, 'cloud_essd');
+      assert.equal(d.type, 'data');
+      assert.equal(d.status, 'Available');
+      assert.equal(d.encrypted, false);
+      assert.equal(d.KMSKeyId, '');
+      assert.equal(d.portable, true);
+      assert.equal(d.diskName, `d-${label}`);
+      assert.match(d.creationTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      await o.modifyDisk({ diskId, diskName: 'renamed', description: 'new', deleteWithInstance: true });
+      const m = await o.disk(diskId);
+      assert.equal(m.diskName, 'renamed');
+      assert.equal(m.description, 'new');
+      assert.equal(m.deleteWithInstance, true);
+      const byName = await o.disks({ diskName: 'renamed' });
+      assert.ok(byName.disks.disk.some((x) => x.diskId === diskId));
+      await o.deleteDisk(diskId);
+      const gone = await o.disks({ diskIds: JSON.stringify([diskId]) });
+      assert.deepEqual(gone.disks.disk ?? [], []);
+      assert.equal(gone.totalCount, 0);
+    });
+
+    test('CreateInstance, AttachDisk, Start/Reboot/Stop, DetachDisk, DeleteInstance', async () => {
+      const { instanceId } = await o.create({ instanceName: `vm-${label}` });
+      assert.match(instanceId, /^i-[a-z0-9]{20}$/);
+      assert.equal((await o.instance(instanceId)).status, 'Stopped');
+      const { diskId } = await o.createDisk({});
+      await o.attach(instanceId, diskId, { deleteWithInstance: false });
+      const ds = await disksOf(o, instanceId);
+      assert.deepEqual(ds.map((x) => x.type), ['system', 'data']);
+      assert.equal(ds[1].status, 'In_use');
+      assert.equal(ds[1].instanceId, instanceId);
+      const sys = await o.disks({ instanceId, diskType: 'system' });
+      assert.equal(sys.disks.disk.length, 1);
+      await o.start(instanceId);
+      const running = await o.instance(instanceId);
+      assert.equal(running.status, 'Running');
+      assert.equal(running.instanceName, `vm-${label}`);
+      await o.reboot(instanceId);
+      assert.equal((await o.instance(instanceId)).status, 'Running');
+      await o.stop(instanceId);
+      assert.equal((await o.instance(instanceId)).status, 'Stopped');
+      await o.detach(instanceId, diskId);
+      const d = await o.disk(diskId);
+      assert.equal(d.status, 'Available');
+      assert.equal(d.instanceId, '');
+      await o.deleteInstance(instanceId);
+      await rejects(() => o.start(instanceId), 'InvalidInstanceId.NotFound', 404);
+      // the system disk went with the instance; the detached one stays
+      assert.equal((await o.disk(diskId)).status, 'Available');
+      await o.deleteDisk(diskId);
+    });
+
+    test('RunInstances with SystemDisk and DataDisk.N, DescribeInstances, DeleteInstance', async () => {
+      const r = await o.run({ amount: 2, instanceName: `run-${label}`, ownerId: 1,
+        dataDisk: [new Ecs.RunInstancesRequestDataDisk({ size: 10, diskName: 'data1' }),
+          new Ecs.RunInstancesRequestDataDisk({ size: 21, category: 'cloud_ssd', deleteWithInstance: false })] });
+      assert.equal(r.instanceIdSets.instanceIdSet.length, 2);
+      assert.equal(r.tradePrice, 0);
+      assert.equal(r.orderId, '');
+      const [a, b] = r.instanceIdSets.instanceIdSet;
+      assert.notEqual(a, b);
+      const l = await o.instances({ instanceIds: JSON.stringify([a, b]), status: 'Running' });
+      assert.equal(l.totalCount, 2);
+      assert.equal(typeof l.pageNumber, 'number');
+      assert.equal(l.nextToken, '');
+      const ds = await disksOf(o, a);
+      assert.deepEqual(ds.map((x) => [x.type, x.size]).sort(), [['data', 10], ['data', 21], ['system', 20]]);
+      assert.equal(ds.find((x) => x.size === 21).deleteWithInstance, false);
+      await rejects(() => o.deleteInstance(a), 'IncorrectInstanceStatus', 403);
+      const kept = ds.find((x) => x.size === 21).diskId;
+      await o.deleteInstance(a, true);
+      await o.deleteInstance(b, true);
+      assert.equal((await o.instances({ instanceIds: JSON.stringify([a, b]) })).totalCount, 0);
+      assert.equal((await o.disk(kept)).status, 'Available');
+      await o.deleteDisk(kept);
+    });
+
+    test('CreateSnapshot, DescribeSnapshots, DeleteSnapshot', async () => {
+      const { diskId } = await o.createDisk({ size: 25 });
+      const sid = await o.snapshot(diskId, { snapshotName: 'snap', description: 'first' });
+      assert.match(sid, /^s-[a-z0-9]{20}$/);
+      const s = await o.snap(sid);
+      assert.equal(s.sourceDiskId, diskId);
+      assert.equal(s.sourceDiskSize, '25');
+      assert.equal(s.sourceDiskType, 'data');
+      assert.equal(s.progress, '100%');
+      assert.equal(s.status, 'accomplished');
+      assert.equal(s.snapshotName, 'snap');
+      assert.equal(s.encrypted, false);
+      const byDisk = await o.snapshots({ diskId });
+      assert.deepEqual(byDisk.snapshots.snapshot.map((x) => x.snapshotId), [sid]);
+      await o.deleteSnapshot(sid);
+      await rejects(() => o.deleteSnapshot(sid), 'InvalidSnapshotId.NotFound', 404);
+      await o.deleteDisk(diskId);
+    });
+
+    test('default encryption: Enable, Describe, Modify/Describe/Reset key, Disable', async () => {
+      const t = me;
+      const u = ops(pick(t));
+      assert.equal(await u.defaultStatus(), false);
+      await u.enableDefault();
+      assert.equal(await u.defaultStatus(), true);
+      const svc = await serviceKeyId(t);
+      assert.equal(await u.defaultKey(), svc);
+      await u.modifyDefaultKey(svc);
+      assert.equal(await u.defaultKey(), svc);
+      await u.resetDefaultKey();
+      assert.equal(await u.defaultKey(), svc);
+      await u.disableDefault();
+      assert.equal(await u.defaultStatus(), false);
+    });
+  });
+}
+
+// ---- paging and filters ---------------------------------------------------------
+
+describe('DescribeDisks, DescribeSnapshots and DescribeInstances filters and paging', () => {
+  test('pages are disjoint, TotalCount counts every match, numbers are numbers', async () => {
+    const t = other;
+    const o = ops(t.ecs);
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push((await o.createDisk({ diskName: 'paged' })).diskId);
+    const p1 = await o.disks({ diskName: 'paged', pageSize: 2, pageNumber: 1 });
+    const p3 = await o.disks({ diskName: 'paged', pageSize: 2, pageNumber: 3 });
+    assert.equal(p1.totalCount, 5);
+    assert.equal(p1.pageSize, 2);
+    assert.equal(p3.pageNumber, 3);
+    assert.equal(p1.disks.disk.length, 2);
+    assert.equal(p3.disks.disk.length, 1);
+    assert.deepEqual(p1.disks.disk.map((d) => d.diskId), ids.slice(0, 2));
+    assert.deepEqual(p3.disks.disk.map((d) => d.diskId), ids.slice(4));
+    const dflt = await o.disks({});
+    assert.equal(dflt.pageSize, 10);
+    assert.equal(dflt.pageNumber, 1);
+    const two = await o.disks({ diskIds: JSON.stringify([ids[1], ids[3]]) });
+    assert.deepEqual(two.disks.disk.map((d) => d.diskId), [ids[1], ids[3]]);
+    await rejects(() => o.disks({ pageSize: 101 }), 'InvalidParameter', 400);
+    await rejects(() => o.disks({ pageNumber: 0 }), 'InvalidParameter', 400);
+    const enc = await o.createDisk({ encrypted: true, zoneId: 'cn-hangzhou-b', diskCategory: 'cloud_ssd' });
+    const e1 = await o.disks({ encrypted: true });
+    assert.deepEqual(e1.disks.disk.map((d) => d.diskId), [enc.diskId]);
+    assert.equal((await o.disks({ encrypted: false })).totalCount, 5);
+    assert.equal((await o.disks({ KMSKeyId: await serviceKeyId(t) })).totalCount, 1);
+    assert.equal((await o.disks({ zoneId: 'cn-hangzhou-b' })).totalCount, 1);
+    assert.equal((await o.disks({ category: 'cloud_ssd' })).totalCount, 1);
+    assert.equal((await o.disks({ status: 'Available' })).totalCount, 6);
+    assert.equal((await o.disks({ status: 'In_use' })).totalCount, 0);
+    assert.equal((await o.disks({ diskType: 'all' })).totalCount, 6);
+    assert.equal((await o.disks({ diskType: 'system' })).totalCount, 0);
+    const sid = await o.snapshot(ids[0]);
+    const clone = await o.createDisk({ snapshotId: sid, size: undefined });
+    assert.deepEqual((await o.disks({ snapshotId: sid })).disks.disk.map((d) => d.diskId), [clone.diskId]);
+    const s2 = await o.snapshot(enc.diskId);
+    assert.deepEqual((await o.snapshots({ encrypted: true })).snapshots.snapshot.map((s) => s.snapshotId), [s2]);
+    assert.equal((await o.snapshots({ KMSKeyId: await serviceKeyId(t) })).totalCount, 1);
+    assert.equal((await o.snapshots({ snapshotIds: JSON.stringify([sid, s2]) })).totalCount, 2);
+    assert.equal((await o.snapshots({ pageSize: 1, pageNumber: 2 })).snapshots.snapshot.length, 1);
+    const { instanceId } = await o.create({});
+    assert.equal((await o.instances({ status: 'Stopped' })).totalCount, 1);
+    assert.equal((await o.instances({ status: 'Running' })).totalCount, 0);
+  });
+
+  test('NbdUri: the NBD export of running disks and instances, "" otherwise (extension)', async () => {
+    const { diskId } = await ops(me.ecs).createDisk({});
+    const b = await me.ecsRaw('DescribeDisks', { DiskIds: JSON.stringify([diskId]) });
+    assert.equal(b.Disks.Disk[0].NbdUri, '');
+    assert.equal(typeof b.Disks.Disk[0].Size, 'number');
+    assert.equal(typeof b.Disks.Disk[0].Encrypted, 'boolean');
+    assert.equal(b.NextToken, '');
+    // a running instance's disks are exported; stopping withdraws them
+    const o = ops(me.ecs);
+    const [id] = (await o.run({ dataDisk: [new Ecs.RunInstancesRequestDataDisk({ size: 10 })] }))
+      .instanceIdSets.instanceIdSet;
+    const i = await me.ecsRaw('DescribeInstances', { InstanceIds: JSON.stringify([id]) });
+    assert.match(i.Instances.Instance[0].NbdUri, /^nbd\+unix:\/\/\/d-[a-z0-9]{20}\?socket=/);
+    const ds = await me.ecsRaw('DescribeDisks', { InstanceId: id });
+    assert.equal(ds.Disks.Disk.length, 2);
+    for (const d of ds.Disks.Disk) assert.match(d.NbdUri, new RegExp(`^nbd\\+unix:///${d.DiskId}\\?`));
+    const sys = ds.Disks.Disk.find((d) => d.Type === 'system');
+    assert.equal(i.Instances.Instance[0].NbdUri, sys.NbdUri);
+    await o.stop(id);
+    const stopped = await me.ecsRaw('DescribeInstances', { InstanceIds: JSON.stringify([id]) });
+    assert.equal(stopped.Instances.Instance[0].NbdUri, '');
+    const ds2 = await me.ecsRaw('DescribeDisks', { InstanceId: id });
+    assert.deepEqual(ds2.Disks.Disk.map((d) => d.NbdUri), ['', '']);
+    await o.deleteInstance(id, true);
+    await ops(me.ecs).deleteDisk(diskId);
+  });
+});
+
+// ---- errors ----------------------------------------------------------------------
+
+describe('errors carry the contract Code and status', () => {
+  let o;
+  before(() => { o = ops(me.ecs); });
+
+  test('id lists: malformed JSON or over 100 ids', async () => {
+    const many = JSON.stringify(Array.from({ length: 101 }, (_, i) => `d-${i}`));
+    await rejects(() => o.disks({ diskIds: 'd-1,d-2' }), 'InvalidParameter.DiskIds', 400);
+    await rejects(() => o.disks({ diskIds: '{"a":1}' }), 'InvalidParameter.DiskIds', 400);
+    await rejects(() => o.disks({ diskIds: '[1,2]' }), 'InvalidParameter.DiskIds', 400);
+    await rejects(() => o.disks({ diskIds: many }), 'InvalidDiskIds.Malformed', 403);
+    await rejects(() => o.snapshots({ snapshotIds: 'x' }), 'InvalidParameter.SnapshotIds', 400);
+    await rejects(() => o.snapshots({ snapshotIds: many }), 'InvalidSnapshotIds.Malformed', 403);
+    await rejects(() => o.instances({ instanceIds: '[' }), 'InvalidParameter.InstanceIds', 400);
+    await rejects(() => o.instances({ instanceIds: many }), 'InvalidInstanceIds.Malformed', 403);
+    await rejects(() => o.disks({ diskType: 'boot' }), 'InvalidDiskType.ValueNotSupported', 400);
+  });
+
+  test('unknown resources are NotFound', async () => {
+    await rejects(() => o.deleteDisk('d-aaaaaaaaaaaaaaaaaaaa'), 'InvalidDiskId.NotFound', 404);
+    await rejects(() => o.modifyDisk({ diskId: 'd-aaaaaaaaaaaaaaaaaaaa', diskName: 'x' }), 'InvalidDiskId.NotFound', 404);
+    await rejects(() => o.snapshot('d-aaaaaaaaaaaaaaaaaaaa'), 'InvalidDiskId.NotFound', 404);
+    await rejects(() => o.deleteSnapshot('s-aaaaaaaaaaaaaaaaaaaa'), 'InvalidSnapshotId.NotFound', 404);
+    await rejects(() => o.createDisk({ snapshotId: 's-aaaaaaaaaaaaaaaaaaaa' }), 'InvalidSnapshotId.NotFound', 404);
+    for (const f of [o.start, o.stop, o.reboot, o.deleteInstance]) {
+      await rejects(() => f('i-aaaaaaaaaaaaaaaaaaaa'), 'InvalidInstanceId.NotFound', 404);
+    }
+    const { diskId } = await o.createDisk({});
+    await rejects(() => o.attach('i-aaaaaaaaaaaaaaaaaaaa', diskId), 'InvalidInstanceId.NotFound', 404);
+    await rejects(() => o.createDisk({ zoneId: 'cn-hangzhou-z' }), 'InvalidZoneId.NotFound', 404);
+    await rejects(() => o.createDisk({ encrypted: true, KMSKeyId: 'key-aaaaaaaaaaaaaaaaaaaa' }),
+      'InvalidParameter.KMSKeyId.NotFound', 404);
+    await rejects(() => o.createDisk({ encrypted: true, KMSKeyId: 'alias/nowhere' }),
+      'InvalidParameter.KMSKeyId.NotFound', 404);
+    await o.deleteDisk(diskId);
+  });
+
+  test('parameters: missing, out of range, unsupported', async () => {
+    await rejects(() => o.createDisk({ size: undefined }), 'MissingParameter', 400);
+    await rejects(() => o.createDisk({ diskCategory: 'floppy' }), 'InvalidDiskCategory.ValueNotSupported', 400);
+    await rejects(() => o.createDisk({ diskCategory: 'cloud', size: 2 }), 'InvalidDiskSize.NotSupported', 400);
+    await rejects(() => o.createDisk({ size: 0 }), 'InvalidParameter', 400);
+    await rejects(() => o.createDisk({ KMSKeyId: 'alias/acs/ecs' }), 'InvalidParameter.EncryptedIllegal', 400);
+    await rejects(() => o.createDisk({ encrypted: false, KMSKeyId: 'alias/acs/ecs' }),
+      'InvalidParameter.EncryptedIllegal', 400);
+    await rejects(() => o.run({ systemDisk: new Ecs.RunInstancesRequestSystemDisk({ size: '20', KMSKeyId: 'alias/acs/ecs' }) }),
+      'InvalidParameter.EncryptedIllegal', 400);
+    await rejects(() => o.run({ amount: 101 }), 'InvalidParameter', 400);
+    await rejects(() => o.run({ dataDisk: Array.from({ length: 17 }, () => new Ecs.RunInstancesRequestDataDisk({ size: 10 })) }),
+      'InvalidParameter', 400);
+    await rejects(() => o.run({ systemDisk: new Ecs.RunInstancesRequestSystemDisk({ size: '20', category: 'floppy' }) }),
+      'InvalidDiskCategory.ValueNotSupported', 400);
+    await rejects(() => o.modifyDisk({ diskId: 'd-aaaaaaaaaaaaaaaaaaaa' }), 'NoAttributeToModify', 400);
+    await rejects(() => me.ecs.deleteDisk(new Ecs.DeleteDiskRequest({})), 'MissingParameter', 400);
+    await rejects(() => me.ecsRaw('DescribeKeyDependents', {}), 'MissingParameter', 400);
+    await rejects(() => me.ecsRaw('DescribeNothing', {}), 'InvalidAction.NotFound', 404);
+  });
+
+  test('states: attached disks, running instances, snapshots in use', async () => {
+    const r = await o.run({});
+    const [id] = r.instanceIdSets.instanceIdSet;
+    const [sys] = await disksOf(o, id);
+    const { diskId } = await o.createDisk({});
+    await o.attach(id, diskId);
+    await rejects(() => o.deleteDisk(diskId), 'DiskStillAttached', 403);
+    await rejects(() => o.attach(id, diskId), 'IncorrectDiskStatus', 403);
+    await rejects(() => o.detach(id, sys.diskId), 'IncorrectDiskStatus', 403);
+    await rejects(() => o.start(id), 'IncorrectInstanceStatus', 403);
+    await rejects(() => o.deleteInstance(id), 'IncorrectInstanceStatus', 403);
+    await o.stop(id);
+    await rejects(() => o.stop(id), 'IncorrectInstanceStatus', 403);
+    await rejects(() => o.reboot(id), 'IncorrectInstanceStatus', 403);
+    const other = await o.createDisk({ zoneId: 'cn-hangzhou-b' });
+    await rejects(() => o.attach(id, other.diskId), 'OperationDenied', 403);
+    const sid = await o.snapshot(diskId);
+    await rejects(() => o.createDisk({ snapshotId: sid, size: 10 }), 'InvalidDiskSize.TooSmall', 403);
+    const clone = await o.createDisk({ snapshotId: sid });
+    await rejects(() => o.deleteSnapshot(sid), 'SnapshotCreatedDisk', 403);
+    await o.deleteSnapshot(sid, true);
+    await rejects(() => o.modifyDefaultKey('alias/acs/ecs'), 'OperationDenied', 403);
+    await o.deleteInstance(id, true);
+    await o.deleteDisk(other.diskId);
+    await o.deleteDisk(clone.diskId);
+  });
+
+  test('another account cannot see or touch the disks, snapshots and instances', async () => {
+    const b = ops(other.ecs);
+    const { diskId } = await o.createDisk({ encrypted: true });
+    const sid = await o.snapshot(diskId);
+    const { instanceId } = await o.create({});
+    assert.equal((await b.disks({ diskIds: JSON.stringify([diskId]) })).totalCount, 0);
+    assert.ok(!(await b.disks({ pageSize: 100 })).disks.disk?.some((d) => d.diskId === diskId));
+    assert.equal((await b.snapshots({ snapshotIds: JSON.stringify([sid]) })).totalCount, 0);
+    assert.equal((await b.instances({ instanceIds: JSON.stringify([instanceId]) })).totalCount, 0);
+    await rejects(() => b.deleteDisk(diskId), 'InvalidDiskId.NotFound', 404);
+    await rejects(() => b.modifyDisk({ diskId, diskName: 'x' }), 'InvalidDiskId.NotFound', 404);
+    await rejects(() => b.snapshot(diskId), 'InvalidDiskId.NotFound', 404);
+    await rejects(() => b.createDisk({ snapshotId: sid }), 'InvalidSnapshotId.NotFound', 404);
+    await rejects(() => b.deleteSnapshot(sid), 'InvalidSnapshotId.NotFound', 404);
+    await rejects(() => b.start(instanceId), 'InvalidInstanceId.NotFound', 404);
+    await rejects(() => b.deleteInstance(instanceId, true), 'InvalidInstanceId.NotFound', 404);
+    const mine = await b.create({});
+    await rejects(() => b.attach(mine.instanceId, diskId), 'InvalidDiskId.NotFound', 404);
+    await rejects(() => o.attach(mine.instanceId, diskId), 'InvalidInstanceId.NotFound', 404);
+    assert.equal((await o.disk(diskId)).status, 'Available');
+    await b.deleteInstance(mine.instanceId, true);
+    await o.deleteInstance(instanceId, true);
+    await o.deleteSnapshot(sid, true);
+    await o.deleteDisk(diskId);
+  });
+});
+
+// ---- the rules (DESIGN §3) --------------------------------------------------------
+
+describe('disk encryption rules', () => {
+  test('R1 Encrypted=true without KMSKeyId uses the service key; with an alias or ARN, that key', async () => {
+    const t = me;
+    const o = ops(t.ecs);
+    await grantRole(t);
+    const svc = await serviceKeyId(t);
+    const a = await o.createDisk({ encrypted: true });
+    assert.equal((await o.disk(a.diskId)).encrypted, true);
+    assert.equal((await o.disk(a.diskId)).KMSKeyId, svc);
+    const key = await customerKey(t, 'alias/r1-disks');
+    const b = await o.createDisk({ encrypted: true, KMSKeyId: 'alias/r1-disks' });
+    assert.equal((await o.disk(b.diskId)).KMSKeyId, key);
+    const arn = (await t.kms.describeKey({ KeyId: key })).keyMetadata.arn;
+    const c = await o.createDisk({ encrypted: true, KMSKeyId: arn });
+    assert.equal((await o.disk(c.diskId)).KMSKeyId, key);
+    const r = await o.run({
+      systemDisk: new Ecs.RunInstancesRequestSystemDisk({ size: '20', encrypted: 'true' }),
+      dataDisk: [new Ecs.RunInstancesRequestDataDisk({ size: 10, encrypted: 'true', KMSKeyId: key })] });
+    const [sys, data] = await disksOf(o, r.instanceIdSets.instanceIdSet[0]);
+    assert.deepEqual([sys.encrypted, sys.KMSKeyId], [true, svc]);
+    assert.deepEqual([data.encrypted, data.KMSKeyId], [true, key]);
+    const ci = await o.create({ dataDisk: [new Ecs.CreateInstanceRequestDataDisk({ size: 10, encrypted: true, KMSKeyId: key })] });
+    const [, cdata] = await disksOf(o, ci.instanceId);
+    assert.deepEqual([cdata.encrypted, cdata.KMSKeyId], [true, key]);
+    const plain = await o.createDisk({});
+    assert.equal((await o.disk(plain.diskId)).encrypted, false);
+  });
+
+  test('R2 every encrypted disk is its own encrypted disk under the chosen key', async () => {
+    const t = me;
+    const o = ops(t.ecs);
+    const a = await o.createDisk({ encrypted: true });
+    const b = await o.createDisk({ encrypted: true });
+    assert.notEqual(a.diskId, b.diskId);
+    const svc = await serviceKeyId(t);
+    for (const id of [a.diskId, b.diskId]) {
+      const d = await o.disk(id);
+      assert.deepEqual([d.encrypted, d.KMSKeyId], [true, svc]);
+    }
+    // both depend on the key, each on its own
+    const deps = await t.ecsRaw('DescribeKeyDependents', { KMSKeyId: svc });
+    const listed = deps.Disks.Disk.map((d) => d.DiskId);
+    assert.ok(listed.includes(a.diskId) && listed.includes(b.diskId));
+  });
+
+  test('R3 a snapshot of an encrypted disk is encrypted with the same key', async () => {
+    const t = me;
+    const o = ops(t.ecs);
+    await grantRole(t);
+    const key = await customerKey(t);
+    const { diskId } = await o.createDisk({ encrypted: true, KMSKeyId: key });
+    const s = await o.snap(await o.snapshot(diskId));
+    assert.deepEqual([s.encrypted, s.KMSKeyId], [true, key]);
+    const plain = await o.snap(await o.snapshot((await o.createDisk({})).diskId));
+    assert.deepEqual([plain.encrypted, plain.KMSKeyId], [false, '']);
+  });
+
+  test('R4 a disk from an encrypted snapshot is encrypted: same key by default, or the KMSKeyId given', async () => {
+    const t = me;
+    const o = ops(t.ecs);
+    await grantRole(t);
+    const key = await customerKey(t);
+    const other = await customerKey(t);
+    const { diskId } = await o.createDisk({ encrypted: true, KMSKeyId: key });
+    const sid = await o.snapshot(diskId);
+    const same = await o.disk((await o.createDisk({ snapshotId: sid })).diskId);
+    assert.deepEqual([same.encrypted, same.KMSKeyId, same.sourceSnapshotId, same.size], [true, key, sid, 20]);
+    const moved = await o.disk((await o.createDisk({ snapshotId: sid, encrypted: true, KMSKeyId: other })).diskId);
+    assert.deepEqual([moved.encrypted, moved.KMSKeyId], [true, other]);
+    const r = await o.run({ dataDisk: [new Ecs.RunInstancesRequestDataDisk({ snapshotId: sid })] });
+    const [, data] = await disksOf(o, r.instanceIdSets.instanceIdSet[0]);
+    assert.deepEqual([data.encrypted, data.KMSKeyId], [true, key]);
+  });
+
+  test('R5 a disk from an unencrypted snapshot with Encrypted=true is an encrypted copy', async () => {
+    const t = me;
+    const o = ops(t.ecs);
+    const { diskId } = await o.createDisk({});
+    const sid = await o.snapshot(diskId);
+    assert.equal((await o.snap(sid)).encrypted, false);
+    const d = await o.disk((await o.createDisk({ snapshotId: sid, encrypted: true })).diskId);
+    assert.deepEqual([d.encrypted, d.KMSKeyId], [true, await serviceKeyId(t)]);
+    const s2 = await o.snap(await o.snapshot(d.diskId));
+    assert.equal(s2.encrypted, true);
+  });
+
+  test('R6 encryption is irreversible: Encrypted=false from an encrypted snapshot is refused', async () => {
+    const t = me;
+    const o = ops(t.ecs);
+    const { diskId } = await o.createDisk({ encrypted: true });
+    const sid = await o.snapshot(diskId);
+    await rejects(() => o.createDisk({ snapshotId: sid, encrypted: false }), 'EncryptedOption.Conflict', 400);
+    await rejects(() => o.run({ dataDisk: [new Ecs.RunInstancesRequestDataDisk({ snapshotId: sid, encrypted: 'false' })] }),
+      'EncryptedOption.Conflict', 400);
+    assert.equal((await o.disks({ snapshotId: sid })).totalCount, 0);
+  });
+
+  test('R8 default encryption encrypts every new disk under the default key', async () => {
+    const t = me;
+    const o = ops(t.ecs);
+    await grantRole(t);
+    const svc = await serviceKeyId(t);
+    await o.enableDefault();
+    assert.equal(await o.defaultStatus(), true);
+    const a = await o.disk((await o.createDisk({})).diskId);
+    assert.deepEqual([a.encrypted, a.KMSKeyId], [true, svc]);
+    const key = await customerKey(t, 'alias/r8-default');
+    await o.modifyDefaultKey('alias/r8-default');
+    assert.equal(await o.defaultKey(), key);
+    const b = await o.disk((await o.createDisk({})).diskId);
+    assert.deepEqual([b.encrypted, b.KMSKeyId], [true, key]);
+    const r = await o.run({});
+    const [sys] = await disksOf(o, r.instanceIdSets.instanceIdSet[0]);
+    assert.deepEqual([sys.encrypted, sys.KMSKeyId], [true, key]);
+    await rejects(() => o.modifyDefaultKey('key-aaaaaaaaaaaaaaaaaaaa'), 'InvalidParameter.KMSKeyId.NotFound', 404);
+    await o.resetDefaultKey();
+    assert.equal(await o.defaultKey(), svc);
+    await o.disableDefault();
+    assert.equal(await o.defaultStatus(), false);
+    const c = await o.disk((await o.createDisk({})).diskId);
+    assert.equal(c.encrypted, false);
+    // existing disks are untouched
+    assert.equal((await o.disk(b.diskId)).KMSKeyId, key);
+    // another account's default is its own
+    assert.equal(await ops(other.ecs).defaultStatus(), false);
+  });
+
+  test('R9 local disk categories cannot be encrypted, and the error names the category', async () => {
+    const o = ops(me.ecs);
+    for (const category of ['ephemeral_ssd', 'local_ssd_pro', 'local_hdd_pro']) {
+      await rejects(() => o.createDisk({ diskCategory: category, encrypted: true }),
+        'InvalidParameter.EncryptedNotSupported', 400, new RegExp(category));
+    }
+    const plain = await o.disk((await o.createDisk({ diskCategory: 'ephemeral_ssd' })).diskId);
+    assert.deepEqual([plain.category, plain.encrypted], ['ephemeral_ssd', false]);
+    for (const category of ['cloud', 'cloud_efficiency', 'cloud_ssd', 'cloud_essd', 'cloud_auto', 'cloud_essd_entry']) {
+      const d = await o.disk((await o.createDisk({ diskCategory: category, encrypted: true })).diskId);
+      assert.equal(d.encrypted, true, category);
+    }
+  });
+
+  test('R10 a customer CMK needs the service role; deleting the role stops unwrapping', async () => {
+    const t = me;
+    const o = ops(t.ecs);
+    await revokeRole(t);
+    const key = await customerKey(t);
+    const before = (await o.instances({})).totalCount;
+    await rejects(() => o.createDisk({ encrypted: true, KMSKeyId: key }),
+      'InvalidParameter.KMSKeyId.KMSUnauthorized', 403, new RegExp(ROLE));
+    await rejects(() => o.run({ dataDisk: [new Ecs.RunInstancesRequestDataDisk({ size: 10, encrypted: 'true', KMSKeyId: key })] }),
+      'InvalidParameter.KMSKeyId.KMSUnauthorized', 403);
+    assert.equal((await o.instances({})).totalCount, before, 'a refused RunInstances leaves nothing');
+    // the service key needs no role
+    await o.createDisk({ encrypted: true });
+    await grantRole(t);
+    const { diskId } = await o.createDisk({ encrypted: true, KMSKeyId: key });
+    assert.equal((await o.disk(diskId)).KMSKeyId, key);
+    const { instanceId } = await o.create({});
+    await o.attach(instanceId, diskId);
+    await o.start(instanceId);
+    await o.stop(instanceId);
+    await t.ram('DeleteRole', { RoleName: ROLE });
+    await rejects(() => o.start(instanceId), 'InvalidParameter.KMSKeyId.KMSUnauthorized', 403);
+    assert.equal((await o.instance(instanceId)).status, 'Stopped');
+    await grantRole(t);
+    await o.start(instanceId);
+    assert.equal((await o.instance(instanceId)).status, 'Running');
+  });
+
+  test('R11 a disabled CMK keeps instances from starting and says so; a running one keeps its disks', async () => {
+    const t = me;
+    const o = ops(t.ecs);
+    await grantRole(t);
+    const key = await customerKey(t);
+    const r = await o.run({ dataDisk: [new Ecs.RunInstancesRequestDataDisk({ size: 10, encrypted: 'true', KMSKeyId: key })] });
+    const [id] = r.instanceIdSets.instanceIdSet;
+    await t.kms.disableKey({ KeyId: key });
+    // running: the disks stay attached and in use
+    assert.equal((await o.instance(id)).status, 'Running');
+    const [, data] = await disksOf(o, id);
+    assert.deepEqual([data.status, data.instanceId], ['In_use', id]);
+    const exported = await t.ecsRaw('DescribeDisks', { DiskIds: JSON.stringify([data.diskId]) });
+    assert.match(exported.Disks.Disk[0].NbdUri, /^nbd\+unix:/, 'still exported with the key disabled');
+    await o.stop(id);
+    await rejects(() => o.start(id), 'InvalidParameter.KMSKeyId.CMKNotEnabled', 403, /Disabled/);
+    await rejects(() => o.reboot(id), 'IncorrectInstanceStatus', 403);
+    assert.equal((await o.instance(id)).status, 'Stopped');
+    // new disks under it are refused too
+    await rejects(() => o.createDisk({ encrypted: true, KMSKeyId: key }),
+      'InvalidParameter.KMSKeyId.CMKNotEnabled', 403, /Disabled/);
+    await rejects(() => o.run({ dataDisk: [new Ecs.RunInstancesRequestDataDisk({ size: 10, encrypted: 'true', KMSKeyId: key })] }),
+      'InvalidParameter.KMSKeyId.CMKNotEnabled', 403);
+    await t.kms.enableKey({ KeyId: key });
+    await o.start(id);
+    assert.equal((await o.instance(id)).status, 'Running');
+    // pending deletion is refused the same way
+    await o.stop(id);
+    await t.kms.scheduleKeyDeletion({ KeyId: key, PendingWindowInDays: 7 });
+    await rejects(() => o.start(id), 'InvalidParameter.KMSKeyId.CMKNotEnabled', 403, /PendingDeletion/);
+    await t.kms.cancelKeyDeletion({ KeyId: key });
+    await o.start(id);
+  });
+
+  test('R12 DescribeKeyDependents lists the disks, snapshots and running instances of a key', async () => {
+    const t = me;
+    const o = ops(t.ecs);
+    await grantRole(t);
+    const key = await customerKey(t, 'alias/r12');
+    const { diskId } = await o.createDisk({ encrypted: true, KMSKeyId: key });
+    const sid = await o.snapshot(diskId);
+    const r = await o.run({ dataDisk: [new Ecs.RunInstancesRequestDataDisk({ size: 10, encrypted: 'true', KMSKeyId: key })] });
+    const [id] = r.instanceIdSets.instanceIdSet;
+    const [, data] = await disksOf(o, id);
+    await o.createDisk({ encrypted: true }); // the service key's, not this one's
+    const deps = await t.ecsRaw('DescribeKeyDependents', { KMSKeyId: 'alias/r12' });
+    assert.deepEqual(deps.Disks.Disk.map((d) => [d.DiskId, d.Status]).sort(),
+      [[diskId, 'Available'], [data.diskId, 'In_use']].sort());
+    assert.deepEqual(deps.Snapshots.Snapshot.map((s) => s.SnapshotId), [sid]);
+    assert.deepEqual(deps.Instances.Instance.map((i) => [i.InstanceId, i.Status]), [[id, 'Running']]);
+    assert.equal(deps.TotalCount, 4);
+    await o.stop(id);
+    const after = await t.ecsRaw('DescribeKeyDependents', { KMSKeyId: key });
+    assert.deepEqual(after.Instances.Instance ?? [], []);
+    const none = await t.ecsRaw('DescribeKeyDependents', { KMSKeyId: await customerKey(t) });
+    assert.deepEqual([none.Disks.Disk, none.Snapshots.Snapshot, none.TotalCount], [[], [], 0]);
+    await rejects(() => t.ecsRaw('DescribeKeyDependents', { KMSKeyId: 'key-aaaaaaaaaaaaaaaaaaaa' }),
+      'InvalidParameter.KMSKeyId.NotFound', 404);
+    // another account cannot ask about this key
+    await rejects(() => other.ecsRaw('DescribeKeyDependents', { KMSKeyId: key }),
+      'InvalidParameter.KMSKeyId.NotFound', 404);
+  });
+});
