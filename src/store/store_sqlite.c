@@ -5,6 +5,7 @@
  * pages are zeroed, so destroyed wrapped key material does not linger in the
  * file) and a 5 s busy timeout.  Migrations are applied at open, each in its
  * own transaction with its schema_migrations row. */
+#include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -367,10 +368,17 @@ sd_code store_open_sqlite(const char *path, store **out, sd_err *err)
 
     *out = NULL;
     if (strcmp(path, ":memory:") != 0) {
-        /* Create the file 0600 ourselves: SQLite would honour the umask. */
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        SD_ENSURE(fd >= 0, err, SD_E_IO, "cannot open the database %s", path);
-        close(fd);
+        /* Create the file 0600 ourselves (SQLite would honour the umask),
+         * but only when it does not exist: closing any descriptor of a file
+         * drops every POSIX lock this process holds on it, including the
+         * shared lock of another connection here; without it, a second
+         * process may checkpoint and delete the WAL under that connection,
+         * which then reads a stale database. */
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        SD_ENSURE(fd >= 0 || errno == EEXIST, err, SD_E_IO, "cannot create the database %s", path);
+        if (fd >= 0) {
+            close(fd);
+        }
     }
     s = calloc(1, sizeof *s);
     SD_ENSURE(s != NULL, err, SD_E_NOMEM, "out of memory");
