@@ -99,6 +99,37 @@ SD_MUST_USE sd_code cli_call(const cli_profile *prof, const char *version, const
                              const cli_param *params, size_t n, int *status, sd_buf *body,
                              sd_err *err);
 
+/* A call whose JSON answer is parsed: code[0] != '\0' when the server
+ * answered an error (its Code and Message).  Free with cli_result_free. */
+typedef struct cli_result {
+    int status;
+    sd_buf body;
+    sd_json_doc *doc;
+    char code[128];
+    char message[512];
+} cli_result;
+
+SD_MUST_USE sd_code cli_call_json(const cli_profile *prof, const char *version, const char *action,
+                                  const cli_param *params, size_t n, cli_result *out, sd_err *err);
+void cli_result_free(cli_result *r);
+/* root[a][b] (either NULL to stop there), or NULL. */
+const sd_json_val *cli_json_path(const cli_result *r, const char *a, const char *b);
+
+#define CLI_KMS_VERSION "2016-01-20"
+#define CLI_ECS_VERSION "2014-05-26"
+
+/* `sealdisk verify-encryption --InstanceId i-...` (R16): disable the CMKs
+ * of an instance's disks, restart it, observe the failure, enable them
+ * again; returns the exit status (0: verified). */
+int cli_verify_main(int argc, char **argv);
+
+/* `sealdisk ecs bulk-encrypt-system-disks --InstanceIds i-1,i-2
+ * [--KMSKeyId K]` (R15), resumable; returns the exit status. */
+int cli_bulk_encrypt(const cli_profile *prof, const cli_args *a);
+
+/* Warns on stderr when ECS resources depend on key (R12); never fails. */
+void cli_warn_dependents(const cli_profile *prof, const char *key);
+
 /* `sealdisk <product> <Action> ...` (argv[0] is the product word, "kms");
  * returns the exit status. */
 int cli_product_main(int argc, char **argv);

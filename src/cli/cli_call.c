@@ -151,3 +151,44 @@ out:
     iam_params_free(&p);
     return rc;
 }
+
+sd_code cli_call_json(const cli_profile *prof, const char *version, const char *action,
+                      const cli_param *params, size_t n, cli_result *out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    const sd_json_val *root;
+    const sd_json_val *v;
+    sd_err perr = SD_ERR_INIT;
+
+    *out = (cli_result){.body = SD_BUF_INIT((size_t)16 << 20)};
+    SD_TRY(cli_call(prof, version, action, params, n, &out->status, &out->body, err));
+    if (sd_json_parse((const char *)out->body.data, out->body.len, 1u << 16, &out->doc, &perr) !=
+        SD_OK) {
+        SD_FAIL(err, SD_E_IO, "%s answered something that is not JSON (HTTP %d)", action,
+                out->status);
+    }
+    root = sd_json_root(out->doc);
+    v = sd_json_get(root, "Code");
+    if (out->status >= 400 || v != NULL) {
+        (void)snprintf(out->code, sizeof out->code, "%s", v != NULL ? v->str : "Unknown");
+        v = sd_json_get(root, "Message");
+        (void)snprintf(out->message, sizeof out->message, "%s", v != NULL ? v->str : "");
+    }
+out:
+    return rc;
+}
+
+void cli_result_free(cli_result *r)
+{
+    sd_json_doc_free(r->doc);
+    sd_buf_free(&r->body);
+    *r = (cli_result){.doc = NULL};
+}
+
+const sd_json_val *cli_json_path(const cli_result *r, const char *a, const char *b)
+{
+    const sd_json_val *v = r->doc != NULL ? sd_json_root(r->doc) : NULL;
+
+    v = a != NULL ? sd_json_get(v, a) : v;
+    return b != NULL ? sd_json_get(v, b) : v;
+}
