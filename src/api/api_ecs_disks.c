@@ -1,5 +1,6 @@
 /* api_ecs_disks.c: the ECS (2014-05-26) disk actions: CreateDisk,
- * DescribeDisks, DeleteDisk, ModifyDiskAttribute, AttachDisk, DetachDisk.
+ * DescribeDisks, DeleteDisk, ModifyDiskAttribute, AttachDisk, DetachDisk,
+ * ResetDisk, ReInitDisk.
  *
  * Handlers are thin: parameters in, ecs call, members out with the types
  * the SDK model declares (alibaba-api.md §7: Size a number, Encrypted,
@@ -263,6 +264,38 @@ sd_code api__ECS_DetachDisk(api_req *r)
     SD_TRY(api_param_req(r->params, "InstanceId", &instance_id, r->err));
     SD_TRY(api_param_req(r->params, "DiskId", &disk_id, r->err));
     SD_TRY(ecs_detach_disk(r->opts->ecs, &c, instance_id, disk_id, r->err));
+out:
+    return rc;
+}
+
+/* ---- ResetDisk, ReInitDisk --------------------------------------------------- */
+
+sd_code api__ECS_ResetDisk(api_req *r)
+{
+    sd_code rc = SD_OK;
+    ecs_caller c;
+    const char *disk_id = NULL;
+    const char *snapshot_id = NULL;
+
+    SD_TRY(api__ecs_begin(r, &c));
+    SD_TRY(api_param_req(r->params, "DiskId", &disk_id, r->err));
+    SD_TRY(api_param_req(r->params, "SnapshotId", &snapshot_id, r->err));
+    SD_TRY(ecs_reset_disk(r->opts->ecs, &c, disk_id, snapshot_id, r->err));
+out:
+    return rc;
+}
+
+/* AutoStartInstance, Password, KeyPairName and SecurityEnhancementStrategy
+ * concern a guest this server does not run: accepted and ignored. */
+sd_code api__ECS_ReInitDisk(api_req *r)
+{
+    sd_code rc = SD_OK;
+    ecs_caller c;
+    const char *disk_id = NULL;
+
+    SD_TRY(api__ecs_begin(r, &c));
+    SD_TRY(api_param_req(r->params, "DiskId", &disk_id, r->err));
+    SD_TRY(ecs_reinit_disk(r->opts->ecs, &c, disk_id, r->err));
 out:
     return rc;
 }

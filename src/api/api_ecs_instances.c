@@ -1,11 +1,12 @@
 /* api_ecs_instances.c: the ECS (2014-05-26) instance actions:
  * RunInstances, CreateInstance, DescribeInstances, StartInstance,
- * StopInstance, RebootInstance, DeleteInstance.
+ * StopInstance, RebootInstance, DeleteInstance, ReplaceSystemDisk.
  *
  * An instance here is a set of disks that run together: starting it
  * unwraps their keys and exports them (R11), stopping it wipes the keys.
  * The disks come from the flattened SystemDisk.* and DataDisk.N.*
- * parameters (N <= 16, alibaba-api.md §4.1).  Instance objects carry our
+ * parameters (N <= 16, alibaba-api.md §4.1); ImageId makes the system
+ * disk from a custom image (R7: an encrypted image, an encrypted disk).  Instance objects carry our
  * extension NbdUri: the system disk's export ("" unless running). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,6 +336,34 @@ sd_code api__ECS_DeleteInstance(api_req *r)
     SD_TRY(api_param_req(r->params, "InstanceId", &id, r->err));
     SD_TRY(api_param_bool(r->params, "Force", false, &force, r->err));
     SD_TRY(ecs_delete_instance(r->opts->ecs, &c, id, force, r->err));
+out:
+    return rc;
+}
+
+/* ---- ReplaceSystemDisk ------------------------------------------------------- */
+
+/* R15's last step: a Stopped instance gets a new system disk from ImageId,
+ * encrypted per Encrypted/KMSKeyId or the image's own encryption.
+ * The new disk has the image's size: SystemDisk.Size, DiskId, Password,
+ * KeyPairName and the like are accepted and ignored. */
+sd_code api__ECS_ReplaceSystemDisk(api_req *r)
+{
+    sd_code rc = SD_OK;
+    ecs_caller c;
+    const char *instance_id = NULL;
+    const char *image_id = NULL;
+    const char *key = NULL;
+    int encrypted = -1;
+    char disk_id[ECS_ID_MAX];
+
+    SD_TRY(api__ecs_begin(r, &c));
+    SD_TRY(api_param_req(r->params, "InstanceId", &instance_id, r->err));
+    SD_TRY(api_param_req(r->params, "ImageId", &image_id, r->err));
+    SD_TRY(api__tristate(r, "Encrypted", &encrypted));
+    SD_TRY(api_param_str(r->params, "KMSKeyId", ECS_KEY_MAX - 1, &key, r->err));
+    SD_TRY(ecs_replace_system_disk(r->opts->ecs, &c, instance_id, image_id, encrypted, key, disk_id,
+                                   r->err));
+    api_json_str(r->j, "DiskId", disk_id);
 out:
     return rc;
 }

@@ -74,6 +74,17 @@ static const code_status code_table[] = {
     {"NoAttributeToModify", 400},
     {"InvalidStatus.ValueNotSupported", 400},
     {"InvalidDiskType.ValueNotSupported", 400},
+    {"InvalidParameter.Mismatch", 403},
+    {"InvalidSourceSnapshot", 403},
+    /* ECS: images (R7, R15) */
+    {"ImageNotSupported", 400},
+    {"ImageUsingByInstance", 403},
+    {"DestinationRegion.NotFound", 400},
+    {"InvalidImage.Format", 400},
+    {"InvalidImageFile.NotFound", 404},
+    {"InvalidParameter.Format", 400},
+    {"InvalidImageName.Duplicated", 400},
+    {"InvalidImageOwnerAlias.ValueNotSupported", 400},
     /* ECS: sizes and categories */
     {"InvalidDiskCategory.ValueNotSupported", 400},
     {"InvalidSystemDiskCategory.ValueNotSupported", 400},

@@ -9,6 +9,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startServer } from './lib/server.mjs';
 
 const require = createRequire(import.meta.url);
@@ -108,8 +111,80 @@ function ops(c) {
     defaultKey: async () => (await call(c, 'describeDiskDefaultKMSKeyId', Ecs.DescribeDiskDefaultKMSKeyIdRequest, {})).KMSKeyId,
     modifyDefaultKey: (KMSKeyId) => call(c, 'modifyDiskDefaultKMSKeyId', Ecs.ModifyDiskDefaultKMSKeyIdRequest, { KMSKeyId }),
     resetDefaultKey: () => call(c, 'resetDiskDefaultKMSKeyId', Ecs.ResetDiskDefaultKMSKeyIdRequest, {}),
+    createImage: async (f) => (await call(c, 'createImage', Ecs.CreateImageRequest, f)).imageId,
+    copyImage: async (f) => (await call(c, 'copyImage', Ecs.CopyImageRequest, f)).imageId,
+    images: (f = {}) => call(c, 'describeImages', Ecs.DescribeImagesRequest, f),
+    image: async (id) => {
+      const b = await call(c, 'describeImages', Ecs.DescribeImagesRequest, { imageId: id });
+      assert.equal(b.images.image.length, 1, `image ${id} is listed`);
+      return b.images.image[0];
+    },
+    deleteImage: (imageId, force) => call(c, 'deleteImage', Ecs.DeleteImageRequest, { imageId, force }),
+    // ImportImage: OSSObject is a path on the server's host, OSSBucket ignored
+    importImage: (path, format, f = {}) => call(c, 'importImage', Ecs.ImportImageRequest, {
+      diskDeviceMapping: [new Ecs.ImportImageRequestDiskDeviceMapping({ OSSBucket: 'ignored', OSSObject: path, format })],
+      ...f }),
+    exportImage: (f) => call(c, 'exportImage', Ecs.ExportImageRequest, f),
+    resetDisk: (diskId, snapshotId) => c.resetDisk(new Ecs.ResetDiskRequest({ diskId, snapshotId })),
+    reinitDisk: (diskId) => c.reInitDisk(new Ecs.ReInitDiskRequest({ diskId })),
+    replaceSystemDisk: async (f) => (await c.replaceSystemDisk(new Ecs.ReplaceSystemDiskRequest(f))).body,
   };
 }
+
+// ---- images: host files, NBD reads ------------------------------------------------
+
+const MIB = 1024 * 1024;
+let fileSeq = 0;
+
+// An 8 MiB raw image in the server's directory with marker at 0 and 4 MiB.
+function rawFile(marker) {
+  const buf = Buffer.alloc(8 * MIB);
+  buf.write(marker, 0);
+  buf.write(marker, 4 * MIB);
+  const path = join(srv.dir, `image-${++fileSeq}.raw`);
+  writeFileSync(path, buf);
+  return path;
+}
+
+function hasMarker(buf, marker) {
+  return buf.subarray(0, marker.length).toString() === marker &&
+    buf.subarray(4 * MIB, 4 * MIB + marker.length).toString() === marker;
+}
+
+const have = (cmd) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+// The first n bytes of an NBD export (nbdcopy into head), or null without nbdcopy.
+function readNbd(uri, n = 8 * MIB) {
+  if (!have('nbdcopy')) return null;
+  return execFileSync('sh', ['-c', 'nbdcopy "$0" - 2>/dev/null | head -c "$1"', uri, String(n)],
+    { maxBuffer: n + MIB });
+}
+
+// Asserts that a running instance's system disk starts with the marker
+// image's data (read over NBD); notes the skip when nbdcopy is missing.
+async function assertSystemDiskHolds(t, instanceId, marker, ctx) {
+  const i = await t.ecsRaw('DescribeInstances', { InstanceIds: JSON.stringify([instanceId]) });
+  const uri = i.Instances.Instance[0].NbdUri;
+  assert.match(uri, /^nbd\+unix:/);
+  const data = readNbd(uri);
+  if (data === null) {
+    ctx.diagnostic('nbdcopy is not installed: the data check over NBD was not made');
+    return;
+  }
+  assert.equal(data.length, 8 * MIB, 'read 8 MiB over NBD');
+  assert.ok(hasMarker(data, marker), `the system disk of ${instanceId} holds the image's data`);
+  assert.ok(!hasMarker(data, `${marker}x`.slice(1)), 'and only those');
+}
+
+// A system disk without Size: the image decides.
+const fromImage = (imageId, f = {}) => ({ imageId, systemDisk: new Ecs.RunInstancesRequestSystemDisk({}), ...f });
 
 // The disks of an instance, system disk first.
 async function disksOf(o, instanceId) {
@@ -294,6 +369,116 @@ for (const [label, pick] of [['V3', (t) => t.ecs], ['RPC v1', (t) => t.ecs1]]) {
       assert.equal(await u.defaultKey(), svc);
       await u.disableDefault();
       assert.equal(await u.defaultStatus(), false);
+    });
+  });
+}
+
+// ---- images, both signatures -------------------------------------------------------
+
+for (const [label, pick] of [['V3', (t) => t.ecs], ['RPC v1', (t) => t.ecs1]]) {
+  describe(`every ECS image action over ${label}`, () => {
+    let o;
+    before(() => { o = ops(pick(me)); });
+
+    test('CreateImage, DescribeImages, CopyImage, DeleteImage', async () => {
+      const { diskId } = await o.createDisk({ size: 20 });
+      const sid = await o.snapshot(diskId);
+      const img = await o.createImage({ snapshotId: sid, imageName: `img-${label}`, description: 'first' });
+      assert.match(img, /^m-[a-z0-9]{20}$/);
+      const i = await o.image(img);
+      assert.equal(i.imageName, `img-${label}`);
+      assert.equal(i.description, 'first');
+      assert.equal(i.status, 'Available');
+      assert.equal(i.progress, '100%');
+      assert.equal(i.size, 20);
+      assert.equal(i.imageOwnerAlias, 'self');
+      assert.equal(i.isCopied, false);
+      assert.equal(i.usage, 'none');
+      assert.equal(i.OSType, 'linux');
+      assert.equal(i.architecture, 'x86_64');
+      assert.match(i.creationTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.deepEqual(i.diskDeviceMappings.diskDeviceMapping.map((m) =>
+        [m.device, m.type, m.size, m.snapshotId, m.format, m.encrypted]),
+      [['/dev/xvda', 'system', '20', sid, 'RAW', false]]);
+      // from a stopped instance's system disk
+      const { instanceId } = await o.create({});
+      const fromVm = await o.createImage({ instanceId, imageName: `vm-${label}` });
+      assert.equal((await o.image(fromVm)).size, 20);
+      // from DiskDeviceMapping.1.SnapshotId
+      const fromMap = await o.createImage({ diskDeviceMapping: [new Ecs.CreateImageRequestDiskDeviceMapping({ snapshotId: sid, diskType: 'system' })] });
+      assert.equal((await o.image(fromMap)).diskDeviceMappings.diskDeviceMapping[0].snapshotId, sid);
+      const copy = await o.copyImage({ imageId: img, destinationRegionId: REGION,
+        destinationImageName: `copy-${label}`, destinationDescription: 'copied' });
+      const c = await o.image(copy);
+      assert.deepEqual([c.isCopied, c.imageName, c.description, c.size], [true, `copy-${label}`, 'copied', 20]);
+      // filters and paging
+      const both = await o.images({ imageId: `${img}, ${copy}` });
+      assert.deepEqual(both.images.image.map((x) => x.imageId), [img, copy]);
+      assert.deepEqual([both.totalCount, both.pageNumber, both.pageSize, both.regionId], [2, 1, 10, REGION]);
+      const p2 = await o.images({ imageId: `${img},${copy}`, pageSize: 1, pageNumber: 2 });
+      assert.deepEqual(p2.images.image.map((x) => x.imageId), [copy]);
+      assert.equal(p2.totalCount, 2);
+      assert.equal((await o.images({ imageName: `copy-${label}` })).images.image[0].imageId, copy);
+      assert.equal((await o.images({ imageId: img, status: 'ALL' })).totalCount, 1);
+      assert.equal((await o.images({ imageId: img, status: 'Creating,Available' })).totalCount, 1);
+      assert.equal((await o.images({ imageId: img, status: 'Creating' })).totalCount, 0);
+      assert.equal((await o.images({ imageId: img, imageOwnerAlias: 'self' })).totalCount, 1);
+      assert.equal((await o.images({ imageId: img, imageOwnerAlias: 'system' })).totalCount, 0);
+      // in use: refused unless Force
+      const r = await o.run(fromImage(img));
+      const [vm] = r.instanceIdSets.instanceIdSet;
+      assert.equal((await o.instance(vm)).imageId, img);
+      assert.equal((await o.image(img)).usage, 'instance');
+      assert.equal((await o.images({ imageId: img, usage: 'none' })).totalCount, 0);
+      await rejects(() => o.deleteImage(img), 'ImageUsingByInstance', 403);
+      await o.deleteImage(img, true);
+      assert.equal((await o.images({ imageId: img })).totalCount, 0);
+      await rejects(() => o.deleteImage(img), 'InvalidImageId.NotFound', 404);
+      for (const id of [copy, fromVm, fromMap]) await o.deleteImage(id);
+      await o.deleteInstance(vm, true);
+      await o.deleteInstance(instanceId, true);
+    });
+
+    test('ImportImage and ExportImage: host paths for OSS objects', async () => {
+      const marker = `import-${label}-${Date.now()}`;
+      const path = rawFile(marker);
+      const b = await o.importImage(path, 'RAW', { imageName: `imported-${label}` });
+      assert.match(b.imageId, /^m-[a-z0-9]{20}$/);
+      assert.equal(b.regionId, REGION);
+      assert.match(b.taskId, /^t-/);
+      const i = await o.image(b.imageId);
+      assert.deepEqual([i.imageName, i.size, i.diskDeviceMappings.diskDeviceMapping[0].encrypted], [`imported-${label}`, 1, false]);
+      const e = await o.exportImage({ imageId: b.imageId, OSSBucket: srv.dir, OSSPrefix: `out-${label.replace(' ', '')}-` });
+      assert.deepEqual([e.regionId, typeof e.taskId], [REGION, 'string']);
+      const out = join(srv.dir, `out-${label.replace(' ', '')}-${b.imageId}.raw`);
+      assert.ok(existsSync(out), `exported to ${out}`);
+      assert.ok(statSync(out).size >= 8 * MIB);
+      assert.ok(hasMarker(readFileSync(out), marker), 'the exported file holds the imported data');
+      // a second export to the same file is refused rather than overwriting it
+      await assert.rejects(() => o.exportImage({ imageId: b.imageId, OSSBucket: srv.dir, OSSPrefix: `out-${label.replace(' ', '')}-` }));
+      await o.deleteImage(b.imageId);
+    });
+
+    test('ResetDisk, ReInitDisk, ReplaceSystemDisk', async () => {
+      const { diskId } = await o.createDisk({ size: 20 });
+      const sid = await o.snapshot(diskId);
+      await o.resetDisk(diskId, sid);
+      await o.reinitDisk(diskId);
+      assert.equal((await o.disk(diskId)).status, 'Available');
+      const img = await o.createImage({ snapshotId: sid });
+      const { instanceId } = await o.create({});
+      const [oldSys] = await disksOf(o, instanceId);
+      await o.reinitDisk(oldSys.diskId);
+      const rep = await o.replaceSystemDisk({ instanceId, imageId: img });
+      assert.match(rep.diskId, /^d-[a-z0-9]{20}$/);
+      const [sys] = await disksOf(o, instanceId);
+      assert.deepEqual([sys.diskId, sys.type, sys.imageId, sys.device, sys.status], [rep.diskId, 'system', img, '/dev/xvda', 'In_use']);
+      assert.equal((await o.disks({ diskIds: JSON.stringify([oldSys.diskId]) })).totalCount, 0, 'the old system disk is gone');
+      await o.reinitDisk(rep.diskId);
+      await o.start(instanceId);
+      await o.deleteInstance(instanceId, true);
+      await o.deleteImage(img);
+      await o.deleteDisk(diskId);
     });
   });
 }
@@ -719,5 +904,274 @@ describe('disk encryption rules', () => {
     // another account cannot ask about this key
     await rejects(() => other.ecsRaw('DescribeKeyDependents', { KMSKeyId: key }),
       'InvalidParameter.KMSKeyId.NotFound', 404);
+  });
+});
+
+// ---- images: errors ---------------------------------------------------------------
+
+describe('image, reset and replace errors carry the contract Code and status', () => {
+  let o;
+  before(() => { o = ops(me.ecs); });
+  const NO_IMAGE = 'm-aaaaaaaaaaaaaaaaaaaa';
+
+  test('unknown images, snapshots, disks and instances', async () => {
+    await rejects(() => o.createImage({ snapshotId: 's-aaaaaaaaaaaaaaaaaaaa' }), 'InvalidSnapshotId.NotFound', 404);
+    await rejects(() => o.createImage({ instanceId: 'i-aaaaaaaaaaaaaaaaaaaa' }), 'InvalidInstanceId.NotFound', 404);
+    await rejects(() => o.copyImage({ imageId: NO_IMAGE }), 'InvalidImageId.NotFound', 404);
+    await rejects(() => o.deleteImage(NO_IMAGE), 'InvalidImageId.NotFound', 404);
+    await rejects(() => o.exportImage({ imageId: NO_IMAGE, OSSBucket: srv.dir }), 'InvalidImageId.NotFound', 404);
+    await rejects(() => o.run(fromImage(NO_IMAGE)), 'InvalidImageId.NotFound', 404);
+    await rejects(() => o.create({ imageId: NO_IMAGE, systemDisk: undefined }), 'InvalidImageId.NotFound', 404);
+    const { instanceId } = await o.create({});
+    await rejects(() => o.replaceSystemDisk({ instanceId, imageId: NO_IMAGE }), 'InvalidImageId.NotFound', 404);
+    await rejects(() => o.replaceSystemDisk({ instanceId: 'i-aaaaaaaaaaaaaaaaaaaa', imageId: NO_IMAGE }),
+      'InvalidInstanceId.NotFound', 404);
+    await rejects(() => o.resetDisk('d-aaaaaaaaaaaaaaaaaaaa', 's-aaaaaaaaaaaaaaaaaaaa'), 'InvalidDiskId.NotFound', 404);
+    await rejects(() => o.reinitDisk('d-aaaaaaaaaaaaaaaaaaaa'), 'InvalidDiskId.NotFound', 404);
+    const { diskId } = await o.createDisk({});
+    await rejects(() => o.resetDisk(diskId, 's-aaaaaaaaaaaaaaaaaaaa'), 'InvalidSnapshotId.NotFound', 404);
+    await o.deleteInstance(instanceId, true);
+    await o.deleteDisk(diskId);
+  });
+
+  test('parameters: missing, unsupported, duplicated', async () => {
+    await rejects(() => o.createImage({}), 'MissingParameter', 400);
+    await rejects(() => o.copyImage({}), 'MissingParameter', 400);
+    await rejects(() => o.deleteImage(undefined), 'MissingParameter', 400);
+    await rejects(() => o.exportImage({ OSSBucket: srv.dir }), 'MissingParameter', 400);
+    await rejects(() => o.resetDisk('d-aaaaaaaaaaaaaaaaaaaa', undefined), 'MissingParameter', 400);
+    await rejects(() => o.reinitDisk(undefined), 'MissingParameter', 400);
+    await rejects(() => o.replaceSystemDisk({ instanceId: 'i-aaaaaaaaaaaaaaaaaaaa' }), 'MissingParameter', 400);
+    await rejects(() => o.importImage(undefined, 'RAW'), 'MissingParameter', 400);
+    await rejects(() => call(me.ecs, 'importImage', Ecs.ImportImageRequest, {}), 'MissingParameter', 400);
+    await rejects(() => o.images({ imageOwnerAlias: 'friends' }), 'InvalidImageOwnerAlias.ValueNotSupported', 400);
+    const sid = await o.snapshot((await o.createDisk({})).diskId);
+    const img = await o.createImage({ snapshotId: sid, imageName: 'unique-name' });
+    await rejects(() => o.exportImage({ imageId: img }), 'MissingParameter', 400);
+    await rejects(() => o.createImage({ snapshotId: sid, imageName: 'unique-name' }), 'InvalidImageName.Duplicated', 400);
+    await rejects(() => o.copyImage({ imageId: img, destinationImageName: 'unique-name' }), 'InvalidImageName.Duplicated', 400);
+    await rejects(() => o.copyImage({ imageId: img, destinationRegionId: 'cn-beijing' }), 'DestinationRegion.NotFound', 400);
+    await rejects(() => o.copyImage({ imageId: img, KMSKeyId: 'alias/acs/ecs' }), 'InvalidParameter.EncryptedIllegal', 400);
+    await rejects(() => o.copyImage({ imageId: img, encrypted: true, KMSKeyId: 'key-aaaaaaaaaaaaaaaaaaaa' }),
+      'InvalidParameter.KMSKeyId.NotFound', 404);
+    await rejects(() => o.exportImage({ imageId: img, OSSBucket: srv.dir, imageFormat: 'qcow2' }), 'InvalidParameter.Format', 400);
+    await rejects(() => o.exportImage({ imageId: img, OSSBucket: 'relative/dir' }), 'InvalidParameter', 400);
+    await o.deleteImage(img);
+  });
+
+  test('ImportImage: missing files, relative paths, unknown and wrong formats', async () => {
+    await rejects(() => o.importImage(join(srv.dir, 'nothing.raw'), 'RAW'), 'InvalidImageFile.NotFound', 404);
+    await rejects(() => o.importImage(srv.dir, 'RAW'), 'InvalidImageFile.NotFound', 404);
+    await rejects(() => o.importImage('relative.raw', 'RAW'), 'InvalidParameter', 400);
+    const path = rawFile('not-qcow2');
+    await rejects(() => o.importImage(path, 'VHD'), 'InvalidParameter.Format', 400);
+    await rejects(() => o.importImage(path, 'RAW', { imageName: 'unique-import' }).then(() =>
+      o.importImage(path, 'RAW', { imageName: 'unique-import' })), 'InvalidImageName.Duplicated', 400);
+    if (have('qemu-img')) {
+      await rejects(() => o.importImage(path, 'QCOW2'), 'InvalidImage.Format', 400);
+    }
+  });
+
+  test('states: running instances, snapshots of other disks, lost sources', async () => {
+    const r = await o.run({});
+    const [id] = r.instanceIdSets.instanceIdSet;
+    const [sys] = await disksOf(o, id);
+    const sysSnap = await o.snapshot(sys.diskId);
+    await rejects(() => o.resetDisk(sys.diskId, sysSnap), 'IncorrectInstanceStatus', 403);
+    await rejects(() => o.reinitDisk(sys.diskId), 'IncorrectInstanceStatus', 403);
+    const img = await o.createImage({ snapshotId: sysSnap });
+    await rejects(() => o.replaceSystemDisk({ instanceId: id, imageId: img }), 'IncorrectInstanceStatus', 403);
+    const a = await o.createDisk({});
+    const b = await o.createDisk({});
+    const sa = await o.snapshot(a.diskId);
+    await rejects(() => o.resetDisk(b.diskId, sa), 'InvalidParameter.Mismatch', 403);
+    // a disk whose source snapshot was deleted cannot be reinitialised
+    const clone = await o.createDisk({ snapshotId: sa });
+    await o.deleteSnapshot(sa, true);
+    await rejects(() => o.reinitDisk(clone.diskId), 'InvalidSourceSnapshot', 403);
+    await o.stop(id);
+    await o.resetDisk(sys.diskId, sysSnap);
+    await o.deleteInstance(id, true);
+    await o.deleteImage(img);
+  });
+
+  test('another account cannot see or use the images', async () => {
+    const b = ops(other.ecs);
+    const img = await o.createImage({ snapshotId: await o.snapshot((await o.createDisk({})).diskId) });
+    assert.equal((await b.images({ imageId: img })).totalCount, 0);
+    await rejects(() => b.copyImage({ imageId: img }), 'InvalidImageId.NotFound', 404);
+    await rejects(() => b.deleteImage(img), 'InvalidImageId.NotFound', 404);
+    await rejects(() => b.run(fromImage(img)), 'InvalidImageId.NotFound', 404);
+    await rejects(() => b.exportImage({ imageId: img, OSSBucket: srv.dir }), 'InvalidImageId.NotFound', 404);
+    assert.equal((await o.images({ imageId: img })).totalCount, 1);
+    await o.deleteImage(img);
+  });
+});
+
+// ---- R7 and R15 -----------------------------------------------------------------------
+
+describe('image encryption rules', () => {
+  // The image-level Encrypted/KMSKeyId extension, read raw.
+  async function rawImage(t, id) {
+    const b = await t.ecsRaw('DescribeImages', { ImageId: id });
+    assert.equal(b.Images.Image.length, 1);
+    return b.Images.Image[0];
+  }
+
+  // An image from an encrypted disk under key (service key when undefined).
+  async function encryptedImage(o, key) {
+    const { diskId } = await o.createDisk({ encrypted: true, KMSKeyId: key });
+    return o.createImage({ snapshotId: await o.snapshot(diskId) });
+  }
+
+  test('R7 an encrypted image gives an encrypted system disk (RunInstances and CreateInstance ImageId)', async () => {
+    const t = me;
+    const o = ops(t.ecs);
+    const svc = await serviceKeyId(t);
+    const img = await encryptedImage(o);
+    const i = await rawImage(t, img);
+    assert.deepEqual([i.Encrypted, i.KMSKeyId, i.DiskDeviceMappings.DiskDeviceMapping[0].Encrypted], [true, svc, true]);
+    for (const o2 of [o, ops(t.ecs1)]) {
+      const r = await o2.run(fromImage(img));
+      const [sys] = await disksOf(o2, r.instanceIdSets.instanceIdSet[0]);
+      assert.deepEqual([sys.type, sys.imageId, sys.encrypted, sys.KMSKeyId], ['system', img, true, svc]);
+    }
+    const ci = await o.create({ imageId: img, systemDisk: undefined });
+    const [csys] = await disksOf(o, ci.instanceId);
+    assert.deepEqual([csys.imageId, csys.encrypted, csys.KMSKeyId], [img, true, svc]);
+    // Encrypted=false for a system disk from an encrypted image is refused
+    await rejects(() => o.run(fromImage(img, { systemDisk: new Ecs.RunInstancesRequestSystemDisk({ encrypted: 'false' }) })),
+      'EncryptedOption.Conflict', 400);
+  });
+
+  test('R7 CopyImage Encrypted=true of a plain image gives an encrypted copy holding the same data', async (ctx) => {
+    const t = me;
+    const o = ops(t.ecs);
+    const marker = `r7-plain-${Date.now()}`;
+    const { imageId: plain } = await o.importImage(rawFile(marker), 'RAW');
+    assert.equal((await rawImage(t, plain)).Encrypted, false);
+    for (const o2 of [o, ops(t.ecs1)]) {
+      const copy = await o2.copyImage({ imageId: plain, encrypted: true });
+      const c = await rawImage(t, copy);
+      assert.deepEqual([c.Encrypted, c.KMSKeyId, c.IsCopied, c.SourceImageId], [true, await serviceKeyId(t), true, plain]);
+      assert.equal(c.DiskDeviceMappings.DiskDeviceMapping[0].Encrypted, true);
+      const r = await o2.run(fromImage(copy));
+      const [id] = r.instanceIdSets.instanceIdSet;
+      const [sys] = await disksOf(o2, id);
+      assert.equal(sys.encrypted, true);
+      await assertSystemDiskHolds(t, id, marker, ctx);
+    }
+  });
+
+  test('R7 CopyImage of an encrypted image under another KMSKeyId moves it to that key', async (ctx) => {
+    const t = me;
+    const o = ops(t.ecs);
+    await grantRole(t);
+    const key = await customerKey(t, 'alias/r7-copy');
+    const marker = `r7-rekey-${Date.now()}`;
+    const { imageId: plain } = await o.importImage(rawFile(marker), 'RAW');
+    const enc = await o.copyImage({ imageId: plain, encrypted: true });
+    const svc = await serviceKeyId(t);
+    assert.equal((await rawImage(t, enc)).KMSKeyId, svc);
+    const moved = await o.copyImage({ imageId: enc, encrypted: true, KMSKeyId: 'alias/r7-copy' });
+    const m = await rawImage(t, moved);
+    assert.deepEqual([m.Encrypted, m.KMSKeyId], [true, key]);
+    // without KMSKeyId a copy keeps the source's key
+    const same = await o.copyImage({ imageId: moved, encrypted: true });
+    assert.equal((await rawImage(t, same)).KMSKeyId, key);
+    const kept = await o.copyImage({ imageId: moved });
+    assert.deepEqual([(await rawImage(t, kept)).Encrypted, (await rawImage(t, kept)).KMSKeyId], [true, key]);
+    const r = await o.run(fromImage(moved));
+    const [id] = r.instanceIdSets.instanceIdSet;
+    const [sys] = await disksOf(o, id);
+    assert.deepEqual([sys.encrypted, sys.KMSKeyId], [true, key]);
+    await assertSystemDiskHolds(t, id, marker, ctx);
+    // without the role, a customer key is refused
+    await revokeRole(t);
+    await rejects(() => o.copyImage({ imageId: enc, encrypted: true, KMSKeyId: key }),
+      'InvalidParameter.KMSKeyId.KMSUnauthorized', 403);
+    await grantRole(t);
+  });
+
+  test('R7 CopyImage Encrypted=false of an encrypted image is EncryptedOption.Conflict', async () => {
+    const o = ops(me.ecs);
+    const img = await encryptedImage(o);
+    await rejects(() => o.copyImage({ imageId: img, encrypted: false }), 'EncryptedOption.Conflict', 400);
+    await rejects(() => ops(me.ecs1).copyImage({ imageId: img, encrypted: false }), 'EncryptedOption.Conflict', 400);
+  });
+
+  test('R7 ExportImage of an encrypted image is ImageNotSupported', async () => {
+    const o = ops(me.ecs);
+    const img = await encryptedImage(o);
+    await rejects(() => o.exportImage({ imageId: img, OSSBucket: srv.dir }), 'ImageNotSupported', 400);
+    await rejects(() => ops(me.ecs1).exportImage({ imageId: img, OSSBucket: srv.dir }), 'ImageNotSupported', 400);
+    assert.ok(!existsSync(join(srv.dir, `${img}.raw`)), 'nothing was written');
+  });
+
+  test('R7 ImportImage RAW of a host file gives an image whose system disks hold the file', async (ctx) => {
+    const t = me;
+    const o = ops(t.ecs);
+    const marker = `r7-raw-${Date.now()}`;
+    const b = await o.importImage(rawFile(marker), 'RAW', { imageName: 'r7-raw' });
+    const i = await o.image(b.imageId);
+    assert.deepEqual([i.imageName, i.size, i.status], ['r7-raw', 1, 'Available']);
+    const r = await o.run(fromImage(b.imageId));
+    const [id] = r.instanceIdSets.instanceIdSet;
+    const [sys] = await disksOf(o, id);
+    assert.deepEqual([sys.imageId, sys.size, sys.encrypted], [b.imageId, 1, false]);
+    await assertSystemDiskHolds(t, id, marker, ctx);
+  });
+
+  test('R7 ImportImage QCOW2 (converted with qemu-img) gives the same data', async (ctx) => {
+    if (!have('qemu-img')) {
+      ctx.skip('qemu-img is not installed, so no QCOW2 file can be made');
+      return;
+    }
+    const t = me;
+    const o = ops(t.ecs);
+    const marker = `r7-qcow2-${Date.now()}`;
+    const raw = rawFile(marker);
+    const qcow2 = `${raw}.qcow2`;
+    execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
+    const b = await o.importImage(qcow2, 'QCOW2');
+    const e = await o.exportImage({ imageId: b.imageId, OSSBucket: srv.dir, OSSPrefix: 'qcow2-' });
+    assert.equal(typeof e.taskId, 'string');
+    assert.ok(hasMarker(readFileSync(join(srv.dir, `qcow2-${b.imageId}.raw`)), marker));
+    const r = await o.run(fromImage(b.imageId));
+    await assertSystemDiskHolds(t, r.instanceIdSets.instanceIdSet[0], marker, ctx);
+  });
+
+  test('R15 a stopped instance\'s system disk becomes an image; its encrypted copy replaces the system disk', async (ctx) => {
+    const t = me;
+    const o = ops(t.ecs);
+    const marker = `r15-${Date.now()}`;
+    const { imageId: base } = await o.importImage(rawFile(marker), 'RAW');
+    const r = await o.run(fromImage(base));
+    const [id] = r.instanceIdSets.instanceIdSet;
+    const [oldSys] = await disksOf(o, id);
+    assert.equal(oldSys.encrypted, false);
+    await o.stop(id);
+    const img = await o.createImage({ instanceId: id, imageName: 'r15-plain' });
+    assert.equal((await rawImage(t, img)).Encrypted, false);
+    const enc = await o.copyImage({ imageId: img, encrypted: true, destinationImageName: 'r15-encrypted' });
+    const rep = await o.replaceSystemDisk({ instanceId: id, imageId: enc });
+    const ds = await o.disks({ instanceId: id });
+    const sys = ds.disks.disk.find((d) => d.type === 'system');
+    assert.deepEqual([sys.diskId, sys.encrypted, sys.KMSKeyId, sys.imageId],
+      [rep.diskId, true, await serviceKeyId(t), enc]);
+    assert.equal((await o.disks({ diskIds: JSON.stringify([oldSys.diskId]) })).totalCount, 0);
+    await o.start(id);
+    await assertSystemDiskHolds(t, id, marker, ctx);
+    // ReplaceSystemDisk can also encrypt a plain image's disk, under a given key (v1 signing)
+    await grantRole(t);
+    const key = await customerKey(t);
+    const o1 = ops(t.ecs1);
+    await o1.stop(id);
+    const rep2 = await o1.replaceSystemDisk({ instanceId: id, imageId: img, encrypted: true, KMSKeyId: key });
+    const [sys2] = await disksOf(o1, id);
+    assert.deepEqual([sys2.diskId, sys2.encrypted, sys2.KMSKeyId, sys2.imageId], [rep2.diskId, true, key, img]);
+    await rejects(() => o1.replaceSystemDisk({ instanceId: id, imageId: enc, encrypted: false }), 'EncryptedOption.Conflict', 400);
+    await o1.start(id);
+    await assertSystemDiskHolds(t, id, marker, ctx);
   });
 });
