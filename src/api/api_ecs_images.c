@@ -8,14 +8,14 @@
  * Encrypted and KMSKeyId at image level are our extensions (the SDK model
  * keeps unknown members).
  *
- * OSS has no counterpart here; its parameters name files on the server's
- * host instead (an operator's mapping, documented here and in the
- * actions' help):
- *   ImportImage  DiskDeviceMapping.1.OSSObject  absolute path of the image
- *                                               file on the server's host
+ * OSS has no counterpart here: each account has its own directory of
+ * image files on the server's host, IMAGE_DIR/<account id>/ (the server's
+ * image_dir setting), and the OSS parameters name files inside it; ecs
+ * refuses any name that leads out of it:
+ *   ImportImage  DiskDeviceMapping.1.OSSBucket  a directory in it (optional)
+ *                DiskDeviceMapping.1.OSSObject  the file: [OSSBucket "/"] OSSObject
  *                DiskDeviceMapping.1.Format     RAW (default) or QCOW2
- *                DiskDeviceMapping.1.OSSBucket  accepted and ignored
- *   ExportImage  OSSBucket  a directory on the server's host
+ *   ExportImage  OSSBucket  a directory in it (made if absent)
  *                OSSPrefix  a file name prefix (may be empty)
  *                           -> OSSBucket "/" OSSPrefix ImageId ".raw"
  *                ImageFormat  raw only (the default)
@@ -398,8 +398,10 @@ sd_code api__ECS_ImportImage(api_req *r)
     unsigned *idx = NULL;
     size_t n = 0;
     const char *path;
+    const char *bucket;
     const char *format;
     const char *name = NULL;
+    char joined[PATH_CAP];
     char image_id[ECS_ID_MAX];
     char task[ECS_ID_MAX + 2];
 
@@ -416,6 +418,14 @@ sd_code api__ECS_ImportImage(api_req *r)
                idx[0]);
     SD_ENSUREC(strlen(path) < PATH_CAP - 64, r->err, SD_E_INVALID, "InvalidParameter",
                "The specified parameter \"DiskDeviceMapping.%u.OSSObject\" is too long.", idx[0]);
+    bucket = api_param_item(r->params, "DiskDeviceMapping", idx[0], "OSSBucket");
+    if (bucket != NULL && bucket[0] != '\0') {
+        int k = snprintf(joined, sizeof joined, "%s/%s", bucket, path);
+        SD_ENSUREC(k > 0 && (size_t)k < sizeof joined, r->err, SD_E_INVALID, "InvalidParameter",
+                   "The specified parameter \"DiskDeviceMapping.%u.OSSBucket\" is too long.",
+                   idx[0]);
+        path = joined;
+    }
     format = api_param_item(r->params, "DiskDeviceMapping", idx[0], "Format");
     if (format != NULL && format[0] == '\0') {
         format = NULL;

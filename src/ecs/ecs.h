@@ -53,6 +53,7 @@ typedef struct ecs_opts {
     kms_client kms;           /* borrowed handle inside */
     iam *iam;                 /* borrowed: the service role (R10) */
     ecs_exporter exporter;    /* ops NULL: instances start without exports */
+    const char *image_dir;    /* import/export files live under <image_dir>/<account>/; NULL: off */
     const char *region;       /* the region served */
     const char *const *zones; /* its zones (NULL: region + "-a", "-b") */
     size_t nzones;
@@ -285,13 +286,18 @@ SD_MUST_USE sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *imag
                                    const char *description, int encrypted, const char *kms_key_id,
                                    blk_progress_fn progress, void *ctx,
                                    char image_id_out[ECS_ID_MAX], sd_err *err);
-/* An image from a raw or qcow2 file on the server's host (qcow2 through
- * qemu-img); encrypted when the region's default encryption is on. */
+/* An image from a raw or qcow2 file (qcow2 through qemu-img); encrypted
+ * when the region's default encryption is on.  path is relative to the
+ * account's own directory IMAGE_DIR/<account>/ (ecs_opts.image_dir): an
+ * absolute path, a ".." component or a symlink leading out of it is
+ * refused, so a tenant can never read the server's files or another
+ * tenant's (403 OperationDenied when no image_dir is configured). */
 SD_MUST_USE sd_code ecs_import_image(ecs *e, const ecs_caller *c, const char *path,
                                      const char *format, const char *name,
                                      char image_id[ECS_ID_MAX], sd_err *err);
-/* Writes a plain image as a raw file (a new file, 0600).  Encrypted images
- * are refused (400 ImageNotSupported), as the contract says. */
+/* Writes a plain image as a raw file (a new file, 0600) at path, relative
+ * to the account's directory as for import.  Encrypted images are refused
+ * (400 ImageNotSupported), as the contract says. */
 SD_MUST_USE sd_code ecs_export_image(ecs *e, const ecs_caller *c, const char *image_id,
                                      const char *path, sd_err *err);
 

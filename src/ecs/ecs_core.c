@@ -75,6 +75,7 @@ sd_code ecs_open(const ecs_opts *o, ecs **out, sd_err *err)
     e->clock = o->clock;
     e->rng = o->rng;
     ecs__cpy(e->region, sizeof e->region, o->region);
+    ecs__cpy(e->image_dir, sizeof e->image_dir, o->image_dir);
     if (o->zones != NULL && o->nzones > 0) {
         for (size_t i = 0; i < o->nzones && i < ECS_ZONES_MAX; i++) {
             ecs__cpy(e->zone_buf[i], sizeof e->zone_buf[i], o->zones[i]);

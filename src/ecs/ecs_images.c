@@ -407,6 +407,97 @@ out:
 
 /* ---- import and export ---------------------------------------------------------------- */
 
+#define IMG_PATH_MAX 1024
+
+/* Whether rel is a plain relative path: not absolute, no "." or ".."
+ * component, no empty component, printable. */
+static bool relative_ok(const char *rel)
+{
+    const char *p = rel;
+
+    if (rel == NULL || rel[0] == '\0' || rel[0] == '/' || strlen(rel) >= 512) {
+        return false;
+    }
+    while (*p != '\0') {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+            return false;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if ((unsigned char)p[i] < 0x20) {
+                return false;
+            }
+        }
+        p += n;
+        p += *p == '/' ? 1 : 0;
+    }
+    return true;
+}
+
+/* The account's directory for image files (created 0700), resolved. */
+static sd_code account_dir(ecs *e, const ecs_caller *c, char out[IMG_PATH_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char dir[IMG_PATH_MAX];
+
+    SD_ENSUREC(e->image_dir[0] != '\0', err, SD_E_DENIED, "OperationDenied",
+               "Image import and export are not configured on this server (image_dir).");
+    SD_ENSURE(snprintf(dir, sizeof dir, "%s/%s", e->image_dir, c->account) < (int)sizeof dir, err,
+              SD_E_INVALID, "image directory path too long");
+    SD_TRY(sd_mkdirs(dir, 0700, err));
+    SD_ENSURE(realpath(dir, out) != NULL, err, SD_E_IO, "cannot resolve the image directory");
+out:
+    return rc;
+}
+
+/* rel under the account's directory, for reading an existing file or for
+ * writing a new one; whatever symlinks the path holds, the file (or, for
+ * a new file, its directory) must resolve inside the account's directory. */
+static sd_code image_file(ecs *e, const ecs_caller *c, const char *rel, bool create,
+                          char out[IMG_PATH_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char base[IMG_PATH_MAX];
+    char joined[IMG_PATH_MAX * 2];
+    char real[IMG_PATH_MAX];
+    char *slash;
+    size_t blen;
+
+    SD_ENSUREC(relative_ok(rel), err, SD_E_INVALID, "InvalidParameter",
+               "The image file \"%s\" must be a relative path inside your image directory "
+               "(no '/' at the start, no '.' or '..').",
+               rel != NULL ? rel : "");
+    SD_TRY(account_dir(e, c, base, err));
+    blen = strlen(base);
+    SD_ENSURE(snprintf(joined, sizeof joined, "%s/%s", base, rel) < (int)sizeof joined, err,
+              SD_E_INVALID, "image file path too long");
+    if (create) {
+        slash = strrchr(joined, '/'); /* always after base */
+        *slash = '\0';
+        if (strchr(joined + blen + 1, '/') == NULL && slash > joined + blen) {
+            /* a bucket: one directory right under the account's, made on
+             * demand (mkdir does not follow a final symlink) */
+            (void)mkdir(joined, 0700);
+        }
+        SD_ENSUREC(realpath(joined, real) != NULL, err, SD_E_NOT_FOUND, "InvalidParameter",
+                   "The directory of \"%s\" does not exist in your image directory.", rel);
+        *slash = '/';
+        SD_ENSUREC(strncmp(real, base, blen) == 0 && (real[blen] == '\0' || real[blen] == '/'), err,
+                   SD_E_DENIED, "OperationDenied", "\"%s\" leads out of your image directory.",
+                   rel);
+        SD_ENSURE(snprintf(out, IMG_PATH_MAX, "%s/%s", real, slash + 1) < IMG_PATH_MAX, err,
+                  SD_E_INVALID, "image file path too long");
+    } else {
+        SD_ENSUREC(realpath(joined, real) != NULL, err, SD_E_NOT_FOUND, "InvalidImageFile.NotFound",
+                   "The image file \"%s\" does not exist.", rel);
+        SD_ENSUREC(strncmp(real, base, blen) == 0 && real[blen] == '/', err, SD_E_DENIED,
+                   "OperationDenied", "\"%s\" leads out of your image directory.", rel);
+        ecs__cpy(out, IMG_PATH_MAX, real);
+    }
+out:
+    return rc;
+}
+
 /* qemu-img convert -f qcow2 -O raw src dst, waited for. */
 static sd_code qcow2_to_raw(const char *src, const char *dst, sd_err *err)
 {
@@ -452,15 +543,16 @@ sd_code ecs_import_image(ecs *e, const ecs_caller *c, const char *path, const ch
     sd_buf blob = SD_BUF_INIT(KMS_BLOB_MAX);
     sd_secret *dk = NULL;
     char tmp[ECS_ID_MAX];
-    char raw[600] = "";
-    const char *src = path;
+    char raw[IMG_PATH_MAX + 64] = "";
+    char file[IMG_PATH_MAX];
+    const char *src = NULL;
     bool default_on = false;
     char key[ECS_KEY_MAX];
     struct stat sb;
 
     pthread_mutex_lock(&e->mu);
-    SD_ENSUREC(path != NULL && path[0] == '/', err, SD_E_INVALID, "InvalidParameter",
-               "The image file must be an absolute path on the server's host.");
+    SD_TRY(image_file(e, c, path, false, file, err));
+    path = file;
     SD_ENSUREC(format == NULL || strcasecmp(format, "raw") == 0 || strcasecmp(format, "qcow2") == 0,
                err, SD_E_INVALID, "InvalidParameter.Format",
                "The image format %s is not supported (RAW or QCOW2).", format);
@@ -468,6 +560,7 @@ sd_code ecs_import_image(ecs *e, const ecs_caller *c, const char *path, const ch
                "InvalidImageFile.NotFound", "The image file %s does not exist.", path);
     SD_TRY(ecs__new_id(e, "m-", image_id, err));
     SD_TRY(ecs__new_id(e, "d-", tmp, err));
+    src = path;
     if (format != NULL && strcasecmp(format, "qcow2") == 0) {
         (void)snprintf(raw, sizeof raw, "%s.%s.raw", path, tmp); /* beside the source */
         SD_TRY(qcow2_to_raw(path, raw, err));
@@ -508,14 +601,14 @@ sd_code ecs_export_image(ecs *e, const ecs_caller *c, const char *image_id, cons
 {
     sd_code rc = SD_OK;
     image_row r = {.dk_blob = NULL};
+    char file[IMG_PATH_MAX];
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(load_image(e, c, image_id, &r, err));
     SD_ENSUREC(!r.i.encrypted, err, SD_E_INVALID, "ImageNotSupported",
                "The image %s is encrypted; encrypted images cannot be exported.", image_id);
-    SD_ENSUREC(path != NULL && path[0] == '/', err, SD_E_INVALID, "InvalidParameter",
-               "The export file must be an absolute path on the server's host.");
-    SD_TRY(blk_export_raw(e->blocks, image_id, NULL, path, err));
+    SD_TRY(image_file(e, c, path, true, file, err));
+    SD_TRY(blk_export_raw(e->blocks, image_id, NULL, file, err));
 out:
     free(r.dk_blob);
     pthread_mutex_unlock(&e->mu);

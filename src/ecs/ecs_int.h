@@ -30,6 +30,7 @@ struct ecs {
     iam *iam;
     ecs_exporter exporter;
     char region[64];
+    char image_dir[512]; /* "" when import and export are off */
     char zone_buf[ECS_ZONES_MAX][64];
     const char *zones[ECS_ZONES_MAX];
     size_t nzones;

@@ -29,6 +29,7 @@ typedef struct srv_config {
     int passphrase_fd;       /* -1, or a descriptor to read it from */
     unsigned http_threads;
     kms_quota kms_quota;         /* per-region request quotas (alibaba-api.md figures) */
+    char image_dir[512];         /* "" = DATA_DIR/images: per-account image files */
     size_t replay_cache_entries; /* SignatureNonces remembered (fail closed when full) */
     char debug[128];             /* modules whose debug lines are shown */
 } srv_config;

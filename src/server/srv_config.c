@@ -143,6 +143,11 @@ static sd_code set_quota_create(srv_config *c, const char *v, sd_err *err)
     return parse_rate(v, "kms_quota_create", &c->kms_quota.create, err);
 }
 
+static sd_code set_image_dir(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->image_dir, sizeof c->image_dir, v, "image_dir", err);
+}
+
 static sd_code set_debug(srv_config *c, const char *v, sd_err *err)
 {
     return copy_str(c->debug, sizeof c->debug, v, "debug", err);
@@ -179,6 +184,8 @@ static const opt opts[] = {
      "KMS CreateKey requests per second per region, 0: none (10)"},
     {"replay_cache_entries", "--replay-cache-entries", set_replay_cache,
      "signed requests remembered against replay for 15 minutes, 24 bytes each (2097152)"},
+    {"image_dir", "--image-dir", set_image_dir,
+     "per-account directories of image files for ImportImage/ExportImage (DATA_DIR/images)"},
     {"debug", "--debug", set_debug, "modules whose debug lines are shown (kms,nbd or all)"},
 };
 

@@ -49,6 +49,7 @@ sd_code srv__dataplane_open(const srv_config *c, kms *k, iam *accounts, srv_data
     sd_code rc = SD_OK;
     srv_dataplane *dp = calloc(1, sizeof *dp);
     char path[600];
+    char images[600];
     nbds_opts no = NBDS_OPTS_INIT;
     ecs_opts eo = {0};
 
@@ -71,6 +72,16 @@ sd_code srv__dataplane_open(const srv_config *c, kms *k, iam *accounts, srv_data
     eo.iam = accounts;
     eo.exporter = (ecs_exporter){export_add, export_remove, dp};
     eo.region = c->region;
+    /* each account's image files, IMAGE_DIR/<account>/ (import, export) */
+    if (c->image_dir[0] != '\0') {
+        SD_ENSURE(snprintf(images, sizeof images, "%s", c->image_dir) < (int)sizeof images, err,
+                  SD_E_INVALID, "image_dir too long");
+    } else {
+        SD_ENSURE(snprintf(images, sizeof images, "%s/images", c->data_dir) < (int)sizeof images,
+                  err, SD_E_INVALID, "data directory path too long");
+    }
+    SD_TRY(sd_mkdirs(images, 0700, err));
+    eo.image_dir = images;
     eo.clock = sd_clock_system();
     eo.rng = crypto_rng_system();
     SD_TRY(ecs_open(&eo, &dp->e, err));

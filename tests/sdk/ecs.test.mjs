@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer } from './lib/server.mjs';
 
@@ -120,9 +120,9 @@ function ops(c) {
       return b.images.image[0];
     },
     deleteImage: (imageId, force) => call(c, 'deleteImage', Ecs.DeleteImageRequest, { imageId, force }),
-    // ImportImage: OSSObject is a path on the server's host, OSSBucket ignored
+    // ImportImage: OSSObject names a file in the account's image directory
     importImage: (path, format, f = {}) => call(c, 'importImage', Ecs.ImportImageRequest, {
-      diskDeviceMapping: [new Ecs.ImportImageRequestDiskDeviceMapping({ OSSBucket: 'ignored', OSSObject: path, format })],
+      diskDeviceMapping: [new Ecs.ImportImageRequestDiskDeviceMapping({ OSSObject: path, format })],
       ...f }),
     exportImage: (f) => call(c, 'exportImage', Ecs.ExportImageRequest, f),
     resetDisk: (diskId, snapshotId) => c.resetDisk(new Ecs.ResetDiskRequest({ diskId, snapshotId })),
@@ -136,14 +136,23 @@ function ops(c) {
 const MIB = 1024 * 1024;
 let fileSeq = 0;
 
-// An 8 MiB raw image in the server's directory with marker at 0 and 4 MiB.
+// The root account's image directory on the server's host: ImportImage
+// and ExportImage name files relative to it.
+function images() {
+  const d = srv.imageDir(srv.accountId);
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+
+// An 8 MiB raw image in the account's image directory with marker at 0
+// and 4 MiB; returns its name there.
 function rawFile(marker) {
   const buf = Buffer.alloc(8 * MIB);
   buf.write(marker, 0);
   buf.write(marker, 4 * MIB);
-  const path = join(srv.dir, `image-${++fileSeq}.raw`);
-  writeFileSync(path, buf);
-  return path;
+  const name = `image-${++fileSeq}.raw`;
+  writeFileSync(join(images(), name), buf);
+  return name;
 }
 
 function hasMarker(buf, marker) {
@@ -448,14 +457,14 @@ for (const [label, pick] of [['V3', (t) => t.ecs], ['RPC v1', (t) => t.ecs1]]) {
       assert.match(b.taskId, /^t-/);
       const i = await o.image(b.imageId);
       assert.deepEqual([i.imageName, i.size, i.diskDeviceMappings.diskDeviceMapping[0].encrypted], [`imported-${label}`, 1, false]);
-      const e = await o.exportImage({ imageId: b.imageId, OSSBucket: srv.dir, OSSPrefix: `out-${label.replace(' ', '')}-` });
+      const e = await o.exportImage({ imageId: b.imageId, OSSBucket: 'exports', OSSPrefix: `out-${label.replace(' ', '')}-` });
       assert.deepEqual([e.regionId, typeof e.taskId], [REGION, 'string']);
-      const out = join(srv.dir, `out-${label.replace(' ', '')}-${b.imageId}.raw`);
+      const out = join(images(), 'exports', `out-${label.replace(' ', '')}-${b.imageId}.raw`);
       assert.ok(existsSync(out), `exported to ${out}`);
       assert.ok(statSync(out).size >= 8 * MIB);
       assert.ok(hasMarker(readFileSync(out), marker), 'the exported file holds the imported data');
       // a second export to the same file is refused rather than overwriting it
-      await assert.rejects(() => o.exportImage({ imageId: b.imageId, OSSBucket: srv.dir, OSSPrefix: `out-${label.replace(' ', '')}-` }));
+      await assert.rejects(() => o.exportImage({ imageId: b.imageId, OSSBucket: 'exports', OSSPrefix: `out-${label.replace(' ', '')}-` }));
       await o.deleteImage(b.imageId);
     });
 
@@ -919,7 +928,7 @@ describe('image, reset and replace errors carry the contract Code and status', (
     await rejects(() => o.createImage({ instanceId: 'i-aaaaaaaaaaaaaaaaaaaa' }), 'InvalidInstanceId.NotFound', 404);
     await rejects(() => o.copyImage({ imageId: NO_IMAGE }), 'InvalidImageId.NotFound', 404);
     await rejects(() => o.deleteImage(NO_IMAGE), 'InvalidImageId.NotFound', 404);
-    await rejects(() => o.exportImage({ imageId: NO_IMAGE, OSSBucket: srv.dir }), 'InvalidImageId.NotFound', 404);
+    await rejects(() => o.exportImage({ imageId: NO_IMAGE, OSSBucket: 'exports' }), 'InvalidImageId.NotFound', 404);
     await rejects(() => o.run(fromImage(NO_IMAGE)), 'InvalidImageId.NotFound', 404);
     await rejects(() => o.create({ imageId: NO_IMAGE, systemDisk: undefined }), 'InvalidImageId.NotFound', 404);
     const { instanceId } = await o.create({});
@@ -938,7 +947,7 @@ describe('image, reset and replace errors carry the contract Code and status', (
     await rejects(() => o.createImage({}), 'MissingParameter', 400);
     await rejects(() => o.copyImage({}), 'MissingParameter', 400);
     await rejects(() => o.deleteImage(undefined), 'MissingParameter', 400);
-    await rejects(() => o.exportImage({ OSSBucket: srv.dir }), 'MissingParameter', 400);
+    await rejects(() => o.exportImage({ OSSBucket: 'exports' }), 'MissingParameter', 400);
     await rejects(() => o.resetDisk('d-aaaaaaaaaaaaaaaaaaaa', undefined), 'MissingParameter', 400);
     await rejects(() => o.reinitDisk(undefined), 'MissingParameter', 400);
     await rejects(() => o.replaceSystemDisk({ instanceId: 'i-aaaaaaaaaaaaaaaaaaaa' }), 'MissingParameter', 400);
@@ -954,15 +963,21 @@ describe('image, reset and replace errors carry the contract Code and status', (
     await rejects(() => o.copyImage({ imageId: img, KMSKeyId: 'alias/acs/ecs' }), 'InvalidParameter.EncryptedIllegal', 400);
     await rejects(() => o.copyImage({ imageId: img, encrypted: true, KMSKeyId: 'key-aaaaaaaaaaaaaaaaaaaa' }),
       'InvalidParameter.KMSKeyId.NotFound', 404);
-    await rejects(() => o.exportImage({ imageId: img, OSSBucket: srv.dir, imageFormat: 'qcow2' }), 'InvalidParameter.Format', 400);
+    await rejects(() => o.exportImage({ imageId: img, OSSBucket: 'exports', imageFormat: 'qcow2' }), 'InvalidParameter.Format', 400);
     await rejects(() => o.exportImage({ imageId: img, OSSBucket: 'relative/dir' }), 'InvalidParameter', 400);
+    await rejects(() => o.exportImage({ imageId: img, OSSBucket: '/tmp' }), 'InvalidParameter', 400);
+    await rejects(() => o.exportImage({ imageId: img, OSSBucket: '..' }), 'InvalidParameter', 400);
     await o.deleteImage(img);
   });
 
-  test('ImportImage: missing files, relative paths, unknown and wrong formats', async () => {
-    await rejects(() => o.importImage(join(srv.dir, 'nothing.raw'), 'RAW'), 'InvalidImageFile.NotFound', 404);
-    await rejects(() => o.importImage(srv.dir, 'RAW'), 'InvalidImageFile.NotFound', 404);
-    await rejects(() => o.importImage('relative.raw', 'RAW'), 'InvalidParameter', 400);
+  test('ImportImage: missing files, paths out of the image directory, unknown and wrong formats', async () => {
+    await rejects(() => o.importImage('nothing.raw', 'RAW'), 'InvalidImageFile.NotFound', 404);
+    // the server's own files and other places are out of reach
+    await rejects(() => o.importImage(join(srv.dir, 'data', 'meta.db'), 'RAW'), 'InvalidParameter', 400);
+    await rejects(() => o.importImage('../../meta.db', 'RAW'), 'InvalidParameter', 400);
+    await rejects(() => o.importImage('/etc/passwd', 'RAW'), 'InvalidParameter', 400);
+    symlinkSync(join(srv.dir, 'data', 'meta.db'), join(images(), 'link.raw'));
+    await rejects(() => o.importImage('link.raw', 'RAW'), 'OperationDenied', 403);
     const path = rawFile('not-qcow2');
     await rejects(() => o.importImage(path, 'VHD'), 'InvalidParameter.Format', 400);
     await rejects(() => o.importImage(path, 'RAW', { imageName: 'unique-import' }).then(() =>
@@ -1002,7 +1017,7 @@ describe('image, reset and replace errors carry the contract Code and status', (
     await rejects(() => b.copyImage({ imageId: img }), 'InvalidImageId.NotFound', 404);
     await rejects(() => b.deleteImage(img), 'InvalidImageId.NotFound', 404);
     await rejects(() => b.run(fromImage(img)), 'InvalidImageId.NotFound', 404);
-    await rejects(() => b.exportImage({ imageId: img, OSSBucket: srv.dir }), 'InvalidImageId.NotFound', 404);
+    await rejects(() => b.exportImage({ imageId: img, OSSBucket: 'exports' }), 'InvalidImageId.NotFound', 404);
     assert.equal((await o.images({ imageId: img })).totalCount, 1);
     await o.deleteImage(img);
   });
@@ -1103,9 +1118,9 @@ describe('image encryption rules', () => {
   test('R7 ExportImage of an encrypted image is ImageNotSupported', async () => {
     const o = ops(me.ecs);
     const img = await encryptedImage(o);
-    await rejects(() => o.exportImage({ imageId: img, OSSBucket: srv.dir }), 'ImageNotSupported', 400);
-    await rejects(() => ops(me.ecs1).exportImage({ imageId: img, OSSBucket: srv.dir }), 'ImageNotSupported', 400);
-    assert.ok(!existsSync(join(srv.dir, `${img}.raw`)), 'nothing was written');
+    await rejects(() => o.exportImage({ imageId: img, OSSBucket: 'exports' }), 'ImageNotSupported', 400);
+    await rejects(() => ops(me.ecs1).exportImage({ imageId: img, OSSBucket: 'exports' }), 'ImageNotSupported', 400);
+    assert.ok(!existsSync(join(images(), 'exports', `${img}.raw`)), 'nothing was written');
   });
 
   test('R7 ImportImage RAW of a host file gives an image whose system disks hold the file', async (ctx) => {
@@ -1132,11 +1147,12 @@ describe('image encryption rules', () => {
     const marker = `r7-qcow2-${Date.now()}`;
     const raw = rawFile(marker);
     const qcow2 = `${raw}.qcow2`;
-    execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
+    execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', join(images(), raw),
+      join(images(), qcow2)]);
     const b = await o.importImage(qcow2, 'QCOW2');
-    const e = await o.exportImage({ imageId: b.imageId, OSSBucket: srv.dir, OSSPrefix: 'qcow2-' });
+    const e = await o.exportImage({ imageId: b.imageId, OSSBucket: 'exports', OSSPrefix: 'qcow2-' });
     assert.equal(typeof e.taskId, 'string');
-    assert.ok(hasMarker(readFileSync(join(srv.dir, `qcow2-${b.imageId}.raw`)), marker));
+    assert.ok(hasMarker(readFileSync(join(images(), 'exports', `qcow2-${b.imageId}.raw`)), marker));
     const r = await o.run(fromImage(b.imageId));
     await assertSystemDiskHolds(t, r.instanceIdSets.instanceIdSet[0], marker, ctx);
   });

@@ -37,7 +37,8 @@ export async function startServer(extraArgs = []) {
     '--listen', `127.0.0.1:${port}`, ...extraArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
-  child.stdout.resume();
+  let stdout = '';
+  child.stdout.on('data', (d) => { stdout += d; });
   const deadline = Date.now() + 15000;
   while (!/ready data_dir=/.test(stderr)) {
     if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
@@ -45,6 +46,7 @@ export async function startServer(extraArgs = []) {
     await new Promise((r) => setTimeout(r, 50));
   }
   const profile = parseProfile(readFileSync(join(dir, '.sealdisk', 'profile'), 'utf8'));
+  const root = /root account:\s+(\d+)/.exec(stdout);
   return {
     dir,
     port,
@@ -52,6 +54,9 @@ export async function startServer(extraArgs = []) {
     endpoint: `127.0.0.1:${port}`,
     accessKeyId: profile.access_key_id,
     accessKeySecret: profile.access_key_secret,
+    accountId: root ? root[1] : undefined,
+    // Where an account's image files live (ImportImage, ExportImage).
+    imageDir: (account) => join(dir, 'data', 'images', account),
     log: () => stderr,
     // A second tenant, made the way an operator makes one.
     createAccount(name) {

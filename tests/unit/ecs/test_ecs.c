@@ -28,6 +28,7 @@ typedef struct exported {
 
 typedef struct world {
     char dir[64];
+    char images[96];
     kms_rootkey *root;
     kms *k;
     iam *ids;
@@ -118,6 +119,8 @@ static int setup(void **state)
     eo.iam = w->ids;
     eo.exporter = (ecs_exporter){ex_add, ex_remove, w};
     eo.region = "cn-hangzhou";
+    (void)snprintf(w->images, sizeof w->images, "%s/images", w->dir);
+    eo.image_dir = w->images;
     eo.clock = sd_clock_system();
     eo.rng = crypto_rng_system();
     assert_int_equal(ecs_open(&eo, &w->e, NULL), SD_OK);
@@ -669,9 +672,9 @@ static void r7_images_and_their_copies_keep_or_gain_encryption(void **state)
     expect_code(
         ecs_copy_image(w->e, &c, img, "mars-1", NULL, NULL, -1, NULL, NULL, NULL, copy, &err), &err,
         "DestinationRegion.NotFound");
-    (void)snprintf(path, sizeof path, "%s/export.raw", w->dir);
+    (void)snprintf(path, sizeof path, "%s/%s/export.raw", w->images, w->alice.account_id);
     sd_err_clear(&err);
-    expect_code(ecs_export_image(w->e, &c, img, path, &err), &err, "ImageNotSupported");
+    expect_code(ecs_export_image(w->e, &c, img, "export.raw", &err), &err, "ImageNotSupported");
     assert_int_equal(access(path, F_OK), -1);
     /* a plain image: exported, imported, and copied encrypted */
     assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
@@ -682,8 +685,22 @@ static void r7_images_and_their_copies_keep_or_gain_encryption(void **state)
     write_marker(sys2, 'Q');
     assert_int_equal(ecs_create_image(w->e, &c, NULL, inst2, NULL, NULL, plain, NULL), SD_OK);
     assert_false(image_of(plain).encrypted);
-    assert_int_equal(ecs_export_image(w->e, &c, plain, path, NULL), SD_OK);
-    assert_int_equal(ecs_import_image(w->e, &c, path, "raw", "imported", img, NULL), SD_OK);
+    assert_int_equal(ecs_export_image(w->e, &c, plain, "export.raw", NULL), SD_OK);
+    assert_int_equal(access(path, F_OK), 0); /* in alice's own directory */
+    assert_int_equal(ecs_import_image(w->e, &c, "export.raw", "raw", "imported", img, NULL), SD_OK);
+    /* nothing outside her directory: absolute, "..", another tenant's */
+    sd_err_clear(&err);
+    expect_code(ecs_import_image(w->e, &c, path, "raw", NULL, copy, &err), &err,
+                "InvalidParameter");
+    sd_err_clear(&err);
+    expect_code(ecs_import_image(w->e, &c, "../../meta.db", "raw", NULL, copy, &err), &err,
+                "InvalidParameter");
+    {
+        ecs_caller b = {w->bob.account_id, "cn-hangzhou"};
+        sd_err_clear(&err);
+        expect_code(ecs_import_image(w->e, &b, "export.raw", "raw", NULL, copy, &err), &err,
+                    "InvalidImageFile.NotFound");
+    }
     assert_int_equal(
         ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 1, NULL, NULL, NULL, copy, NULL), SD_OK);
     m = image_of(copy);
