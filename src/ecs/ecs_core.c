@@ -37,6 +37,32 @@ sd_code ecs__new_id(ecs *e, const char *prefix, char out[ECS_ID_MAX], sd_err *er
     return sd_id_new(&e->rng, prefix, 20, out, ECS_ID_MAX, err);
 }
 
+void ecs__fp_init(ecs_fp *f)
+{
+    f->h = 1469598103934665603ull;
+}
+
+void ecs__fp_str(ecs_fp *f, const char *s)
+{
+    for (const char *p = s != NULL ? s : ""; *p != '\0'; p++) {
+        f->h = (f->h ^ (uint8_t)*p) * 1099511628211ull;
+    }
+    f->h = (f->h ^ 0xffu) * 1099511628211ull; /* separator: ("a","bc") != ("ab","c") */
+}
+
+void ecs__fp_int(ecs_fp *f, int64_t v)
+{
+    char buf[24];
+
+    (void)snprintf(buf, sizeof buf, "%lld", (long long)v);
+    ecs__fp_str(f, buf);
+}
+
+void ecs__fp_hex(const ecs_fp *f, char out[17])
+{
+    (void)snprintf(out, 17, "%016llx", (unsigned long long)f->h);
+}
+
 size_t ecs_zones(const ecs *e, const char *const **zones)
 {
     *zones = e->zones;

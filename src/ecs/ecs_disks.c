@@ -311,7 +311,7 @@ out:
 }
 
 static sd_code insert_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, const plan *p,
-                           const char *disk_id, const sd_buf *blob, sd_err *err)
+                           const char *disk_id, const sd_buf *blob, const char *fp, sd_err *err)
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
@@ -321,8 +321,8 @@ static sd_code insert_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, 
         e->st,
         "INSERT INTO ecs_disks (disk_id, account, region, zone, name, description, category, type, "
         "size_gib, encrypted, kms_key_id, dk_blob, source_snapshot_id, image_id, instance_id, "
-        "device, delete_with_instance, created, attached, detached, client_token) VALUES "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', 0, ?, 0, 0, ?)",
+        "device, delete_with_instance, created, attached, detached, client_token, request_hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', 0, ?, 0, 0, ?, ?)",
         &st, err));
     SD_TRY(store_bind_text(st, 1, disk_id, err));
     SD_TRY(store_bind_text(st, 2, c->account, err));
@@ -349,29 +349,54 @@ static sd_code insert_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, 
     } else {
         SD_TRY(store_bind_null(st, 16, err));
     }
+    SD_TRY(store_bind_text(st, 17, fp, err));
     SD_TRY(store_step_done(st, err));
 out:
     store_stmt_free(st);
     return rc;
 }
 
-/* ClientToken: the disk an earlier request with this token made. */
-static sd_code find_token(ecs *e, const ecs_caller *c, const char *token, char *disk_id,
-                          bool *found, sd_err *err)
+static void disk_fingerprint(const ecs_disk_spec *s, char out[17])
+{
+    ecs_fp f;
+
+    ecs__fp_init(&f);
+    ecs__fp_str(&f, s->zone);
+    ecs__fp_str(&f, s->category);
+    ecs__fp_int(&f, s->size_gib);
+    ecs__fp_str(&f, s->snapshot_id);
+    ecs__fp_str(&f, s->name);
+    ecs__fp_str(&f, s->description);
+    ecs__fp_int(&f, s->encrypted);
+    ecs__fp_str(&f, s->kms_key_id);
+    ecs__fp_str(&f, s->type);
+    ecs__fp_str(&f, s->image_id);
+    ecs__fp_hex(&f, out);
+}
+
+/* ClientToken: the disk an earlier request with this token made; the same
+ * token with other parameters is IdempotentParameterMismatch. */
+static sd_code find_token(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, const char *fp,
+                          char *disk_id, bool *found, sd_err *err)
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
 
     *found = false;
-    if (token == NULL || token[0] == '\0') {
+    if (s->client_token == NULL || s->client_token[0] == '\0') {
         return SD_OK;
     }
-    SD_TRY(store_prepare(
-        e->st, "SELECT disk_id FROM ecs_disks WHERE account = ? AND client_token = ?", &st, err));
+    SD_TRY(store_prepare(e->st,
+                         "SELECT disk_id, request_hash FROM ecs_disks WHERE account = ? AND "
+                         "client_token = ?",
+                         &st, err));
     SD_TRY(store_bind_text(st, 1, c->account, err));
-    SD_TRY(store_bind_text(st, 2, token, err));
+    SD_TRY(store_bind_text(st, 2, s->client_token, err));
     SD_TRY(store_step(st, found, err));
     if (*found) {
+        SD_ENSUREC(strcmp(store_col_text(st, 1), fp) == 0, err, SD_E_INVALID,
+                   "IdempotentParameterMismatch",
+                   "The ClientToken %s was used before with other parameters.", s->client_token);
         ecs__cpy(disk_id, ECS_ID_MAX, store_col_text(st, 0));
     }
 out:
@@ -387,8 +412,10 @@ sd_code ecs__create_disk_locked(ecs *e, const ecs_caller *c, const ecs_disk_spec
     sd_buf blob = SD_BUF_INIT(KMS_BLOB_MAX);
     bool found = false;
     bool made = false;
+    char fp[17];
 
-    SD_TRY(find_token(e, c, s->client_token, disk_id, &found, err));
+    disk_fingerprint(s, fp);
+    SD_TRY(find_token(e, c, s, fp, disk_id, &found, err));
     if (found) {
         goto out; /* the same request again: the same disk */
     }
@@ -408,7 +435,7 @@ sd_code ecs__create_disk_locked(ecs *e, const ecs_caller *c, const ecs_disk_spec
     SD_TRY(ecs__new_id(e, "d-", disk_id, err));
     SD_TRY(make_data(e, c, &p, disk_id, &blob, err));
     made = true;
-    SD_TRY(insert_disk(e, c, s, &p, disk_id, &blob, err));
+    SD_TRY(insert_disk(e, c, s, &p, disk_id, &blob, fp, err));
     sd_log(SD_LOG_INFO, "ecs", "created disk=%s account=%s encrypted=%d key=%s snapshot=%s",
            disk_id, c->account, p.encrypted, p.encrypted ? p.key_id : "-",
            p.has_snap ? p.snap.s.snapshot_id : "-");

@@ -227,8 +227,67 @@ out:
 
 /* ---- instances ---------------------------------------------------------------------- */
 
+static void req_fingerprint(ecs_fp *f, const ecs_disk_req *d)
+{
+    ecs__fp_str(f, d->category);
+    ecs__fp_int(f, d->size_gib);
+    ecs__fp_str(f, d->snapshot_id);
+    ecs__fp_str(f, d->name);
+    ecs__fp_str(f, d->description);
+    ecs__fp_int(f, d->encrypted);
+    ecs__fp_str(f, d->kms_key_id);
+    ecs__fp_int(f, d->delete_with_instance ? 1 : 0);
+}
+
+static void instance_fingerprint(const ecs_instance_spec *s, char out[17])
+{
+    ecs_fp f;
+
+    ecs__fp_init(&f);
+    ecs__fp_str(&f, s->zone);
+    ecs__fp_str(&f, s->instance_type);
+    ecs__fp_str(&f, s->name);
+    ecs__fp_str(&f, s->description);
+    ecs__fp_str(&f, s->image_id);
+    ecs__fp_int(&f, s->start ? 1 : 0);
+    req_fingerprint(&f, &s->system_disk);
+    for (size_t i = 0; i < s->n_data_disks; i++) {
+        req_fingerprint(&f, &s->data_disks[i]);
+    }
+    ecs__fp_hex(&f, out);
+}
+
+/* ClientToken: the instance an earlier request with this token made. */
+static sd_code find_instance_token(ecs *e, const ecs_caller *c, const ecs_instance_spec *s,
+                                   const char *fp, char *id, bool *found, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    *found = false;
+    if (s->client_token == NULL || s->client_token[0] == '\0') {
+        return SD_OK;
+    }
+    SD_TRY(store_prepare(e->st,
+                         "SELECT instance_id, request_hash FROM ecs_instances WHERE account = ? "
+                         "AND client_token = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, s->client_token, err));
+    SD_TRY(store_step(st, found, err));
+    if (*found) {
+        SD_ENSUREC(store_col_text(st, 1) != NULL && strcmp(store_col_text(st, 1), fp) == 0, err,
+                   SD_E_INVALID, "IdempotentParameterMismatch",
+                   "The ClientToken %s was used before with other parameters.", s->client_token);
+        ecs__cpy(id, ECS_ID_MAX, store_col_text(st, 0));
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
 static sd_code insert_instance(ecs *e, const ecs_caller *c, const ecs_instance_spec *s,
-                               const char *id, const char *zone, sd_err *err)
+                               const char *id, const char *zone, const char *fp, sd_err *err)
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
@@ -236,7 +295,8 @@ static sd_code insert_instance(ecs *e, const ecs_caller *c, const ecs_instance_s
     SD_TRY(store_prepare(e->st,
                          "INSERT INTO ecs_instances (instance_id, account, region, zone, name, "
                          "description, instance_type, image_id, status, created, started, "
-                         "client_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Stopped', ?, 0, ?)",
+                         "client_token, request_hash) VALUES "
+                         "(?, ?, ?, ?, ?, ?, ?, ?, 'Stopped', ?, 0, ?, ?)",
                          &st, err));
     SD_TRY(store_bind_text(st, 1, id, err));
     SD_TRY(store_bind_text(st, 2, c->account, err));
@@ -253,6 +313,7 @@ static sd_code insert_instance(ecs *e, const ecs_caller *c, const ecs_instance_s
     } else {
         SD_TRY(store_bind_null(st, 10, err));
     }
+    SD_TRY(store_bind_text(st, 11, fp, err));
     SD_TRY(store_step_done(st, err));
 out:
     store_stmt_free(st);
@@ -328,13 +389,20 @@ sd_code ecs_create_instance(ecs *e, const ecs_caller *c, const ecs_instance_spec
     sd_code rc = SD_OK;
     const char *zone = NULL;
     bool made = false;
+    bool found = false;
+    char fp[17];
 
     pthread_mutex_lock(&e->mu);
     SD_ENSUREC(s->n_data_disks <= ECS_DATA_DISKS_MAX, err, SD_E_INVALID, "InvalidParameter",
                "At most %d data disks.", ECS_DATA_DISKS_MAX);
     SD_TRY(ecs__check_zone(e, s->zone, &zone, err));
+    instance_fingerprint(s, fp);
+    SD_TRY(find_instance_token(e, c, s, fp, instance_id, &found, err));
+    if (found) {
+        goto out; /* the same request again: the same instance */
+    }
     SD_TRY(ecs__new_id(e, "i-", instance_id, err));
-    SD_TRY(insert_instance(e, c, s, instance_id, zone, err));
+    SD_TRY(insert_instance(e, c, s, instance_id, zone, fp, err));
     made = true;
     SD_TRY(add_disk(e, c, instance_id, zone, &s->system_disk, s->image_id, 0, err));
     for (size_t i = 0; i < s->n_data_disks; i++) {

@@ -49,6 +49,17 @@ void ecs__cpy(char *dst, size_t cap, const char *src);
  * first, written to *zone). */
 SD_MUST_USE sd_code ecs__check_zone(ecs *e, const char *zone, const char **out, sd_err *err);
 
+/* A request's fingerprint for ClientToken idempotency (FNV-1a over its
+ * parameters, NUL-separated; not a security boundary: the token is the
+ * caller's own). */
+typedef struct ecs_fp {
+    uint64_t h;
+} ecs_fp;
+void ecs__fp_init(ecs_fp *f);
+void ecs__fp_str(ecs_fp *f, const char *s);
+void ecs__fp_int(ecs_fp *f, int64_t v);
+void ecs__fp_hex(const ecs_fp *f, char out[17]);
+
 /* ---- keys (ecs_keys.c) ---------------------------------------------------- */
 
 /* Resolves ref (id, alias, ARN) to an Enabled CMK ECS may use for the

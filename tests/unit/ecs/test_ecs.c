@@ -793,6 +793,33 @@ static void r15_a_system_disk_is_encrypted_by_image_copy_and_replace(void **stat
     assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
 }
 
+static void client_tokens_make_requests_idempotent(void **state)
+{
+    ecs_caller c = alice();
+    ecs_disk_spec s = {.size_gib = 20, .encrypted = 1, .client_token = "tok-disk-1"};
+    ecs_instance_spec is = {.client_token = "tok-inst-1"};
+    char a[ECS_ID_MAX], b[ECS_ID_MAX];
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, a, NULL), SD_OK);
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, b, NULL), SD_OK);
+    assert_string_equal(a, b); /* the same request: the same disk */
+    s.size_gib = 30;
+    expect_code(ecs_create_disk(w->e, &c, &s, b, &err), &err, "IdempotentParameterMismatch");
+    s.client_token = "tok-disk-2"; /* negative twin: another token, another disk */
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, b, NULL), SD_OK);
+    assert_string_not_equal(a, b);
+    is.system_disk = (ecs_disk_req){.size_gib = 20, .encrypted = -1};
+    assert_int_equal(ecs_create_instance(w->e, &c, &is, a, NULL), SD_OK);
+    assert_int_equal(ecs_create_instance(w->e, &c, &is, b, NULL), SD_OK);
+    assert_string_equal(a, b);
+    is.name = "other";
+    sd_err_clear(&err);
+    expect_code(ecs_create_instance(w->e, &c, &is, b, &err), &err, "IdempotentParameterMismatch");
+    assert_int_equal(ecs_delete_instance(w->e, &c, a, true, NULL), SD_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -809,6 +836,7 @@ int main(void)
         cmocka_unit_test(r7_images_and_their_copies_keep_or_gain_encryption),
         cmocka_unit_test(reset_and_reinit_need_a_stopped_instance_and_the_key),
         cmocka_unit_test(r15_a_system_disk_is_encrypted_by_image_copy_and_replace),
+        cmocka_unit_test(client_tokens_make_requests_idempotent),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
