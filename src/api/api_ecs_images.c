@@ -155,8 +155,8 @@ sd_code api__ECS_CopyImage(api_req *r)
     SD_TRY(api__tristate(r, "Encrypted", &encrypted));
     SD_TRY(api_param_str(r->params, "KMSKeyId", ECS_KEY_MAX - 1, &key, r->err));
     SD_TRY(name_free(r, &c, name));
-    SD_TRY(ecs_copy_image(r->opts->ecs, &c, image_id, dest, name, desc, encrypted, key, NULL, NULL,
-                          out_id, r->err));
+    SD_TRY(ecs_copy_image(r->opts->ecs, &c, image_id, dest, name, desc, encrypted, key, out_id,
+                          r->err));
     api_json_str(r->j, "ImageId", out_id);
 out:
     return rc;
@@ -249,19 +249,25 @@ typedef struct image_walk {
 
 static bool image_matches(const image_filter *f, bool in_use, const ecs_image *i)
 {
-    const char *status = f->status != NULL && f->status[0] != '\0' ? f->status : "Available";
+    bool by_id = f->ids != NULL && f->ids[0] != '\0';
+    /* Available by default, unless the caller names the images: a client
+     * polling a copy by its id sees it while it is Creating */
+    const char *status = f->status != NULL && f->status[0] != '\0' ? f->status
+                         : by_id                                   ? "ALL"
+                                                                   : "Available";
 
-    return !f->none &&
-           (f->ids == NULL || f->ids[0] == '\0' || csv_has(f->ids, i->image_id, false)) &&
+    return !f->none && (!by_id || csv_has(f->ids, i->image_id, false)) &&
            api__str_match(f->name, i->name) && api__str_match(f->snapshot_id, i->snapshot_id) &&
-           (csv_has(status, "ALL", true) || csv_has(status, "Available", false)) &&
+           (csv_has(status, "ALL", true) || csv_has(status, i->status, false)) &&
            api__str_match(f->usage, in_use ? "instance" : "none");
 }
 
 static void mapping_member(api_json *j, const ecs_image *i)
 {
     char size[24];
+    char progress[8];
 
+    (void)snprintf(progress, sizeof progress, "%d%%", i->progress);    /* 0..100 */
     (void)snprintf(size, sizeof size, "%lld", (long long)i->size_gib); /* fits any int64 */
     api_json_obj_begin(j, "DiskDeviceMappings");
     api_json_arr_begin(j, "DiskDeviceMapping");
@@ -272,7 +278,7 @@ static void mapping_member(api_json *j, const ecs_image *i)
     api_json_str(j, "SnapshotId", i->snapshot_id);
     api_json_str(j, "Format", "RAW");
     api_json_bool(j, "Encrypted", i->encrypted);
-    api_json_str(j, "Progress", "100%");
+    api_json_str(j, "Progress", progress);
     api_json_int(j, "RemainTime", 0);
     api_json_obj_end(j);
     api_json_arr_end(j);
@@ -281,12 +287,15 @@ static void mapping_member(api_json *j, const ecs_image *i)
 
 static void image_member(api_json *j, const ecs_image *i, bool in_use)
 {
+    char progress[8];
+
+    (void)snprintf(progress, sizeof progress, "%d%%", i->progress); /* 0..100 */
     api_json_obj_begin(j, NULL);
     api_json_str(j, "ImageId", i->image_id);
     api_json_str(j, "ImageName", i->name);
     api_json_str(j, "Description", i->description);
-    api_json_str(j, "Status", "Available");
-    api_json_str(j, "Progress", "100%");
+    api_json_str(j, "Status", i->status);
+    api_json_str(j, "Progress", progress);
     api_json_int(j, "Size", i->size_gib);
     api__time_member(j, "CreationTime", i->created);
     api_json_str(j, "ImageOwnerAlias", "self");

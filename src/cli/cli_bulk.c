@@ -172,6 +172,48 @@ static bool instance_running(bulk *b, const char *instance, bool *running)
     return ok;
 }
 
+/* A re-encrypting copy runs in the server's background: polls it, with
+ * its progress on the bar, until it is Available. */
+static bool wait_image(bulk *b, const char *image, size_t index, size_t total, const char *inst)
+{
+    cli_param p[] = {{"ImageId", image}};
+
+    for (;;) {
+        cli_result r;
+        sd_err err = SD_ERR_INIT;
+        const sd_json_val *list;
+        const sd_json_val *st = NULL;
+        const sd_json_val *pr = NULL;
+        char what[64];
+        bool creating;
+
+        if (cli_call_json(b->prof, CLI_ECS_VERSION, "DescribeImages", p, 1, &r, &err) != SD_OK) {
+            (void)snprintf(b->error, sizeof b->error, "DescribeImages: %s", err.msg);
+            return false;
+        }
+        list = cli_json_path(&r, "Images", "Image");
+        if (list != NULL && list->child != NULL) {
+            st = sd_json_get(list->child, "Status");
+            pr = sd_json_get(list->child, "Progress");
+        }
+        creating = st != NULL && strcmp(st->str, "Creating") == 0;
+        if (st == NULL || (!creating && strcmp(st->str, "Available") != 0)) {
+            (void)snprintf(b->error, sizeof b->error, "the encrypted copy %s is %s", image,
+                           st != NULL ? st->str : "gone");
+            cli_result_free(&r);
+            return false;
+        }
+        (void)snprintf(what, sizeof what, "copying the image encrypted %s",
+                       pr != NULL ? pr->str : "");
+        cli_result_free(&r);
+        bar(index, total, 2, inst, what);
+        if (!creating) {
+            return true;
+        }
+        (void)usleep(200 * 1000);
+    }
+}
+
 /* Step 1: remember whether the instance ran, and stop it. */
 static bool stop_first(bulk *b, const char *inst, bulk_state *s)
 {
@@ -222,6 +264,9 @@ static bool encrypt_one(bulk *b, const char *inst, size_t index, size_t total)
             !state_save(&s)) {
             return false;
         }
+    }
+    if (!wait_image(b, s.copy, index, total, inst)) {
+        return false;
     }
     bar(index, total, 3, inst, "replacing the system disk");
     if (s.disk[0] == '\0') {

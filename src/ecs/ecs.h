@@ -263,6 +263,8 @@ typedef struct ecs_image {
     char kms_key_id[ECS_KEY_MAX];
     char source_image_id[ECS_ID_MAX]; /* "" unless a copy */
     int64_t created;
+    char status[16]; /* Available, Creating (a copy in progress), CreateFailed */
+    int progress;    /* percent */
 } ecs_image;
 
 /* From a snapshot (snapshot_id) or an instance's system disk (instance_id):
@@ -279,12 +281,15 @@ SD_MUST_USE sd_code ecs_delete_image(ecs *e, const ecs_caller *c, const char *im
                                      sd_err *err);
 /* R7: a copy in dest_region (NULL: this one) that is encrypted when asked,
  * when the source is, or by the region's default; under kms_key_id, else
- * the source's key, else the default or service key.  A new key (or a
- * first encryption) re-encrypts the data; progress may be NULL. */
+ * the source's key, else the default or service key.  A same-key or plain
+ * copy is an O(1) clone, Available at once; a new key (or a first
+ * encryption) re-encrypts every data sector in the background: the image
+ * is Creating with its progress until it is Available (or CreateFailed,
+ * also after a restart).  The keys are checked and unwrapped before this
+ * returns, so a refusal is the caller's. */
 SD_MUST_USE sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id,
                                    const char *dest_region, const char *name,
                                    const char *description, int encrypted, const char *kms_key_id,
-                                   blk_progress_fn progress, void *ctx,
                                    char image_id_out[ECS_ID_MAX], sd_err *err);
 /* An image from a raw or qcow2 file (qcow2 through qemu-img); encrypted
  * when the region's default encryption is on.  path is relative to the

@@ -93,7 +93,8 @@ sd_code ecs_open(const ecs_opts *o, ecs **out, sd_err *err)
     *out = NULL;
     e = calloc(1, sizeof *e);
     SD_ENSURE(e != NULL, err, SD_E_NOMEM, "out of memory");
-    SD_ENSURE(pthread_mutex_init(&e->mu, NULL) == 0, err, SD_E_INTERNAL, "cannot make a lock");
+    SD_ENSURE(pthread_mutex_init(&e->mu, NULL) == 0 && pthread_cond_init(&e->jobs_cv, NULL) == 0,
+              err, SD_E_INTERNAL, "cannot make a lock");
     e->blocks = o->blocks;
     e->kms = o->kms;
     e->iam = o->iam;
@@ -116,6 +117,7 @@ sd_code ecs_open(const ecs_opts *o, ecs **out, sd_err *err)
         e->nzones = 2;
     }
     SD_TRY(store_open_sqlite(o->db_path, &e->st, err));
+    ecs__recover_images(e);
     ecs__resume_instances(e);
     *out = e;
     e = NULL;
@@ -129,8 +131,12 @@ void ecs_close(ecs *e)
     if (e == NULL) {
         return;
     }
+    if (e->st != NULL) {
+        ecs__stop_jobs(e);
+    }
     ecs__close_all(e);
     store_close(e->st);
+    pthread_cond_destroy(&e->jobs_cv);
     pthread_mutex_destroy(&e->mu);
     free(e);
 }

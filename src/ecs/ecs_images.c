@@ -25,12 +25,13 @@ extern char **environ;
 
 #define IMAGE_COLS                                                                        \
     "image_id, region, name, description, snapshot_id, size_gib, encrypted, kms_key_id, " \
-    "dk_blob, source_image_id, created"
+    "dk_blob, source_image_id, created, status, progress"
 
 typedef struct image_row {
     ecs_image i;
     uint8_t *dk_blob;
     size_t dk_len;
+    char job_disk[ECS_ID_MAX]; /* "" unless a background copy writes it */
 } image_row;
 
 static sd_code image_from_row(store_stmt *st, image_row *r, sd_err *err)
@@ -59,6 +60,8 @@ static sd_code image_from_row(store_stmt *st, image_row *r, sd_err *err)
     }
     ecs__cpy(i->source_image_id, sizeof i->source_image_id, store_col_text(st, 9));
     i->created = store_col_int64(st, 10);
+    ecs__cpy(i->status, sizeof i->status, store_col_text(st, 11));
+    i->progress = (int)store_col_int64(st, 12);
     return SD_OK;
 }
 
@@ -84,6 +87,17 @@ out:
     return rc;
 }
 
+/* Only an Available image has data to read. */
+static sd_code image_ready(const image_row *r, sd_err *err)
+{
+    if (strcmp(r->i.status, "Available") != 0) {
+        return sd_err_setc(err, SD_E_INVALID, "IncorrectImageStatus", SD_HERE,
+                           "The image %s is %s (%d%%); wait until it is Available.", r->i.image_id,
+                           r->i.status, r->i.progress);
+    }
+    return SD_OK;
+}
+
 sd_code ecs__image_source(ecs *e, const ecs_caller *c, const char *image_id, snap_row *out,
                           sd_err *err)
 {
@@ -91,6 +105,7 @@ sd_code ecs__image_source(ecs *e, const ecs_caller *c, const char *image_id, sna
     image_row r = {.dk_blob = NULL};
 
     SD_TRY(load_image(e, c, image_id, &r, err));
+    SD_TRY(image_ready(&r, err));
     *out = (snap_row){.dk_blob = r.dk_blob, .dk_len = r.dk_len};
     r.dk_blob = NULL;
     ecs__cpy(out->s.snapshot_id, sizeof out->s.snapshot_id, r.i.image_id); /* its block snapshot */
@@ -110,7 +125,8 @@ static sd_code insert_image(ecs *e, const ecs_caller *c, const image_row *r, sd_
     SD_TRY(store_prepare(e->st,
                          "INSERT INTO ecs_images (image_id, account, region, name, description, "
                          "snapshot_id, size_gib, encrypted, kms_key_id, dk_blob, source_image_id, "
-                         "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         "created, status, progress, job_disk) VALUES "
+                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          &st, err));
     SD_TRY(store_bind_text(st, 1, r->i.image_id, err));
     SD_TRY(store_bind_text(st, 2, c->account, err));
@@ -128,6 +144,9 @@ static sd_code insert_image(ecs *e, const ecs_caller *c, const image_row *r, sd_
     }
     SD_TRY(store_bind_text(st, 11, r->i.source_image_id, err));
     SD_TRY(store_bind_int64(st, 12, sd_now(&e->clock), err));
+    SD_TRY(store_bind_text(st, 13, r->i.status[0] != '\0' ? r->i.status : "Available", err));
+    SD_TRY(store_bind_int64(st, 14, r->i.status[0] != '\0' ? r->i.progress : 100, err));
+    SD_TRY(store_bind_text(st, 15, r->job_disk, err));
     SD_TRY(store_step_done(st, err));
 out:
     store_stmt_free(st);
@@ -307,6 +326,160 @@ out:
 
 /* ---- R7: copies ------------------------------------------------------------------ */
 
+/* A background re-encrypting copy; owns its keys. */
+typedef struct copy_job {
+    ecs *e;
+    char src[ECS_ID_MAX];   /* the source image's block snapshot */
+    char image[ECS_ID_MAX]; /* the new image */
+    char tmp[ECS_ID_MAX];   /* the disk the copy writes */
+    sd_secret *src_dk;
+    sd_secret *dst_dk;
+    int last_pct;
+} copy_job;
+
+static void set_image_state(ecs *e, const char *image, const char *status, int progress,
+                            bool clear_job)
+{
+    store_stmt *st = NULL;
+    sd_err err = SD_ERR_INIT;
+
+    if (store_prepare(e->st,
+                      clear_job
+                          ? "UPDATE ecs_images SET status = ?, progress = ?, job_disk = '' "
+                            "WHERE image_id = ?"
+                          : "UPDATE ecs_images SET status = ?, progress = ? WHERE image_id = ?",
+                      &st, &err) != SD_OK ||
+        store_bind_text(st, 1, status, &err) != SD_OK ||
+        store_bind_int64(st, 2, progress, &err) != SD_OK ||
+        store_bind_text(st, 3, image, &err) != SD_OK || store_step_done(st, &err) != SD_OK) {
+        sd_log(SD_LOG_ERROR, "ecs", "image=%s: cannot record %s: %s", image, status, err.msg);
+    }
+    store_stmt_free(st);
+}
+
+/* Called by blk_copy from the job's thread: records progress, and stops
+ * the copy when the server closes. */
+static bool copy_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    copy_job *j = ctx;
+    int pct = total > 0 ? (int)(done * 99 / total) : 0; /* 100 only once sealed */
+    bool go;
+
+    pthread_mutex_lock(&j->e->mu);
+    if (pct != j->last_pct) {
+        set_image_state(j->e, j->image, "Creating", pct, false);
+        j->last_pct = pct;
+    }
+    go = !j->e->stopping;
+    pthread_mutex_unlock(&j->e->mu);
+    return go;
+}
+
+static void *copy_main(void *arg)
+{
+    copy_job *j = arg;
+    ecs *e = j->e;
+    sd_err err = SD_ERR_INIT;
+    sd_code rc;
+
+    rc = blk_copy(e->blocks, j->src, j->src_dk, j->tmp, j->dst_dk, copy_progress, j, &err);
+    sd_secret_free(j->src_dk); /* wiped: the copy is done with them */
+    sd_secret_free(j->dst_dk);
+    pthread_mutex_lock(&e->mu);
+    if (rc == SD_OK) {
+        rc = blk_snapshot_create(e->blocks, j->tmp, j->image, &err);
+        sd_ignore(blk_disk_remove(e->blocks, j->tmp, NULL)); /* the snapshot keeps the layers */
+    }
+    if (rc == SD_OK) {
+        set_image_state(e, j->image, "Available", 100, true);
+        sd_log(SD_LOG_INFO, "ecs", "image=%s copied", j->image);
+    } else if (!e->stopping) {
+        set_image_state(e, j->image, "CreateFailed", 0, true);
+        sd_log(SD_LOG_ERROR, "ecs", "image=%s copy failed: %s", j->image, err.msg);
+    } /* stopping: the row stays Creating with its job_disk; the next open fails it cleanly */
+    e->jobs--;
+    pthread_cond_broadcast(&e->jobs_cv);
+    pthread_mutex_unlock(&e->mu);
+    free(j);
+    return NULL;
+}
+
+/* Starts the copy on its own thread (caller holds mu); takes the keys. */
+static sd_code start_copy(ecs *e, const char *src, const char *image, const char *tmp,
+                          sd_secret **src_dk, sd_secret **dst_dk, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    copy_job *j = calloc(1, sizeof *j);
+    pthread_t t;
+    pthread_attr_t attr;
+
+    SD_ENSURE(j != NULL, err, SD_E_NOMEM, "out of memory");
+    j->e = e;
+    ecs__cpy(j->src, sizeof j->src, src);
+    ecs__cpy(j->image, sizeof j->image, image);
+    ecs__cpy(j->tmp, sizeof j->tmp, tmp);
+    j->src_dk = sd_secret_take(src_dk);
+    j->dst_dk = sd_secret_take(dst_dk);
+    j->last_pct = -1;
+    SD_ENSURE(pthread_attr_init(&attr) == 0, err, SD_E_INTERNAL, "cannot start the copy");
+    (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    e->jobs++;
+    if (pthread_create(&t, &attr, copy_main, j) != 0) {
+        e->jobs--;
+        (void)pthread_attr_destroy(&attr);
+        SD_FAIL(err, SD_E_INTERNAL, "cannot start the copy");
+    }
+    (void)pthread_attr_destroy(&attr);
+    j = NULL;
+out:
+    if (j != NULL) {
+        sd_secret_free(j->src_dk);
+        sd_secret_free(j->dst_dk);
+        free(j);
+    }
+    return rc;
+}
+
+void ecs__stop_jobs(ecs *e)
+{
+    pthread_mutex_lock(&e->mu);
+    e->stopping = true;
+    while (e->jobs > 0) {
+        pthread_cond_wait(&e->jobs_cv, &e->mu);
+    }
+    pthread_mutex_unlock(&e->mu);
+}
+
+void ecs__recover_images(ecs *e)
+{
+    store_stmt *st = NULL;
+    bool row = false;
+    char ids[64][ECS_ID_MAX];
+    char disks[64][ECS_ID_MAX];
+    size_t n = 0;
+
+    if (store_prepare(
+            e->st, "SELECT image_id, job_disk FROM ecs_images WHERE status = 'Creating' LIMIT 64",
+            &st, NULL) != SD_OK) {
+        return;
+    }
+    while (n < 64 && store_step(st, &row, NULL) == SD_OK && row) {
+        ecs__cpy(ids[n], ECS_ID_MAX, store_col_text(st, 0));
+        ecs__cpy(disks[n], ECS_ID_MAX, store_col_text(st, 1));
+        n++;
+    }
+    store_stmt_free(st);
+    for (size_t i = 0; i < n; i++) {
+        /* whatever the copy had made goes; the image says it failed */
+        if (disks[i][0] != '\0') {
+            sd_ignore(blk_disk_remove(e->blocks, disks[i], NULL)); /* may not exist yet */
+        }
+        sd_ignore(blk_snapshot_remove(e->blocks, ids[i], NULL)); /* likewise */
+        set_image_state(e, ids[i], "CreateFailed", 0, true);
+        sd_log(SD_LOG_WARN, "ecs", "image=%s: its copy was interrupted by a restart", ids[i]);
+    }
+}
+
 /* Whether and under which key a copy of src is encrypted. */
 static sd_code copy_key(ecs *e, const ecs_caller *c, const image_row *src, int encrypted,
                         const char *kms_key_id, bool *enc, char key[ECS_KEY_MAX], sd_err *err)
@@ -344,8 +517,7 @@ out:
 
 sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id, const char *dest_region,
                        const char *name, const char *description, int encrypted,
-                       const char *kms_key_id, blk_progress_fn progress, void *ctx,
-                       char image_id_out[ECS_ID_MAX], sd_err *err)
+                       const char *kms_key_id, char image_id_out[ECS_ID_MAX], sd_err *err)
 {
     sd_code rc = SD_OK;
     image_row src = {.dk_blob = NULL};
@@ -363,6 +535,7 @@ sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id, const 
                "The destination region %s is not served here; this server serves %s.", dest_region,
                c->region);
     SD_TRY(load_image(e, c, image_id, &src, err));
+    SD_TRY(image_ready(&src, err));
     SD_TRY(copy_key(e, c, &src, encrypted, kms_key_id, &enc, key, err));
     SD_TRY(ecs__new_id(e, "m-", image_id_out, err));
     SD_TRY(ecs__new_id(e, "d-", tmp, err));
@@ -381,16 +554,25 @@ sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id, const 
     } else if (!enc) {
         SD_TRY(blk_disk_clone(e->blocks, image_id, tmp, err));
     } else {
-        /* R7: a first encryption or a new key re-encrypts every data sector */
+        /* R7: a first encryption or a new key re-encrypts every data sector,
+         * in the background; the keys are unwrapped now, so a refusal is
+         * this request's */
         if (src.i.encrypted) {
             SD_TRY(ecs__unwrap_dk(e, c, src.i.kms_key_id, src.dk_blob, src.dk_len, &src_dk, err));
         }
         SD_TRY(ecs__new_dk(e, c, key, &blob, &dst_dk, err));
-        SD_TRY(blk_copy(e->blocks, image_id, src_dk, tmp, dst_dk, progress, ctx, err));
         dst.dk_blob = malloc(blob.len);
         SD_ENSURE(dst.dk_blob != NULL, err, SD_E_NOMEM, "out of memory");
         memcpy(dst.dk_blob, blob.data, blob.len);
         dst.dk_len = blob.len;
+        ecs__cpy(dst.i.status, sizeof dst.i.status, "Creating");
+        dst.i.progress = 0;
+        ecs__cpy(dst.job_disk, sizeof dst.job_disk, tmp);
+        SD_TRY(insert_image(e, c, &dst, err));
+        SD_TRY(start_copy(e, image_id, image_id_out, tmp, &src_dk, &dst_dk, err));
+        sd_log(SD_LOG_INFO, "ecs", "copying image=%s to %s under key=%s", image_id, image_id_out,
+               key);
+        goto out;
     }
     SD_TRY(seal_image(e, c, tmp, &dst, err));
     sd_log(SD_LOG_INFO, "ecs", "copied image=%s to %s encrypted=%d key=%s", image_id, image_id_out,
@@ -605,6 +787,7 @@ sd_code ecs_export_image(ecs *e, const ecs_caller *c, const char *image_id, cons
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(load_image(e, c, image_id, &r, err));
+    SD_TRY(image_ready(&r, err));
     SD_ENSUREC(!r.i.encrypted, err, SD_E_INVALID, "ImageNotSupported",
                "The image %s is encrypted; encrypted images cannot be exported.", image_id);
     SD_TRY(image_file(e, c, path, true, file, err));

@@ -38,6 +38,10 @@ struct ecs {
     sd_rng rng;
     ecs_open_disk open[ECS_OPEN_MAX];
     size_t nopen;
+    /* background copies (ecs_images.c): counted so close can wait */
+    pthread_cond_t jobs_cv;
+    unsigned jobs;
+    bool stopping;
 };
 
 /* A new resource id: prefix ("d-", "s-", "i-") and 20 lower-case
@@ -117,6 +121,12 @@ SD_MUST_USE sd_code ecs__remove_disk_locked(ecs *e, const ecs_caller *c, const c
                                             sd_err *err);
 /* The open disk of disk_id, or NULL. */
 ecs_open_disk *ecs__find_open(ecs *e, const char *disk_id);
+
+/* Marks images a restart interrupted CreateFailed and removes their
+ * temporary data (ecs_open). */
+void ecs__recover_images(ecs *e);
+/* Asks background copies to stop and waits for them (ecs_close). */
+void ecs__stop_jobs(ecs *e);
 
 /* ---- instances (ecs_instances.c) ------------------------------------------- */
 

@@ -112,7 +112,23 @@ function ops(c) {
     modifyDefaultKey: (KMSKeyId) => call(c, 'modifyDiskDefaultKMSKeyId', Ecs.ModifyDiskDefaultKMSKeyIdRequest, { KMSKeyId }),
     resetDefaultKey: () => call(c, 'resetDiskDefaultKMSKeyId', Ecs.ResetDiskDefaultKMSKeyIdRequest, {}),
     createImage: async (f) => (await call(c, 'createImage', Ecs.CreateImageRequest, f)).imageId,
-    copyImage: async (f) => (await call(c, 'copyImage', Ecs.CopyImageRequest, f)).imageId,
+    // A re-encrypting copy runs in the background: Creating with its
+    // Progress, then Available; wait for it as a client polls.
+    copyImage: async (f) => {
+      const id = (await call(c, 'copyImage', Ecs.CopyImageRequest, f)).imageId;
+      for (let i = 0; i < 600; i++) {
+        const b = await call(c, 'describeImages', Ecs.DescribeImagesRequest, { imageId: id });
+        const img = b.images.image[0];
+        assert.match(img.progress, /^\d{1,3}%$/);
+        if (img.status !== 'Creating') {
+          assert.equal(img.status, 'Available', `copy ${id} ended ${img.status}`);
+          assert.equal(img.progress, '100%');
+          return id;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`copy ${id} still Creating`);
+    },
     images: (f = {}) => call(c, 'describeImages', Ecs.DescribeImagesRequest, f),
     image: async (id) => {
       const b = await call(c, 'describeImages', Ecs.DescribeImagesRequest, { imageId: id });

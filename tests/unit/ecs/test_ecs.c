@@ -29,6 +29,8 @@ typedef struct exported {
 typedef struct world {
     char dir[64];
     char images[96];
+    char db[128];
+    ecs_opts eo;
     kms_rootkey *root;
     kms *k;
     iam *ids;
@@ -124,6 +126,9 @@ static int setup(void **state)
     eo.clock = sd_clock_system();
     eo.rng = crypto_rng_system();
     assert_int_equal(ecs_open(&eo, &w->e, NULL), SD_OK);
+    w->eo = eo;
+    (void)snprintf(w->db, sizeof w->db, "%s", path);
+    w->eo.db_path = w->db;
     return 0;
 }
 
@@ -624,6 +629,24 @@ static ecs_image image_of(const char *id)
     return f.img;
 }
 
+/* A re-encrypting copy runs in the background: waits for its end. */
+static ecs_image wait_image(const char *id)
+{
+    ecs_image m;
+
+    for (int i = 0; i < 1000; i++) {
+        m = image_of(id);
+        if (strcmp(m.status, "Creating") != 0) {
+            assert_string_equal(m.status, "Available");
+            assert_int_equal(m.progress, 100);
+            return m;
+        }
+        usleep(10000);
+    }
+    fail_msg("image %s still Creating", id);
+    return m;
+}
+
 static void r7_images_and_their_copies_keep_or_gain_encryption(void **state)
 {
     ecs_caller c = alice();
@@ -655,10 +678,9 @@ static void r7_images_and_their_copies_keep_or_gain_encryption(void **state)
     /* a copy under another key is re-encrypted; the data survive */
     new_cmk(cmk);
     grant_role();
-    assert_int_equal(
-        ecs_copy_image(w->e, &c, img, NULL, "rekeyed", NULL, 1, cmk, NULL, NULL, copy, NULL),
-        SD_OK);
-    m = image_of(copy);
+    assert_int_equal(ecs_copy_image(w->e, &c, img, NULL, "rekeyed", NULL, 1, cmk, copy, NULL),
+                     SD_OK);
+    m = wait_image(copy);
     assert_true(m.encrypted);
     assert_string_equal(m.kms_key_id, cmk);
     assert_string_equal(m.source_image_id, img);
@@ -666,12 +688,11 @@ static void r7_images_and_their_copies_keep_or_gain_encryption(void **state)
     expect_marker(sys2, 'I');
     assert_int_equal(ecs_delete_instance(w->e, &c, inst2, true, NULL), SD_OK);
     /* negative twins: no decryption by copy, no other region, no export */
-    expect_code(ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 0, NULL, NULL, NULL, copy, &err),
-                &err, "EncryptedOption.Conflict");
+    expect_code(ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 0, NULL, copy, &err), &err,
+                "EncryptedOption.Conflict");
     sd_err_clear(&err);
-    expect_code(
-        ecs_copy_image(w->e, &c, img, "mars-1", NULL, NULL, -1, NULL, NULL, NULL, copy, &err), &err,
-        "DestinationRegion.NotFound");
+    expect_code(ecs_copy_image(w->e, &c, img, "mars-1", NULL, NULL, -1, NULL, copy, &err), &err,
+                "DestinationRegion.NotFound");
     (void)snprintf(path, sizeof path, "%s/%s/export.raw", w->images, w->alice.account_id);
     sd_err_clear(&err);
     expect_code(ecs_export_image(w->e, &c, img, "export.raw", &err), &err, "ImageNotSupported");
@@ -701,9 +722,8 @@ static void r7_images_and_their_copies_keep_or_gain_encryption(void **state)
         expect_code(ecs_import_image(w->e, &b, "export.raw", "raw", NULL, copy, &err), &err,
                     "InvalidImageFile.NotFound");
     }
-    assert_int_equal(
-        ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 1, NULL, NULL, NULL, copy, NULL), SD_OK);
-    m = image_of(copy);
+    assert_int_equal(ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 1, NULL, copy, NULL), SD_OK);
+    m = wait_image(copy);
     assert_true(m.encrypted); /* a first encryption, under the service key */
     assert_int_equal(ecs_delete_instance(w->e, &c, inst2, true, NULL), SD_OK);
     run_from_image(copy, inst2, sys2);
@@ -779,8 +799,16 @@ static void r15_a_system_disk_is_encrypted_by_image_copy_and_replace(void **stat
                 "IncorrectInstanceStatus");
     assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
     assert_int_equal(ecs_create_image(w->e, &c, NULL, inst, NULL, NULL, img, NULL), SD_OK);
-    assert_int_equal(
-        ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 1, NULL, NULL, NULL, enc, NULL), SD_OK);
+    assert_int_equal(ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 1, NULL, enc, NULL), SD_OK);
+    sd_err_clear(&err); /* while it is Creating, it cannot be used */
+    {
+        ecs_image now = image_of(enc);
+        if (strcmp(now.status, "Creating") == 0) {
+            expect_code(ecs_replace_system_disk(w->e, &c, inst, enc, -1, NULL, fresh, &err), &err,
+                        "IncorrectImageStatus");
+        }
+    }
+    (void)wait_image(enc);
     assert_int_equal(ecs_replace_system_disk(w->e, &c, inst, enc, -1, NULL, fresh, NULL), SD_OK);
     disk_of(fresh, &d);
     assert_true(d.encrypted);
@@ -790,6 +818,32 @@ static void r15_a_system_disk_is_encrypted_by_image_copy_and_replace(void **stat
     expect_code(ecs_describe_disk(w->e, &c, sys, &d, &err), &err, "InvalidDiskId.NotFound");
     assert_int_equal(ecs_start_instance(w->e, &c, inst, NULL), SD_OK);
     expect_marker(fresh, 'Z');
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
+}
+
+static void a_restart_never_leaves_a_half_made_copy(void **state)
+{
+    ecs_caller c = alice();
+    ecs_instance_spec s = {.start = false};
+    char inst[ECS_ID_MAX], img[ECS_ID_MAX], copy[ECS_ID_MAX], next[ECS_ID_MAX];
+    ecs_image m;
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    s.system_disk = (ecs_disk_req){.size_gib = 20, .encrypted = -1};
+    assert_int_equal(ecs_create_instance(w->e, &c, &s, inst, NULL), SD_OK);
+    assert_int_equal(ecs_create_image(w->e, &c, NULL, inst, NULL, NULL, img, NULL), SD_OK);
+    assert_int_equal(ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 1, NULL, copy, NULL), SD_OK);
+    /* the server stops at once, the copy perhaps half done */
+    ecs_close(w->e);
+    assert_int_equal(ecs_open(&w->eo, &w->e, NULL), SD_OK);
+    m = image_of(copy);
+    assert_string_not_equal(m.status, "Creating");
+    if (strcmp(m.status, "CreateFailed") == 0) {
+        expect_code(ecs_copy_image(w->e, &c, copy, NULL, NULL, NULL, 1, NULL, next, &err), &err,
+                    "IncorrectImageStatus");
+        assert_int_equal(ecs_delete_image(w->e, &c, copy, false, NULL), SD_OK);
+    }
     assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
 }
 
@@ -837,6 +891,7 @@ int main(void)
         cmocka_unit_test(reset_and_reinit_need_a_stopped_instance_and_the_key),
         cmocka_unit_test(r15_a_system_disk_is_encrypted_by_image_copy_and_replace),
         cmocka_unit_test(client_tokens_make_requests_idempotent),
+        cmocka_unit_test(a_restart_never_leaves_a_half_made_copy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
