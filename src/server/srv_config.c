@@ -143,6 +143,37 @@ static sd_code set_quota_create(srv_config *c, const char *v, sd_err *err)
     return parse_rate(v, "kms_quota_create", &c->kms_quota.create, err);
 }
 
+static sd_code set_nbd_listen(srv_config *c, const char *v, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    const char *colon = strrchr(v, ':');
+    unsigned long port = 0;
+
+    SD_ENSURE(colon != NULL && (size_t)(colon - v) < sizeof c->nbd_listen_addr, err, SD_E_INVALID,
+              "nbd_listen must be ADDRESS:PORT, not '%s'", v);
+    SD_TRY(parse_uint(colon + 1, 65535, &port, "the nbd_listen port", err));
+    memcpy(c->nbd_listen_addr, v, (size_t)(colon - v));
+    c->nbd_listen_addr[colon - v] = '\0';
+    c->nbd_listen_port = (uint16_t)port;
+out:
+    return rc;
+}
+
+static sd_code set_nbd_tls_psk(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->nbd_tls_psk, sizeof c->nbd_tls_psk, v, "nbd_tls_psk", err);
+}
+
+static sd_code set_nbd_tls_cert(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->nbd_tls_cert, sizeof c->nbd_tls_cert, v, "nbd_tls_cert", err);
+}
+
+static sd_code set_nbd_tls_key(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->nbd_tls_key, sizeof c->nbd_tls_key, v, "nbd_tls_key", err);
+}
+
 static sd_code set_image_dir(srv_config *c, const char *v, sd_err *err)
 {
     return copy_str(c->image_dir, sizeof c->image_dir, v, "image_dir", err);
@@ -184,6 +215,11 @@ static const opt opts[] = {
      "KMS CreateKey requests per second per region, 0: none (10)"},
     {"replay_cache_entries", "--replay-cache-entries", set_replay_cache,
      "signed requests remembered against replay for 15 minutes, 24 bytes each (2097152)"},
+    {"nbd_listen", "--nbd-listen", set_nbd_listen,
+     "ADDRESS:PORT for NBD over TCP, TLS mandatory (default: the unix socket only)"},
+    {"nbd_tls_psk", "--nbd-tls-psk", set_nbd_tls_psk, "NBD TLS: a PSK file (identity:hexkey)"},
+    {"nbd_tls_cert", "--nbd-tls-cert", set_nbd_tls_cert, "NBD TLS: an x509 certificate (PEM)"},
+    {"nbd_tls_key", "--nbd-tls-key", set_nbd_tls_key, "NBD TLS: its private key (PEM)"},
     {"image_dir", "--image-dir", set_image_dir,
      "per-account directories of image files for ImportImage/ExportImage (DATA_DIR/images)"},
     {"debug", "--debug", set_debug, "modules whose debug lines are shown (kms,nbd or all)"},

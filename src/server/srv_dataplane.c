@@ -14,6 +14,7 @@
 
 struct srv_dataplane {
     blk_store *blocks;
+    crypto_tls_ctx *tls;
     nbds_server *nbd;
     ecs *e;
     char socket[600];
@@ -63,6 +64,19 @@ sd_code srv__dataplane_open(const srv_config *c, kms *k, iam *accounts, srv_data
                   (int)sizeof dp->socket,
               err, SD_E_INVALID, "data directory path too long");
     no.unix_path = dp->socket;
+    if (c->nbd_listen_addr[0] != '\0') {
+        /* NBD over TCP carries disk data: TLS or nothing */
+        if (c->nbd_tls_psk[0] != '\0') {
+            SD_TRY(crypto_tls_ctx_psk(c->nbd_tls_psk, &dp->tls, err));
+        } else {
+            SD_ENSURE(c->nbd_tls_cert[0] != '\0' && c->nbd_tls_key[0] != '\0', err, SD_E_INVALID,
+                      "nbd_listen needs nbd_tls_psk, or nbd_tls_cert and nbd_tls_key");
+            SD_TRY(crypto_tls_ctx_x509(c->nbd_tls_cert, c->nbd_tls_key, &dp->tls, err));
+        }
+        no.tcp_addr = c->nbd_listen_addr;
+        no.tcp_port = c->nbd_listen_port;
+        no.tls = dp->tls;
+    }
     SD_TRY(nbds_start(&no, &dp->nbd, err));
     SD_ENSURE(snprintf(path, sizeof path, "%s/meta.db", c->data_dir) < (int)sizeof path, err,
               SD_E_INVALID, "data directory path too long");
@@ -105,6 +119,7 @@ void srv__dataplane_close(srv_dataplane *dp)
     }
     ecs_close(dp->e);   /* withdraws exports, closes disks, wipes keys */
     nbds_stop(dp->nbd); /* then no client can reach anything */
+    crypto_tls_ctx_free(dp->tls);
     blk_store_close(dp->blocks);
     free(dp);
 }
