@@ -19,7 +19,8 @@
 
 #include "ecs/ecs_int.h"
 
-#define GIB ((uint64_t)1 << 30)
+#define GIB          ((uint64_t)1 << 30)
+#define IMG_PATH_MAX 1024
 
 extern char **environ;
 
@@ -589,8 +590,6 @@ out:
 
 /* ---- import and export ---------------------------------------------------------------- */
 
-#define IMG_PATH_MAX 1024
-
 /* Whether rel is a plain relative path: not absolute, no "." or ".."
  * component, no empty component, printable. */
 static bool relative_ok(const char *rel)
@@ -695,8 +694,8 @@ static sd_code qcow2_to_raw(const char *src, const char *dst, sd_err *err)
                     NULL};
     pid_t pid;
     int status = 0;
-    char s[600];
-    char d[600];
+    char s[IMG_PATH_MAX + 64];
+    char d[IMG_PATH_MAX + 64];
 
     (void)snprintf(s, sizeof s, "%s", src); /* argv wants mutable strings */
     (void)snprintf(d, sizeof d, "%s", dst);
