@@ -13,20 +13,46 @@
 
 #include "common/common.h"
 
-static void secret_is_page_aligned_zeroed_and_sized(void **state)
+static void secret_is_aligned_zeroed_and_sized(void **state)
 {
     sd_secret *s = NULL;
+    sd_secret *big = NULL;
     long page = sysconf(_SC_PAGESIZE);
 
     (void)state;
+    /* small secrets: slab slots of 256 bytes */
     assert_int_equal(sd_secret_new(48, &s, NULL), SD_OK);
     assert_int_equal(sd_secret_len(s), 48);
-    assert_int_equal((uintptr_t)sd_secret_data(s) % (uintptr_t)page, 0);
+    assert_int_equal((uintptr_t)sd_secret_data(s) % 256u, 0);
     for (size_t i = 0; i < 48; i++) {
         assert_int_equal(sd_secret_data(s)[i], 0);
     }
+    /* larger ones: whole pages of their own */
+    assert_int_equal(sd_secret_new(5000, &big, NULL), SD_OK);
+    assert_int_equal((uintptr_t)sd_secret_data(big) % (uintptr_t)page, 0);
+    for (size_t i = 0; i < 5000; i++) {
+        assert_int_equal(sd_secret_data(big)[i], 0);
+    }
     sd_secret_free(s);
+    sd_secret_free(big);
     sd_secret_free(NULL);
+}
+
+static void small_secrets_are_wiped_when_their_slot_is_freed(void **state)
+{
+    sd_secret *s = NULL;
+    uint8_t *p;
+
+    (void)state;
+    assert_int_equal(sd_secret_new(32, &s, NULL), SD_OK);
+    p = sd_secret_data(s);
+    memset(p, 0xA5, 32);
+    sd_secret_free(s);
+    /* the slab is never unmapped: the slot is readable, and wiped (its
+     * first bytes may link the free list) */
+    for (size_t i = sizeof(void *); i < 256; i++) {
+        assert_int_equal(p[i], 0);
+    }
 }
 
 /* VmLck of this process in kB, from /proc/self/status. */
@@ -57,10 +83,15 @@ static void secret_pages_are_locked_until_freed(void **state)
      * build runs this check. */
     skip();
 #endif
-    assert_int_equal(sd_secret_new(32, &s, NULL), SD_OK);
+    /* a page-sized secret has pages of its own, unlocked when freed (small
+     * ones live in the slab, which stays locked) */
+    assert_int_equal(sd_secret_new(8192, &s, NULL), SD_OK);
     assert_true(locked_kb() > before);
     sd_secret_free(s);
     assert_int_equal(locked_kb(), before);
+    assert_int_equal(sd_secret_new(32, &s, NULL), SD_OK);
+    assert_true(locked_kb() >= 64); /* the slab's chunk */
+    sd_secret_free(s);
 }
 
 static void secret_copies_and_moves(void **state)
@@ -130,7 +161,8 @@ static void harden_disables_core_dumps(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(secret_is_page_aligned_zeroed_and_sized),
+        cmocka_unit_test(secret_is_aligned_zeroed_and_sized),
+        cmocka_unit_test(small_secrets_are_wiped_when_their_slot_is_freed),
         cmocka_unit_test(secret_pages_are_locked_until_freed),
         cmocka_unit_test(secret_copies_and_moves),
         cmocka_unit_test(secret_refuses_absurd_sizes),
