@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/api/run.sh BUILD_DIR [seconds]: signed GenerateDataKey and Decrypt
+# bench/api/run.sh BUILD_DIR [seconds] [connections]: signed GenerateDataKey and Decrypt
 # over HTTP, loaded by wrk with sign.lua (every request signed with a fresh
 # nonce, as the kms20160120 SDK signs), in one run beside:
 #   - the in-process ceiling (api_inproc: the same work without HTTP, one thread);
@@ -8,8 +8,9 @@
 # KMS quotas off (they would cap it at 1,000/s by design).
 # Use a release build: cmake --preset release && cmake --build build/release
 set -euo pipefail
-build=${1:?usage: run.sh BUILD_DIR [seconds]}
+build=${1:?usage: run.sh BUILD_DIR [seconds] [connections]}
 dur=${2:-10}
+conns=${3:-64}
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$build/sealdisk
 for t in wrk timeout; do command -v $t >/dev/null || { echo "run.sh: missing $t" >&2; exit 2; }; done
@@ -27,7 +28,7 @@ wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/n
 # load URL [env...]: "rps p99_ms non2xx"
 load() {
     local url=$1 out
-    out=$(timeout $((dur + 30)) wrk -t2 -c64 -d"${dur}s" --latency -s "$here/sign.lua" "$url")
+    out=$(timeout $((dur + 30)) wrk -t2 -c"$conns" -d"${dur}s" --latency -s "$here/sign.lua" "$url")
     awk '/Requests\/sec/ {rps=$2} / 99% / {p=$2} /Non-2xx/ {bad=$5}
          END {u=p; sub(/[a-z]+$/,"",u); if (p ~ /us$/) u/=1000; else if (p ~ /[0-9]s$/ && p !~ /ms$/) u*=1000;
               printf "%d %.2f %d\n", rps, u, bad+0}' <<<"$out"
