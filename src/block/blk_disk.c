@@ -100,7 +100,12 @@ struct blk_disk {
     size_t mapbytes;  /* size of the map object's image */
     uint8_t *dirty;   /* [ngroups] */
     size_t ngroups;
-    int data_dirty;         /* the top data object has unsynced writes or punches */
+    int data_dirty; /* the top data object has unsynced writes or punches */
+    /* A sync failed: the kernel may have dropped the dirty pages it could
+     * not write, and a later fdatasync would then succeed without them.
+     * Every later flush fails until the disk is reopened, so no flush ever
+     * claims writes it may have lost. */
+    bool sync_failed;
     pthread_rwlock_t drain; /* I/O shared; flush's copy and snapshot exclusive */
     pthread_mutex_t flush_mu;
     pthread_mutex_t pool_mu;
@@ -766,16 +771,24 @@ static sd_code flush_inner(blk_disk *d, bool drained, sd_err *err)
         pthread_rwlock_unlock(&d->drain);
     }
     SD_TRY(rc);
+    SD_ENSURE(!d->sync_failed, err, SD_E_IO,
+              "flush: an earlier sync of disk %s failed and writes may have been lost; "
+              "reopen the disk",
+              d->name);
     SD_ENSURE(!SD_FAULT("blk.flush"), err, SD_E_IO, "flush: injected fault");
     if (f.data_dirty) {
-        SD_TRY(ops(d)->sync(top_data(d), err));
+        rc = ops(d)->sync(top_data(d), err);
+        d->sync_failed = rc != SD_OK;
+        SD_TRY(rc);
     }
     for (size_t k = 0; k < f.np; k++) {
         SD_TRY(ops(d)->pwrite(d->topmap_obj, f.copy + k * BLK_MAP_PAGE, page_len(d, f.pages[k]),
                               (uint64_t)f.pages[k] * BLK_MAP_PAGE, err));
     }
     if (f.np > 0) {
-        SD_TRY(ops(d)->sync(d->topmap_obj, err));
+        rc = ops(d)->sync(d->topmap_obj, err);
+        d->sync_failed = rc != SD_OK;
+        SD_TRY(rc);
     }
     for (size_t i = 0; i < f.npunch; i++) {
         for (uint64_t s = f.punch[i].s, e = s + f.punch[i].n; s < e; s += BLK_CHUNK_SECTORS) {

@@ -170,12 +170,41 @@ static void a_flush_after_a_failed_one_makes_the_writes_durable(void **state)
     bt_close(t);
 }
 
+/* A failed sync poisons the disk: the kernel may have dropped the pages it
+ * could not write, so a later flush must not report them durable. */
+static void after_a_failed_sync_no_flush_succeeds_until_reopen(void **state)
+{
+    bt *t = bt_open();
+    sd_secret *dk = bt_dk(34);
+    blk_disk *d = flushed_disk(t, dk);
+    sd_err e = SD_ERR_INIT;
+    (void)state;
+
+    write_sector(d, 50, 90, SD_OK);
+    sd_fault_arm("blk.backend.sync.eio", 1, false);
+    assert_int_equal(blk_disk_flush(d, NULL), SD_E_IO);
+    sd_fault_reset();
+    assert_int_equal(blk_disk_flush(d, &e), SD_E_IO);
+    assert_non_null(strstr(e.msg, "reopen"));
+    write_sector(d, 51, 91, SD_OK); /* writes still land in memory */
+    assert_int_equal(blk_disk_flush(d, NULL), SD_E_IO);
+    sd_ignore(blk_disk_close(d, NULL)); /* its final flush fails too */
+    bt_reopen(t);
+    assert_int_equal(blk_disk_open(t->bs, "d", dk, &d, NULL), SD_OK);
+    write_sector(d, 52, 92, SD_OK);
+    assert_int_equal(blk_disk_flush(d, NULL), SD_OK); /* a fresh start */
+    assert_int_equal(blk_disk_close(d, NULL), SD_OK);
+    sd_secret_free(dk);
+    bt_close(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(failed_writes_return_the_error_and_change_nothing),
         cmocka_unit_test(failed_flushes_return_the_error_and_keep_what_was_flushed),
         cmocka_unit_test(a_flush_after_a_failed_one_makes_the_writes_durable),
+        cmocka_unit_test(after_a_failed_sync_no_flush_succeeds_until_reopen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
