@@ -237,7 +237,8 @@ typedef struct image_filter {
     const char *status; /* comma list; NULL: Available; ALL: any */
     const char *snapshot_id;
     const char *usage; /* instance, none */
-    bool none;         /* ImageOwnerAlias names others' images: nothing here */
+    bool none;         /* ImageOwnerAlias system or marketplace: nothing here */
+    bool others;       /* ImageOwnerAlias others: images shared with the caller */
 } image_filter;
 
 typedef struct image_walk {
@@ -285,7 +286,7 @@ static void mapping_member(api_json *j, const ecs_image *i)
     api_json_obj_end(j);
 }
 
-static void image_member(api_json *j, const ecs_image *i, bool in_use)
+static void image_member(api_json *j, const ecs_image *i, bool in_use, bool shared)
 {
     char progress[8];
 
@@ -298,7 +299,7 @@ static void image_member(api_json *j, const ecs_image *i, bool in_use)
     api_json_str(j, "Progress", progress);
     api_json_int(j, "Size", i->size_gib);
     api__time_member(j, "CreationTime", i->created);
-    api_json_str(j, "ImageOwnerAlias", "self");
+    api_json_str(j, "ImageOwnerAlias", shared ? "others" : "self");
     api_json_bool(j, "IsCopied", i->source_image_id[0] != '\0');
     api_json_bool(j, "IsPublic", false);
     api_json_str(j, "IsSelfShared", "");
@@ -326,7 +327,7 @@ static void image_visit(void *ctx, const ecs_image *i)
     bool in_use = used(w->used, i->image_id);
 
     if (image_matches(w->f, in_use, i) && api__page_take(&w->pg)) {
-        image_member(w->r->j, i, in_use);
+        image_member(w->r->j, i, in_use, w->f->others);
     }
 }
 
@@ -348,7 +349,8 @@ static sd_code image_filter_params(api_req *r, image_filter *f)
                    "The specified ImageOwnerAlias \"%s\" is not supported: system, self, others "
                    "or marketplace.",
                    alias);
-        f->none = true; /* no public, shared or marketplace images here */
+        f->others = strcmp(alias, "others") == 0;
+        f->none = !f->others; /* no public or marketplace images here */
     }
 out:
     return rc;
@@ -369,7 +371,11 @@ sd_code api__ECS_DescribeImages(api_req *r)
     SD_ENSURE(!u.oom, r->err, SD_E_NOMEM, "out of memory");
     api_json_obj_begin(r->j, "Images");
     api_json_arr_begin(r->j, "Image");
-    SD_TRY(ecs_list_images(r->opts->ecs, &c, image_visit, &w, r->err));
+    if (f.others) {
+        SD_TRY(ecs_list_shared_images(r->opts->ecs, &c, image_visit, &w, r->err));
+    } else {
+        SD_TRY(ecs_list_images(r->opts->ecs, &c, image_visit, &w, r->err));
+    }
     api_json_arr_end(r->j);
     api_json_obj_end(r->j);
     api_json_int(r->j, "TotalCount", w.pg.total);
@@ -481,6 +487,97 @@ sd_code api__ECS_ExportImage(api_req *r)
     task_id(image_id, task);
     api_json_str(r->j, "RegionId", c.region);
     api_json_str(r->j, "TaskId", task);
+out:
+    return rc;
+}
+
+/* ---- sharing (R4) ------------------------------------------------------------------ */
+
+/* AddAccount.N / RemoveAccount.N as a list of borrowed strings (at most 10). */
+static sd_code accounts_param(api_req *r, const char *name, const char *out[10], size_t *n)
+{
+    sd_code rc = SD_OK;
+    unsigned *idx = NULL;
+    size_t k = 0;
+
+    *n = 0;
+    SD_TRY(api_param_list(r->params, name, 10, &idx, &k, r->err));
+    for (size_t i = 0; i < k; i++) {
+        const char *v = api_param_item(r->params, name, idx[i], NULL);
+        SD_ENSUREC(v != NULL && v[0] != '\0' && strlen(v) <= IAM_ACCOUNT_ID_LEN, r->err,
+                   SD_E_INVALID, "InvalidParameter",
+                   "The specified parameter \"%s.%u\" is not an account id.", name, idx[i]);
+        out[(*n)++] = v;
+    }
+out:
+    free(idx);
+    return rc;
+}
+
+sd_code api__ECS_ModifyImageSharePermission(api_req *r)
+{
+    sd_code rc = SD_OK;
+    ecs_caller c;
+    const char *image_id = NULL;
+    const char *add[10];
+    const char *remove[10];
+    size_t n_add = 0;
+    size_t n_remove = 0;
+    bool is_public = false;
+
+    SD_TRY(api__ecs_begin(r, &c));
+    SD_TRY(api_param_req(r->params, "ImageId", &image_id, r->err));
+    SD_TRY(api_param_bool(r->params, "IsPublic", false, &is_public, r->err));
+    SD_ENSUREC(!is_public, r->err, SD_E_DENIED, "OperationDenied",
+               "Images cannot be made public here; share them with accounts.");
+    SD_TRY(accounts_param(r, "AddAccount", add, &n_add));
+    SD_TRY(accounts_param(r, "RemoveAccount", remove, &n_remove));
+    SD_TRY(ecs_share_image(r->opts->ecs, &c, image_id, add, n_add, remove, n_remove, r->err));
+out:
+    return rc;
+}
+
+typedef struct share_walk {
+    api_json *j;
+    api_page pg;
+} share_walk;
+
+static void share_visit(void *ctx, const char *account, int64_t shared)
+{
+    share_walk *w = ctx;
+
+    if (api__page_take(&w->pg)) {
+        api_json_obj_begin(w->j, NULL);
+        api_json_str(w->j, "AliyunId", account);
+        api__time_member(w->j, "SharedTime", shared);
+        api_json_obj_end(w->j);
+    }
+}
+
+sd_code api__ECS_DescribeImageSharePermission(api_req *r)
+{
+    sd_code rc = SD_OK;
+    ecs_caller c;
+    const char *image_id = NULL;
+    share_walk w = {.j = r->j};
+
+    SD_TRY(api__ecs_begin(r, &c));
+    SD_TRY(api_param_req(r->params, "ImageId", &image_id, r->err));
+    SD_TRY(api__page_params(r, &w.pg));
+    api_json_str(r->j, "ImageId", image_id);
+    api_json_str(r->j, "RegionId", c.region);
+    api_json_obj_begin(r->j, "Accounts");
+    api_json_arr_begin(r->j, "Account");
+    SD_TRY(ecs_list_image_shares(r->opts->ecs, &c, image_id, share_visit, &w, r->err));
+    api_json_arr_end(r->j);
+    api_json_obj_end(r->j);
+    api_json_obj_begin(r->j, "ShareGroups");
+    api_json_arr_begin(r->j, "ShareGroup");
+    api_json_arr_end(r->j);
+    api_json_obj_end(r->j);
+    api_json_int(r->j, "TotalCount", w.pg.total);
+    api_json_int(r->j, "PageNumber", w.pg.number);
+    api_json_int(r->j, "PageSize", w.pg.size);
 out:
     return rc;
 }

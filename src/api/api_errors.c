@@ -118,6 +118,8 @@ static const code_status code_table[] = {
     {"InvalidParameter.RoleName.Length", 400},
     {"InvalidParameter.AssumeRolePolicyDocument", 400},
     {"EntityAlreadyExists.Account", 409},
+    {"InvalidAccount.NotFound", 404},
+    {"InvalidAccount.Self", 400},
 };
 
 /* Status and Code for a failure that named no Code. */

@@ -306,6 +306,21 @@ SD_MUST_USE sd_code ecs_import_image(ecs *e, const ecs_caller *c, const char *pa
 SD_MUST_USE sd_code ecs_export_image(ecs *e, const ecs_caller *c, const char *image_id,
                                      const char *path, sd_err *err);
 
+/* Shares an image with other accounts (add) or stops sharing (remove);
+ * account ids, at most 10 each.  A recipient can make disks and instances
+ * from it: an encrypted shared image gives the recipient a disk
+ * re-encrypted under the recipient's KMSKeyId or service key, never the
+ * owner's CMK (R4).  Unknown accounts: InvalidAccount.NotFound. */
+SD_MUST_USE sd_code ecs_share_image(ecs *e, const ecs_caller *c, const char *image_id,
+                                    const char *const *add, size_t n_add, const char *const *remove,
+                                    size_t n_remove, sd_err *err);
+typedef void (*ecs_share_fn)(void *ctx, const char *account, int64_t shared);
+SD_MUST_USE sd_code ecs_list_image_shares(ecs *e, const ecs_caller *c, const char *image_id,
+                                          ecs_share_fn fn, void *ctx, sd_err *err);
+/* The images other accounts share with the caller. */
+SD_MUST_USE sd_code ecs_list_shared_images(ecs *e, const ecs_caller *c, ecs_image_fn fn, void *ctx,
+                                           sd_err *err);
+
 /* ---- dependencies on a key (R12) ------------------------------------------- */
 
 typedef void (*ecs_dep_fn)(void *ctx, const char *kind, const char *id, const char *status);

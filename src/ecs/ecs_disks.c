@@ -258,18 +258,19 @@ static sd_code plan_key(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, pla
     }
     SD_ENSUREC(p->cat->encryptable, err, SD_E_INVALID, "InvalidParameter.EncryptedNotSupported",
                "Disks of category %s cannot be encrypted.", p->cat->name);
+    /* R1; and R4: what another account shared gets the recipient's
+     * service key, never the owner's CMK */
+    ref = ECS_SERVICE_KEY;
     if (s->kms_key_id != NULL && s->kms_key_id[0] != '\0') {
         ref = s->kms_key_id;
     } else if (p->has_snap && p->snap.s.encrypted) {
-        ref = p->snap.s.kms_key_id;
+        ref = p->snap.owner[0] != '\0' ? ECS_SERVICE_KEY : p->snap.s.kms_key_id;
     } else if (default_on && default_key[0] != '\0') {
         ref = default_key;
-    } else {
-        ref = ECS_SERVICE_KEY;
     }
     SD_TRY(ecs__usable_key(e, c, ref, p->key_id, err));
-    p->same_lineage =
-        p->has_snap && p->snap.s.encrypted && strcmp(p->key_id, p->snap.s.kms_key_id) == 0;
+    p->same_lineage = p->has_snap && p->snap.s.encrypted && p->snap.owner[0] == '\0' &&
+                      strcmp(p->key_id, p->snap.s.kms_key_id) == 0;
 out:
     return rc;
 }
@@ -299,8 +300,11 @@ static sd_code make_data(ecs *e, const ecs_caller *c, const plan *p, const char 
     }
     /* a new lineage: the data are re-encrypted under a new DK (R4, R5) */
     if (p->snap.s.encrypted) {
-        SD_TRY(ecs__unwrap_dk(e, c, p->snap.s.kms_key_id, p->snap.dk_blob, p->snap.dk_len, &src_dk,
-                              err));
+        /* a shared image's key is its owner's, unwrapped on behalf of the
+         * owner who shared it; the recipient's disk gets a DK of its own */
+        ecs_caller src_owner = {p->snap.owner[0] != '\0' ? p->snap.owner : c->account, c->region};
+        SD_TRY(ecs__unwrap_dk(e, &src_owner, p->snap.s.kms_key_id, p->snap.dk_blob, p->snap.dk_len,
+                              &src_dk, err));
     }
     SD_TRY(ecs__new_dk(e, c, p->key_id, blob, &dst_dk, err));
     SD_TRY(blk_copy(e->blocks, p->snap.s.snapshot_id, src_dk, disk_id, dst_dk, NULL, NULL, err));

@@ -99,15 +99,48 @@ static sd_code image_ready(const image_row *r, sd_err *err)
     return SD_OK;
 }
 
+/* An image another account shares with the caller; *owner gets its id. */
+static sd_code load_shared_image(ecs *e, const ecs_caller *c, const char *id, image_row *out,
+                                 char owner[IAM_ACCOUNT_ID_LEN + 1], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_prepare(e->st,
+                         "SELECT " IMAGE_COLS ", account FROM ecs_images WHERE image_id = ? AND "
+                         "image_id IN (SELECT image_id FROM ecs_image_shares WHERE account = ?) "
+                         "AND region = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    SD_TRY(store_bind_text(st, 3, c->region, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidImageId.NotFound",
+               "The specified image %s does not exist.", id);
+    SD_TRY(image_from_row(st, out, err));
+    ecs__cpy(owner, IAM_ACCOUNT_ID_LEN + 1, store_col_text(st, 13));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
 sd_code ecs__image_source(ecs *e, const ecs_caller *c, const char *image_id, snap_row *out,
                           sd_err *err)
 {
     sd_code rc = SD_OK;
     image_row r = {.dk_blob = NULL};
+    char owner[IAM_ACCOUNT_ID_LEN + 1] = "";
 
-    SD_TRY(load_image(e, c, image_id, &r, err));
+    rc = load_image(e, c, image_id, &r, err);
+    if (rc == SD_E_NOT_FOUND) {
+        sd_err_clear(err);
+        rc = load_shared_image(e, c, image_id, &r, owner, err);
+    }
+    SD_TRY(rc);
     SD_TRY(image_ready(&r, err));
     *out = (snap_row){.dk_blob = r.dk_blob, .dk_len = r.dk_len};
+    ecs__cpy(out->owner, sizeof out->owner, owner);
     r.dk_blob = NULL;
     ecs__cpy(out->s.snapshot_id, sizeof out->s.snapshot_id, r.i.image_id); /* its block snapshot */
     out->s.source_disk_size = r.i.size_gib;
@@ -793,6 +826,127 @@ sd_code ecs_export_image(ecs *e, const ecs_caller *c, const char *image_id, cons
     SD_TRY(blk_export_raw(e->blocks, image_id, NULL, file, err));
 out:
     free(r.dk_blob);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+/* ---- sharing (R4) ------------------------------------------------------------------------ */
+
+static sd_code share_one(ecs *e, const char *image_id, const char *account, bool add, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    if (add) {
+        sd_err ierr = SD_ERR_INIT;
+        if (iam_account_get(e->iam, account, NULL, &ierr) != SD_OK) {
+            SD_FAILC(err, SD_E_NOT_FOUND, "InvalidAccount.NotFound",
+                     "The account %s does not exist.", account);
+        }
+    }
+    SD_TRY(store_prepare(e->st,
+                         add ? "INSERT OR IGNORE INTO ecs_image_shares (image_id, account, shared) "
+                               "VALUES (?, ?, ?)"
+                             : "DELETE FROM ecs_image_shares WHERE image_id = ? AND account = ? "
+                               "AND ? IS NOT NULL",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, image_id, err));
+    SD_TRY(store_bind_text(st, 2, account, err));
+    SD_TRY(store_bind_int64(st, 3, sd_now(&e->clock), err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code ecs_share_image(ecs *e, const ecs_caller *c, const char *image_id, const char *const *add,
+                        size_t n_add, const char *const *remove, size_t n_remove, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    image_row r = {.dk_blob = NULL};
+
+    pthread_mutex_lock(&e->mu);
+    SD_ENSUREC(n_add <= 10 && n_remove <= 10, err, SD_E_INVALID, "InvalidParameter",
+               "At most 10 accounts to add and 10 to remove at a time.");
+    SD_TRY(load_image(e, c, image_id, &r, err)); /* only the owner shares */
+    SD_TRY(store_begin(e->st, err));
+    for (size_t i = 0; i < n_add && rc == SD_OK; i++) {
+        rc = strcmp(add[i], c->account) == 0
+                 ? sd_err_setc(err, SD_E_INVALID, "InvalidAccount.Self", SD_HERE,
+                               "An image cannot be shared with its owner.")
+                 : share_one(e, image_id, add[i], true, err);
+    }
+    for (size_t i = 0; i < n_remove && rc == SD_OK; i++) {
+        rc = share_one(e, image_id, remove[i], false, err);
+    }
+    if (rc != SD_OK) {
+        store_rollback(e->st);
+        goto out;
+    }
+    SD_TRY(store_commit(e->st, err));
+out:
+    free(r.dk_blob);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_list_image_shares(ecs *e, const ecs_caller *c, const char *image_id, ecs_share_fn fn,
+                              void *ctx, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    image_row r = {.dk_blob = NULL};
+    store_stmt *st = NULL;
+    bool row = false;
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(load_image(e, c, image_id, &r, err));
+    SD_TRY(store_prepare(e->st,
+                         "SELECT account, shared FROM ecs_image_shares WHERE image_id = ? ORDER BY "
+                         "shared, account",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, image_id, err));
+    for (;;) {
+        SD_TRY(store_step(st, &row, err));
+        if (!row) {
+            break;
+        }
+        fn(ctx, store_col_text(st, 0), store_col_int64(st, 1));
+    }
+out:
+    store_stmt_free(st);
+    free(r.dk_blob);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_list_shared_images(ecs *e, const ecs_caller *c, ecs_image_fn fn, void *ctx, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+    image_row r = {.dk_blob = NULL};
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(store_prepare(e->st,
+                         "SELECT " IMAGE_COLS " FROM ecs_images WHERE region = ? AND image_id IN "
+                         "(SELECT image_id FROM ecs_image_shares WHERE account = ?) ORDER BY "
+                         "created, rowid",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->region, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    for (;;) {
+        SD_TRY(store_step(st, &row, err));
+        if (!row) {
+            break;
+        }
+        SD_TRY(image_from_row(st, &r, err));
+        fn(ctx, &r.i);
+        free(r.dk_blob);
+        r.dk_blob = NULL;
+    }
+out:
+    free(r.dk_blob);
+    store_stmt_free(st);
     pthread_mutex_unlock(&e->mu);
     return rc;
 }

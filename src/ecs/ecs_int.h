@@ -97,6 +97,7 @@ typedef struct snap_row {
     ecs_snapshot s;
     uint8_t *dk_blob; /* owned; NULL when unencrypted */
     size_t dk_len;
+    char owner[IAM_ACCOUNT_ID_LEN + 1]; /* "" for the caller's own; else who shared it */
 } snap_row;
 
 SD_MUST_USE sd_code ecs__load_snapshot(ecs *e, const ecs_caller *c, const char *id, snap_row *out,

@@ -253,7 +253,8 @@ let other;
 before(async () => {
   srv = await startServer(['--kms-quota-create', '0']);
   me = clients(srv);
-  other = clients(srv.createAccount('ecs-tenant-b'));
+  const b = srv.createAccount('ecs-tenant-b');
+  other = { ...clients(b), accountId: b.accountId };
 });
 
 after(async () => {
@@ -1042,6 +1043,33 @@ describe('image, reset and replace errors carry the contract Code and status', (
 // ---- R7 and R15 -----------------------------------------------------------------------
 
 describe('image encryption rules', () => {
+  test('R4 an image shared with another account gives it a disk under its own service key', async () => {
+    const o = ops(me.ecs);
+    const b = ops(other.ecs);
+    const img = await encryptedImage(o);
+    const share = (f) => me.ecs.modifyImageSharePermission(
+      new Ecs.ModifyImageSharePermissionRequest({ regionId: REGION, imageId: img, ...f }));
+    await rejects(() => b.run(fromImage(img)), 'InvalidImageId.NotFound', 404);
+    await rejects(() => other.ecs.modifyImageSharePermission(new Ecs.ModifyImageSharePermissionRequest({
+      regionId: REGION, imageId: img, addAccount: [other.accountId] })), 'InvalidImageId.NotFound', 404);
+    await rejects(() => share({ addAccount: ['9999999999999999'] }), 'InvalidAccount.NotFound', 404);
+    await share({ addAccount: [other.accountId] });
+    const perms = (await me.ecs.describeImageSharePermission(
+      new Ecs.DescribeImageSharePermissionRequest({ regionId: REGION, imageId: img }))).body;
+    assert.deepEqual(perms.accounts.account.map((a) => a.aliyunId), [other.accountId]);
+    assert.equal(perms.totalCount, 1);
+    const seen = await b.images({ imageOwnerAlias: 'others' });
+    assert.ok(seen.images.image.some((i) => i.imageId === img && i.imageOwnerAlias === 'others'));
+    assert.ok(!(await b.images()).images.image.some((i) => i.imageId === img), 'not among its own');
+    const r = await b.run(fromImage(img));
+    const [sys] = await disksOf(b, r.instanceIdSets.instanceIdSet[0]);
+    const theirs = await serviceKeyId(other);
+    assert.deepEqual([sys.encrypted, sys.KMSKeyId], [true, theirs], 'the recipient\'s own key');
+    assert.notEqual(sys.KMSKeyId, await serviceKeyId(me));
+    await share({ removeAccount: [other.accountId] });
+    await rejects(() => b.run(fromImage(img)), 'InvalidImageId.NotFound', 404);
+  });
+
   // The image-level Encrypted/KMSKeyId extension, read raw.
   async function rawImage(t, id) {
     const b = await t.ecsRaw('DescribeImages', { ImageId: id });

@@ -847,6 +847,77 @@ static void a_restart_never_leaves_a_half_made_copy(void **state)
     assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
 }
 
+static void count_image(void *ctx, const ecs_image *i)
+{
+    (void)i;
+    (*(int *)ctx)++;
+}
+
+static void r4_a_shared_image_gives_the_recipient_its_own_key(void **state)
+{
+    ecs_caller a = alice();
+    ecs_caller b = {w->bob.account_id, "cn-hangzhou"};
+    kms_caller ka = kalice();
+    kms_caller kb = {w->bob.account_id, "cn-hangzhou"};
+    char cmk[KMS_ID_MAX], inst[ECS_ID_MAX], sys[ECS_ID_MAX], img[ECS_ID_MAX];
+    char binst[ECS_ID_MAX], bsys[ECS_ID_MAX];
+    const char *const bob_id[] = {w->bob.account_id};
+    const char *const nobody[] = {"9999999999999999"};
+    ecs_instance_spec s = {.start = true};
+    kms_key_meta bsvc;
+    ecs_disk d;
+    int shared = 0;
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    new_cmk(cmk);
+    grant_role();
+    s.system_disk = (ecs_disk_req){.size_gib = 20, .encrypted = 1, .kms_key_id = cmk};
+    assert_int_equal(ecs_create_instance(w->e, &a, &s, inst, NULL), SD_OK);
+    system_disk_of(inst, sys);
+    write_marker(sys, 'H');
+    assert_int_equal(ecs_create_image(w->e, &a, NULL, inst, NULL, NULL, img, NULL), SD_OK);
+    /* not shared yet: bob cannot use it */
+    s = (ecs_instance_spec){.image_id = img, .start = true};
+    s.system_disk = (ecs_disk_req){.encrypted = -1};
+    expect_code(ecs_create_instance(w->e, &b, &s, binst, &err), &err, "InvalidImageId.NotFound");
+    sd_err_clear(&err);
+    expect_code(ecs_share_image(w->e, &a, img, nobody, 1, NULL, 0, &err), &err,
+                "InvalidAccount.NotFound");
+    sd_err_clear(&err);
+    expect_code(ecs_share_image(w->e, &b, img, bob_id, 1, NULL, 0, &err), &err,
+                "InvalidImageId.NotFound"); /* only the owner shares */
+    assert_int_equal(ecs_share_image(w->e, &a, img, bob_id, 1, NULL, 0, NULL), SD_OK);
+    assert_int_equal(ecs_list_shared_images(w->e, &b, count_image, &shared, NULL), SD_OK);
+    assert_int_equal(shared, 1);
+    /* R4: bob's disk is encrypted under bob's service key, with the data */
+    assert_int_equal(ecs_create_instance(w->e, &b, &s, binst, NULL), SD_OK);
+    for (size_t i = 0; i < w->nexports; i++) {
+        ecs_disk x;
+        if (ecs_describe_disk(w->e, &b, w->exports[i].name, &x, NULL) == SD_OK &&
+            strcmp(x.instance_id, binst) == 0) {
+            (void)snprintf(bsys, sizeof bsys, "%s", x.disk_id);
+        }
+    }
+    assert_int_equal(ecs_describe_disk(w->e, &b, bsys, &d, NULL), SD_OK);
+    assert_int_equal(kms_describe_key(w->k, &kb, "alias/acs/ecs", &bsvc, NULL), SD_OK);
+    assert_true(d.encrypted);
+    assert_string_equal(d.kms_key_id, bsvc.key_id);
+    assert_string_not_equal(d.kms_key_id, cmk);
+    expect_marker(bsys, 'H');
+    /* alice's key off: bob's disk, under his own key, still starts */
+    assert_int_equal(ecs_stop_instance(w->e, &b, binst, NULL), SD_OK);
+    assert_int_equal(kms_disable_key(w->k, &ka, cmk, NULL), SD_OK);
+    assert_int_equal(ecs_start_instance(w->e, &b, binst, NULL), SD_OK);
+    expect_marker(bsys, 'H');
+    assert_int_equal(kms_enable_key(w->k, &ka, cmk, NULL), SD_OK);
+    /* unshared: gone for bob */
+    assert_int_equal(ecs_share_image(w->e, &a, img, NULL, 0, bob_id, 1, NULL), SD_OK);
+    sd_err_clear(&err);
+    expect_code(ecs_create_instance(w->e, &b, &s, binst, &err), &err, "InvalidImageId.NotFound");
+    assert_int_equal(ecs_delete_instance(w->e, &a, inst, true, NULL), SD_OK);
+}
+
 static void client_tokens_make_requests_idempotent(void **state)
 {
     ecs_caller c = alice();
@@ -891,6 +962,7 @@ int main(void)
         cmocka_unit_test(reset_and_reinit_need_a_stopped_instance_and_the_key),
         cmocka_unit_test(r15_a_system_disk_is_encrypted_by_image_copy_and_replace),
         cmocka_unit_test(client_tokens_make_requests_idempotent),
+        cmocka_unit_test(r4_a_shared_image_gives_the_recipient_its_own_key),
         cmocka_unit_test(a_restart_never_leaves_a_half_made_copy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
