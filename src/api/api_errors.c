@@ -119,6 +119,7 @@ static const code_status code_table[] = {
     {"InvalidParameter.AssumeRolePolicyDocument", 400},
     {"EntityAlreadyExists.Account", 409},
     {"InvalidAccount.NotFound", 404},
+    {"InvalidImage.Size", 400},
     {"InvalidAccount.Self", 400},
 };
 

@@ -785,6 +785,14 @@ sd_code ecs_import_image(ecs *e, const ecs_caller *c, const char *path, const ch
         SD_TRY(ecs__usable_key(e, c, key[0] != '\0' ? key : ECS_SERVICE_KEY, key, err));
         SD_TRY(ecs__new_dk(e, c, key, &blob, &dk, err));
     }
+    /* disks are sized in GiB: an image of another size would make disks
+     * whose Size and NBD size disagree */
+    SD_ENSURE(stat(src, &sb) == 0, err, SD_E_IO, "the image file vanished");
+    SD_ENSUREC(sb.st_size > 0 && (uint64_t)sb.st_size % GIB == 0, err, SD_E_INVALID,
+               "InvalidImage.Size",
+               "The image is %lld bytes; disks are sized in whole GiB, so an image must be too "
+               "(extend it with truncate -s).",
+               (long long)sb.st_size);
     SD_TRY(blk_import_raw(e->blocks, src, tmp, dk, err));
     SD_ENSURE(stat(src, &sb) == 0, err, SD_E_IO, "the image file vanished");
     ecs__cpy(r.i.image_id, sizeof r.i.image_id, image_id);

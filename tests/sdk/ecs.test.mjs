@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer } from './lib/server.mjs';
 
@@ -168,6 +168,7 @@ function rawFile(marker) {
   buf.write(marker, 4 * MIB);
   const name = `image-${++fileSeq}.raw`;
   writeFileSync(join(images(), name), buf);
+  truncateSync(join(images(), name), 1024 * MIB); // sparse: disks are sized in whole GiB
   return name;
 }
 
@@ -995,6 +996,8 @@ describe('image, reset and replace errors carry the contract Code and status', (
     await rejects(() => o.importImage('/etc/passwd', 'RAW'), 'InvalidParameter', 400);
     symlinkSync(join(srv.dir, 'data', 'meta.db'), join(images(), 'link.raw'));
     await rejects(() => o.importImage('link.raw', 'RAW'), 'OperationDenied', 403);
+    writeFileSync(join(images(), 'odd.raw'), Buffer.alloc(8 * MIB));
+    await rejects(() => o.importImage('odd.raw', 'RAW'), 'InvalidImage.Size', 400);
     const path = rawFile('not-qcow2');
     await rejects(() => o.importImage(path, 'VHD'), 'InvalidParameter.Format', 400);
     await rejects(() => o.importImage(path, 'RAW', { imageName: 'unique-import' }).then(() =>
