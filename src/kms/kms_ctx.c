@@ -119,198 +119,44 @@ sd_code kms_ctx_from_pairs(const char *const *keys, const char *const *values, s
 
 /* ---- the JSON object parser ------------------------------------------- */
 
-typedef struct jp {
-    const char *s;
-    size_t n;
-    size_t i;
-} jp;
-
-static void ws(jp *j)
-{
-    while (j->i < j->n &&
-           (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' || j->s[j->i] == '\r')) {
-        j->i++;
-    }
-}
-
-static int hex4(jp *j, unsigned *out)
-{
-    unsigned v = 0;
-    if (j->i + 4 > j->n) {
-        return -1;
-    }
-    for (int k = 0; k < 4; k++) {
-        char c = j->s[j->i++];
-        v <<= 4;
-        if (c >= '0' && c <= '9') {
-            v |= (unsigned)(c - '0');
-        } else if (c >= 'a' && c <= 'f') {
-            v |= (unsigned)(c - 'a' + 10);
-        } else if (c >= 'A' && c <= 'F') {
-            v |= (unsigned)(c - 'A' + 10);
-        } else {
-            return -1;
-        }
-    }
-    *out = v;
-    return 0;
-}
-
-static int put_utf8(sd_buf *b, unsigned cp)
-{
-    uint8_t u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (uint8_t)(0xc0 | (cp >> 6));
-        u[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (uint8_t)(0xe0 | (cp >> 12));
-        u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (uint8_t)(0xf0 | (cp >> 18));
-        u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    return sd_buf_append(b, u, n, NULL) == SD_OK ? 0 : -1;
-}
-
-/* An escape after the backslash; 0 on success. */
-static int escape(jp *j, sd_buf *b)
-{
-    static const char from[] = "\"\\/bfnrt";
-    static const char to[] = "\"\\/\b\f\n\r\t";
-    const char *hit;
-    unsigned cp = 0;
-    unsigned lo = 0;
-    char c;
-
-    if (j->i >= j->n) {
-        return -1;
-    }
-    c = j->s[j->i++];
-    if (c != 'u') {
-        hit = c != '\0' ? strchr(from, c) : NULL;
-        if (hit == NULL) {
-            return -1;
-        }
-        return sd_buf_put_u8(b, (uint8_t)to[hit - from], NULL) == SD_OK ? 0 : -1;
-    }
-    if (hex4(j, &cp) != 0 || cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff)) {
-        return -1; /* NUL and lone low surrogates are refused */
-    }
-    if (cp >= 0xd800 && cp <= 0xdbff) {
-        if (j->i + 2 > j->n || j->s[j->i] != '\\' || j->s[j->i + 1] != 'u') {
-            return -1;
-        }
-        j->i += 2;
-        if (hex4(j, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff) {
-            return -1;
-        }
-        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-    }
-    return put_utf8(b, cp);
-}
-
-/* A JSON string at j->i == '"' into a new NUL-terminated heap string. */
-static int string(jp *j, char **out)
-{
-    sd_buf b = SD_BUF_INIT(KMS_CTX_MAX_BYTES);
-    const char *s = NULL;
-
-    *out = NULL;
-    if (j->i >= j->n || j->s[j->i] != '"') {
-        return -1;
-    }
-    j->i++;
-    while (j->i < j->n) {
-        unsigned char c = (unsigned char)j->s[j->i++];
-        if (c == '"') {
-            if (sd_buf_cstr(&b, &s, NULL) != SD_OK) {
-                break;
-            }
-            *out = (char *)b.data; /* ownership moves to the caller */
-            return 0;
-        }
-        if (c < 0x20) {
-            break;
-        }
-        if (c == '\\') {
-            if (escape(j, &b) != 0) {
-                break;
-            }
-        } else if (sd_buf_put_u8(&b, c, NULL) != SD_OK) {
-            break;
-        }
-    }
-    sd_buf_free(&b);
-    return -1;
-}
-
-/* The members after '{' up to and including '}'; *why on failure (the
- * pairs parsed so far stay in p[0..*n) for the caller to free). */
-static int members(jp *j, pair *p, size_t *n, const char **why)
+/* The JSON text is read by common's sd_json (one decoder for every JSON
+ * parameter); this checks the shape: an object of string values with
+ * non-empty keys, within the context's limits. */
+static sd_code object_pairs(const sd_json_val *root, pair *p, size_t *n, sd_err *err)
 {
     size_t total = 0;
 
-    ws(j);
-    if (j->i < j->n && j->s[j->i] == '}') {
-        j->i++;
-        return 0;
+    if (root->type != SD_JSON_OBJECT) {
+        return bad(err, "not a JSON object");
     }
-    for (;;) {
-        if (*n == KMS_CTX_MAX_PAIRS) {
-            *why = "more than 64 pairs";
-            return -1;
+    if (root->n > KMS_CTX_MAX_PAIRS) {
+        return bad(err, "more than 64 pairs");
+    }
+    for (const sd_json_val *v = root->child; v != NULL; v = v->next) {
+        if (v->type != SD_JSON_STRING) {
+            return bad(err, "values must be JSON strings");
         }
-        ws(j);
+        total += strlen(v->key) + v->len;
+        if (v->key[0] == '\0' || total > KMS_CTX_MAX_BYTES) {
+            return bad(err, "an empty key, or over 8 KiB");
+        }
+        p[*n].k = strdup(v->key);
+        p[*n].v = strdup(v->str);
         (*n)++;
-        if (string(j, &p[*n - 1].k) != 0) {
-            *why = "a key is not a valid JSON string";
-            return -1;
+        if (p[*n - 1].k == NULL || p[*n - 1].v == NULL) {
+            return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
         }
-        ws(j);
-        if (j->i >= j->n || j->s[j->i++] != ':') {
-            *why = "expected ':'";
-            return -1;
-        }
-        ws(j);
-        if (string(j, &p[*n - 1].v) != 0) {
-            *why = "values must be JSON strings";
-            return -1;
-        }
-        total += strlen(p[*n - 1].k) + strlen(p[*n - 1].v);
-        if (p[*n - 1].k[0] == '\0' || total > KMS_CTX_MAX_BYTES) {
-            *why = "an empty key, or over 8 KiB";
-            return -1;
-        }
-        ws(j);
-        if (j->i < j->n && j->s[j->i] == ',') {
-            j->i++;
-            continue;
-        }
-        if (j->i < j->n && j->s[j->i] == '}') {
-            j->i++;
-            return 0;
-        }
-        *why = "expected ',' or '}'";
-        return -1;
     }
+    return SD_OK;
 }
 
 sd_code kms_ctx_from_json(const char *json, size_t len, kms_ctx **out, sd_err *err)
 {
     pair p[KMS_CTX_MAX_PAIRS] = {{0}};
     size_t n = 0;
-    jp j = {json, len, 0};
-    const char *why = NULL;
+    sd_json_doc *doc = NULL;
+    sd_err why = SD_ERR_INIT;
+    sd_code rc;
 
     *out = NULL;
     if (json == NULL || len == 0) {
@@ -319,21 +165,14 @@ sd_code kms_ctx_from_json(const char *json, size_t len, kms_ctx **out, sd_err *e
     if (len > KMS_CTX_MAX_BYTES * 2) {
         return bad(err, "longer than 16 KiB");
     }
-    if (memchr(json, '\0', len) != NULL) {
-        return bad(err, "contains a NUL byte");
+    if (sd_json_parse(json, len, 2 * KMS_CTX_MAX_PAIRS + 1, &doc, &why) != SD_OK) {
+        return bad(err, why.msg);
     }
-    ws(&j);
-    if (j.i >= j.n || j.s[j.i++] != '{') {
-        return bad(err, "not a JSON object");
-    }
-    if (members(&j, p, &n, &why) != 0) {
+    rc = object_pairs(sd_json_root(doc), p, &n, err);
+    sd_json_doc_free(doc);
+    if (rc != SD_OK) {
         free_pairs(p, n);
-        return bad(err, why);
-    }
-    ws(&j);
-    if (j.i != j.n) {
-        free_pairs(p, n);
-        return bad(err, "text after the object");
+        return rc;
     }
     return canonical(p, n, out, err);
 }
