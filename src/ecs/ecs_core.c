@@ -32,6 +32,25 @@ void ecs__cpy(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+sd_code ecs__col_blob(store_stmt *st, int col, uint8_t **out, size_t *len, sd_err *err)
+{
+    size_t n = 0;
+    const uint8_t *blob = store_col_blob(st, col, &n);
+
+    *out = NULL;
+    *len = 0;
+    if (blob == NULL || n == 0) {
+        return SD_OK;
+    }
+    *out = malloc(n);
+    if (*out == NULL) {
+        return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
+    }
+    memcpy(*out, blob, n);
+    *len = n;
+    return SD_OK;
+}
+
 sd_code ecs__new_id(ecs *e, const char *prefix, char out[ECS_ID_MAX], sd_err *err)
 {
     return sd_id_new(&e->rng, prefix, 20, out, ECS_ID_MAX, err);

@@ -49,9 +49,6 @@ static const category *find_category(const char *name)
 static sd_code disk_from_row(store_stmt *st, ecs_disk_row *r, sd_err *err)
 {
     ecs_disk *d = &r->d;
-    const uint8_t *blob;
-    size_t n = 0;
-
     *r = (ecs_disk_row){0};
     ecs__cpy(d->disk_id, sizeof d->disk_id, store_col_text(st, 0));
     ecs__cpy(d->region, sizeof d->region, store_col_text(st, 1));
@@ -63,14 +60,8 @@ static sd_code disk_from_row(store_stmt *st, ecs_disk_row *r, sd_err *err)
     d->size_gib = store_col_int64(st, 7);
     d->encrypted = store_col_int64(st, 8) != 0;
     ecs__cpy(d->kms_key_id, sizeof d->kms_key_id, store_col_text(st, 9));
-    blob = store_col_blob(st, 10, &n);
-    if (blob != NULL && n > 0) {
-        r->dk_blob = malloc(n);
-        if (r->dk_blob == NULL) {
-            return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
-        }
-        memcpy(r->dk_blob, blob, n);
-        r->dk_len = n;
+    if (ecs__col_blob(st, 10, &r->dk_blob, &r->dk_len, err) != SD_OK) {
+        return SD_E_NOMEM;
     }
     ecs__cpy(d->source_snapshot_id, sizeof d->source_snapshot_id, store_col_text(st, 11));
     ecs__cpy(d->image_id, sizeof d->image_id, store_col_text(st, 12));
@@ -141,9 +132,6 @@ out:
 static sd_code snap_from_row(store_stmt *st, snap_row *r, sd_err *err)
 {
     ecs_snapshot *s = &r->s;
-    const uint8_t *blob;
-    size_t n = 0;
-
     *r = (snap_row){0};
     ecs__cpy(s->snapshot_id, sizeof s->snapshot_id, store_col_text(st, 0));
     ecs__cpy(s->region, sizeof s->region, store_col_text(st, 1));
@@ -154,14 +142,8 @@ static sd_code snap_from_row(store_stmt *st, snap_row *r, sd_err *err)
     ecs__cpy(s->source_disk_type, sizeof s->source_disk_type, store_col_text(st, 6));
     s->encrypted = store_col_int64(st, 7) != 0;
     ecs__cpy(s->kms_key_id, sizeof s->kms_key_id, store_col_text(st, 8));
-    blob = store_col_blob(st, 9, &n);
-    if (blob != NULL && n > 0) {
-        r->dk_blob = malloc(n);
-        if (r->dk_blob == NULL) {
-            return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
-        }
-        memcpy(r->dk_blob, blob, n);
-        r->dk_len = n;
+    if (ecs__col_blob(st, 9, &r->dk_blob, &r->dk_len, err) != SD_OK) {
+        return SD_E_NOMEM;
     }
     s->created = store_col_int64(st, 10);
     ecs__cpy(s->status, sizeof s->status, "accomplished");

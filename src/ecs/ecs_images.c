@@ -38,9 +38,6 @@ typedef struct image_row {
 static sd_code image_from_row(store_stmt *st, image_row *r, sd_err *err)
 {
     ecs_image *i = &r->i;
-    const uint8_t *blob;
-    size_t n = 0;
-
     *r = (image_row){.dk_blob = NULL};
     ecs__cpy(i->image_id, sizeof i->image_id, store_col_text(st, 0));
     ecs__cpy(i->region, sizeof i->region, store_col_text(st, 1));
@@ -50,14 +47,8 @@ static sd_code image_from_row(store_stmt *st, image_row *r, sd_err *err)
     i->size_gib = store_col_int64(st, 5);
     i->encrypted = store_col_int64(st, 6) != 0;
     ecs__cpy(i->kms_key_id, sizeof i->kms_key_id, store_col_text(st, 7));
-    blob = store_col_blob(st, 8, &n);
-    if (blob != NULL && n > 0) {
-        r->dk_blob = malloc(n);
-        if (r->dk_blob == NULL) {
-            return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
-        }
-        memcpy(r->dk_blob, blob, n);
-        r->dk_len = n;
+    if (ecs__col_blob(st, 8, &r->dk_blob, &r->dk_len, err) != SD_OK) {
+        return SD_E_NOMEM;
     }
     ecs__cpy(i->source_image_id, sizeof i->source_image_id, store_col_text(st, 9));
     i->created = store_col_int64(st, 10);

@@ -47,6 +47,9 @@ struct ecs {
 /* A new resource id: prefix ("d-", "s-", "i-") and 20 lower-case
  * alphanumerics, as Alibaba's. */
 SD_MUST_USE sd_code ecs__new_id(ecs *e, const char *prefix, char out[ECS_ID_MAX], sd_err *err);
+/* A copy of a row's blob column (a DK blob): *out NULL when the column is
+ * NULL or empty.  SD_E_NOMEM. */
+SD_MUST_USE sd_code ecs__col_blob(store_stmt *st, int col, uint8_t **out, size_t *len, sd_err *err);
 /* Copies src into dst[cap], truncating. */
 void ecs__cpy(char *dst, size_t cap, const char *src);
 /* Whether the region is the caller's and zone one of its zones (NULL: the
