@@ -286,7 +286,10 @@ out:
     return rc;
 }
 
-sd_code ecs_list_images(ecs *e, const ecs_caller *c, ecs_image_fn fn, void *ctx, sd_err *err)
+/* Calls fn with each image the query selects; sql binds the caller's
+ * account as ?1 and region as ?2. */
+static sd_code list_images_where(ecs *e, const ecs_caller *c, const char *sql, ecs_image_fn fn,
+                                 void *ctx, sd_err *err)
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
@@ -294,10 +297,7 @@ sd_code ecs_list_images(ecs *e, const ecs_caller *c, ecs_image_fn fn, void *ctx,
     image_row r = {.dk_blob = NULL};
 
     pthread_mutex_lock(&e->mu);
-    SD_TRY(store_prepare(e->st,
-                         "SELECT " IMAGE_COLS " FROM ecs_images WHERE account = ? AND region = ? "
-                         "ORDER BY created, rowid",
-                         &st, err));
+    SD_TRY(store_prepare(e->st, sql, &st, err));
     SD_TRY(store_bind_text(st, 1, c->account, err));
     SD_TRY(store_bind_text(st, 2, c->region, err));
     for (;;) {
@@ -315,6 +315,14 @@ out:
     store_stmt_free(st);
     pthread_mutex_unlock(&e->mu);
     return rc;
+}
+
+sd_code ecs_list_images(ecs *e, const ecs_caller *c, ecs_image_fn fn, void *ctx, sd_err *err)
+{
+    return list_images_where(e, c,
+                             "SELECT " IMAGE_COLS " FROM ecs_images WHERE account = ?1 AND "
+                             "region = ?2 ORDER BY created, rowid",
+                             fn, ctx, err);
 }
 
 sd_code ecs_delete_image(ecs *e, const ecs_caller *c, const char *image_id, bool force, sd_err *err)
@@ -920,32 +928,9 @@ out:
 
 sd_code ecs_list_shared_images(ecs *e, const ecs_caller *c, ecs_image_fn fn, void *ctx, sd_err *err)
 {
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    bool row = false;
-    image_row r = {.dk_blob = NULL};
-
-    pthread_mutex_lock(&e->mu);
-    SD_TRY(store_prepare(e->st,
-                         "SELECT " IMAGE_COLS " FROM ecs_images WHERE region = ? AND image_id IN "
-                         "(SELECT image_id FROM ecs_image_shares WHERE account = ?) ORDER BY "
-                         "created, rowid",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, c->region, err));
-    SD_TRY(store_bind_text(st, 2, c->account, err));
-    for (;;) {
-        SD_TRY(store_step(st, &row, err));
-        if (!row) {
-            break;
-        }
-        SD_TRY(image_from_row(st, &r, err));
-        fn(ctx, &r.i);
-        free(r.dk_blob);
-        r.dk_blob = NULL;
-    }
-out:
-    free(r.dk_blob);
-    store_stmt_free(st);
-    pthread_mutex_unlock(&e->mu);
-    return rc;
+    return list_images_where(e, c,
+                             "SELECT " IMAGE_COLS " FROM ecs_images WHERE region = ?2 AND "
+                             "image_id IN (SELECT image_id FROM ecs_image_shares WHERE account = "
+                             "?1) ORDER BY created, rowid",
+                             fn, ctx, err);
 }
