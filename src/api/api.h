@@ -20,16 +20,18 @@
 typedef struct api_server api_server;
 
 typedef struct api_server_opts {
-    const char *bind_addr; /* IPv4 address to listen on */
-    uint16_t port;         /* 0: any free port (see api_server_port) */
-    unsigned threads;      /* worker threads; 0: 2 */
-    size_t max_body;       /* largest request body accepted, bytes */
-    const char *region;    /* region of requests that name none */
-    api_audit *audit;      /* borrowed; every KMS call is recorded here */
-    struct kms *kms;       /* borrowed: serves the KMS actions */
-    struct iam *iam;       /* borrowed: authenticates every request */
-    struct ecs *ecs;       /* borrowed: serves the ECS actions (NULL: they fail) */
-    sd_clock clock;        /* time of audit records */
+    const char *bind_addr;      /* IPv4 address to listen on */
+    uint16_t port;              /* 0: any free port (see api_server_port) */
+    unsigned threads;           /* worker threads; 0: 2 */
+    size_t max_body;            /* largest request body accepted, bytes */
+    const char *region;         /* region of requests that name none */
+    const char *const *regions; /* every region served, region among them (NULL: region only) */
+    size_t nregions;
+    api_audit *audit; /* borrowed; every KMS call is recorded here */
+    struct kms *kms;  /* borrowed: serves the KMS actions */
+    struct iam *iam;  /* borrowed: authenticates every request */
+    struct ecs *ecs;  /* borrowed: serves the ECS actions (NULL: they fail) */
+    sd_clock clock;   /* time of audit records */
 } api_server_opts;
 
 /* Designated, so a new field can never be left out by accident. */

@@ -12,20 +12,30 @@
 
 /* ---- regions and zones ------------------------------------------------------- */
 
-sd_code api__ECS_DescribeRegions(api_req *r)
+static void region_member(api_json *j, const char *region)
 {
     char endpoint[96];
 
-    (void)snprintf(endpoint, sizeof endpoint, "ecs.%s.aliyuncs.com",
-                   r->opts->region); /* a cut endpoint is still a name */
+    /* a cut endpoint is still a name */
+    (void)snprintf(endpoint, sizeof endpoint, "ecs.%s.aliyuncs.com", region);
+    api_json_obj_begin(j, NULL);
+    api_json_str(j, "RegionId", region);
+    api_json_str(j, "LocalName", region);
+    api_json_str(j, "RegionEndpoint", endpoint);
+    api_json_str(j, "Status", "available");
+    api_json_obj_end(j);
+}
+
+sd_code api__ECS_DescribeRegions(api_req *r)
+{
     api_json_obj_begin(r->j, "Regions");
     api_json_arr_begin(r->j, "Region");
-    api_json_obj_begin(r->j, NULL);
-    api_json_str(r->j, "RegionId", r->opts->region);
-    api_json_str(r->j, "LocalName", r->opts->region);
-    api_json_str(r->j, "RegionEndpoint", endpoint);
-    api_json_str(r->j, "Status", "available");
-    api_json_obj_end(r->j);
+    region_member(r->j, r->opts->region);
+    for (size_t i = 0; i < r->opts->nregions; i++) {
+        if (strcmp(r->opts->regions[i], r->opts->region) != 0) {
+            region_member(r->j, r->opts->regions[i]);
+        }
+    }
     api_json_arr_end(r->j);
     api_json_obj_end(r->j);
     return SD_OK;
@@ -76,7 +86,7 @@ sd_code api__ECS_DescribeZones(api_req *r)
     size_t n;
 
     SD_TRY(api__ecs_begin(r, &c));
-    n = ecs_zones(r->opts->ecs, &zones);
+    n = ecs_zones(r->opts->ecs, c.region, &zones);
     api_json_obj_begin(r->j, "Zones");
     api_json_arr_begin(r->j, "Zone");
     for (size_t i = 0; i < n; i++) {

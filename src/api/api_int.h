@@ -19,6 +19,9 @@ typedef enum api_product {
 /* Status and Code for a failure (the one mapping table, api_errors.c). */
 void api__error_map(api_product product, const sd_err *err, int *status, const char **code);
 
+/* The server-lifetime copy of region when it is served, else NULL. */
+const char *api__served_region(const api_server_opts *o, const char *region);
+
 /* One authenticated request as a handler sees it.  The handler reads
  * params, writes its response members into j (the pipeline has opened the
  * object and written RequestId) and names what it touched for the audit

@@ -142,6 +142,19 @@ out:
     return rc;
 }
 
+const char *api__served_region(const api_server_opts *o, const char *region)
+{
+    if (strcmp(region, o->region) == 0) {
+        return o->region;
+    }
+    for (size_t i = 0; i < o->nregions; i++) {
+        if (strcmp(region, o->regions[i]) == 0) {
+            return o->regions[i]; /* lives as long as the server, unlike the request */
+        }
+    }
+    return NULL;
+}
+
 /* Step 3: product, action, merged parameters and region. */
 static sd_code route(const api_server_opts *o, pipeline *pl, sd_err *err)
 {
@@ -178,10 +191,12 @@ static sd_code route(const api_server_opts *o, pipeline *pl, sd_err *err)
     if (region == NULL || region[0] == '\0') {
         region = o->region;
     }
-    SD_ENSUREC(strcmp(region, o->region) == 0, err, SD_E_INVALID, "InvalidRegionId",
-               "The specified RegionId \"%s\" does not exist; this server serves %s.", region,
-               o->region);
-    pl->req.caller = (kms_caller){pl->auth.account_id, o->region};
+    region = api__served_region(o, region);
+    SD_ENSUREC(region != NULL, err, SD_E_INVALID, "InvalidRegionId",
+               "The specified RegionId \"%s\" does not exist; see DescribeRegions for the regions "
+               "served here.",
+               api_param(&pl->params, "RegionId"));
+    pl->req.caller = (kms_caller){pl->auth.account_id, region};
 out:
     return rc;
 }

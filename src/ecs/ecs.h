@@ -48,15 +48,14 @@ typedef struct ecs_exporter {
 } ecs_exporter;
 
 typedef struct ecs_opts {
-    const char *db_path;      /* the metadata store */
-    blk_store *blocks;        /* borrowed */
-    kms_client kms;           /* borrowed handle inside */
-    iam *iam;                 /* borrowed: the service role (R10) */
-    ecs_exporter exporter;    /* ops NULL: instances start without exports */
-    const char *image_dir;    /* import/export files live under <image_dir>/<account>/; NULL: off */
-    const char *region;       /* the region served */
-    const char *const *zones; /* its zones (NULL: region + "-a", "-b") */
-    size_t nzones;
+    const char *db_path;   /* the metadata store */
+    blk_store *blocks;     /* borrowed */
+    kms_client kms;        /* borrowed handle inside */
+    iam *iam;              /* borrowed: the service role (R10) */
+    ecs_exporter exporter; /* ops NULL: instances start without exports */
+    const char *image_dir; /* import/export files live under <image_dir>/<account>/; NULL: off */
+    const char *const *regions; /* the regions served, the default first; each has the */
+    size_t nregions;            /* zones <region>-a and <region>-b */
     sd_clock clock;
     sd_rng rng;
 } ecs_opts;
@@ -72,16 +71,17 @@ typedef struct ecs_caller {
     const char *region;
 } ecs_caller;
 
-#define ECS_ID_MAX   32
-#define ECS_NAME_MAX 129
-#define ECS_DESC_MAX 257
-#define ECS_KEY_MAX  192
-#define ECS_URI_MAX  256
+#define ECS_ID_MAX      32
+#define ECS_NAME_MAX    129
+#define ECS_DESC_MAX    257
+#define ECS_KEY_MAX     192
+#define ECS_URI_MAX     256
+#define ECS_REGIONS_MAX 16
 
 /* ---- regions, zones, categories --------------------------------------- */
 
-/* The zones of the region (borrowed strings). */
-size_t ecs_zones(const ecs *e, const char *const **zones);
+/* The zones of region (borrowed strings); 0 when it is not served. */
+size_t ecs_zones(const ecs *e, const char *region, const char *const **zones);
 /* The disk categories served, NULL-terminated (borrowed). */
 const char *const *ecs_categories(void);
 

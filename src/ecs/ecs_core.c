@@ -82,26 +82,41 @@ void ecs__fp_hex(const ecs_fp *f, char out[17])
     (void)snprintf(out, 17, "%016llx", (unsigned long long)f->h);
 }
 
-size_t ecs_zones(const ecs *e, const char *const **zones)
+const ecs_region *ecs__region(const ecs *e, const char *name)
 {
-    *zones = e->zones;
-    return e->nzones;
+    for (size_t i = 0; name != NULL && i < e->nregions; i++) {
+        if (strcmp(e->regions[i].name, name) == 0) {
+            return &e->regions[i];
+        }
+    }
+    return NULL;
 }
 
-sd_code ecs__check_zone(ecs *e, const char *zone, const char **out, sd_err *err)
+size_t ecs_zones(const ecs *e, const char *region, const char *const **zones)
 {
-    if (zone == NULL || zone[0] == '\0') {
-        *out = e->zones[0];
-        return SD_OK;
+    const ecs_region *r = ecs__region(e, region);
+
+    *zones = r != NULL ? r->zones : NULL;
+    return r != NULL ? ECS_ZONES : 0;
+}
+
+sd_code ecs__check_zone(const ecs *e, const char *region, const char *zone, const char **out,
+                        sd_err *err)
+{
+    const ecs_region *r = ecs__region(e, region);
+
+    if (r == NULL) {
+        return sd_err_setc(err, SD_E_INVALID, "InvalidRegionId.NotFound", SD_HERE,
+                           "The region %s is not served here.", region);
     }
-    for (size_t i = 0; i < e->nzones; i++) {
-        if (strcmp(e->zones[i], zone) == 0) {
-            *out = e->zones[i];
+    for (size_t i = 0; i < ECS_ZONES; i++) {
+        if (zone == NULL || zone[0] == '\0' || strcmp(r->zones[i], zone) == 0) {
+            *out = r->zones[i];
             return SD_OK;
         }
     }
     return sd_err_setc(err, SD_E_NOT_FOUND, "InvalidZoneId.NotFound", SD_HERE,
-                       "The specified zone %s does not exist in region %s.", zone, e->region);
+                       "The specified zone %s does not exist in region %s.", zone, region);
 }
 
 sd_code ecs_open(const ecs_opts *o, ecs **out, sd_err *err)
@@ -120,20 +135,17 @@ sd_code ecs_open(const ecs_opts *o, ecs **out, sd_err *err)
     e->exporter = o->exporter;
     e->clock = o->clock;
     e->rng = o->rng;
-    ecs__cpy(e->region, sizeof e->region, o->region);
     ecs__cpy(e->image_dir, sizeof e->image_dir, o->image_dir);
-    if (o->zones != NULL && o->nzones > 0) {
-        for (size_t i = 0; i < o->nzones && i < ECS_ZONES_MAX; i++) {
-            ecs__cpy(e->zone_buf[i], sizeof e->zone_buf[i], o->zones[i]);
-            e->zones[e->nzones++] = e->zone_buf[i];
+    SD_ENSURE(o->nregions > 0 && o->nregions <= ECS_REGIONS_MAX, err, SD_E_INVALID,
+              "1 to %d regions can be served", ECS_REGIONS_MAX);
+    for (size_t i = 0; i < o->nregions; i++) {
+        ecs_region *r = &e->regions[e->nregions++];
+        ecs__cpy(r->name, sizeof r->name, o->regions[i]);
+        for (size_t z = 0; z < ECS_ZONES; z++) {
+            (void)snprintf(r->zone_buf[z], sizeof r->zone_buf[z], "%.63s-%c", o->regions[i],
+                           (char)('a' + z));
+            r->zones[z] = r->zone_buf[z];
         }
-    } else {
-        /* region names are short; a cut zone name would only look odd */
-        (void)snprintf(e->zone_buf[0], sizeof e->zone_buf[0], "%.60s-a", e->region);
-        (void)snprintf(e->zone_buf[1], sizeof e->zone_buf[1], "%.60s-b", e->region);
-        e->zones[0] = e->zone_buf[0];
-        e->zones[1] = e->zone_buf[1];
-        e->nzones = 2;
     }
     SD_TRY(store_open_sqlite(o->db_path, &e->st, err));
     ecs__recover_images(e);

@@ -408,7 +408,7 @@ sd_code ecs__create_disk_locked(ecs *e, const ecs_caller *c, const ecs_disk_spec
     p.cat = find_category(s->category != NULL ? s->category : "cloud_essd");
     SD_ENSUREC(p.cat != NULL, err, SD_E_INVALID, "InvalidDiskCategory.ValueNotSupported",
                "The disk category %s is not supported.", s->category);
-    SD_TRY(ecs__check_zone(e, s->zone, &p.zone, err));
+    SD_TRY(ecs__check_zone(e, c->region, s->zone, &p.zone, err));
     if (s->image_id != NULL && s->image_id[0] != '\0') {
         SD_TRY(ecs__image_source(e, c, s->image_id, &p.snap, err));
         p.has_snap = true;

@@ -395,7 +395,7 @@ sd_code ecs_create_instance(ecs *e, const ecs_caller *c, const ecs_instance_spec
     pthread_mutex_lock(&e->mu);
     SD_ENSUREC(s->n_data_disks <= ECS_DATA_DISKS_MAX, err, SD_E_INVALID, "InvalidParameter",
                "At most %d data disks.", ECS_DATA_DISKS_MAX);
-    SD_TRY(ecs__check_zone(e, s->zone, &zone, err));
+    SD_TRY(ecs__check_zone(e, c->region, s->zone, &zone, err));
     instance_fingerprint(s, fp);
     SD_TRY(find_instance_token(e, c, s, fp, instance_id, &found, err));
     if (found) {

@@ -8,7 +8,14 @@
 #include "store/store.h"
 
 #define ECS_SERVICE_KEY "alias/acs/ecs"
-#define ECS_ZONES_MAX   8
+#define ECS_ZONES       2 /* per region: <region>-a and <region>-b */
+
+/* A region served: its zones are named after it. */
+typedef struct ecs_region {
+    char name[64];
+    char zone_buf[ECS_ZONES][72];
+    const char *zones[ECS_ZONES];
+} ecs_region;
 
 /* A disk opened for a running instance: its key is inside d (locked
  * memory), and d is owned by the exporter once exported. */
@@ -29,11 +36,9 @@ struct ecs {
     kms_client kms;
     iam *iam;
     ecs_exporter exporter;
-    char region[64];
+    ecs_region regions[ECS_REGIONS_MAX]; /* the default region first */
+    size_t nregions;
     char image_dir[512]; /* "" when import and export are off */
-    char zone_buf[ECS_ZONES_MAX][64];
-    const char *zones[ECS_ZONES_MAX];
-    size_t nzones;
     sd_clock clock;
     sd_rng rng;
     ecs_open_disk open[ECS_OPEN_MAX];
@@ -52,9 +57,12 @@ SD_MUST_USE sd_code ecs__new_id(ecs *e, const char *prefix, char out[ECS_ID_MAX]
 SD_MUST_USE sd_code ecs__col_blob(store_stmt *st, int col, uint8_t **out, size_t *len, sd_err *err);
 /* Copies src into dst[cap], truncating. */
 void ecs__cpy(char *dst, size_t cap, const char *src);
-/* Whether the region is the caller's and zone one of its zones (NULL: the
- * first, written to *zone). */
-SD_MUST_USE sd_code ecs__check_zone(ecs *e, const char *zone, const char **out, sd_err *err);
+/* The region named, or NULL when it is not served. */
+const ecs_region *ecs__region(const ecs *e, const char *name);
+/* Whether zone is one of region's zones (NULL or "": its first); *out
+ * gets the zone's lasting name. */
+SD_MUST_USE sd_code ecs__check_zone(const ecs *e, const char *region, const char *zone,
+                                    const char **out, sd_err *err);
 
 /* A request's fingerprint for ClientToken idempotency (FNV-1a over its
  * parameters, NUL-separated; not a security boundary: the token is the

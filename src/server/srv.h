@@ -18,11 +18,15 @@
 #include "common/common.h"
 #include "kms/kms.h"
 
+#define SRV_REGIONS_MAX 8
+
 typedef struct srv_config {
     char data_dir[512];
     char listen_addr[64];
     uint16_t listen_port;
-    char region[64];
+    char region[64];                   /* the default region: of requests that name none */
+    char regions[SRV_REGIONS_MAX][64]; /* further regions served, besides region */
+    size_t nregions;
     char root_key[16];       /* "file" or "passphrase" */
     char root_key_file[512]; /* "" = DATA_DIR/root.key */
     char passphrase_env[64]; /* environment variable holding the passphrase */
@@ -39,6 +43,9 @@ typedef struct srv_config {
     char debug[128];             /* modules whose debug lines are shown */
 } srv_config;
 
+/* The regions served, the default region first, in out[0..n); borrowed
+ * from c.  Returns n. */
+size_t srv_config_regions(const srv_config *c, const char *out[SRV_REGIONS_MAX + 1]);
 /* Fills c with the embedded defaults. */
 void srv_config_defaults(srv_config *c);
 /* Applies a config file's keys over c.  SD_E_INVALID names an unknown key

@@ -69,9 +69,73 @@ static sd_code set_data_dir(srv_config *c, const char *v, sd_err *err)
     return copy_str(c->data_dir, sizeof c->data_dir, v, "data_dir", err);
 }
 
+/* Region ids are what Alibaba Cloud uses: lower-case letters, digits and
+ * dashes (cn-hangzhou, ap-southeast-1); they end up in ARNs and endpoints. */
+static sd_code region_name(const char *v, size_t n, const char *what, sd_err *err)
+{
+    if (n == 0 || n >= 64 || v[0] == '-') {
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "%s: a region id is 1 to 63 characters",
+                          what);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ch = v[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) {
+            return sd_err_set(err, SD_E_INVALID, SD_HERE,
+                              "%s: '%.*s' is not a region id (a-z, 0-9 and '-')", what, (int)n, v);
+        }
+    }
+    return SD_OK;
+}
+
 static sd_code set_region(srv_config *c, const char *v, sd_err *err)
 {
-    return copy_str(c->region, sizeof c->region, v, "region", err);
+    sd_code rc = SD_OK;
+
+    SD_TRY(region_name(v, strlen(v), "region", err));
+    SD_TRY(copy_str(c->region, sizeof c->region, v, "region", err));
+out:
+    return rc;
+}
+
+/* A comma-separated list; the default region need not be repeated. */
+static sd_code set_regions(srv_config *c, const char *v, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    const char *p = v;
+
+    c->nregions = 0;
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        SD_TRY(region_name(p, n, "regions", err));
+        SD_ENSURE(c->nregions < SRV_REGIONS_MAX, err, SD_E_INVALID,
+                  "regions: at most %d besides the default region", SRV_REGIONS_MAX);
+        memcpy(c->regions[c->nregions], p, n);
+        c->regions[c->nregions++][n] = '\0';
+        p += n;
+        if (*p == ',') {
+            p++;
+            SD_ENSURE(*p != '\0', err, SD_E_INVALID, "regions: a trailing comma");
+        }
+    }
+out:
+    return rc;
+}
+
+size_t srv_config_regions(const srv_config *c, const char *out[SRV_REGIONS_MAX + 1])
+{
+    size_t n = 0;
+
+    out[n++] = c->region;
+    for (size_t i = 0; i < c->nregions; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < n; k++) {
+            seen = seen || strcmp(out[k], c->regions[i]) == 0;
+        }
+        if (!seen) {
+            out[n++] = c->regions[i];
+        }
+    }
+    return n;
 }
 
 static sd_code set_root_key(srv_config *c, const char *v, sd_err *err)
@@ -200,6 +264,8 @@ static const opt opts[] = {
     {"listen", "--listen", set_listen, "ADDRESS:PORT of the HTTP API (127.0.0.1:8080)"},
     {"data_dir", "--data-dir", set_data_dir, "where metadata, disks and the root key live"},
     {"region", "--region", set_region, "region of requests that name none (cn-hangzhou)"},
+    {"regions", "--regions", set_regions,
+     "further regions served, comma-separated; each has its own keys, quotas and zones"},
     {"root_key", "--root-key", set_root_key, "root key provider: file or passphrase (file)"},
     {"root_key_file", "--root-key-file", set_root_key_file, "root key file (DATA_DIR/root.key)"},
     {"passphrase_env", "--passphrase-env", set_passphrase_env,

@@ -53,6 +53,8 @@ sd_code srv__dataplane_open(const srv_config *c, kms *k, iam *accounts, srv_data
     char images[600];
     nbds_opts no = NBDS_OPTS_INIT;
     ecs_opts eo = {0};
+    const char *regions[SRV_REGIONS_MAX + 1];
+    size_t nregions;
 
     *out = NULL;
     SD_ENSURE(dp != NULL, err, SD_E_NOMEM, "out of memory");
@@ -85,7 +87,9 @@ sd_code srv__dataplane_open(const srv_config *c, kms *k, iam *accounts, srv_data
     eo.kms = kms_client_local(k);
     eo.iam = accounts;
     eo.exporter = (ecs_exporter){export_add, export_remove, dp};
-    eo.region = c->region;
+    nregions = srv_config_regions(c, regions);
+    eo.regions = regions;
+    eo.nregions = nregions;
     /* each account's image files, IMAGE_DIR/<account>/ (import, export) */
     if (c->image_dir[0] != '\0') {
         SD_ENSURE(snprintf(images, sizeof images, "%s", c->image_dir) < (int)sizeof images, err,

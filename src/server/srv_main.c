@@ -91,6 +91,8 @@ static sd_code run(const srv_config *c, sd_err *err)
     srv_dataplane *dp = NULL;
     char endpoint[96];
     api_server_opts aopts = API_SERVER_OPTS_INIT;
+    const char *regions[SRV_REGIONS_MAX + 1]; /* outlive the API server */
+    size_t nregions;
     char db[600];
     int sig = 0;
 
@@ -123,6 +125,9 @@ static sd_code run(const srv_config *c, sd_err *err)
     aopts.port = c->listen_port;
     aopts.threads = c->http_threads;
     aopts.region = c->region;
+    nregions = srv_config_regions(c, regions);
+    aopts.regions = regions;
+    aopts.nregions = nregions;
     aopts.audit = audit;
     aopts.kms = k;
     aopts.iam = accounts;

@@ -22,6 +22,7 @@ const OpenApi = require('@alicloud/openapi-client');
 const { RuntimeOptions } = require('@alicloud/tea-util');
 
 const REGION = 'cn-hangzhou';
+const REGION2 = 'cn-shanghai'; // a second region the same server serves
 const ROLE = 'AliyunECSDiskEncryptDefaultRole';
 const ROLE_POLICY = JSON.stringify({
   Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: ['ecs.aliyuncs.com'] } }],
@@ -252,7 +253,7 @@ let me;
 let other;
 
 before(async () => {
-  srv = await startServer(['--kms-quota-create', '0']);
+  srv = await startServer(['--kms-quota-create', '0', '--regions', `${REGION2},ap-southeast-1`]);
   me = clients(srv);
   const b = srv.createAccount('ecs-tenant-b');
   other = { ...clients(b), accountId: b.accountId };
@@ -271,7 +272,8 @@ for (const [label, pick] of [['V3', (t) => t.ecs], ['RPC v1', (t) => t.ecs1]]) {
 
     test('DescribeRegions and DescribeZones', async () => {
       const r = await pick(me).describeRegions(new Ecs.DescribeRegionsRequest({}));
-      assert.deepEqual(r.body.regions.region.map((x) => [x.regionId, x.status]), [[REGION, 'available']]);
+      assert.deepEqual(r.body.regions.region.map((x) => [x.regionId, x.status]),
+        [[REGION, 'available'], [REGION2, 'available'], ['ap-southeast-1', 'available']]);
       const z = await call(pick(me), 'describeZones', Ecs.DescribeZonesRequest, {});
       assert.ok(z.zones.zone.length >= 1);
       const zone = z.zones.zone[0];
@@ -696,6 +698,34 @@ describe('errors carry the contract Code and status', () => {
     await o.deleteInstance(instanceId, true);
     await o.deleteSnapshot(sid, true);
     await o.deleteDisk(diskId);
+  });
+});
+
+describe('regions: one server serves several, each apart', () => {
+  test('zones, disks, snapshots and the service key belong to one region', async () => {
+    const o = ops(me.ecs);
+    const z = await call(me.ecs, 'describeZones', Ecs.DescribeZonesRequest, { regionId: REGION2 });
+    assert.deepEqual(z.zones.zone.map((x) => x.zoneId), [`${REGION2}-a`, `${REGION2}-b`]);
+    const { diskId } = await call(me.ecs, 'createDisk', Ecs.CreateDiskRequest,
+      { regionId: REGION2, size: 20, encrypted: true });
+    const there = await call(me.ecs, 'describeDisks', Ecs.DescribeDisksRequest,
+      { regionId: REGION2, diskIds: JSON.stringify([diskId]) });
+    const d = there.disks.disk[0];
+    assert.equal(d.regionId, REGION2);
+    assert.equal(d.zoneId, `${REGION2}-a`);
+    // the region's own service key, which the home region does not know
+    assert.notEqual(d.KMSKeyId, await serviceKeyId(me));
+    await assert.rejects(() => me.kms.describeKey({ KeyId: d.KMSKeyId }),
+      (e) => /Forbidden.KeyNotFound/.test(`${e.code} ${e.message}`));
+    assert.equal((await o.disks({ diskIds: JSON.stringify([diskId]) })).totalCount, 0);
+    await rejects(() => o.snapshot(diskId), 'InvalidDiskId.NotFound', 404);
+    await rejects(() => call(me.ecs, 'createDisk', Ecs.CreateDiskRequest,
+      { regionId: REGION2, size: 20, zoneId: `${REGION}-a` }), 'InvalidZoneId.NotFound', 404);
+    await rejects(() => call(me.ecs, 'describeDisks', Ecs.DescribeDisksRequest, { regionId: 'eu-west-9' }),
+      'InvalidRegionId', 400);
+    // DeleteDisk has no RegionId member in the SDK: the raw call names it
+    await rejects(() => me.ecsRaw('DeleteDisk', { DiskId: diskId }), 'InvalidDiskId.NotFound', 404);
+    await me.ecsRaw('DeleteDisk', { RegionId: REGION2, DiskId: diskId });
   });
 });
 

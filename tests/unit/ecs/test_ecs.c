@@ -82,6 +82,9 @@ static const blk_export *export_of(const char *disk)
     return NULL;
 }
 
+/* The default region and one more, for cross-region copies (R7). */
+static const char *const test_regions[] = {"cn-hangzhou", "cn-shanghai"};
+
 static int setup(void **state)
 {
     char path[128];
@@ -120,7 +123,8 @@ static int setup(void **state)
     eo.kms = kms_client_local(w->k);
     eo.iam = w->ids;
     eo.exporter = (ecs_exporter){ex_add, ex_remove, w};
-    eo.region = "cn-hangzhou";
+    eo.regions = test_regions;
+    eo.nregions = 2;
     (void)snprintf(w->images, sizeof w->images, "%s/images", w->dir);
     eo.image_dir = w->images;
     eo.clock = sd_clock_system();

@@ -69,9 +69,20 @@ static void config_file_then_flags_win(void **state)
 static void config_file_refuses_unknown_keys_and_bad_values(void **state)
 {
     static const char *const bad[] = {
-        "colour = blue\n",     "listen = 127.0.0.1\n", "listen = 127.0.0.1:70000\n",
-        "root_key = hsm\n",    "http_threads = 0\n",   "http_threads = -3\n",
-        "passphrase_fd = x\n", "region = \n",
+        "colour = blue\n",
+        "listen = 127.0.0.1\n",
+        "listen = 127.0.0.1:70000\n",
+        "root_key = hsm\n",
+        "http_threads = 0\n",
+        "http_threads = -3\n",
+        "passphrase_fd = x\n",
+        "region = \n",
+        "region = CN_Hangzhou\n",
+        "regions = cn-shanghai,\n",
+        "regions = cn-shanghai,,eu-west-1\n",
+        "regions = cn shanghai\n",
+        "regions = a,b,c,d,e,f,g,h,i\n",
+        "regions = -x\n",
     };
     srv_config c;
 
@@ -85,6 +96,24 @@ static void config_file_refuses_unknown_keys_and_bad_values(void **state)
         unlink(path);
     }
     assert_int_equal(srv_config_load(&c, "/nonexistent/sealdisk.conf", NULL), SD_E_NOT_FOUND);
+}
+
+static void config_regions_list_the_default_first_once(void **state)
+{
+    srv_config c;
+    const char *r[SRV_REGIONS_MAX + 1];
+
+    (void)state;
+    srv_config_defaults(&c);
+    assert_int_equal(srv_config_regions(&c, r), 1);
+    assert_string_equal(r[0], "cn-hangzhou");
+    write_conf("region = cn-shanghai\nregions = eu-central-1,cn-shanghai,ap-southeast-1\n");
+    assert_int_equal(srv_config_load(&c, path, NULL), SD_OK);
+    unlink(path);
+    assert_int_equal(srv_config_regions(&c, r), 3);
+    assert_string_equal(r[0], "cn-shanghai");
+    assert_string_equal(r[1], "eu-central-1");
+    assert_string_equal(r[2], "ap-southeast-1");
 }
 
 static void config_flags_refuse_unknown_options_and_missing_values(void **state)
@@ -116,6 +145,7 @@ int main(void)
         cmocka_unit_test(config_file_then_flags_win),
         cmocka_unit_test(config_file_refuses_unknown_keys_and_bad_values),
         cmocka_unit_test(config_flags_refuse_unknown_options_and_missing_values),
+        cmocka_unit_test(config_regions_list_the_default_first_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
