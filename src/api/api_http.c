@@ -102,12 +102,17 @@ static void make_request_id(api_server *srv, char out[37])
     }
 }
 
-#define MAX_HEADERS 64
+#define MAX_HEADERS     64
+#define HEADER_NAME_CAP 4096
 
-/* The request's headers with lower-cased names, as iam expects them. */
+/* The request's headers with lower-cased names, as iam expects them.  The
+ * names are copied into one arena on the stack: a request allocates
+ * nothing for its headers.  Too many or too long names is overflow (the
+ * request is refused as too large). */
 typedef struct header_set {
     iam_pair v[MAX_HEADERS];
-    char *names[MAX_HEADERS];
+    char names[HEADER_NAME_CAP];
+    size_t used;
     size_t n;
     bool overflow;
 } header_set;
@@ -116,24 +121,20 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
                                       const char *value)
 {
     header_set *h = cls;
-    char *name;
+    size_t len = strlen(key);
+    char *name = h->names + h->used;
 
     (void)kind;
-    if (h->n == MAX_HEADERS) {
+    if (h->n == MAX_HEADERS || len >= sizeof h->names - h->used) {
         h->overflow = true;
         return MHD_NO;
     }
-    name = strdup(key);
-    if (name == NULL) {
-        h->overflow = true;
-        return MHD_NO;
+    for (size_t i = 0; i < len; i++) {
+        char ch = key[i];
+        name[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
     }
-    for (char *p = name; *p != '\0'; p++) {
-        if (*p >= 'A' && *p <= 'Z') {
-            *p = (char)(*p - 'A' + 'a');
-        }
-    }
-    h->names[h->n] = name;
+    name[len] = '\0';
+    h->used += len + 1;
     h->v[h->n] = (iam_pair){name, value != NULL ? value : ""};
     h->n++;
     return MHD_YES;
@@ -143,10 +144,13 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 static int process(api_server *srv, api_call *call, struct MHD_Connection *conn, const char *method,
                    sd_buf *out)
 {
-    header_set h = {0};
+    header_set h;
     api_http_req hr;
     int status;
 
+    h.used = 0;
+    h.n = 0;
+    h.overflow = false;
     sd_ignore((sd_code)MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h));
     hr = (api_http_req){
         .method = method,
@@ -160,9 +164,6 @@ static int process(api_server *srv, api_call *call, struct MHD_Connection *conn,
         .host_id = srv->host_id,
     };
     status = api__process(&srv->opts, &hr, out);
-    for (size_t i = 0; i < h.n; i++) {
-        free(h.names[i]);
-    }
     return status;
 }
 

@@ -86,6 +86,37 @@ static void http_reads_chunked_bodies_and_keeps_the_connection(void **state)
     close(fd);
 }
 
+/* Header names are lower-cased into a fixed arena: more headers or longer
+ * names than it holds are refused like an oversized body, and a request
+ * just inside the limits is read normally. */
+static void send_headers(int n, char *resp, size_t cap)
+{
+    static char req[16384];
+    size_t off = 0;
+    int fd = fx_connect(fx);
+
+    off += (size_t)snprintf(req + off, sizeof req - off, "GET / HTTP/1.1\r\nHost: x\r\n");
+    for (int i = 0; i < n; i++) {
+        off += (size_t)snprintf(req + off, sizeof req - off, "X-Extra-%d: v\r\n", i);
+    }
+    snprintf(req + off, sizeof req - off, "\r\n");
+    fx_roundtrip(fd, req, resp, cap);
+    close(fd);
+}
+
+static void http_refuses_more_headers_than_it_keeps(void **state)
+{
+    char resp[4096];
+
+    (void)state;
+    send_headers(70, resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 400"));
+    assert_non_null(strstr(resp, "larger than the server accepts"));
+    send_headers(60, resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 400"));
+    assert_non_null(strstr(resp, "\"Code\":\"MissingParameter\""));
+}
+
 static void http_refuses_other_methods(void **state)
 {
     char resp[4096];
@@ -121,6 +152,7 @@ int main(void)
         cmocka_unit_test(http_answers_every_request_with_a_json_error_shape),
         cmocka_unit_test(http_refuses_a_body_over_the_limit),
         cmocka_unit_test(http_reads_chunked_bodies_and_keeps_the_connection),
+        cmocka_unit_test(http_refuses_more_headers_than_it_keeps),
         cmocka_unit_test(http_refuses_other_methods),
         cmocka_unit_test(http_refuses_to_listen_on_a_bad_address),
     };
