@@ -131,7 +131,10 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     }
     for (size_t i = 0; i < len; i++) {
         char ch = key[i];
-        name[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+        if (ch >= 'A' && ch <= 'Z') {
+            ch = (char)(ch - 'A' + 'a');
+        }
+        name[i] = ch;
     }
     name[len] = '\0';
     h->used += len + 1;
