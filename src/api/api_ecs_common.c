@@ -14,12 +14,12 @@
 
 sd_code api__ecs_begin(api_req *r, ecs_caller *c)
 {
-    *c = (ecs_caller){r->caller.account, r->caller.region};
+    *c = (ecs_caller){r->caller.account, r->caller.region, false};
     if (r->opts->ecs == NULL) {
         return sd_err_setc(r->err, SD_E_NOMEM, "ServiceUnavailable", SD_HERE,
                            "This server does not serve ECS.");
     }
-    return SD_OK;
+    return api_param_bool(r->params, "DryRun", false, &c->dry_run, r->err);
 }
 
 sd_code api__page_params(api_req *r, api_page *pg)

@@ -207,7 +207,11 @@ static sd_code run(const api_server_opts *o, pipeline *pl, const api_http_req *h
 {
     sd_code rc = SD_OK;
     api_json j;
+    bool dry_run = false;
 
+    if (pl->product == API_ECS) {
+        SD_TRY(api_param_bool(&pl->params, "DryRun", false, &dry_run, err));
+    }
     api_json_init(&j, out, err);
     api_json_obj_begin(&j, NULL);
     api_json_str(&j, "RequestId", hr->request_id);
@@ -216,6 +220,11 @@ static sd_code run(const api_server_opts *o, pipeline *pl, const api_http_req *h
     pl->req.j = &j;
     pl->req.err = err;
     SD_TRY(pl->act->fn(&pl->req));
+    /* the mutators stop themselves before their first change (ecs_caller
+     * dry_run); an action that changes nothing has run whole, and answers
+     * as they do */
+    SD_ENSUREC(!dry_run, err, SD_E_INVALID, "DryRunOperation",
+               "Request validation has been passed with DryRun flag set.");
     api_json_obj_end(&j);
     SD_TRY(api_json_finish(&j));
 out:

@@ -69,6 +69,9 @@ void ecs_close(ecs *e);
 typedef struct ecs_caller {
     const char *account;
     const char *region;
+    /* DryRun: every check runs and nothing changes; a request that would
+     * have been carried out fails with DryRunOperation instead */
+    bool dry_run;
 } ecs_caller;
 
 #define ECS_ID_MAX      32

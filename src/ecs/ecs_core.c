@@ -82,6 +82,20 @@ void ecs__fp_hex(const ecs_fp *f, char out[17])
     (void)snprintf(out, 17, "%016llx", (unsigned long long)f->h);
 }
 
+sd_code ecs__dry_run(const ecs_caller *c, sd_err *err)
+{
+    if (!c->dry_run) {
+        return SD_OK;
+    }
+    return sd_err_setc(err, SD_E_INVALID, "DryRunOperation", SD_HERE,
+                       "Request validation has been passed with DryRun flag set.");
+}
+
+bool ecs__is_dry_run(const sd_err *err)
+{
+    return strcmp(err->api_code, "DryRunOperation") == 0;
+}
+
 const ecs_region *ecs__region(const ecs *e, const char *name)
 {
     for (size_t i = 0; name != NULL && i < e->nregions; i++) {
@@ -233,6 +247,7 @@ sd_code ecs_default_encryption(ecs *e, const ecs_caller *c, bool enable, sd_err 
         /* the first enable uses the region's service key */
         SD_TRY(ecs__usable_key(e, c, ECS_SERVICE_KEY, key, err));
     }
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(save_settings(e, c, enable, key, err));
 out:
     pthread_mutex_unlock(&e->mu);
@@ -268,6 +283,7 @@ sd_code ecs_default_key(ecs *e, const ecs_caller *c, const char *ref, sd_err *er
                "Disk encryption by default is not enabled in region %s; enable it first.",
                c->region);
     SD_TRY(ecs__usable_key(e, c, ref != NULL ? ref : ECS_SERVICE_KEY, key, err));
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(save_settings(e, c, on, key, err));
 out:
     pthread_mutex_unlock(&e->mu);

@@ -284,7 +284,8 @@ static sd_code make_data(ecs *e, const ecs_caller *c, const plan *p, const char 
     if (p->snap.s.encrypted) {
         /* a shared image's key is its owner's, unwrapped on behalf of the
          * owner who shared it; the recipient's disk gets a DK of its own */
-        ecs_caller src_owner = {p->snap.owner[0] != '\0' ? p->snap.owner : c->account, c->region};
+        ecs_caller src_owner = {p->snap.owner[0] != '\0' ? p->snap.owner : c->account, c->region,
+                                false};
         SD_TRY(ecs__unwrap_dk(e, &src_owner, p->snap.s.kms_key_id, p->snap.dk_blob, p->snap.dk_len,
                               &src_dk, err));
     }
@@ -418,6 +419,7 @@ sd_code ecs__create_disk_locked(ecs *e, const ecs_caller *c, const ecs_disk_spec
     }
     SD_TRY(plan_size(s, &p, err));
     SD_TRY(plan_key(e, c, s, &p, err));
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__new_id(e, "d-", disk_id, err));
     SD_TRY(make_data(e, c, &p, disk_id, &blob, err));
     made = true;
@@ -523,6 +525,7 @@ sd_code ecs_delete_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err
     SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
     SD_ENSUREC(r.d.instance_id[0] == '\0', err, SD_E_DENIED, "DiskStillAttached",
                "The disk %s is attached to %s; detach it first.", disk_id, r.d.instance_id);
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__remove_disk_locked(e, c, disk_id, err));
 out:
     ecs__disk_row_free(&r);
@@ -539,6 +542,7 @@ sd_code ecs_modify_disk(ecs *e, const ecs_caller *c, const char *disk_id, const 
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(store_prepare(e->st,
                          "UPDATE ecs_disks SET name = ?, description = ?, delete_with_instance = ? "
                          "WHERE disk_id = ?",
@@ -630,6 +634,7 @@ sd_code ecs_create_snapshot(ecs *e, const ecs_caller *c, const char *disk_id, co
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(ecs__load_disk(e, c, disk_id, &d, err));
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__new_id(e, "s-", snapshot_id, err));
     /* R3: the snapshot shares the disk's chain, DK and CMK */
     o = ecs__find_open(e, disk_id);
@@ -710,6 +715,7 @@ sd_code ecs_delete_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id
     SD_ENSUREC(force || users == 0, err, SD_E_DENIED, "SnapshotCreatedDisk",
                "Disks were created from the snapshot %s; use Force to delete it anyway.",
                snapshot_id);
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(store_prepare(e->st, "DELETE FROM ecs_snapshots WHERE snapshot_id = ?", &st, err));
     SD_TRY(store_bind_text(st, 1, snapshot_id, err));
     SD_TRY(store_step_done(st, err));

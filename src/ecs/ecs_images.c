@@ -214,6 +214,7 @@ static sd_code image_from_instance(ecs *e, const ecs_caller *c, const char *inst
 
     SD_TRY(ecs__system_disk(e, c, instance_id, disk_id, err));
     SD_TRY(ecs__load_disk(e, c, disk_id, &d, err));
+    SD_TRY(ecs__dry_run(c, err));
     o = ecs__find_open(e, disk_id);
     if (o != NULL) {
         SD_TRY(blk_disk_snapshot(o->d, r->i.image_id, err));
@@ -245,6 +246,7 @@ static sd_code image_from_snapshot(ecs *e, const ecs_caller *c, const char *snap
     char tmp[ECS_ID_MAX];
 
     SD_TRY(ecs__load_snapshot(e, c, snapshot_id, &s, err));
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__new_id(e, "d-", tmp, err));
     SD_TRY(blk_disk_clone(e->blocks, snapshot_id, tmp, err));
     r->i.size_gib = s.s.source_disk_size;
@@ -342,6 +344,7 @@ sd_code ecs_delete_image(ecs *e, const ecs_caller *c, const char *image_id, bool
                image_id);
     store_stmt_free(st);
     st = NULL;
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(store_prepare(e->st, "DELETE FROM ecs_images WHERE image_id = ?", &st, err));
     SD_TRY(store_bind_text(st, 1, image_id, err));
     SD_TRY(store_step_done(st, err));
@@ -570,6 +573,7 @@ sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id, const 
     SD_TRY(load_image(e, c, image_id, &src, err));
     SD_TRY(image_ready(&src, err));
     SD_TRY(copy_key(e, c, &src, encrypted, kms_key_id, &enc, key, err));
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__new_id(e, "m-", image_id_out, err));
     SD_TRY(ecs__new_id(e, "d-", tmp, err));
     dst.i = src.i;
@@ -771,6 +775,7 @@ sd_code ecs_import_image(ecs *e, const ecs_caller *c, const char *path, const ch
                "The image format %s is not supported (RAW or QCOW2).", format);
     SD_ENSUREC(stat(path, &sb) == 0 && S_ISREG(sb.st_mode), err, SD_E_NOT_FOUND,
                "InvalidImageFile.NotFound", "The image file %s does not exist.", path);
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__new_id(e, "m-", image_id, err));
     SD_TRY(ecs__new_id(e, "d-", tmp, err));
     src = path;
@@ -830,6 +835,7 @@ sd_code ecs_export_image(ecs *e, const ecs_caller *c, const char *image_id, cons
     SD_ENSUREC(!r.i.encrypted, err, SD_E_INVALID, "ImageNotSupported",
                "The image %s is encrypted; encrypted images cannot be exported.", image_id);
     SD_TRY(image_file(e, c, path, true, file, err));
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(blk_export_raw(e->blocks, image_id, NULL, file, err));
 out:
     free(r.dk_blob);
@@ -876,6 +882,7 @@ sd_code ecs_share_image(ecs *e, const ecs_caller *c, const char *image_id, const
     SD_ENSUREC(n_add <= 10 && n_remove <= 10, err, SD_E_INVALID, "InvalidParameter",
                "At most 10 accounts to add and 10 to remove at a time.");
     SD_TRY(load_image(e, c, image_id, &r, err)); /* only the owner shares */
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(store_begin(e->st, err));
     for (size_t i = 0; i < n_add && rc == SD_OK; i++) {
         rc = strcmp(add[i], c->account) == 0

@@ -370,6 +370,23 @@ out:
     return rc;
 }
 
+/* DryRun: each disk is planned (category, size, source, key, role) as if
+ * it were made, and none is. */
+static sd_code dry_run_disks(ecs *e, const ecs_caller *c, const char *zone,
+                             const ecs_instance_spec *s, sd_err *err)
+{
+    for (size_t i = 0; i <= s->n_data_disks; i++) {
+        sd_err one = SD_ERR_INIT;
+        sd_code rc = add_disk(e, c, "", zone, i == 0 ? &s->system_disk : &s->data_disks[i - 1],
+                              i == 0 ? s->image_id : NULL, i, &one);
+        if (rc != SD_OK && !ecs__is_dry_run(&one)) {
+            *err = one;
+            return rc;
+        }
+    }
+    return ecs__dry_run(c, err);
+}
+
 /* Removes what a failed create made: its disks and its row. */
 static void undo_create(ecs *e, const ecs_caller *c, const char *instance_id)
 {
@@ -400,6 +417,9 @@ sd_code ecs_create_instance(ecs *e, const ecs_caller *c, const ecs_instance_spec
     SD_TRY(find_instance_token(e, c, s, fp, instance_id, &found, err));
     if (found) {
         goto out; /* the same request again: the same instance */
+    }
+    if (c->dry_run) {
+        SD_TRY(dry_run_disks(e, c, zone, s, err));
     }
     SD_TRY(ecs__new_id(e, "i-", instance_id, err));
     SD_TRY(insert_instance(e, c, s, instance_id, zone, fp, err));
@@ -456,6 +476,7 @@ sd_code ecs_start_instance(ecs *e, const ecs_caller *c, const char *instance_id,
     SD_TRY(load_instance(e, c, instance_id, &i, err));
     SD_ENSUREC(strcmp(i.status, "Stopped") == 0, err, SD_E_DENIED, "IncorrectInstanceStatus",
                "The instance %s is %s; only a Stopped instance can start.", instance_id, i.status);
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(start_locked(e, c, instance_id, err));
 out:
     pthread_mutex_unlock(&e->mu);
@@ -471,6 +492,7 @@ sd_code ecs_stop_instance(ecs *e, const ecs_caller *c, const char *instance_id, 
     SD_TRY(load_instance(e, c, instance_id, &i, err));
     SD_ENSUREC(strcmp(i.status, "Running") == 0, err, SD_E_DENIED, "IncorrectInstanceStatus",
                "The instance %s is %s; only a Running instance can stop.", instance_id, i.status);
+    SD_TRY(ecs__dry_run(c, err));
     stop_locked(e, instance_id);
     SD_TRY(set_status(e, instance_id, "Stopped", err));
 out:
@@ -491,6 +513,7 @@ sd_code ecs_delete_instance(ecs *e, const ecs_caller *c, const char *instance_id
     SD_ENSUREC(force || strcmp(i.status, "Stopped") == 0, err, SD_E_DENIED,
                "IncorrectInstanceStatus", "The instance %s is %s; stop it first or use Force.",
                instance_id, i.status);
+    SD_TRY(ecs__dry_run(c, err));
     stop_locked(e, instance_id);
     SD_TRY(attached_disks(e, instance_id, &ids, err));
     for (size_t k = 0; k < ids.n; k++) {
@@ -530,6 +553,7 @@ sd_code ecs_attach_disk(ecs *e, const ecs_caller *c, const char *instance_id, co
     SD_ENSUREC(ids.n <= ECS_DATA_DISKS_MAX, err, SD_E_DENIED, "InstanceDiskLimitExceeded",
                "The instance %s has the most disks it can.", instance_id);
     device_name(ids.n, dev);
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__set_attachment(e, disk_id, instance_id, dev, delete_with_instance, err));
     attached = true;
     if (strcmp(i.status, "Running") == 0) {
@@ -558,6 +582,7 @@ sd_code ecs_detach_disk(ecs *e, const ecs_caller *c, const char *instance_id, co
                "The disk %s is not attached to %s.", disk_id, instance_id);
     SD_ENSUREC(strcmp(r.d.type, "system") != 0, err, SD_E_DENIED, "IncorrectDiskStatus",
                "The system disk %s cannot be detached.", disk_id);
+    SD_TRY(ecs__dry_run(c, err));
     close_disk(e, disk_id);
     SD_TRY(ecs__set_attachment(e, disk_id, "", "", -1, err));
 out:
@@ -591,7 +616,7 @@ void ecs__resume_instances(ecs *e)
     }
     store_stmt_free(st);
     for (size_t i = 0; i < n; i++) {
-        ecs_caller c = {accounts[i], regions[i]};
+        ecs_caller c = {accounts[i], regions[i], false};
         sd_err err = SD_ERR_INIT;
         if (start_locked(e, &c, ids[i], &err) != SD_OK) {
             /* its keys cannot be unwrapped now (R11): it stays down */
@@ -718,6 +743,7 @@ sd_code ecs_reset_disk(ecs *e, const ecs_caller *c, const char *disk_id, const c
                snapshot_id, disk_id);
     SD_TRY(quiescent(e, c, &r, err));
     SD_TRY(key_check(e, c, &r, err));
+    SD_TRY(ecs__dry_run(c, err));
     SD_TRY(refill(e, &r, snapshot_id, err));
 out:
     free(s.dk_blob);
@@ -782,6 +808,7 @@ sd_code ecs_reinit_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err
                  "The image or snapshot the disk %s was made from no longer exists.", disk_id);
     }
     SD_TRY(rc);
+    SD_TRY(ecs__dry_run(c, err));
     if (!has_src) {
         SD_TRY(refill(e, &r, NULL, err));
     } else if (same_lineage(&r, &src)) {
@@ -813,6 +840,7 @@ sd_code ecs_replace_system_disk(ecs *e, const ecs_caller *c, const char *instanc
     SD_TRY(ecs__system_disk(e, c, instance_id, old, err));
     spec.zone = i.zone;
     spec.image_id = image_id;
+    /* a dry run ends inside, once the new disk is planned */
     SD_TRY(ecs__create_disk_locked(e, c, &spec, disk_id, err));
     made = true;
     SD_TRY(ecs__set_attachment(e, old, "", "", -1, err));

@@ -57,6 +57,11 @@ SD_MUST_USE sd_code ecs__new_id(ecs *e, const char *prefix, char out[ECS_ID_MAX]
 SD_MUST_USE sd_code ecs__col_blob(store_stmt *st, int col, uint8_t **out, size_t *len, sd_err *err);
 /* Copies src into dst[cap], truncating. */
 void ecs__cpy(char *dst, size_t cap, const char *src);
+/* DryRun's end: 400 DryRunOperation when c asked for a dry run, placed
+ * after a mutator's checks and before its first change. */
+SD_MUST_USE sd_code ecs__dry_run(const ecs_caller *c, sd_err *err);
+/* Whether err is that answer. */
+bool ecs__is_dry_run(const sd_err *err);
 /* The region named, or NULL when it is not served. */
 const ecs_region *ecs__region(const ecs *e, const char *name);
 /* Whether zone is one of region's zones (NULL or "": its first); *out

@@ -701,6 +701,77 @@ describe('errors carry the contract Code and status', () => {
   });
 });
 
+describe('DryRun: every check runs, nothing changes', () => {
+  // What a dry run could change, read back whole.
+  async function state() {
+    const all = async (action, list, item) => {
+      const b = await me.ecsRaw(action, { PageSize: 100 });
+      return (b[list]?.[item] ?? []).map((x) => JSON.stringify(x)).sort();
+    };
+    return {
+      disks: await all('DescribeDisks', 'Disks', 'Disk'),
+      snapshots: await all('DescribeSnapshots', 'Snapshots', 'Snapshot'),
+      images: await all('DescribeImages', 'Images', 'Image'),
+      instances: await all('DescribeInstances', 'Instances', 'Instance'),
+      encryption: (await me.ecsRaw('DescribeDiskEncryptionByDefaultStatus')).Encrypted,
+    };
+  }
+
+  test('each action answers DryRunOperation and leaves every resource as it was', async () => {
+    const o = ops(me.ecs);
+    const { diskId } = await o.createDisk({});
+    const sid = await o.snapshot(diskId);
+    const imageId = await o.createImage({ snapshotId: sid, imageName: 'dry' });
+    const { instanceId } = await o.create({});
+    const before = await state();
+    const dry = [
+      ['CreateDisk', { Size: 20, Encrypted: 'true' }],
+      ['CreateDisk', { SnapshotId: sid }],
+      ['DeleteDisk', { DiskId: diskId }],
+      ['ModifyDiskAttribute', { DiskId: diskId, DiskName: 'changed' }],
+      ['AttachDisk', { InstanceId: instanceId, DiskId: diskId }],
+      ['CreateSnapshot', { DiskId: diskId }],
+      ['DeleteSnapshot', { SnapshotId: sid }],
+      ['ResetDisk', { DiskId: diskId, SnapshotId: sid }],
+      ['ReInitDisk', { DiskId: diskId }],
+      ['CreateImage', { SnapshotId: sid }],
+      ['CopyImage', { ImageId: imageId, Encrypted: 'true' }],
+      ['DeleteImage', { ImageId: imageId }],
+      ['ModifyImageSharePermission', { ImageId: imageId, 'AddAccount.1': other.accountId }],
+      ['CreateInstance', { InstanceType: 'ecs.g7.large', 'SystemDisk.Size': '20', 'DataDisk.1.Size': '30',
+        'DataDisk.1.Encrypted': 'true' }],
+      ['RunInstances', { ImageId: imageId, 'SystemDisk.Size': '20' }],
+      ['StartInstance', { InstanceId: instanceId }],
+      ['DeleteInstance', { InstanceId: instanceId }],
+      ['ReplaceSystemDisk', { InstanceId: instanceId, ImageId: imageId }],
+      ['EnableDiskEncryptionByDefault', {}],
+      ['DescribeDisks', {}],
+    ];
+    for (const [action, q] of dry) {
+      await rejects(() => me.ecsRaw(action, { ...q, DryRun: 'true' }), 'DryRunOperation', 400,
+        /validation has been passed/);
+    }
+    assert.deepEqual(await state(), before);
+    // DryRun=false is an ordinary call
+    await me.ecsRaw('ModifyDiskAttribute', { DiskId: diskId, DiskName: 'changed', DryRun: 'false' });
+    assert.equal((await o.disk(diskId)).diskName, 'changed');
+    await o.deleteInstance(instanceId, true);
+    await me.ecsRaw('DeleteImage', { ImageId: imageId });
+    await o.deleteSnapshot(sid, true);
+    await o.deleteDisk(diskId);
+  });
+
+  test('a dry run that would fail answers the failure', async () => {
+    await rejects(() => me.ecsRaw('CreateDisk', { Size: 20, DiskCategory: 'local_ssd_pro', Encrypted: 'true',
+      DryRun: 'true' }), 'InvalidParameter.EncryptedNotSupported', 400, /local_ssd_pro/);
+    await rejects(() => me.ecsRaw('DeleteDisk', { DiskId: 'd-nope', DryRun: 'true' }), 'InvalidDiskId.NotFound', 404);
+    await rejects(() => me.ecsRaw('CreateInstance', { InstanceType: 'ecs.g7.large', 'SystemDisk.Size': '20',
+      'DataDisk.1.Size': '20', 'DataDisk.1.Category': 'ephemeral_ssd', 'DataDisk.1.Encrypted': 'true',
+      DryRun: 'true' }), 'InvalidParameter.EncryptedNotSupported', 400);
+    await rejects(() => me.ecsRaw('DescribeDisks', { DryRun: 'perhaps' }), 'InvalidParameter', 400);
+  });
+});
+
 describe('regions: one server serves several, each apart', () => {
   test('zones, disks, snapshots and the service key belong to one region', async () => {
     const o = ops(me.ecs);

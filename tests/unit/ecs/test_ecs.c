@@ -154,7 +154,7 @@ static int teardown(void **state)
 
 static ecs_caller alice(void)
 {
-    return (ecs_caller){w->alice.account_id, "cn-hangzhou"};
+    return (ecs_caller){w->alice.account_id, "cn-hangzhou", false};
 }
 
 static kms_caller kalice(void)
@@ -530,7 +530,7 @@ static void r12_the_dependents_of_a_key_are_listed(void **state)
 static void other_accounts_see_nothing(void **state)
 {
     ecs_caller a = alice();
-    ecs_caller b = {w->bob.account_id, "cn-hangzhou"};
+    ecs_caller b = {w->bob.account_id, "cn-hangzhou", false};
     ecs_disk_spec s = {.size_gib = 20, .encrypted = 1};
     char id[ECS_ID_MAX];
     ecs_disk d;
@@ -721,7 +721,7 @@ static void r7_images_and_their_copies_keep_or_gain_encryption(void **state)
     expect_code(ecs_import_image(w->e, &c, "../../meta.db", "raw", NULL, copy, &err), &err,
                 "InvalidParameter");
     {
-        ecs_caller b = {w->bob.account_id, "cn-hangzhou"};
+        ecs_caller b = {w->bob.account_id, "cn-hangzhou", false};
         sd_err_clear(&err);
         expect_code(ecs_import_image(w->e, &b, "export.raw", "raw", NULL, copy, &err), &err,
                     "InvalidImageFile.NotFound");
@@ -860,7 +860,7 @@ static void count_image(void *ctx, const ecs_image *i)
 static void r4_a_shared_image_gives_the_recipient_its_own_key(void **state)
 {
     ecs_caller a = alice();
-    ecs_caller b = {w->bob.account_id, "cn-hangzhou"};
+    ecs_caller b = {w->bob.account_id, "cn-hangzhou", false};
     kms_caller ka = kalice();
     kms_caller kb = {w->bob.account_id, "cn-hangzhou"};
     char cmk[KMS_ID_MAX], inst[ECS_ID_MAX], sys[ECS_ID_MAX], img[ECS_ID_MAX];
