@@ -15,6 +15,7 @@
  *   nothing -> flat layer of a disk         blk__commit_flat (copy, import)
  *   top layer -> frozen layer of a snapshot blk__commit_snapshot,
  *                                           blk_snapshot_create
+ *   disk (and its top layer) grows          blk_disk_resize
  *   referenced -> deleted                   blk_disk_remove, blk_snapshot_remove */
 #include <stdio.h>
 #include <stdlib.h>
@@ -494,6 +495,49 @@ sd_code blk_disk_clone(blk_store *bs, const char *snap, const char *name, sd_err
               "snapshot %s is %u layers deep: a clone would exceed %u", snap, depth, BLK_MAX_DEPTH);
     SD_TRY(new_disk(bs, name, layer, size, enc, err));
 out:
+    pthread_mutex_unlock(&bs->mu);
+    return rc;
+}
+
+sd_code blk_disk_resize(blk_store *bs, const char *name, uint64_t new_size, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_layer_id top;
+    uint64_t size = 0;
+    int64_t sz = (int64_t)new_size;
+    bool in_tx = false;
+
+    /* bs->mu throughout: nobody can open the disk between the check and
+     * the commit. */
+    pthread_mutex_lock(&bs->mu);
+    SD_ENSURE(new_size > 0 && new_size % BLK_SECTOR == 0 && new_size <= BLK_MAX_SIZE, err,
+              SD_E_INVALID, "disk size %llu is not a positive multiple of %u up to %llu",
+              (unsigned long long)new_size, BLK_SECTOR, (unsigned long long)BLK_MAX_SIZE);
+    SD_TRY(read_row(bs, false, name, &size, NULL, top, err));
+    SD_ENSURE(new_size >= size, err, SD_E_INVALID,
+              "disk %s is %llu bytes: shrinking it to %llu is not supported", name,
+              (unsigned long long)size, (unsigned long long)new_size);
+    if (new_size == size) {
+        goto out;
+    }
+    SD_ENSURE(!is_open(bs, name), err, SD_E_CONFLICT,
+              "disk %s is open in this process: close it before resizing", name);
+    /* Only the rows change.  The map objects need no growing: they are
+     * sparse and read as UNALLOCATED past their end, so the new sectors are
+     * holes in every layer (a lower layer, frozen at a smaller size, never
+     * has a bit at or past its size) and read as zeroes. */
+    SD_TRY(store_begin(bs->db, err));
+    in_tx = true;
+    /* sql_run binds text first, so the numbered parameters put it last. */
+    SD_TRY(
+        sql_run(bs, "UPDATE blk_disks SET size = ?2 WHERE name = ?1", name, NULL, &sz, NULL, err));
+    SD_TRY(sql_run(bs, "UPDATE blk_layers SET size = ?2 WHERE id = ?1", top, NULL, &sz, NULL, err));
+    SD_TRY(store_commit(bs->db, err));
+    in_tx = false;
+out:
+    if (in_tx) {
+        store_rollback(bs->db);
+    }
     pthread_mutex_unlock(&bs->mu);
     return rc;
 }

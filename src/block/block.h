@@ -70,6 +70,20 @@ SD_MUST_USE sd_code blk_disk_remove(blk_store *bs, const char *name, sd_err *err
 /* Creates disk `name` from snapshot `snap`: a new empty top layer over the
  * snapshot's chain, same size and encryption.  O(1). */
 SD_MUST_USE sd_code blk_disk_clone(blk_store *bs, const char *snap, const char *name, sd_err *err);
+/* Grows disk `name` to new_size bytes (a multiple of 4096, at most
+ * BLK_MAX_SIZE) in one metadata transaction; O(1) in the disk's size.  The
+ * new sectors read as zeroes, also on a clone whose lower layers belong to
+ * a smaller snapshot, and data below the old size is unchanged.  Snapshots
+ * taken after the resize have the new size; earlier ones keep theirs.
+ * new_size equal to the current size succeeds and changes nothing, open or
+ * not.  The disk must not be open in this process (SD_E_CONFLICT): an open
+ * handle has sized its map and its NBD export (whose clients were told the
+ * size) at open, so close it first; ECS resizes only disks of stopped
+ * instances or detached ones, which it has closed.  SD_E_INVALID: bad size
+ * or name, or new_size smaller than the disk (shrinking would drop data
+ * the guest may still use, so it is refused); SD_E_NOT_FOUND. */
+SD_MUST_USE sd_code blk_disk_resize(blk_store *bs, const char *name, uint64_t new_size,
+                                    sd_err *err);
 /* Removes a snapshot; its layers go when nothing else refers to them. */
 SD_MUST_USE sd_code blk_snapshot_remove(blk_store *bs, const char *snap, sd_err *err);
 /* Whether a disk (or snapshot) of that name exists; size and encryption. */
