@@ -1,6 +1,6 @@
 /* api_ecs_disks.c: the ECS (2014-05-26) disk actions: CreateDisk,
  * DescribeDisks, DeleteDisk, ModifyDiskAttribute, AttachDisk, DetachDisk,
- * ResetDisk, ReInitDisk.
+ * ResetDisk, ReInitDisk, ResizeDisk.
  *
  * Handlers are thin: parameters in, ecs call, members out with the types
  * the SDK model declares (alibaba-api.md §7: Size a number, Encrypted,
@@ -296,6 +296,35 @@ sd_code api__ECS_ReInitDisk(api_req *r)
     SD_TRY(api__ecs_begin(r, &c));
     SD_TRY(api_param_req(r->params, "DiskId", &disk_id, r->err));
     SD_TRY(ecs_reinit_disk(r->opts->ecs, &c, disk_id, r->err));
+out:
+    return rc;
+}
+
+/* ---- ResizeDisk ------------------------------------------------------------- */
+
+/* Type=online would grow a disk under a running export whose clients were
+ * told its size at connection: only offline is served.  The answer's
+ * OrderId is a billing concept: empty. */
+sd_code api__ECS_ResizeDisk(api_req *r)
+{
+    sd_code rc = SD_OK;
+    ecs_caller c;
+    const char *disk_id = NULL;
+    const char *type = NULL;
+    int64_t size = 0;
+
+    SD_TRY(api__ecs_begin(r, &c));
+    SD_TRY(api_param_req(r->params, "DiskId", &disk_id, r->err));
+    SD_TRY(api_param_int(r->params, "NewSize", 1, 65536, 0, &size, r->err));
+    SD_ENSUREC(size > 0, r->err, SD_E_INVALID, "MissingParameter",
+               "The input parameter \"NewSize\" that is mandatory for processing this request is "
+               "not supplied.");
+    SD_TRY(api_param_str(r->params, "Type", 16, &type, r->err));
+    SD_ENSUREC(
+        type == NULL || strcmp(type, "offline") == 0, r->err, SD_E_INVALID, "InvalidParameter.Type",
+        "Type %s is not supported: disks are resized offline, with the instance stopped.", type);
+    SD_TRY(ecs_resize_disk(r->opts->ecs, &c, disk_id, size, r->err));
+    api_json_str(r->j, "OrderId", "");
 out:
     return rc;
 }

@@ -157,6 +157,12 @@ SD_MUST_USE sd_code ecs_modify_disk(ecs *e, const ecs_caller *c, const char *dis
 SD_MUST_USE sd_code ecs_reset_disk(ecs *e, const ecs_caller *c, const char *disk_id,
                                    const char *snapshot_id, sd_err *err);
 SD_MUST_USE sd_code ecs_reinit_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err *err);
+/* ResizeDisk (offline): grows the disk to new_gib, within its category's
+ * range.  Its instance must be stopped (a running export has told its
+ * clients the size) and (R11) its key usable.  The new space reads as
+ * zeros; a later ResetDisk or ReInitDisk keeps the new size. */
+SD_MUST_USE sd_code ecs_resize_disk(ecs *e, const ecs_caller *c, const char *disk_id,
+                                    int64_t new_gib, sd_err *err);
 
 /* ---- snapshots ------------------------------------------------------------ */
 

@@ -39,6 +39,22 @@ static const category *find_category(const char *name)
     return NULL;
 }
 
+/* The block store holds disks of up to BLK_MAX_SIZE, less than some
+ * categories allow on Alibaba Cloud: the smaller bound is the one served. */
+static int64_t max_gib(const category *cat)
+{
+    int64_t blk_max = (int64_t)(BLK_MAX_SIZE / GIB);
+
+    return cat->max_gib < blk_max ? cat->max_gib : blk_max;
+}
+
+int64_t ecs__category_max(const char *name)
+{
+    const category *cat = find_category(name);
+
+    return cat != NULL ? max_gib(cat) : 0;
+}
+
 /* ---- rows ------------------------------------------------------------------- */
 
 #define DISK_COLS                                                                     \
@@ -206,11 +222,11 @@ static sd_code plan_size(const ecs_disk_spec *s, plan *p, sd_err *err)
     }
     SD_ENSUREC(size > 0, err, SD_E_INVALID, "MissingParameter",
                "The parameter \"Size\" is needed when no SnapshotId is given.");
-    SD_ENSUREC(size >= p->cat->min_gib && size <= p->cat->max_gib, err, SD_E_INVALID,
+    SD_ENSUREC(size >= p->cat->min_gib && size <= max_gib(p->cat), err, SD_E_INVALID,
                "InvalidDiskSize.NotSupported",
                "The size %lld GiB is out of range for category %s (%lld-%lld GiB).",
                (long long)size, p->cat->name, (long long)p->cat->min_gib,
-               (long long)p->cat->max_gib);
+               (long long)max_gib(p->cat));
     p->size_gib = size;
 out:
     return rc;

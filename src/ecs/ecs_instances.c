@@ -724,6 +724,8 @@ static sd_code refill(ecs *e, const ecs_disk_row *r, const char *source, sd_err 
         SD_TRY(blk_disk_create(e->blocks, r->d.disk_id, (uint64_t)r->d.size_gib << 30,
                                r->d.encrypted, err));
     }
+    /* a disk grown since keeps its size: the source's ends earlier */
+    SD_TRY(blk_disk_resize(e->blocks, r->d.disk_id, (uint64_t)r->d.size_gib << 30, err));
 out:
     return rc;
 }
@@ -771,13 +773,17 @@ static sd_code recopy(ecs *e, const ecs_caller *c, const ecs_disk_row *r, const 
     sd_secret *dst_dk = NULL;
 
     if (src->s.encrypted) {
-        SD_TRY(ecs__unwrap_dk(e, c, src->s.kms_key_id, src->dk_blob, src->dk_len, &src_dk, err));
+        /* a shared image's DK is unwrapped on behalf of its owner */
+        ecs_caller owner = {src->owner[0] != '\0' ? src->owner : c->account, c->region, false};
+        SD_TRY(
+            ecs__unwrap_dk(e, &owner, src->s.kms_key_id, src->dk_blob, src->dk_len, &src_dk, err));
     }
     if (r->d.encrypted) {
         SD_TRY(ecs__unwrap_dk(e, c, r->d.kms_key_id, r->dk_blob, r->dk_len, &dst_dk, err));
     }
     SD_TRY(blk_disk_remove(e->blocks, r->d.disk_id, err));
     SD_TRY(blk_copy(e->blocks, src->s.snapshot_id, src_dk, r->d.disk_id, dst_dk, NULL, NULL, err));
+    SD_TRY(blk_disk_resize(e->blocks, r->d.disk_id, (uint64_t)r->d.size_gib << 30, err));
 out:
     sd_secret_free(src_dk);
     sd_secret_free(dst_dk);
@@ -852,6 +858,47 @@ out:
         sd_ignore(ecs__remove_disk_locked(e, c, disk_id, NULL)); /* undo: an orphan at worst */
         sd_ignore(ecs__set_attachment(e, old, instance_id, "/dev/xvda", 1, NULL)); /* as above */
     }
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_resize_disk(ecs *e, const ecs_caller *c, const char *disk_id, int64_t new_gib,
+                        sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_disk_row r = {.dk_blob = NULL};
+    store_stmt *st = NULL;
+    int64_t max = 0;
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    max = ecs__category_max(r.d.category);
+    SD_ENSUREC(new_gib > r.d.size_gib, err, SD_E_DENIED, "InvalidDiskSize.TooSmall",
+               "The new size %lld GiB must be larger than the disk's %lld GiB; disks only grow.",
+               (long long)new_gib, (long long)r.d.size_gib);
+    SD_ENSUREC(new_gib <= max, err, SD_E_DENIED, "InvalidDiskSize.TooLarge",
+               "The new size %lld GiB is over the %lld GiB of category %s.", (long long)new_gib,
+               (long long)max, r.d.category);
+    SD_TRY(quiescent(e, c, &r, err));
+    SD_ENSUREC(ecs__find_open(e, disk_id) == NULL, err, SD_E_DENIED, "IncorrectDiskStatus",
+               "The disk %s is open; stop its instance first.", disk_id);
+    SD_TRY(key_check(e, c, &r, err));
+    SD_TRY(ecs__dry_run(c, err));
+    SD_TRY(store_begin(e->st, err));
+    SD_TRY(store_prepare(e->st, "UPDATE ecs_disks SET size_gib = ? WHERE disk_id = ?", &st, err));
+    SD_TRY(store_bind_int64(st, 1, new_gib, err));
+    SD_TRY(store_bind_text(st, 2, disk_id, err));
+    SD_TRY(store_step_done(st, err));
+    /* the row changes with the data or not at all */
+    SD_TRY(blk_disk_resize(e->blocks, disk_id, (uint64_t)new_gib << 30, err));
+    SD_TRY(store_commit(e->st, err));
+    sd_log(SD_LOG_INFO, "ecs", "resized disk=%s to %lld GiB", disk_id, (long long)new_gib);
+out:
+    store_stmt_free(st);
+    if (rc != SD_OK) {
+        store_rollback(e->st); /* no-op when none is open */
+    }
+    ecs__disk_row_free(&r);
     pthread_mutex_unlock(&e->mu);
     return rc;
 }

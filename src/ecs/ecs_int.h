@@ -62,6 +62,8 @@ void ecs__cpy(char *dst, size_t cap, const char *src);
 SD_MUST_USE sd_code ecs__dry_run(const ecs_caller *c, sd_err *err);
 /* Whether err is that answer. */
 bool ecs__is_dry_run(const sd_err *err);
+/* The largest size of a disk category, GiB (0: no such category). */
+int64_t ecs__category_max(const char *name);
 /* The region named, or NULL when it is not served. */
 const ecs_region *ecs__region(const ecs *e, const char *name);
 /* Whether zone is one of region's zones (NULL or "": its first); *out

@@ -142,6 +142,7 @@ function ops(c) {
       diskDeviceMapping: [new Ecs.ImportImageRequestDiskDeviceMapping({ OSSObject: path, format })],
       ...f }),
     exportImage: (f) => call(c, 'exportImage', Ecs.ExportImageRequest, f),
+    resize: (diskId, newSize, f = {}) => c.resizeDisk(new Ecs.ResizeDiskRequest({ diskId, newSize, ...f })),
     resetDisk: (diskId, snapshotId) => c.resetDisk(new Ecs.ResetDiskRequest({ diskId, snapshotId })),
     reinitDisk: (diskId) => c.reInitDisk(new Ecs.ReInitDiskRequest({ diskId })),
     replaceSystemDisk: async (f) => (await c.replaceSystemDisk(new Ecs.ReplaceSystemDiskRequest(f))).body,
@@ -486,6 +487,36 @@ for (const [label, pick] of [['V3', (t) => t.ecs], ['RPC v1', (t) => t.ecs1]]) {
       // a second export to the same file is refused rather than overwriting it
       await assert.rejects(() => o.exportImage({ imageId: b.imageId, OSSBucket: 'exports', OSSPrefix: `out-${label.replace(' ', '')}-` }));
       await o.deleteImage(b.imageId);
+    });
+
+    test('ResizeDisk grows a stopped disk; ResetDisk keeps the size; the export shows it', async () => {
+      const { diskId } = await o.createDisk({ size: 20, encrypted: true });
+      const sid = await o.snapshot(diskId);
+      const { instanceId } = await o.create({});
+      await o.attach(instanceId, diskId);
+      const r = await o.resize(diskId, 64);
+      assert.equal(r.body.orderId ?? '', '');
+      assert.equal((await o.disk(diskId)).size, 64);
+      await o.resetDisk(diskId, sid);
+      assert.equal((await o.disk(diskId)).size, 64, 'a rollback keeps the grown size');
+      await o.start(instanceId);
+      const d = await o.disk(diskId);
+      if (have('nbdinfo')) {
+        const size = execFileSync('nbdinfo', ['--size', d.nbdUri ?? d.NbdUri ?? (await me.ecsRaw('DescribeDisks',
+          { DiskIds: JSON.stringify([diskId]) })).Disks.Disk[0].NbdUri], { encoding: 'utf8' });
+        assert.equal(Number(size.trim()), 64 * 1024 * MIB, 'the NBD export is 64 GiB');
+      }
+      await rejects(() => o.resize(diskId, 80), 'IncorrectInstanceStatus', 403, /stop it first/);
+      await o.stop(instanceId);
+      await rejects(() => o.resize(diskId, 64), 'InvalidDiskSize.TooSmall', 403);
+      await rejects(() => o.resize(diskId, 16385), 'InvalidDiskSize.TooLarge', 403, /16384 GiB of category cloud_essd/);
+      await rejects(() => o.resize(diskId, 80, { type: 'online' }), 'InvalidParameter.Type', 400);
+      await rejects(() => o.resize('d-nope', 80), 'InvalidDiskId.NotFound', 404);
+      // the block store's 16 TiB bounds new disks too, with the same Code as any size out of range
+      await rejects(() => o.createDisk({ size: 20000 }), 'InvalidDiskSize.NotSupported', 400, /1-16384 GiB/);
+      assert.equal((await o.disk(diskId)).size, 64, 'refusals change nothing');
+      await o.deleteInstance(instanceId, true);
+      await o.deleteSnapshot(sid, true);
     });
 
     test('ResetDisk, ReInitDisk, ReplaceSystemDisk', async () => {
