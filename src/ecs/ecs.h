@@ -47,6 +47,10 @@ typedef struct ecs_exporter {
     void *h;
 } ecs_exporter;
 
+/* Called from a background job's thread, without locks, each time the
+ * job reports progress on id (pct 0-99): an observer for tests. */
+typedef void (*ecs_job_hook)(void *ctx, const char *id, int pct);
+
 typedef struct ecs_opts {
     const char *db_path;   /* the metadata store */
     blk_store *blocks;     /* borrowed */
@@ -58,6 +62,8 @@ typedef struct ecs_opts {
     size_t nregions;            /* zones <region>-a and <region>-b */
     sd_clock clock;
     sd_rng rng;
+    ecs_job_hook job_hook; /* may be NULL */
+    void *job_hook_ctx;
 } ecs_opts;
 
 /* Caller owns *out.  Reopens disks of instances left Running (their keys
@@ -107,7 +113,8 @@ typedef struct ecs_disk {
     char description[ECS_DESC_MAX];
     char category[40];
     char type[8];    /* system, data */
-    char status[16]; /* Available, In_use, Creating */
+    char status[16]; /* Creating (its data being re-encrypted), Available, In_use */
+    int progress;    /* percent: below 100 only while Creating */
     int64_t size_gib;
     bool encrypted;
     char kms_key_id[ECS_KEY_MAX]; /* "" when unencrypted */
@@ -136,6 +143,12 @@ typedef struct ecs_disk_spec {
     const char *image_id; /* NULL; else the disk is made from this image's data */
 } ecs_disk_spec;
 
+/* A new disk, Available at once unless its data must be re-encrypted
+ * (R4, R5, a shared source): then it is Creating with its progress while
+ * a background job copies them, and becomes Available; a copy that fails
+ * (or a restart that interrupts it) deletes the disk, so a half-made disk
+ * is never listed Available.  A Creating disk cannot be attached,
+ * snapshotted, reset, reinitialised or deleted (IncorrectDiskStatus). */
 SD_MUST_USE sd_code ecs_create_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s,
                                     char disk_id[ECS_ID_MAX], sd_err *err);
 SD_MUST_USE sd_code ecs_describe_disk(ecs *e, const ecs_caller *c, const char *disk_id,

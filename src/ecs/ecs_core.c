@@ -51,6 +51,19 @@ sd_code ecs__col_blob(store_stmt *st, int col, uint8_t **out, size_t *len, sd_er
     return SD_OK;
 }
 
+sd_code ecs__exec_id(ecs *e, const char *sql, const char *id, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    SD_TRY(store_prepare(e->st, sql, &st, err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
 sd_code ecs__new_id(ecs *e, const char *prefix, char out[ECS_ID_MAX], sd_err *err)
 {
     return sd_id_new(&e->rng, prefix, 20, out, ECS_ID_MAX, err);
@@ -162,7 +175,11 @@ sd_code ecs_open(const ecs_opts *o, ecs **out, sd_err *err)
         }
     }
     SD_TRY(store_open_sqlite(o->db_path, &e->st, err));
+    e->job_hook = o->job_hook;
+    e->job_hook_ctx = o->job_hook_ctx;
     ecs__recover_images(e);
+    ecs__recover_disks(e);
+    ecs__recover_instances(e);
     ecs__resume_instances(e);
     *out = e;
     e = NULL;

@@ -60,7 +60,7 @@ int64_t ecs__category_max(const char *name)
 #define DISK_COLS                                                                     \
     "disk_id, region, zone, name, description, category, type, size_gib, encrypted, " \
     "kms_key_id, dk_blob, source_snapshot_id, image_id, instance_id, device, "        \
-    "delete_with_instance, created, attached, detached"
+    "delete_with_instance, created, attached, detached, status, progress"
 
 static sd_code disk_from_row(store_stmt *st, ecs_disk_row *r, sd_err *err)
 {
@@ -87,7 +87,12 @@ static sd_code disk_from_row(store_stmt *st, ecs_disk_row *r, sd_err *err)
     d->created = store_col_int64(st, 16);
     d->attached = store_col_int64(st, 17);
     d->detached = store_col_int64(st, 18);
-    ecs__cpy(d->status, sizeof d->status, d->instance_id[0] != '\0' ? "In_use" : "Available");
+    d->progress = (int)store_col_int64(st, 20);
+    if (strcmp(store_col_text(st, 19), "Creating") == 0) {
+        ecs__cpy(d->status, sizeof d->status, "Creating");
+    } else {
+        ecs__cpy(d->status, sizeof d->status, d->instance_id[0] != '\0' ? "In_use" : "Available");
+    }
     return SD_OK;
 }
 
@@ -273,14 +278,110 @@ out:
     return rc;
 }
 
-/* The block-store side: a new disk, a clone, or a re-encrypting copy.
- * *blob gets the DK blob the row keeps. */
-static sd_code make_data(ecs *e, const ecs_caller *c, const plan *p, const char *disk_id,
-                         sd_buf *blob, sd_err *err)
+/* ---- re-encrypting copies in the background (ecs_jobs.c) -------------------- */
+
+static sd_code disk_state(ecs *e, const char *disk_id, const char *status, int progress,
+                          sd_err *err)
 {
     sd_code rc = SD_OK;
-    sd_secret *src_dk = NULL;
-    sd_secret *dst_dk = NULL;
+    store_stmt *st = NULL;
+
+    SD_TRY(store_prepare(e->st, "UPDATE ecs_disks SET status = ?, progress = ? WHERE disk_id = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, status, err));
+    SD_TRY(store_bind_int64(st, 2, progress, err));
+    SD_TRY(store_bind_text(st, 3, disk_id, err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+static void disk_progress(ecs *e, const ecs_job *j, int pct)
+{
+    sd_err err = SD_ERR_INIT;
+
+    if (disk_state(e, j->target, "Creating", pct, &err) != SD_OK) {
+        sd_log(SD_LOG_ERROR, "ecs", "disk=%s: cannot record progress: %s", j->target, err.msg);
+    }
+}
+
+/* Deletes a disk whose data could not be made: the row first, so it is
+ * never listed without its data. */
+static void disk_drop(ecs *e, const char *disk_id)
+{
+    sd_err err = SD_ERR_INIT;
+
+    if (ecs__exec_id(e, "DELETE FROM ecs_disks WHERE disk_id = ?", disk_id, &err) != SD_OK) {
+        sd_log(SD_LOG_ERROR, "ecs", "disk=%s: cannot delete it: %s", disk_id, err.msg);
+    }
+    sd_ignore(blk_disk_remove(e->blocks, disk_id, NULL)); /* may not exist: an orphan at worst */
+}
+
+/* The copy wrote the disk itself: Available, or deleted with its row. */
+static void disk_finish(ecs *e, const ecs_job *j, sd_code rc, const sd_err *err)
+{
+    sd_err serr = SD_ERR_INIT;
+
+    if (rc == SD_OK) {
+        rc = disk_state(e, j->target, "Available", 100, &serr);
+        err = &serr;
+    }
+    if (rc == SD_OK && store_changes(e->st) == 0) {
+        /* the row went while the copy ran (its instance's creation failed) */
+        rc = sd_err_set(&serr, SD_E_NOT_FOUND, SD_HERE, "the disk was deleted meanwhile");
+    }
+    if (rc == SD_OK) {
+        sd_log(SD_LOG_INFO, "ecs", "disk=%s made", j->target);
+        return;
+    }
+    disk_drop(e, j->target);
+    sd_log(SD_LOG_ERROR, "ecs", "disk=%s could not be made and is deleted: %s", j->target,
+           err->msg);
+}
+
+static const ecs_job_ops disk_copy_ops = {ecs__job_copy, disk_progress, disk_finish};
+
+void ecs__recover_disks(ecs *e)
+{
+    store_stmt *st = NULL;
+    bool row = false;
+    char ids[64][ECS_ID_MAX];
+    size_t n = 0;
+
+    if (store_prepare(e->st, "SELECT disk_id FROM ecs_disks WHERE status = 'Creating' LIMIT 64",
+                      &st, NULL) != SD_OK) {
+        return;
+    }
+    while (n < 64 && store_step(st, &row, NULL) == SD_OK && row) {
+        ecs__cpy(ids[n++], ECS_ID_MAX, store_col_text(st, 0));
+    }
+    store_stmt_free(st);
+    for (size_t i = 0; i < n; i++) {
+        disk_drop(e, ids[i]);
+        sd_log(SD_LOG_WARN, "ecs", "disk=%s: its copy was interrupted by a restart; deleted",
+               ids[i]);
+    }
+}
+
+sd_code ecs__disk_ready(const ecs_disk *d, sd_err *err)
+{
+    if (strcmp(d->status, "Creating") == 0) {
+        return sd_err_setc(err, SD_E_DENIED, "IncorrectDiskStatus", SD_HERE,
+                           "The disk %s is Creating (%d%%); wait until it is Available.",
+                           d->disk_id, d->progress);
+    }
+    return SD_OK;
+}
+
+/* The block-store side: a new disk or a clone, made now; or *job, a
+ * re-encrypting copy for the caller to start once the row names the disk.
+ * *blob gets the DK blob the row keeps. */
+static sd_code make_data(ecs *e, const ecs_caller *c, const plan *p, const char *disk_id,
+                         sd_buf *blob, ecs_job **job, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_job *j = NULL;
 
     if (!p->has_snap) {
         if (p->encrypted) {
@@ -296,25 +397,31 @@ static sd_code make_data(ecs *e, const ecs_caller *c, const plan *p, const char 
         SD_TRY(blk_disk_clone(e->blocks, p->snap.s.snapshot_id, disk_id, err));
         goto out;
     }
-    /* a new lineage: the data are re-encrypted under a new DK (R4, R5) */
+    /* a new lineage: the data are re-encrypted under a new DK (R4, R5), in
+     * the background; the keys are unwrapped now, so a refusal is this
+     * request's */
+    SD_TRY(ecs__job_new(&disk_copy_ops, disk_id, &j, err));
+    ecs__cpy(j->src, sizeof j->src, p->snap.s.snapshot_id);
+    ecs__cpy(j->tmp, sizeof j->tmp, disk_id);
     if (p->snap.s.encrypted) {
         /* a shared image's key is its owner's, unwrapped on behalf of the
          * owner who shared it; the recipient's disk gets a DK of its own */
         ecs_caller src_owner = {p->snap.owner[0] != '\0' ? p->snap.owner : c->account, c->region,
                                 false};
         SD_TRY(ecs__unwrap_dk(e, &src_owner, p->snap.s.kms_key_id, p->snap.dk_blob, p->snap.dk_len,
-                              &src_dk, err));
+                              &j->src_dk, err));
     }
-    SD_TRY(ecs__new_dk(e, c, p->key_id, blob, &dst_dk, err));
-    SD_TRY(blk_copy(e->blocks, p->snap.s.snapshot_id, src_dk, disk_id, dst_dk, NULL, NULL, err));
+    SD_TRY(ecs__new_dk(e, c, p->key_id, blob, &j->dst_dk, err));
+    *job = j;
+    j = NULL;
 out:
-    sd_secret_free(src_dk);
-    sd_secret_free(dst_dk);
+    ecs__job_free(j);
     return rc;
 }
 
 static sd_code insert_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, const plan *p,
-                           const char *disk_id, const sd_buf *blob, const char *fp, sd_err *err)
+                           const char *disk_id, const sd_buf *blob, const char *fp, bool creating,
+                           sd_err *err)
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
@@ -324,8 +431,9 @@ static sd_code insert_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, 
         e->st,
         "INSERT INTO ecs_disks (disk_id, account, region, zone, name, description, category, type, "
         "size_gib, encrypted, kms_key_id, dk_blob, source_snapshot_id, image_id, instance_id, "
-        "device, delete_with_instance, created, attached, detached, client_token, request_hash) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', 0, ?, 0, 0, ?, ?)",
+        "device, delete_with_instance, created, attached, detached, client_token, request_hash, "
+        "status, progress) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', 0, ?, 0, 0, ?, ?, ?, ?)",
         &st, err));
     SD_TRY(store_bind_text(st, 1, disk_id, err));
     SD_TRY(store_bind_text(st, 2, c->account, err));
@@ -353,6 +461,8 @@ static sd_code insert_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, 
         SD_TRY(store_bind_null(st, 16, err));
     }
     SD_TRY(store_bind_text(st, 17, fp, err));
+    SD_TRY(store_bind_text(st, 18, creating ? "Creating" : "Available", err));
+    SD_TRY(store_bind_int64(st, 19, creating ? 0 : 100, err));
     SD_TRY(store_step_done(st, err));
 out:
     store_stmt_free(st);
@@ -413,6 +523,7 @@ sd_code ecs__create_disk_locked(ecs *e, const ecs_caller *c, const ecs_disk_spec
     sd_code rc = SD_OK;
     plan p = {0};
     sd_buf blob = SD_BUF_INIT(KMS_BLOB_MAX);
+    ecs_job *job = NULL;
     bool found = false;
     bool made = false;
     char fp[17];
@@ -437,16 +548,24 @@ sd_code ecs__create_disk_locked(ecs *e, const ecs_caller *c, const ecs_disk_spec
     SD_TRY(plan_key(e, c, s, &p, err));
     SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__new_id(e, "d-", disk_id, err));
-    SD_TRY(make_data(e, c, &p, disk_id, &blob, err));
-    made = true;
-    SD_TRY(insert_disk(e, c, s, &p, disk_id, &blob, fp, err));
-    sd_log(SD_LOG_INFO, "ecs", "created disk=%s account=%s encrypted=%d key=%s snapshot=%s",
+    SD_TRY(make_data(e, c, &p, disk_id, &blob, &job, err));
+    made = job == NULL;
+    SD_TRY(insert_disk(e, c, s, &p, disk_id, &blob, fp, job != NULL, err));
+    if (job != NULL) {
+        rc = ecs__job_start(e, &job, err);
+        if (rc != SD_OK) {
+            disk_drop(e, disk_id);
+            goto out;
+        }
+    }
+    sd_log(SD_LOG_INFO, "ecs", "created disk=%s account=%s encrypted=%d key=%s snapshot=%s copy=%d",
            disk_id, c->account, p.encrypted, p.encrypted ? p.key_id : "-",
-           p.has_snap ? p.snap.s.snapshot_id : "-");
+           p.has_snap ? p.snap.s.snapshot_id : "-", !made);
 out:
     if (rc != SD_OK && made) {
         sd_ignore(blk_disk_remove(e->blocks, disk_id, NULL)); /* best effort: an orphan at worst */
     }
+    ecs__job_free(job);
     free(p.snap.dk_blob);
     sd_buf_free(&blob);
     return rc;
@@ -539,6 +658,7 @@ sd_code ecs_delete_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_TRY(ecs__disk_ready(&r.d, err));
     SD_ENSUREC(r.d.instance_id[0] == '\0', err, SD_E_DENIED, "DiskStillAttached",
                "The disk %s is attached to %s; detach it first.", disk_id, r.d.instance_id);
     SD_TRY(ecs__dry_run(c, err));
@@ -650,6 +770,7 @@ sd_code ecs_create_snapshot(ecs *e, const ecs_caller *c, const char *disk_id, co
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(ecs__load_disk(e, c, disk_id, &d, err));
+    SD_TRY(ecs__disk_ready(&d.d, err));
     SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__new_id(e, "s-", snapshot_id, err));
     /* R3: the snapshot shares the disk's chain, DK and CMK */

@@ -8,10 +8,12 @@
  * from an encrypted snapshot is encrypted under the same key, and a copy
  * under another key is re-encrypted into a new lineage. */
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <sys/stat.h>
@@ -20,7 +22,7 @@
 #include "ecs/ecs_int.h"
 
 #define GIB          ((uint64_t)1 << 30)
-#define IMG_PATH_MAX 1024
+#define IMG_PATH_MAX ECS_PATH_MAX
 
 extern char **environ;
 
@@ -32,7 +34,8 @@ typedef struct image_row {
     ecs_image i;
     uint8_t *dk_blob;
     size_t dk_len;
-    char job_disk[ECS_ID_MAX]; /* "" unless a background copy writes it */
+    char job_disk[ECS_ID_MAX];   /* "" unless a background job writes it */
+    char job_file[ECS_PATH_MAX]; /* "" unless a qcow2 import converts into it */
 } image_row;
 
 static sd_code image_from_row(store_stmt *st, image_row *r, sd_err *err)
@@ -150,8 +153,8 @@ static sd_code insert_image(ecs *e, const ecs_caller *c, const image_row *r, sd_
     SD_TRY(store_prepare(e->st,
                          "INSERT INTO ecs_images (image_id, account, region, name, description, "
                          "snapshot_id, size_gib, encrypted, kms_key_id, dk_blob, source_image_id, "
-                         "created, status, progress, job_disk) VALUES "
-                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         "created, status, progress, job_disk, job_file) VALUES "
+                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          &st, err));
     SD_TRY(store_bind_text(st, 1, r->i.image_id, err));
     SD_TRY(store_bind_text(st, 2, c->account, err));
@@ -172,6 +175,7 @@ static sd_code insert_image(ecs *e, const ecs_caller *c, const image_row *r, sd_
     SD_TRY(store_bind_text(st, 13, r->i.status[0] != '\0' ? r->i.status : "Available", err));
     SD_TRY(store_bind_int64(st, 14, r->i.status[0] != '\0' ? r->i.progress : 100, err));
     SD_TRY(store_bind_text(st, 15, r->job_disk, err));
+    SD_TRY(store_bind_text(st, 16, r->job_file, err));
     SD_TRY(store_step_done(st, err));
 out:
     store_stmt_free(st);
@@ -202,6 +206,18 @@ static void names(image_row *r, const char *name, const char *description)
     ecs__cpy(r->i.description, sizeof r->i.description, description);
 }
 
+/* r keeps a copy of the DK blob in blob. */
+static sd_code take_blob(image_row *r, const sd_buf *blob, sd_err *err)
+{
+    r->dk_blob = malloc(blob->len);
+    if (r->dk_blob == NULL) {
+        return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
+    }
+    memcpy(r->dk_blob, blob->data, blob->len);
+    r->dk_len = blob->len;
+    return SD_OK;
+}
+
 /* The system disk of an instance, snapshotted as the image. */
 static sd_code image_from_instance(ecs *e, const ecs_caller *c, const char *instance_id,
                                    image_row *r, sd_err *err)
@@ -214,6 +230,7 @@ static sd_code image_from_instance(ecs *e, const ecs_caller *c, const char *inst
 
     SD_TRY(ecs__system_disk(e, c, instance_id, disk_id, err));
     SD_TRY(ecs__load_disk(e, c, disk_id, &d, err));
+    SD_TRY(ecs__disk_ready(&d.d, err));
     SD_TRY(ecs__dry_run(c, err));
     o = ecs__find_open(e, disk_id);
     if (o != NULL) {
@@ -327,6 +344,11 @@ sd_code ecs_list_images(ecs *e, const ecs_caller *c, ecs_image_fn fn, void *ctx,
                              fn, ctx, err);
 }
 
+static sd_code delete_image_row(ecs *e, const char *image_id, sd_err *err)
+{
+    return ecs__exec_id(e, "DELETE FROM ecs_images WHERE image_id = ?", image_id, err);
+}
+
 sd_code ecs_delete_image(ecs *e, const ecs_caller *c, const char *image_id, bool force, sd_err *err)
 {
     sd_code rc = SD_OK;
@@ -336,18 +358,19 @@ sd_code ecs_delete_image(ecs *e, const ecs_caller *c, const char *image_id, bool
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(load_image(e, c, image_id, &r, err));
+    /* its job is still writing it: the contract's codes for a copy and an import */
+    SD_ENSUREC(strcmp(r.i.status, "Creating") != 0, err, SD_E_DENIED,
+               r.i.source_image_id[0] != '\0' ? "OperationDenied.ImageCopying" : "ImageIsImporting",
+               "The image %s is being made (%d%%); delete it when it is Available or failed.",
+               image_id, r.i.progress);
     SD_TRY(store_prepare(e->st, "SELECT count(*) FROM ecs_instances WHERE image_id = ?", &st, err));
     SD_TRY(store_bind_text(st, 1, image_id, err));
     SD_TRY(store_step(st, &row, err));
     SD_ENSUREC(force || !row || store_col_int64(st, 0) == 0, err, SD_E_DENIED,
                "ImageUsingByInstance", "Instances use the image %s; use Force to delete it.",
                image_id);
-    store_stmt_free(st);
-    st = NULL;
     SD_TRY(ecs__dry_run(c, err));
-    SD_TRY(store_prepare(e->st, "DELETE FROM ecs_images WHERE image_id = ?", &st, err));
-    SD_TRY(store_bind_text(st, 1, image_id, err));
-    SD_TRY(store_step_done(st, err));
+    SD_TRY(delete_image_row(e, image_id, err));
     rc = blk_snapshot_remove(e->blocks, image_id, err); /* disks made from it keep their layers */
     if (rc == SD_E_NOT_FOUND) {
         sd_err_clear(err);
@@ -360,18 +383,7 @@ out:
     return rc;
 }
 
-/* ---- R7: copies ------------------------------------------------------------------ */
-
-/* A background re-encrypting copy; owns its keys. */
-typedef struct copy_job {
-    ecs *e;
-    char src[ECS_ID_MAX];   /* the source image's block snapshot */
-    char image[ECS_ID_MAX]; /* the new image */
-    char tmp[ECS_ID_MAX];   /* the disk the copy writes */
-    sd_secret *src_dk;
-    sd_secret *dst_dk;
-    int last_pct;
-} copy_job;
+/* ---- background jobs: copies and imports ----------------------------------------- */
 
 static void set_image_state(ecs *e, const char *image, const char *status, int progress,
                             bool clear_job)
@@ -381,8 +393,8 @@ static void set_image_state(ecs *e, const char *image, const char *status, int p
 
     if (store_prepare(e->st,
                       clear_job
-                          ? "UPDATE ecs_images SET status = ?, progress = ?, job_disk = '' "
-                            "WHERE image_id = ?"
+                          ? "UPDATE ecs_images SET status = ?, progress = ?, job_disk = '', "
+                            "job_file = '' WHERE image_id = ?"
                           : "UPDATE ecs_images SET status = ?, progress = ? WHERE image_id = ?",
                       &st, &err) != SD_OK ||
         store_bind_text(st, 1, status, &err) != SD_OK ||
@@ -393,98 +405,31 @@ static void set_image_state(ecs *e, const char *image, const char *status, int p
     store_stmt_free(st);
 }
 
-/* Called by blk_copy from the job's thread: records progress, and stops
- * the copy when the server closes. */
-static bool copy_progress(void *ctx, uint64_t done, uint64_t total)
+static void image_progress(ecs *e, const ecs_job *j, int pct)
 {
-    copy_job *j = ctx;
-    int pct = total > 0 ? (int)(done * 99 / total) : 0; /* 100 only once sealed */
-    bool go;
-
-    pthread_mutex_lock(&j->e->mu);
-    if (pct != j->last_pct) {
-        set_image_state(j->e, j->image, "Creating", pct, false);
-        j->last_pct = pct;
-    }
-    go = !j->e->stopping;
-    pthread_mutex_unlock(&j->e->mu);
-    return go;
+    set_image_state(e, j->target, "Creating", pct, false);
 }
 
-static void *copy_main(void *arg)
+/* The job's disk, once written, becomes the image's block snapshot. */
+static void image_finish(ecs *e, const ecs_job *j, sd_code rc, const sd_err *err)
 {
-    copy_job *j = arg;
-    ecs *e = j->e;
-    sd_err err = SD_ERR_INIT;
-    sd_code rc;
+    sd_err serr = SD_ERR_INIT;
 
-    rc = blk_copy(e->blocks, j->src, j->src_dk, j->tmp, j->dst_dk, copy_progress, j, &err);
-    sd_secret_free(j->src_dk); /* wiped: the copy is done with them */
-    sd_secret_free(j->dst_dk);
-    pthread_mutex_lock(&e->mu);
     if (rc == SD_OK) {
-        rc = blk_snapshot_create(e->blocks, j->tmp, j->image, &err);
-        sd_ignore(blk_disk_remove(e->blocks, j->tmp, NULL)); /* the snapshot keeps the layers */
+        rc = blk_snapshot_create(e->blocks, j->tmp, j->target, &serr);
+        err = &serr;
     }
+    sd_ignore(blk_disk_remove(e->blocks, j->tmp, NULL)); /* the snapshot keeps the layers */
     if (rc == SD_OK) {
-        set_image_state(e, j->image, "Available", 100, true);
-        sd_log(SD_LOG_INFO, "ecs", "image=%s copied", j->image);
-    } else if (!e->stopping) {
-        set_image_state(e, j->image, "CreateFailed", 0, true);
-        sd_log(SD_LOG_ERROR, "ecs", "image=%s copy failed: %s", j->image, err.msg);
-    } /* stopping: the row stays Creating with its job_disk; the next open fails it cleanly */
-    e->jobs--;
-    pthread_cond_broadcast(&e->jobs_cv);
-    pthread_mutex_unlock(&e->mu);
-    free(j);
-    return NULL;
+        set_image_state(e, j->target, "Available", 100, true);
+        sd_log(SD_LOG_INFO, "ecs", "image=%s made", j->target);
+    } else {
+        set_image_state(e, j->target, "CreateFailed", 0, true);
+        sd_log(SD_LOG_ERROR, "ecs", "image=%s failed: %s", j->target, err->msg);
+    }
 }
 
-/* Starts the copy on its own thread (caller holds mu); takes the keys. */
-static sd_code start_copy(ecs *e, const char *src, const char *image, const char *tmp,
-                          sd_secret **src_dk, sd_secret **dst_dk, sd_err *err)
-{
-    sd_code rc = SD_OK;
-    copy_job *j = calloc(1, sizeof *j);
-    pthread_t t;
-    pthread_attr_t attr;
-
-    SD_ENSURE(j != NULL, err, SD_E_NOMEM, "out of memory");
-    j->e = e;
-    ecs__cpy(j->src, sizeof j->src, src);
-    ecs__cpy(j->image, sizeof j->image, image);
-    ecs__cpy(j->tmp, sizeof j->tmp, tmp);
-    j->src_dk = sd_secret_take(src_dk);
-    j->dst_dk = sd_secret_take(dst_dk);
-    j->last_pct = -1;
-    SD_ENSURE(pthread_attr_init(&attr) == 0, err, SD_E_INTERNAL, "cannot start the copy");
-    (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    e->jobs++;
-    if (pthread_create(&t, &attr, copy_main, j) != 0) {
-        e->jobs--;
-        (void)pthread_attr_destroy(&attr);
-        SD_FAIL(err, SD_E_INTERNAL, "cannot start the copy");
-    }
-    (void)pthread_attr_destroy(&attr);
-    j = NULL;
-out:
-    if (j != NULL) {
-        sd_secret_free(j->src_dk);
-        sd_secret_free(j->dst_dk);
-        free(j);
-    }
-    return rc;
-}
-
-void ecs__stop_jobs(ecs *e)
-{
-    pthread_mutex_lock(&e->mu);
-    e->stopping = true;
-    while (e->jobs > 0) {
-        pthread_cond_wait(&e->jobs_cv, &e->mu);
-    }
-    pthread_mutex_unlock(&e->mu);
-}
+static const ecs_job_ops copy_ops = {ecs__job_copy, image_progress, image_finish};
 
 void ecs__recover_images(ecs *e)
 {
@@ -492,30 +437,57 @@ void ecs__recover_images(ecs *e)
     bool row = false;
     char ids[64][ECS_ID_MAX];
     char disks[64][ECS_ID_MAX];
+    char files[64][ECS_PATH_MAX];
     size_t n = 0;
 
-    if (store_prepare(
-            e->st, "SELECT image_id, job_disk FROM ecs_images WHERE status = 'Creating' LIMIT 64",
-            &st, NULL) != SD_OK) {
+    if (store_prepare(e->st,
+                      "SELECT image_id, job_disk, job_file FROM ecs_images WHERE status = "
+                      "'Creating' LIMIT 64",
+                      &st, NULL) != SD_OK) {
         return;
     }
     while (n < 64 && store_step(st, &row, NULL) == SD_OK && row) {
         ecs__cpy(ids[n], ECS_ID_MAX, store_col_text(st, 0));
         ecs__cpy(disks[n], ECS_ID_MAX, store_col_text(st, 1));
+        ecs__cpy(files[n], ECS_PATH_MAX, store_col_text(st, 2));
         n++;
     }
     store_stmt_free(st);
     for (size_t i = 0; i < n; i++) {
-        /* whatever the copy had made goes; the image says it failed */
+        /* whatever the job had made goes; the image says it failed */
         if (disks[i][0] != '\0') {
             sd_ignore(blk_disk_remove(e->blocks, disks[i], NULL)); /* may not exist yet */
         }
+        if (files[i][0] != '\0') {
+            (void)unlink(files[i]); /* likewise */
+        }
         sd_ignore(blk_snapshot_remove(e->blocks, ids[i], NULL)); /* likewise */
         set_image_state(e, ids[i], "CreateFailed", 0, true);
-        sd_log(SD_LOG_WARN, "ecs", "image=%s: its copy was interrupted by a restart", ids[i]);
+        sd_log(SD_LOG_WARN, "ecs", "image=%s: its making was interrupted by a restart", ids[i]);
     }
 }
 
+/* Inserts r (status Creating, job_disk j->tmp) and starts j on it. */
+static sd_code start_image_job(ecs *e, const ecs_caller *c, image_row *r, ecs_job **j, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    bool inserted = false;
+
+    ecs__cpy(r->i.status, sizeof r->i.status, "Creating");
+    r->i.progress = 0;
+    ecs__cpy(r->job_disk, sizeof r->job_disk, (*j)->tmp);
+    ecs__cpy(r->job_file, sizeof r->job_file, (*j)->raw);
+    SD_TRY(insert_image(e, c, r, err));
+    inserted = true;
+    SD_TRY(ecs__job_start(e, j, err));
+out:
+    if (rc != SD_OK && inserted) {
+        sd_ignore(delete_image_row(e, r->i.image_id, NULL)); /* a failed request makes nothing */
+    }
+    ecs__job_free(*j);
+    *j = NULL;
+    return rc;
+}
 /* Whether and under which key a copy of src is encrypted. */
 static sd_code copy_key(ecs *e, const ecs_caller *c, const image_row *src, int encrypted,
                         const char *kms_key_id, bool *enc, char key[ECS_KEY_MAX], sd_err *err)
@@ -559,8 +531,7 @@ sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id, const 
     image_row src = {.dk_blob = NULL};
     image_row dst = {.dk_blob = NULL};
     sd_buf blob = SD_BUF_INIT(KMS_BLOB_MAX);
-    sd_secret *src_dk = NULL;
-    sd_secret *dst_dk = NULL;
+    ecs_job *j = NULL;
     char tmp[ECS_ID_MAX];
     bool enc = false;
     char key[ECS_KEY_MAX];
@@ -582,41 +553,33 @@ sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id, const 
     names(&dst, name, description != NULL ? description : src.i.description);
     dst.i.encrypted = enc;
     ecs__cpy(dst.i.kms_key_id, sizeof dst.i.kms_key_id, key);
-    if (enc && src.i.encrypted && strcmp(key, src.i.kms_key_id) == 0) {
-        /* same key, same lineage: an O(1) clone sharing the DK */
+    if (!enc || (src.i.encrypted && strcmp(key, src.i.kms_key_id) == 0)) {
+        /* plain, or same key and lineage: an O(1) clone sharing the DK */
         SD_TRY(blk_disk_clone(e->blocks, image_id, tmp, err));
-        dst.dk_blob = src.dk_blob;
-        dst.dk_len = src.dk_len;
-        src.dk_blob = NULL;
-    } else if (!enc) {
-        SD_TRY(blk_disk_clone(e->blocks, image_id, tmp, err));
-    } else {
-        /* R7: a first encryption or a new key re-encrypts every data sector,
-         * in the background; the keys are unwrapped now, so a refusal is
-         * this request's */
-        if (src.i.encrypted) {
-            SD_TRY(ecs__unwrap_dk(e, c, src.i.kms_key_id, src.dk_blob, src.dk_len, &src_dk, err));
-        }
-        SD_TRY(ecs__new_dk(e, c, key, &blob, &dst_dk, err));
-        dst.dk_blob = malloc(blob.len);
-        SD_ENSURE(dst.dk_blob != NULL, err, SD_E_NOMEM, "out of memory");
-        memcpy(dst.dk_blob, blob.data, blob.len);
-        dst.dk_len = blob.len;
-        ecs__cpy(dst.i.status, sizeof dst.i.status, "Creating");
-        dst.i.progress = 0;
-        ecs__cpy(dst.job_disk, sizeof dst.job_disk, tmp);
-        SD_TRY(insert_image(e, c, &dst, err));
-        SD_TRY(start_copy(e, image_id, image_id_out, tmp, &src_dk, &dst_dk, err));
-        sd_log(SD_LOG_INFO, "ecs", "copying image=%s to %s under key=%s", image_id, image_id_out,
-               key);
+        dst.dk_blob = enc ? src.dk_blob : NULL;
+        dst.dk_len = enc ? src.dk_len : 0;
+        src.dk_blob = enc ? NULL : src.dk_blob;
+        SD_TRY(seal_image(e, c, tmp, &dst, err));
         goto out;
     }
-    SD_TRY(seal_image(e, c, tmp, &dst, err));
-    sd_log(SD_LOG_INFO, "ecs", "copied image=%s to %s encrypted=%d key=%s", image_id, image_id_out,
-           enc, enc ? key : "-");
+    /* R7: a first encryption or a new key re-encrypts every data sector,
+     * in the background; the keys are unwrapped now, so a refusal is
+     * this request's */
+    SD_TRY(ecs__job_new(&copy_ops, image_id_out, &j, err));
+    ecs__cpy(j->src, sizeof j->src, image_id);
+    ecs__cpy(j->tmp, sizeof j->tmp, tmp);
+    if (src.i.encrypted) {
+        SD_TRY(ecs__unwrap_dk(e, c, src.i.kms_key_id, src.dk_blob, src.dk_len, &j->src_dk, err));
+    }
+    SD_TRY(ecs__new_dk(e, c, key, &blob, &j->dst_dk, err));
+    SD_TRY(take_blob(&dst, &blob, err));
+    SD_TRY(start_image_job(e, c, &dst, &j, err));
 out:
-    sd_secret_free(src_dk);
-    sd_secret_free(dst_dk);
+    if (rc == SD_OK) {
+        sd_log(SD_LOG_INFO, "ecs", "copying image=%s to %s encrypted=%d key=%s", image_id,
+               image_id_out, enc, enc ? key : "-");
+    }
+    ecs__job_free(j);
     sd_buf_free(&blob);
     free(src.dk_blob);
     free(dst.dk_blob);
@@ -715,9 +678,107 @@ out:
     return rc;
 }
 
-/* qemu-img convert -f qcow2 -O raw src dst, waited for. */
-static sd_code qcow2_to_raw(const char *src, const char *dst, sd_err *err)
+/* Runs qemu-img with argv (argv[0] "qemu-img", NULL-terminated) and waits
+ * for it; its standard output goes to out when not NULL (at most out's
+ * max), else nowhere.  InvalidImage.Format when it fails. */
+static sd_code qemu_img(char *const argv[], const char *what, sd_buf *out, sd_err *err)
 {
+    sd_code rc = SD_OK;
+    posix_spawn_file_actions_t fa;
+    int fds[2] = {-1, -1};
+    pid_t pid = -1;
+    int status = 0;
+    char buf[4096];
+    ssize_t n;
+
+    SD_ENSURE(posix_spawn_file_actions_init(&fa) == 0, err, SD_E_NOMEM, "out of memory");
+    SD_ENSURE(pipe2(fds, O_CLOEXEC) == 0, err, SD_E_IO, "cannot run qemu-img");
+    if (out != NULL) {
+        (void)posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+    } else {
+        (void)posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    }
+    (void)posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    SD_ENSURE(posix_spawnp(&pid, "qemu-img", &fa, NULL, argv, environ) == 0, err, SD_E_IO,
+              "cannot run qemu-img to read a qcow2 image");
+    (void)close(fds[1]);
+    fds[1] = -1;
+    while ((n = read(fds[0], buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 || sd_buf_append(out, buf, (size_t)n, NULL) != SD_OK) {
+            break; /* what it still writes goes nowhere; its status says the rest */
+        }
+    }
+out:
+    if (fds[1] >= 0) {
+        (void)close(fds[1]);
+    }
+    if (fds[0] >= 0) {
+        (void)close(fds[0]); /* before waiting: a blocked writer gets EPIPE */
+    }
+    while (pid > 0 && waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            status = -1;
+            break;
+        }
+    }
+    if (rc == SD_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+        rc = sd_err_setc(err, SD_E_INVALID, "InvalidImage.Format", SD_HERE,
+                         "qemu-img could not read %s as qcow2.", what);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    return rc;
+}
+
+/* The virtual size of a qcow2 file, from qemu-img info.  A qcow2 image
+ * with a backing file is refused: converting it would read a file the
+ * caller names, which may lie outside the account's directory. */
+static sd_code qcow2_size(const char *path, const char *rel, uint64_t *size, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    sd_buf text = SD_BUF_INIT((size_t)1 << 20);
+    sd_json_doc *doc = NULL;
+    const sd_json_val *v;
+    char p[IMG_PATH_MAX];
+    char *argv[] = {(char[]){"qemu-img"},
+                    (char[]){"info"},
+                    (char[]){"--output=json"},
+                    (char[]){"-f"},
+                    (char[]){"qcow2"},
+                    p,
+                    NULL};
+    char *end = NULL;
+
+    ecs__cpy(p, sizeof p, path); /* argv wants mutable strings */
+    SD_TRY(qemu_img(argv, rel, &text, err));
+    rc = sd_json_parse((const char *)text.data, text.len, 4096, &doc, NULL);
+    SD_ENSUREC(rc == SD_OK, err, SD_E_INVALID, "InvalidImage.Format",
+               "qemu-img could not describe %s.", rel);
+    SD_ENSUREC(sd_json_get(sd_json_root(doc), "backing-filename") == NULL, err, SD_E_INVALID,
+               "InvalidImage.Format",
+               "The qcow2 image %s has a backing file; import a standalone image (qemu-img "
+               "convert).",
+               rel);
+    v = sd_json_get(sd_json_root(doc), "virtual-size");
+    SD_ENSUREC(v != NULL && v->type == SD_JSON_NUMBER, err, SD_E_INVALID, "InvalidImage.Format",
+               "qemu-img gave no size for %s.", rel);
+    errno = 0;
+    *size = strtoull(v->str, &end, 10);
+    SD_ENSUREC(errno == 0 && end != v->str && *end == '\0', err, SD_E_INVALID,
+               "InvalidImage.Format", "qemu-img gave no size for %s.", rel);
+out:
+    sd_json_doc_free(doc);
+    sd_buf_free(&text);
+    return rc;
+}
+
+/* The background part of an import: qcow2 to raw (beside the source),
+ * then the raw data into the job's disk, encrypted with its DK. */
+static sd_code import_run(ecs *e, ecs_job *j, sd_err *err)
+{
+    sd_code rc = SD_OK;
     char *argv[] = {(char[]){"qemu-img"},
                     (char[]){"convert"},
                     (char[]){"-q"},
@@ -725,31 +786,51 @@ static sd_code qcow2_to_raw(const char *src, const char *dst, sd_err *err)
                     (char[]){"qcow2"},
                     (char[]){"-O"},
                     (char[]){"raw"},
-                    NULL,
-                    NULL,
+                    j->file,
+                    j->raw,
                     NULL};
-    pid_t pid;
-    int status = 0;
-    char s[IMG_PATH_MAX + 64];
-    char d[IMG_PATH_MAX + 64];
+    uint64_t size = 0;
 
-    (void)snprintf(s, sizeof s, "%s", src); /* argv wants mutable strings */
-    (void)snprintf(d, sizeof d, "%s", dst);
-    argv[7] = s;
-    argv[8] = d;
-    if (posix_spawnp(&pid, "qemu-img", NULL, NULL, argv, environ) != 0) {
-        return sd_err_set(err, SD_E_IO, SD_HERE, "cannot run qemu-img to read a qcow2 image");
+    SD_ENSURE(ecs__job_progress(e, j, 0), err, SD_E_CONFLICT, "import cancelled");
+    if (j->raw[0] != '\0') {
+        SD_TRY(qemu_img(argv, j->file, NULL, err));
+        SD_ENSURE(ecs__job_progress(e, j, 50), err, SD_E_CONFLICT, "import cancelled");
     }
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            return sd_err_set(err, SD_E_IO, SD_HERE, "lost qemu-img");
-        }
+    SD_TRY(blk_import_raw(e->blocks, j->raw[0] != '\0' ? j->raw : j->file, j->tmp, j->dst_dk, err));
+    /* the file may have changed since the request measured it */
+    SD_TRY(blk_disk_info(e->blocks, j->tmp, &size, NULL, err));
+    SD_ENSUREC(size == j->size, err, SD_E_INVALID, "InvalidImage.Size",
+               "The image file changed size during the import.");
+out:
+    if (j->raw[0] != '\0') {
+        (void)unlink(j->raw); /* plaintext: gone as soon as it is read */
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        return sd_err_setc(err, SD_E_INVALID, "InvalidImage.Format", SD_HERE,
-                           "qemu-img could not read %s as qcow2.", src);
+    return rc;
+}
+
+static const ecs_job_ops import_ops = {import_run, image_progress, image_finish};
+
+/* The size of the data an import will give: the file's, or a qcow2
+ * file's virtual size.  Disks are sized in GiB: an image of another size
+ * would make disks whose Size and NBD size disagree. */
+static sd_code import_size(const char *file, const char *rel, bool qcow2, uint64_t *size,
+                           sd_err *err)
+{
+    sd_code rc = SD_OK;
+    struct stat sb;
+
+    SD_ENSUREC(stat(file, &sb) == 0 && S_ISREG(sb.st_mode), err, SD_E_NOT_FOUND,
+               "InvalidImageFile.NotFound", "The image file %s does not exist.", rel);
+    *size = (uint64_t)sb.st_size;
+    if (qcow2) {
+        SD_TRY(qcow2_size(file, rel, size, err));
     }
-    return SD_OK;
+    SD_ENSUREC(*size > 0 && *size % GIB == 0, err, SD_E_INVALID, "InvalidImage.Size",
+               "The image is %llu bytes; disks are sized in whole GiB, so an image must be too "
+               "(extend it with truncate -s, or qemu-img resize).",
+               (unsigned long long)*size);
+out:
+    return rc;
 }
 
 sd_code ecs_import_image(ecs *e, const ecs_caller *c, const char *path, const char *format,
@@ -758,64 +839,42 @@ sd_code ecs_import_image(ecs *e, const ecs_caller *c, const char *path, const ch
     sd_code rc = SD_OK;
     image_row r = {.dk_blob = NULL};
     sd_buf blob = SD_BUF_INIT(KMS_BLOB_MAX);
-    sd_secret *dk = NULL;
-    char tmp[ECS_ID_MAX];
-    char raw[IMG_PATH_MAX + 64] = "";
-    char file[IMG_PATH_MAX];
-    const char *src = NULL;
+    ecs_job *j = NULL;
+    bool qcow2 = format != NULL && strcasecmp(format, "qcow2") == 0;
     bool default_on = false;
     char key[ECS_KEY_MAX];
-    struct stat sb;
 
     pthread_mutex_lock(&e->mu);
-    SD_TRY(image_file(e, c, path, false, file, err));
-    path = file;
-    SD_ENSUREC(format == NULL || strcasecmp(format, "raw") == 0 || strcasecmp(format, "qcow2") == 0,
-               err, SD_E_INVALID, "InvalidParameter.Format",
-               "The image format %s is not supported (RAW or QCOW2).", format);
-    SD_ENSUREC(stat(path, &sb) == 0 && S_ISREG(sb.st_mode), err, SD_E_NOT_FOUND,
-               "InvalidImageFile.NotFound", "The image file %s does not exist.", path);
-    SD_TRY(ecs__dry_run(c, err));
+    SD_ENSUREC(format == NULL || strcasecmp(format, "raw") == 0 || qcow2, err, SD_E_INVALID,
+               "InvalidParameter.Format", "The image format %s is not supported (RAW or QCOW2).",
+               format);
     SD_TRY(ecs__new_id(e, "m-", image_id, err));
-    SD_TRY(ecs__new_id(e, "d-", tmp, err));
-    src = path;
-    if (format != NULL && strcasecmp(format, "qcow2") == 0) {
-        (void)snprintf(raw, sizeof raw, "%s.%s.raw", path, tmp); /* beside the source */
-        SD_TRY(qcow2_to_raw(path, raw, err));
-        src = raw;
+    SD_TRY(ecs__job_new(&import_ops, image_id, &j, err));
+    SD_TRY(image_file(e, c, path, false, j->file, err));
+    SD_TRY(import_size(j->file, path, qcow2, &j->size, err));
+    SD_TRY(ecs__dry_run(c, err));
+    SD_TRY(ecs__new_id(e, "d-", j->tmp, err));
+    if (qcow2) {
+        SD_ENSURE(snprintf(j->raw, sizeof j->raw, "%s.%s.raw", j->file, j->tmp) <
+                      (int)sizeof j->raw,
+                  err, SD_E_INVALID, "image file path too long"); /* beside the source */
     }
     SD_TRY(ecs__settings(e, c, &default_on, key, err));
     if (default_on) {
         SD_TRY(ecs__usable_key(e, c, key[0] != '\0' ? key : ECS_SERVICE_KEY, key, err));
-        SD_TRY(ecs__new_dk(e, c, key, &blob, &dk, err));
+        SD_TRY(ecs__new_dk(e, c, key, &blob, &j->dst_dk, err));
+        SD_TRY(take_blob(&r, &blob, err));
     }
-    /* disks are sized in GiB: an image of another size would make disks
-     * whose Size and NBD size disagree */
-    SD_ENSURE(stat(src, &sb) == 0, err, SD_E_IO, "the image file vanished");
-    SD_ENSUREC(sb.st_size > 0 && (uint64_t)sb.st_size % GIB == 0, err, SD_E_INVALID,
-               "InvalidImage.Size",
-               "The image is %lld bytes; disks are sized in whole GiB, so an image must be too "
-               "(extend it with truncate -s).",
-               (long long)sb.st_size);
-    SD_TRY(blk_import_raw(e->blocks, src, tmp, dk, err));
-    SD_ENSURE(stat(src, &sb) == 0, err, SD_E_IO, "the image file vanished");
     ecs__cpy(r.i.image_id, sizeof r.i.image_id, image_id);
     names(&r, name, "imported");
-    r.i.size_gib = (int64_t)(((uint64_t)sb.st_size + GIB - 1) / GIB);
+    r.i.size_gib = (int64_t)(j->size / GIB);
     r.i.encrypted = default_on;
     ecs__cpy(r.i.kms_key_id, sizeof r.i.kms_key_id, default_on ? key : "");
-    if (default_on) {
-        r.dk_blob = malloc(blob.len);
-        SD_ENSURE(r.dk_blob != NULL, err, SD_E_NOMEM, "out of memory");
-        memcpy(r.dk_blob, blob.data, blob.len);
-        r.dk_len = blob.len;
-    }
-    SD_TRY(seal_image(e, c, tmp, &r, err));
+    SD_TRY(start_image_job(e, c, &r, &j, err));
+    sd_log(SD_LOG_INFO, "ecs", "importing image=%s account=%s format=%s encrypted=%d", image_id,
+           c->account, qcow2 ? "qcow2" : "raw", default_on);
 out:
-    if (raw[0] != '\0') {
-        (void)unlink(raw); /* plaintext: gone as soon as it is read */
-    }
-    sd_secret_free(dk);
+    ecs__job_free(j);
     sd_buf_free(&blob);
     free(r.dk_blob);
     pthread_mutex_unlock(&e->mu);

@@ -57,6 +57,17 @@ out:
     return rc;
 }
 
+/* An instance whose disks are still being made takes no other change. */
+static sd_code not_pending(const ecs_instance *i, sd_err *err)
+{
+    if (strcmp(i->status, "Pending") == 0) {
+        return sd_err_setc(err, SD_E_DENIED, "IncorrectInstanceStatus.Initializing", SD_HERE,
+                           "The instance %s is Pending: its disks are still being made.",
+                           i->instance_id);
+    }
+    return SD_OK;
+}
+
 static sd_code set_status(ecs *e, const char *id, const char *status, sd_err *err)
 {
     sd_code rc = SD_OK;
@@ -172,6 +183,7 @@ static sd_code open_disk(ecs *e, const ecs_caller *c, const char *instance_id, c
 
     SD_ENSURE(e->nopen < ECS_OPEN_MAX, err, SD_E_THROTTLED, "too many open disks");
     SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_TRY(ecs__disk_ready(&r.d, err));
     if (r.d.encrypted) {
         SD_TRY(ecs__unwrap_dk(e, c, r.d.kms_key_id, r.dk_blob, r.dk_len, &dk, err));
     }
@@ -296,7 +308,7 @@ static sd_code insert_instance(ecs *e, const ecs_caller *c, const ecs_instance_s
                          "INSERT INTO ecs_instances (instance_id, account, region, zone, name, "
                          "description, instance_type, image_id, status, created, started, "
                          "client_token, request_hash) VALUES "
-                         "(?, ?, ?, ?, ?, ?, ?, ?, 'Stopped', ?, 0, ?, ?)",
+                         "(?, ?, ?, ?, ?, ?, ?, ?, 'Pending', ?, 0, ?, ?)",
                          &st, err));
     SD_TRY(store_bind_text(st, 1, id, err));
     SD_TRY(store_bind_text(st, 2, c->account, err));
@@ -322,15 +334,7 @@ out:
 
 static sd_code delete_instance_row(ecs *e, const char *id, sd_err *err)
 {
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-
-    SD_TRY(store_prepare(e->st, "DELETE FROM ecs_instances WHERE instance_id = ?", &st, err));
-    SD_TRY(store_bind_text(st, 1, id, err));
-    SD_TRY(store_step_done(st, err));
-out:
-    store_stmt_free(st);
-    return rc;
+    return ecs__exec_id(e, "DELETE FROM ecs_instances WHERE instance_id = ?", id, err);
 }
 
 static void device_name(size_t index, char out[24])
@@ -342,12 +346,12 @@ static void device_name(size_t index, char out[24])
 /* image is NULL for a data disk; "" or an image id for the system disk
  * (R7: from an encrypted image, an encrypted system disk). */
 static sd_code add_disk(ecs *e, const ecs_caller *c, const char *instance_id, const char *zone,
-                        const ecs_disk_req *d, const char *image, size_t index, sd_err *err)
+                        const ecs_disk_req *d, const char *image, size_t index,
+                        char disk_id[ECS_ID_MAX], sd_err *err)
 {
     sd_code rc = SD_OK;
     bool system = index == 0;
     bool from_image = image != NULL && image[0] != '\0';
-    char disk_id[ECS_ID_MAX];
     char dev[24];
     ecs_disk_spec spec = {
         .zone = zone,
@@ -377,8 +381,9 @@ static sd_code dry_run_disks(ecs *e, const ecs_caller *c, const char *zone,
 {
     for (size_t i = 0; i <= s->n_data_disks; i++) {
         sd_err one = SD_ERR_INIT;
+        char id[ECS_ID_MAX];
         sd_code rc = add_disk(e, c, "", zone, i == 0 ? &s->system_disk : &s->data_disks[i - 1],
-                              i == 0 ? s->image_id : NULL, i, &one);
+                              i == 0 ? s->image_id : NULL, i, id, &one);
         if (rc != SD_OK && !ecs__is_dry_run(&one)) {
             *err = one;
             return rc;
@@ -408,6 +413,7 @@ sd_code ecs_create_instance(ecs *e, const ecs_caller *c, const ecs_instance_spec
     bool made = false;
     bool found = false;
     char fp[17];
+    disk_ids ids;
 
     pthread_mutex_lock(&e->mu);
     SD_ENSUREC(s->n_data_disks <= ECS_DATA_DISKS_MAX, err, SD_E_INVALID, "InvalidParameter",
@@ -424,12 +430,21 @@ sd_code ecs_create_instance(ecs *e, const ecs_caller *c, const ecs_instance_spec
     SD_TRY(ecs__new_id(e, "i-", instance_id, err));
     SD_TRY(insert_instance(e, c, s, instance_id, zone, fp, err));
     made = true;
-    SD_TRY(add_disk(e, c, instance_id, zone, &s->system_disk, s->image_id, 0, err));
+    SD_TRY(add_disk(e, c, instance_id, zone, &s->system_disk, s->image_id, 0, ids.id[0], err));
     for (size_t i = 0; i < s->n_data_disks; i++) {
-        SD_TRY(add_disk(e, c, instance_id, zone, &s->data_disks[i], NULL, i + 1, err));
+        SD_TRY(
+            add_disk(e, c, instance_id, zone, &s->data_disks[i], NULL, i + 1, ids.id[i + 1], err));
+    }
+    /* Pending while disks are re-encrypted in the background: the request
+     * waits for them, without the lock, then starts the instance or
+     * leaves it Stopped */
+    for (size_t i = 0; i < s->n_data_disks + 1; i++) {
+        SD_TRY(ecs__wait_disk(e, c, ids.id[i], err));
     }
     if (s->start) {
         SD_TRY(start_locked(e, c, instance_id, err));
+    } else {
+        SD_TRY(set_status(e, instance_id, "Stopped", err));
     }
 out:
     if (rc != SD_OK && made) {
@@ -510,6 +525,7 @@ sd_code ecs_delete_instance(ecs *e, const ecs_caller *c, const char *instance_id
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(load_instance(e, c, instance_id, &i, err));
+    SD_TRY(not_pending(&i, err));
     SD_ENSUREC(force || strcmp(i.status, "Stopped") == 0, err, SD_E_DENIED,
                "IncorrectInstanceStatus", "The instance %s is %s; stop it first or use Force.",
                instance_id, i.status);
@@ -544,7 +560,9 @@ sd_code ecs_attach_disk(ecs *e, const ecs_caller *c, const char *instance_id, co
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(load_instance(e, c, instance_id, &i, err));
+    SD_TRY(not_pending(&i, err));
     SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_TRY(ecs__disk_ready(&r.d, err));
     SD_ENSUREC(r.d.instance_id[0] == '\0', err, SD_E_DENIED, "IncorrectDiskStatus",
                "The disk %s is already attached to %s.", disk_id, r.d.instance_id);
     SD_ENSUREC(strcmp(r.d.zone, i.zone) == 0, err, SD_E_DENIED, "OperationDenied",
@@ -577,6 +595,7 @@ sd_code ecs_detach_disk(ecs *e, const ecs_caller *c, const char *instance_id, co
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(load_instance(e, c, instance_id, &i, err));
+    SD_TRY(not_pending(&i, err));
     SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
     SD_ENSUREC(strcmp(r.d.instance_id, instance_id) == 0, err, SD_E_DENIED, "IncorrectDiskStatus",
                "The disk %s is not attached to %s.", disk_id, instance_id);
@@ -593,36 +612,67 @@ out:
 
 /* ---- after a restart, and at close ----------------------------------------------------- */
 
-void ecs__resume_instances(ecs *e)
+/* An instance a restart finds in some status. */
+typedef struct inst_ref {
+    char id[ECS_ID_MAX];
+    char account[IAM_ACCOUNT_ID_LEN + 1];
+    char region[64];
+} inst_ref;
+
+#define SWEEP_MAX 64
+
+/* Up to SWEEP_MAX instances in status, into out; their number. */
+static size_t instances_in(ecs *e, const char *status, inst_ref out[SWEEP_MAX])
 {
     store_stmt *st = NULL;
     bool row = false;
-    char ids[64][ECS_ID_MAX];
-    char accounts[64][IAM_ACCOUNT_ID_LEN + 1];
-    char regions[64][64];
     size_t n = 0;
 
     if (store_prepare(e->st,
-                      "SELECT instance_id, account, region FROM ecs_instances WHERE status = "
-                      "'Running' LIMIT 64",
-                      &st, NULL) != SD_OK) {
-        return;
+                      "SELECT instance_id, account, region FROM ecs_instances WHERE status = ? "
+                      "LIMIT 64",
+                      &st, NULL) != SD_OK ||
+        store_bind_text(st, 1, status, NULL) != SD_OK) {
+        store_stmt_free(st);
+        return 0;
     }
-    while (n < 64 && store_step(st, &row, NULL) == SD_OK && row) {
-        ecs__cpy(ids[n], ECS_ID_MAX, store_col_text(st, 0));
-        ecs__cpy(accounts[n], sizeof accounts[n], store_col_text(st, 1));
-        ecs__cpy(regions[n], sizeof regions[n], store_col_text(st, 2));
+    while (n < SWEEP_MAX && store_step(st, &row, NULL) == SD_OK && row) {
+        ecs__cpy(out[n].id, sizeof out[n].id, store_col_text(st, 0));
+        ecs__cpy(out[n].account, sizeof out[n].account, store_col_text(st, 1));
+        ecs__cpy(out[n].region, sizeof out[n].region, store_col_text(st, 2));
         n++;
     }
     store_stmt_free(st);
+    return n;
+}
+
+void ecs__resume_instances(ecs *e)
+{
+    inst_ref refs[SWEEP_MAX];
+    size_t n = instances_in(e, "Running", refs);
+
     for (size_t i = 0; i < n; i++) {
-        ecs_caller c = {accounts[i], regions[i], false};
+        ecs_caller c = {refs[i].account, refs[i].region, false};
         sd_err err = SD_ERR_INIT;
-        if (start_locked(e, &c, ids[i], &err) != SD_OK) {
+        if (start_locked(e, &c, refs[i].id, &err) != SD_OK) {
             /* its keys cannot be unwrapped now (R11): it stays down */
-            sd_log(SD_LOG_WARN, "ecs", "instance=%s could not restart: %s", ids[i], err.msg);
-            sd_ignore(set_status(e, ids[i], "Stopped", NULL)); /* logged above */
+            sd_log(SD_LOG_WARN, "ecs", "instance=%s could not restart: %s", refs[i].id, err.msg);
+            sd_ignore(set_status(e, refs[i].id, "Stopped", NULL)); /* logged above */
         }
+    }
+}
+
+void ecs__recover_instances(ecs *e)
+{
+    inst_ref refs[SWEEP_MAX];
+    size_t n = instances_in(e, "Pending", refs);
+
+    for (size_t i = 0; i < n; i++) {
+        /* its creation never answered: it goes, as a failed request's would */
+        ecs_caller c = {refs[i].account, refs[i].region, false};
+        undo_create(e, &c, refs[i].id);
+        sd_log(SD_LOG_WARN, "ecs", "instance=%s: its creation was interrupted by a restart",
+               refs[i].id);
     }
 }
 
@@ -739,6 +789,7 @@ sd_code ecs_reset_disk(ecs *e, const ecs_caller *c, const char *disk_id, const c
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_TRY(ecs__disk_ready(&r.d, err));
     SD_TRY(ecs__load_snapshot(e, c, snapshot_id, &s, err));
     SD_ENSUREC(strcmp(s.s.source_disk_id, disk_id) == 0, err, SD_E_DENIED,
                "InvalidParameter.Mismatch", "The snapshot %s was not taken of the disk %s.",
@@ -799,6 +850,7 @@ sd_code ecs_reinit_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_TRY(ecs__disk_ready(&r.d, err));
     SD_TRY(quiescent(e, c, &r, err));
     SD_TRY(key_check(e, c, &r, err));
     if (r.d.image_id[0] != '\0') {
@@ -849,6 +901,12 @@ sd_code ecs_replace_system_disk(ecs *e, const ecs_caller *c, const char *instanc
     /* a dry run ends inside, once the new disk is planned */
     SD_TRY(ecs__create_disk_locked(e, c, &spec, disk_id, err));
     made = true;
+    /* a re-encrypted disk is made in the background: the swap waits for
+     * it (without the lock), then checks the instance again */
+    SD_TRY(ecs__wait_disk(e, c, disk_id, err));
+    SD_TRY(load_instance(e, c, instance_id, &i, err));
+    SD_ENSUREC(strcmp(i.status, "Stopped") == 0, err, SD_E_DENIED, "IncorrectInstanceStatus",
+               "The instance %s is %s; stop it first.", instance_id, i.status);
     SD_TRY(ecs__set_attachment(e, old, "", "", -1, err));
     SD_TRY(ecs__set_attachment(e, disk_id, instance_id, "/dev/xvda", 1, err));
     SD_TRY(ecs__remove_disk_locked(e, c, old, err));
@@ -872,6 +930,7 @@ sd_code ecs_resize_disk(ecs *e, const ecs_caller *c, const char *disk_id, int64_
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_TRY(ecs__disk_ready(&r.d, err));
     max = ecs__category_max(r.d.category);
     SD_ENSUREC(new_gib > r.d.size_gib, err, SD_E_DENIED, "InvalidDiskSize.TooSmall",
                "The new size %lld GiB must be larger than the disk's %lld GiB; disks only grow.",

@@ -43,10 +43,14 @@ struct ecs {
     sd_rng rng;
     ecs_open_disk open[ECS_OPEN_MAX];
     size_t nopen;
-    /* background copies (ecs_images.c): counted so close can wait */
+    /* background jobs (ecs_jobs.c), and requests waiting for them, are
+     * counted so close can wait; jobs_cv is signalled when one ends */
     pthread_cond_t jobs_cv;
     unsigned jobs;
+    unsigned waiters;
     bool stopping;
+    ecs_job_hook job_hook;
+    void *job_hook_ctx;
 };
 
 /* A new resource id: prefix ("d-", "s-", "i-") and 20 lower-case
@@ -55,6 +59,8 @@ SD_MUST_USE sd_code ecs__new_id(ecs *e, const char *prefix, char out[ECS_ID_MAX]
 /* A copy of a row's blob column (a DK blob): *out NULL when the column is
  * NULL or empty.  SD_E_NOMEM. */
 SD_MUST_USE sd_code ecs__col_blob(store_stmt *st, int col, uint8_t **out, size_t *len, sd_err *err);
+/* Runs sql, one statement whose one parameter is id (a row's key). */
+SD_MUST_USE sd_code ecs__exec_id(ecs *e, const char *sql, const char *id, sd_err *err);
 /* Copies src into dst[cap], truncating. */
 void ecs__cpy(char *dst, size_t cap, const char *src);
 /* DryRun's end: 400 DryRunOperation when c asked for a dry run, placed
@@ -142,13 +148,74 @@ SD_MUST_USE sd_code ecs__remove_disk_locked(ecs *e, const ecs_caller *c, const c
 ecs_open_disk *ecs__find_open(ecs *e, const char *disk_id);
 
 /* Marks images a restart interrupted CreateFailed and removes their
- * temporary data (ecs_open). */
+ * temporary data and files (ecs_open). */
 void ecs__recover_images(ecs *e);
-/* Asks background copies to stop and waits for them (ecs_close). */
+/* Deletes the disks a restart interrupted while Creating (ecs_open). */
+void ecs__recover_disks(ecs *e);
+/* Whether a disk can be used: a Creating one cannot (IncorrectDiskStatus). */
+SD_MUST_USE sd_code ecs__disk_ready(const ecs_disk *d, sd_err *err);
+/* Waits, releasing mu (held on entry and on return), until the caller's
+ * disk is no longer Creating.  SD_E_IO when its creation failed (the disk
+ * is gone), SD_E_CONFLICT when the server stops meanwhile. */
+SD_MUST_USE sd_code ecs__wait_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err *err);
+
+/* ---- background jobs (ecs_jobs.c) -------------------------------------------
+ *
+ * A job makes one resource (an image, a disk) whose data take long to
+ * write.  The request makes the row (status Creating, progress 0) and
+ * starts the job under mu; the job's run works on its own thread without
+ * mu, reporting progress through ecs__job_progress; then finish, under
+ * mu, seals the resource (Available) or fails it.  When the server stops,
+ * a running job is cancelled and finish is not called: the row stays
+ * Creating, and the next ecs_open's recovery fails it and removes what
+ * the job had made (ecs__recover_images, ecs__recover_disks). */
+
+#define ECS_PATH_MAX 1024
+
+typedef struct ecs_job ecs_job;
+
+typedef struct ecs_job_ops {
+    /* The long part, without mu; SD_E_CONFLICT when cancelled. */
+    SD_MUST_USE sd_code (*run)(ecs *e, ecs_job *j, sd_err *err);
+    /* Under mu: records pct (0-99) on the row. */
+    void (*progress)(ecs *e, const ecs_job *j, int pct);
+    /* Under mu: seals the resource after run's rc, or fails it. */
+    void (*finish)(ecs *e, const ecs_job *j, sd_code rc, const sd_err *err);
+} ecs_job_ops;
+
+struct ecs_job {
+    const ecs_job_ops *ops;
+    char target[ECS_ID_MAX]; /* the image or disk being made */
+    char src[ECS_ID_MAX];    /* copies: the block snapshot read */
+    char tmp[ECS_ID_MAX];    /* the block-store disk written */
+    char file[ECS_PATH_MAX]; /* imports: the file read */
+    char raw[ECS_PATH_MAX];  /* qcow2 imports: the raw file made from it */
+    uint64_t size;           /* imports: the size the data must have */
+    sd_secret *src_dk;       /* owned: wiped when run ends */
+    sd_secret *dst_dk;       /* owned: likewise */
+    int last_pct;
+};
+
+/* A new job for target (caller owns; ecs__job_free).  SD_E_NOMEM. */
+SD_MUST_USE sd_code ecs__job_new(const ecs_job_ops *ops, const char *target, ecs_job **out,
+                                 sd_err *err);
+void ecs__job_free(ecs_job *j);
+/* Starts *j on its own thread (caller holds mu); takes *j, also on failure. */
+SD_MUST_USE sd_code ecs__job_start(ecs *e, ecs_job **j, sd_err *err);
+/* From the job's thread, without mu: records pct (0-99) when it changed;
+ * false when the server stops and the job must end. */
+bool ecs__job_progress(ecs *e, ecs_job *j, int pct);
+/* A run that copies j->src (j->src_dk) into a new disk j->tmp (j->dst_dk),
+ * re-encrypting every data sector (blk_copy) with progress. */
+SD_MUST_USE sd_code ecs__job_copy(ecs *e, ecs_job *j, sd_err *err);
+/* Asks the jobs to stop and waits for them and their waiters (ecs_close). */
 void ecs__stop_jobs(ecs *e);
 
 /* ---- instances (ecs_instances.c) ------------------------------------------- */
 
+/* Deletes the instances whose creation a restart interrupted while they
+ * were Pending, with their disks (ecs_open, after ecs__recover_disks). */
+void ecs__recover_instances(ecs *e);
 /* Starts every Running instance again after a restart (ecs_open). */
 void ecs__resume_instances(ecs *e);
 /* Closes every open disk (ecs_close). */

@@ -1,6 +1,7 @@
 /* test_ecs.c: the ECS control plane over a real KMS, iam and block store,
  * with an exporter that keeps the exports so tests can do I/O through
  * them: the key rules R1-R12 at the module's interface. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,11 +14,13 @@
 #include <cmocka.h>
 
 #include "block/block.h"
+#include "common/sd_fault.h"
 #include "crypto/crypto.h"
 #include "ecs/ecs.h"
 #include "iam/iam.h"
 #include "kms/kms.h"
 #include "kms/kms_client.h"
+#include "store/store.h"
 
 #define MAX_EXPORTS 16
 
@@ -43,6 +46,77 @@ typedef struct world {
 } world;
 
 static world *w;
+
+/* The job hook: holds the first job that reports `at` percent, until
+ * released (or, sleep_only, for 300 ms), and records what jobs report. */
+typedef struct hold {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool armed;
+    int at;
+    bool sleep_only;
+    bool reached;
+    bool released;
+    char id[ECS_ID_MAX];
+    int max_pct;
+} hold;
+
+static hold held = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void job_hook(void *ctx, const char *id, int pct)
+{
+    (void)ctx;
+    pthread_mutex_lock(&held.mu);
+    if (strcmp(id, held.id) == 0 && pct > held.max_pct) {
+        held.max_pct = pct;
+    }
+    if (held.armed && pct == held.at) {
+        held.armed = false;
+        held.reached = true;
+        (void)snprintf(held.id, sizeof held.id, "%s", id);
+        held.max_pct = pct;
+        pthread_cond_broadcast(&held.cv);
+        while (!held.sleep_only && !held.released) {
+            pthread_cond_wait(&held.cv, &held.mu);
+        }
+        if (held.sleep_only) {
+            pthread_mutex_unlock(&held.mu);
+            usleep(300 * 1000); /* the test closes the module meanwhile */
+            return;
+        }
+    }
+    pthread_mutex_unlock(&held.mu);
+}
+
+static void hold_arm(int at, bool sleep_only)
+{
+    pthread_mutex_lock(&held.mu);
+    held.armed = true;
+    held.at = at;
+    held.sleep_only = sleep_only;
+    held.reached = false;
+    held.released = false;
+    held.id[0] = '\0';
+    held.max_pct = -1;
+    pthread_mutex_unlock(&held.mu);
+}
+
+static void hold_wait(void)
+{
+    pthread_mutex_lock(&held.mu);
+    while (!held.reached) {
+        pthread_cond_wait(&held.cv, &held.mu);
+    }
+    pthread_mutex_unlock(&held.mu);
+}
+
+static void hold_release(void)
+{
+    pthread_mutex_lock(&held.mu);
+    held.released = true;
+    pthread_cond_broadcast(&held.cv);
+    pthread_mutex_unlock(&held.mu);
+}
 
 static sd_code ex_add(void *h, const char *name, const blk_export *exp, char *uri, size_t cap,
                       sd_err *err)
@@ -129,6 +203,7 @@ static int setup(void **state)
     eo.image_dir = w->images;
     eo.clock = sd_clock_system();
     eo.rng = crypto_rng_system();
+    eo.job_hook = job_hook;
     assert_int_equal(ecs_open(&eo, &w->e, NULL), SD_OK);
     w->eo = eo;
     (void)snprintf(w->db, sizeof w->db, "%s", path);
@@ -200,6 +275,46 @@ static void disk_of(const char *id, ecs_disk *d)
 {
     ecs_caller c = alice();
     assert_int_equal(ecs_describe_disk(w->e, &c, id, d, NULL), SD_OK);
+}
+
+/* The status and progress of a disk or an image. */
+typedef void (*state_fn)(const char *id, char status[16], int *progress);
+
+/* Background jobs (a re-encrypting CreateDisk or CopyImage, ImportImage):
+ * polls get until id is no longer Creating; its status then, and whether
+ * it ended Available at 100%. */
+static bool wait_ended(const char *id, state_fn get, char status[16])
+{
+    int progress = 0;
+
+    for (int i = 0; i < 1000; i++) {
+        get(id, status, &progress);
+        if (strcmp(status, "Creating") != 0) {
+            return strcmp(status, "Available") == 0 && progress == 100;
+        }
+        usleep(10000);
+    }
+    fail_msg("%s still Creating", id);
+    return false;
+}
+
+static void disk_state(const char *id, char status[16], int *progress)
+{
+    ecs_disk d;
+
+    disk_of(id, &d);
+    (void)snprintf(status, 16, "%s", d.status);
+    *progress = d.progress;
+}
+
+static ecs_disk wait_disk(const char *id)
+{
+    char status[16];
+    ecs_disk d;
+
+    assert_true(wait_ended(id, disk_state, status));
+    disk_of(id, &d);
+    return d;
 }
 
 /* ---- R1, R2, R9 ----------------------------------------------------------- */
@@ -315,7 +430,9 @@ static void instance_with(const ecs_disk_req *data, char inst[ECS_ID_MAX], char 
     /* the data disk is the one that is not the system disk */
     for (size_t i = 0; i < w->nexports; i++) {
         ecs_disk d;
-        disk_of(w->exports[i].name, &d);
+        if (ecs_describe_disk(w->e, &c, w->exports[i].name, &d, NULL) != SD_OK) {
+            continue; /* another account's */
+        }
         if (strcmp(d.instance_id, inst) == 0 && strcmp(d.type, "data") == 0) {
             (void)snprintf(disk, ECS_ID_MAX, "%s", d.disk_id);
             return;
@@ -378,7 +495,7 @@ static void r4_r5_r6_new_keys_and_first_encryption_copy_the_data(void **state)
     /* R5: plain snapshot + Encrypted=true: an encrypted copy */
     s.snapshot_id = snap;
     assert_int_equal(ecs_create_disk(w->e, &c, &s, enc, NULL), SD_OK);
-    disk_of(enc, &d);
+    d = wait_disk(enc);
     assert_true(d.encrypted);
     assert_int_equal(ecs_create_snapshot(w->e, &c, enc, NULL, NULL, snap2, NULL), SD_OK);
     /* R6: an encrypted snapshot cannot give a plain disk */
@@ -389,7 +506,7 @@ static void r4_r5_r6_new_keys_and_first_encryption_copy_the_data(void **state)
     grant_role();
     s = (ecs_disk_spec){.snapshot_id = snap2, .encrypted = 1, .kms_key_id = cmk};
     assert_int_equal(ecs_create_disk(w->e, &c, &s, rekeyed, NULL), SD_OK);
-    disk_of(rekeyed, &d);
+    d = wait_disk(rekeyed);
     assert_string_equal(d.kms_key_id, cmk);
     req = (ecs_disk_req){.snapshot_id = snap2, .encrypted = -1};
     instance_with(&req, inst2, disk2);
@@ -633,22 +750,20 @@ static ecs_image image_of(const char *id)
     return f.img;
 }
 
-/* A re-encrypting copy runs in the background: waits for its end. */
+static void image_state(const char *id, char status[16], int *progress)
+{
+    ecs_image m = image_of(id);
+
+    (void)snprintf(status, 16, "%s", m.status);
+    *progress = m.progress;
+}
+
 static ecs_image wait_image(const char *id)
 {
-    ecs_image m;
+    char status[16];
 
-    for (int i = 0; i < 1000; i++) {
-        m = image_of(id);
-        if (strcmp(m.status, "Creating") != 0) {
-            assert_string_equal(m.status, "Available");
-            assert_int_equal(m.progress, 100);
-            return m;
-        }
-        usleep(10000);
-    }
-    fail_msg("image %s still Creating", id);
-    return m;
+    assert_true(wait_ended(id, image_state, status));
+    return image_of(id);
 }
 
 static void r7_images_and_their_copies_keep_or_gain_encryption(void **state)
@@ -713,6 +828,7 @@ static void r7_images_and_their_copies_keep_or_gain_encryption(void **state)
     assert_int_equal(ecs_export_image(w->e, &c, plain, "export.raw", NULL), SD_OK);
     assert_int_equal(access(path, F_OK), 0); /* in alice's own directory */
     assert_int_equal(ecs_import_image(w->e, &c, "export.raw", "raw", "imported", img, NULL), SD_OK);
+    (void)wait_image(img); /* an import runs in the background */
     /* nothing outside her directory: absolute, "..", another tenant's */
     sd_err_clear(&err);
     expect_code(ecs_import_image(w->e, &c, path, "raw", NULL, copy, &err), &err,
@@ -949,6 +1065,298 @@ static void client_tokens_make_requests_idempotent(void **state)
     assert_int_equal(ecs_delete_instance(w->e, &c, a, true, NULL), SD_OK);
 }
 
+/* ---- background jobs: re-encrypting disks, imports, restarts ---------------------------- */
+
+/* A running instance with a plain data disk holding fill, and a snapshot
+ * of it (a source whose encrypted disks are copies, R5). */
+static void plain_snapshot(char fill, char inst[ECS_ID_MAX], char snap[ECS_ID_MAX])
+{
+    ecs_caller c = alice();
+    ecs_disk_req req = {.size_gib = 20, .encrypted = -1};
+    char disk[ECS_ID_MAX];
+
+    instance_with(&req, inst, disk);
+    write_marker(disk, fill);
+    assert_int_equal(ecs_create_snapshot(w->e, &c, disk, NULL, NULL, snap, NULL), SD_OK);
+}
+
+/* plain_snapshot, and a plain image of it named name. */
+static void plain_image(char fill, const char *name, char inst[ECS_ID_MAX], char snap[ECS_ID_MAX],
+                        char img[ECS_ID_MAX])
+{
+    ecs_caller c = alice();
+
+    plain_snapshot(fill, inst, snap);
+    assert_int_equal(ecs_create_image(w->e, &c, snap, NULL, name, NULL, img, NULL), SD_OK);
+}
+
+static void count_disk(void *ctx, const ecs_disk *d)
+{
+    (void)d;
+    (*(int *)ctx)++;
+}
+
+static void a_reencrypting_disk_is_creating_until_its_copy_ends(void **state)
+{
+    ecs_caller c = alice();
+    char inst[ECS_ID_MAX], snap[ECS_ID_MAX], enc[ECS_ID_MAX], snap2[ECS_ID_MAX];
+    ecs_disk_spec s = {.encrypted = 1};
+    ecs_disk d;
+    sd_err err = SD_ERR_INIT;
+    int n = 0;
+
+    (void)state;
+    plain_snapshot('C', inst, snap);
+    hold_arm(0, false);
+    s.snapshot_id = snap;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, enc, NULL), SD_OK);
+    hold_wait();
+    assert_string_equal(held.id, enc);
+    /* the copy holds no lock: the module answers meanwhile */
+    disk_of(enc, &d);
+    assert_string_equal(d.status, "Creating");
+    assert_int_equal(d.progress, 0);
+    assert_true(d.encrypted);
+    assert_int_equal(ecs_list_disks(w->e, &c, count_disk, &n, NULL), SD_OK);
+    assert_true(n >= 3);
+    /* negative twins: a Creating disk takes no use */
+    expect_code(ecs_attach_disk(w->e, &c, inst, enc, -1, &err), &err, "IncorrectDiskStatus");
+    sd_err_clear(&err);
+    expect_code(ecs_create_snapshot(w->e, &c, enc, NULL, NULL, snap2, &err), &err,
+                "IncorrectDiskStatus");
+    sd_err_clear(&err);
+    expect_code(ecs_delete_disk(w->e, &c, enc, &err), &err, "IncorrectDiskStatus");
+    sd_err_clear(&err);
+    expect_code(ecs_reinit_disk(w->e, &c, enc, &err), &err, "IncorrectDiskStatus");
+    sd_err_clear(&err);
+    expect_code(ecs_resize_disk(w->e, &c, enc, 40, &err), &err, "IncorrectDiskStatus");
+    hold_release();
+    d = wait_disk(enc);
+    assert_true(d.encrypted);
+    assert_int_equal(held.max_pct, 99); /* 100 only once Available */
+    assert_int_equal(ecs_attach_disk(w->e, &c, inst, enc, 1, NULL), SD_OK);
+    expect_marker(enc, 'C');
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
+}
+
+typedef struct make_inst {
+    ecs_instance_spec spec;
+    char id[ECS_ID_MAX];
+    sd_code rc;
+} make_inst;
+
+static void *make_instance(void *arg)
+{
+    make_inst *m = arg;
+    ecs_caller c = alice();
+
+    m->rc = ecs_create_instance(w->e, &c, &m->spec, m->id, NULL);
+    return NULL;
+}
+
+static void find_pending(void *ctx, const ecs_instance *i)
+{
+    if (strcmp(i->status, "Pending") == 0) {
+        (void)snprintf(ctx, ECS_ID_MAX, "%s", i->instance_id);
+    }
+}
+
+static void an_instance_is_pending_until_its_disks_are_made(void **state)
+{
+    ecs_caller c = alice();
+    char inst[ECS_ID_MAX], snap[ECS_ID_MAX], pending[ECS_ID_MAX] = "";
+    make_inst m = {.spec = {.n_data_disks = 1, .start = true}};
+    sd_err err = SD_ERR_INIT;
+    pthread_t t;
+
+    (void)state;
+    plain_snapshot('I', inst, snap);
+    m.spec.system_disk = (ecs_disk_req){.size_gib = 20, .encrypted = -1};
+    m.spec.data_disks[0] = (ecs_disk_req){.snapshot_id = snap, .encrypted = 1};
+    hold_arm(0, false);
+    assert_int_equal(pthread_create(&t, NULL, make_instance, &m), 0);
+    hold_wait();
+    assert_int_equal(ecs_list_instances(w->e, &c, find_pending, pending, NULL), SD_OK);
+    assert_string_not_equal(pending, "");
+    expect_code(ecs_delete_instance(w->e, &c, pending, true, &err), &err,
+                "IncorrectInstanceStatus.Initializing");
+    sd_err_clear(&err);
+    expect_code(ecs_start_instance(w->e, &c, pending, &err), &err, "IncorrectInstanceStatus");
+    hold_release();
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(m.rc, SD_OK);
+    assert_string_equal(m.id, pending);
+    expect_marker(held.id, 'I'); /* started, with the copied disk */
+    assert_int_equal(ecs_delete_instance(w->e, &c, m.id, true, NULL), SD_OK);
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
+}
+
+#ifdef SD_FAULTS
+static void count_instance(void *ctx, const ecs_instance *i)
+{
+    (void)i;
+    (*(int *)ctx)++;
+}
+
+static void a_failed_copy_leaves_nothing_available(void **state)
+{
+    ecs_caller c = alice();
+    char inst[ECS_ID_MAX], snap[ECS_ID_MAX], enc[ECS_ID_MAX], img[ECS_ID_MAX], copy[ECS_ID_MAX];
+    char other[ECS_ID_MAX], bad[ECS_ID_MAX];
+    ecs_disk_spec s = {.encrypted = 1};
+    ecs_instance_spec is = {.n_data_disks = 1};
+    ecs_disk d;
+    char status[16];
+    sd_err err = SD_ERR_INIT;
+    sd_code rc = SD_OK;
+    int before = 0;
+    int after = 0;
+
+    (void)state;
+    plain_image('F', "failing", inst, snap, img);
+    sd_fault_arm("blk.backend.pwrite", 1, true);
+    /* a disk: deleted, never Available */
+    s.snapshot_id = snap;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, enc, NULL), SD_OK);
+    for (int i = 0; i < 1000; i++) {
+        sd_err_clear(&err);
+        rc = ecs_describe_disk(w->e, &c, enc, &d, &err);
+        if (rc != SD_OK) {
+            break;
+        }
+        assert_string_equal(d.status, "Creating");
+        usleep(10000);
+    }
+    expect_code(rc, &err, "InvalidDiskId.NotFound");
+    /* an image: CreateFailed, unusable, deletable */
+    assert_int_equal(ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 1, NULL, copy, NULL), SD_OK);
+    assert_false(wait_ended(copy, image_state, status));
+    assert_string_equal(status, "CreateFailed");
+    sd_err_clear(&err);
+    expect_code(ecs_copy_image(w->e, &c, copy, NULL, NULL, NULL, 1, NULL, other, &err), &err,
+                "IncorrectImageStatus");
+    /* an instance whose disk fails is not made */
+    assert_int_equal(ecs_list_instances(w->e, &c, count_instance, &before, NULL), SD_OK);
+    is.system_disk = (ecs_disk_req){.size_gib = 20, .encrypted = -1};
+    is.data_disks[0] = (ecs_disk_req){.snapshot_id = snap, .encrypted = 1};
+    sd_err_clear(&err);
+    assert_int_not_equal(ecs_create_instance(w->e, &c, &is, bad, &err), SD_OK);
+    assert_int_equal(ecs_list_instances(w->e, &c, count_instance, &after, NULL), SD_OK);
+    assert_int_equal(after, before);
+    sd_fault_reset();
+    assert_int_equal(ecs_delete_image(w->e, &c, copy, false, NULL), SD_OK);
+    assert_int_equal(ecs_delete_image(w->e, &c, img, false, NULL), SD_OK);
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
+}
+#endif
+
+static void reopen(void)
+{
+    ecs_close(w->e);
+    assert_int_equal(ecs_open(&w->eo, &w->e, NULL), SD_OK);
+}
+
+static void a_restart_mid_job_leaves_no_half_made_disk_or_import(void **state)
+{
+    ecs_caller c = alice();
+    char inst[ECS_ID_MAX], snap[ECS_ID_MAX], enc[ECS_ID_MAX], plain[ECS_ID_MAX], img[ECS_ID_MAX];
+    char path[160];
+    ecs_disk_spec s = {.encrypted = 1};
+    ecs_disk d;
+    sd_err err = SD_ERR_INIT;
+    int64_t layers = 0;
+    int64_t now = 0;
+
+    (void)state;
+    plain_image('R', "restart", inst, snap, plain);
+    assert_int_equal(ecs_export_image(w->e, &c, plain, "restart.raw", NULL), SD_OK);
+    assert_int_equal(blk_store_layer_count(w->blocks, &layers, NULL), SD_OK);
+    /* the server stops while the copy runs: the disk goes */
+    hold_arm(0, true);
+    s.snapshot_id = snap;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, enc, NULL), SD_OK);
+    hold_wait();
+    reopen();
+    expect_code(ecs_describe_disk(w->e, &c, enc, &d, &err), &err, "InvalidDiskId.NotFound");
+    assert_int_equal(blk_disk_info(w->blocks, enc, NULL, NULL, NULL), SD_E_NOT_FOUND);
+    /* likewise an import: CreateFailed, its temporary disk gone */
+    hold_arm(0, true);
+    assert_int_equal(ecs_import_image(w->e, &c, "restart.raw", "raw", NULL, img, NULL), SD_OK);
+    hold_wait();
+    sd_err_clear(&err); /* its job is writing it: not deletable yet */
+    expect_code(ecs_delete_image(w->e, &c, img, false, &err), &err, "ImageIsImporting");
+    reopen();
+    assert_string_equal(image_of(img).status, "CreateFailed");
+    assert_int_equal(blk_store_layer_count(w->blocks, &now, NULL), SD_OK);
+    assert_int_equal(now, layers);
+    assert_int_equal(ecs_delete_image(w->e, &c, img, false, NULL), SD_OK);
+    assert_int_equal(ecs_delete_image(w->e, &c, plain, false, NULL), SD_OK);
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
+    (void)snprintf(path, sizeof path, "%s/%s/restart.raw", w->images, w->alice.account_id);
+    (void)unlink(path);
+}
+
+/* Runs sql (one ? bound to id) on the module's database while it is closed. */
+static void poke(const char *sql, const char *id)
+{
+    store *st = NULL;
+    store_stmt *q = NULL;
+
+    assert_int_equal(store_open_sqlite(w->db, &st, NULL), SD_OK);
+    assert_int_equal(store_prepare(st, sql, &q, NULL), SD_OK);
+    assert_int_equal(store_bind_text(q, 1, id, NULL), SD_OK);
+    assert_int_equal(store_step_done(q, NULL), SD_OK);
+    store_stmt_free(q);
+    store_close(st);
+}
+
+static void a_restart_fails_every_row_left_creating(void **state)
+{
+    ecs_caller c = alice();
+    ecs_disk_spec s = {.size_gib = 20, .encrypted = -1};
+    ecs_instance_spec is = {.start = false};
+    char disk[ECS_ID_MAX], snap[ECS_ID_MAX], img[ECS_ID_MAX], inst[ECS_ID_MAX], sys[ECS_ID_MAX];
+    char tmp[] = "d-jobtmp000000000000001";
+    char file[160];
+    char sql[400];
+    ecs_disk d;
+    sd_err err = SD_ERR_INIT;
+    FILE *f;
+
+    (void)state;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, disk, NULL), SD_OK);
+    assert_int_equal(ecs_create_snapshot(w->e, &c, disk, NULL, NULL, snap, NULL), SD_OK);
+    assert_int_equal(ecs_create_image(w->e, &c, snap, NULL, "left", NULL, img, NULL), SD_OK);
+    is.system_disk = (ecs_disk_req){.size_gib = 20, .encrypted = -1};
+    assert_int_equal(ecs_create_instance(w->e, &c, &is, inst, NULL), SD_OK);
+    assert_int_equal(ecs_delete_snapshot(w->e, &c, snap, true, NULL), SD_OK);
+    /* as a crash would leave them: a job's temporary disk and file, rows Creating */
+    assert_int_equal(blk_disk_create(w->blocks, tmp, (uint64_t)1 << 30, false, NULL), SD_OK);
+    (void)snprintf(file, sizeof file, "%s/left.raw", w->dir);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    assert_int_equal(fclose(f), 0);
+    ecs_close(w->e);
+    poke("UPDATE ecs_disks SET status = 'Creating', progress = 42 WHERE disk_id = ?", disk);
+    (void)snprintf(sql, sizeof sql,
+                   "UPDATE ecs_images SET status = 'Creating', progress = 7, job_disk = '%s', "
+                   "job_file = '%s' WHERE image_id = ?",
+                   tmp, file);
+    poke(sql, img);
+    poke("UPDATE ecs_instances SET status = 'Pending' WHERE instance_id = ?", inst);
+    assert_int_equal(ecs_open(&w->eo, &w->e, NULL), SD_OK);
+    /* the disk is deleted, data and all; the image failed; the instance went */
+    expect_code(ecs_describe_disk(w->e, &c, disk, &d, &err), &err, "InvalidDiskId.NotFound");
+    assert_int_equal(blk_disk_info(w->blocks, disk, NULL, NULL, NULL), SD_E_NOT_FOUND);
+    assert_string_equal(image_of(img).status, "CreateFailed");
+    assert_int_equal(blk_disk_info(w->blocks, tmp, NULL, NULL, NULL), SD_E_NOT_FOUND);
+    assert_int_equal(access(file, F_OK), -1);
+    sd_err_clear(&err);
+    expect_code(ecs_start_instance(w->e, &c, inst, &err), &err, "InvalidInstanceId.NotFound");
+    (void)sys;
+    assert_int_equal(ecs_delete_image(w->e, &c, img, false, NULL), SD_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -968,6 +1376,13 @@ int main(void)
         cmocka_unit_test(client_tokens_make_requests_idempotent),
         cmocka_unit_test(r4_a_shared_image_gives_the_recipient_its_own_key),
         cmocka_unit_test(a_restart_never_leaves_a_half_made_copy),
+        cmocka_unit_test(a_reencrypting_disk_is_creating_until_its_copy_ends),
+        cmocka_unit_test(an_instance_is_pending_until_its_disks_are_made),
+#ifdef SD_FAULTS
+        cmocka_unit_test(a_failed_copy_leaves_nothing_available),
+#endif
+        cmocka_unit_test(a_restart_mid_job_leaves_no_half_made_disk_or_import),
+        cmocka_unit_test(a_restart_fails_every_row_left_creating),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
