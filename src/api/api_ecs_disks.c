@@ -7,7 +7,10 @@
  * Portable and DeleteWithInstance booleans, lists wrapped
  * {"Disks":{"Disk":[...]}}).  Every rule about disks and keys lives in
  * ecs; DescribeDisks' filters and paging are done here over ecs's list.
- * Disk objects carry our extension NbdUri ("" unless exported). */
+ * Disk objects carry our extensions NbdUri ("" unless exported) and
+ * Progress ("42%": a disk whose data are re-encrypted is Creating until
+ * its background copy ends, and CreateDisk answers at once). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -50,6 +53,7 @@ out:
 static void disk_member(api_json *j, const ecs_disk *d)
 {
     bool attached = d->instance_id[0] != '\0';
+    char progress[8];
 
     api_json_obj_begin(j, NULL);
     api_json_str(j, "DiskId", d->disk_id);
@@ -61,6 +65,8 @@ static void disk_member(api_json *j, const ecs_disk *d)
     api_json_str(j, "Category", d->category);
     api_json_int(j, "Size", d->size_gib);
     api_json_str(j, "Status", d->status);
+    (void)snprintf(progress, sizeof progress, "%d%%", d->progress); /* 0..100 */
+    api_json_str(j, "Progress", progress);
     api_json_bool(j, "Encrypted", d->encrypted);
     api_json_str(j, "KMSKeyId", d->encrypted ? d->kms_key_id : "");
     api_json_str(j, "InstanceId", d->instance_id);

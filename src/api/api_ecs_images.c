@@ -4,9 +4,12 @@
  * Image members follow the SDK model (alibaba-api.md §7): Progress and
  * DiskDeviceMapping.Size are strings, Size a number, IsCopied a boolean,
  * the list wrapped {"Images":{"Image":[...]}}.  Every image is a custom
- * one (ImageOwnerAlias "self"), Available as soon as the call returns;
- * Encrypted and KMSKeyId at image level are our extensions (the SDK model
- * keeps unknown members).
+ * one (ImageOwnerAlias "self").  CreateImage and a same-key CopyImage give
+ * an image Available as soon as the call returns; a re-encrypting
+ * CopyImage and ImportImage answer at once with the image Creating, and
+ * clients poll DescribeImages (Status, Progress) until it is Available or
+ * CreateFailed.  Encrypted and KMSKeyId at image level are our extensions
+ * (the SDK model keeps unknown members).
  *
  * OSS has no counterpart here: each account has its own directory of
  * image files on the server's host, IMAGE_DIR/<account id>/ (the server's
@@ -19,8 +22,10 @@
  *                OSSPrefix  a file name prefix (may be empty)
  *                           -> OSSBucket "/" OSSPrefix ImageId ".raw"
  *                ImageFormat  raw only (the default)
- * Both complete before answering; TaskId names the image's task ("t-"
- * and the image id's suffix) for clients that poll. */
+ * ImportImage checks the file (its path, format, and size: qemu-img info
+ * for qcow2) before answering and imports in the background; ExportImage
+ * completes before answering.  TaskId names the image's task ("t-" and
+ * the image id's suffix). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +35,7 @@
 
 #define PATH_CAP 1024
 
-/* A TaskId for work already done on image_id. */
+/* A TaskId for the work on image_id. */
 static void task_id(const char *image_id, char out[ECS_ID_MAX + 2])
 {
     (void)snprintf(out, ECS_ID_MAX + 2, "t-%s", image_id + 2); /* ids start "m-" */

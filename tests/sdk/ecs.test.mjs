@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { startServer } from './lib/server.mjs';
 
 const require = createRequire(import.meta.url);
@@ -68,6 +69,30 @@ async function rejects(fn, code, status, message) {
 const call = async (client, method, Req, fields) =>
   (await client[method](new Req({ regionId: REGION, ...fields }))).body;
 
+// CopyImage, ImportImage and a re-encrypting CreateDisk answer at once and
+// make their image or disk in the background: it is Creating with its
+// Progress, then Available.  Polls as a client does; returns the statuses
+// seen, in order, without repeats.
+async function untilReady(c, id) {
+  const seen = [];
+  const image = id.startsWith('m-');
+  for (let i = 0; i < 1500; i++) {
+    const x = image
+      ? (await call(c, 'describeImages', Ecs.DescribeImagesRequest, { imageId: id })).images.image[0]
+      : (await call(c, 'describeDisks', Ecs.DescribeDisksRequest, { diskIds: JSON.stringify([id]) })).disks.disk[0];
+    assert.ok(x, `${id} is listed while it is made`);
+    assert.match(image ? x.progress : x.Progress ?? '100%', /^\d{1,3}%$/);
+    if (seen.at(-1) !== x.status) seen.push(x.status);
+    if (x.status !== 'Creating') {
+      assert.equal(x.status, 'Available', `${id} ended ${x.status}`);
+      if (image) assert.equal(x.progress, '100%');
+      return seen;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${id} still Creating`);
+}
+
 function ops(c) {
   return {
     createDisk: (f) => call(c, 'createDisk', Ecs.CreateDiskRequest, { size: 20, ...f }),
@@ -113,22 +138,11 @@ function ops(c) {
     modifyDefaultKey: (KMSKeyId) => call(c, 'modifyDiskDefaultKMSKeyId', Ecs.ModifyDiskDefaultKMSKeyIdRequest, { KMSKeyId }),
     resetDefaultKey: () => call(c, 'resetDiskDefaultKMSKeyId', Ecs.ResetDiskDefaultKMSKeyIdRequest, {}),
     createImage: async (f) => (await call(c, 'createImage', Ecs.CreateImageRequest, f)).imageId,
-    // A re-encrypting copy runs in the background: Creating with its
-    // Progress, then Available; wait for it as a client polls.
+    // A re-encrypting copy runs in the background: waits for it.
     copyImage: async (f) => {
       const id = (await call(c, 'copyImage', Ecs.CopyImageRequest, f)).imageId;
-      for (let i = 0; i < 600; i++) {
-        const b = await call(c, 'describeImages', Ecs.DescribeImagesRequest, { imageId: id });
-        const img = b.images.image[0];
-        assert.match(img.progress, /^\d{1,3}%$/);
-        if (img.status !== 'Creating') {
-          assert.equal(img.status, 'Available', `copy ${id} ended ${img.status}`);
-          assert.equal(img.progress, '100%');
-          return id;
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      throw new Error(`copy ${id} still Creating`);
+      await untilReady(c, id);
+      return id;
     },
     images: (f = {}) => call(c, 'describeImages', Ecs.DescribeImagesRequest, f),
     image: async (id) => {
@@ -141,6 +155,15 @@ function ops(c) {
     importImage: (path, format, f = {}) => call(c, 'importImage', Ecs.ImportImageRequest, {
       diskDeviceMapping: [new Ecs.ImportImageRequestDiskDeviceMapping({ OSSObject: path, format })],
       ...f }),
+    // ... which runs in the background: the answer once the image is Available
+    importReady: async (path, format, f = {}) => {
+      const b = await call(c, 'importImage', Ecs.ImportImageRequest, {
+        diskDeviceMapping: [new Ecs.ImportImageRequestDiskDeviceMapping({ OSSObject: path, format })],
+        ...f });
+      await untilReady(c, b.imageId);
+      return b;
+    },
+    untilReady: (id) => untilReady(c, id),
     exportImage: (f) => call(c, 'exportImage', Ecs.ExportImageRequest, f),
     resize: (diskId, newSize, f = {}) => c.resizeDisk(new Ecs.ResizeDiskRequest({ diskId, newSize, ...f })),
     resetDisk: (diskId, snapshotId) => c.resetDisk(new Ecs.ResetDiskRequest({ diskId, snapshotId })),
@@ -472,7 +495,7 @@ for (const [label, pick] of [['V3', (t) => t.ecs], ['RPC v1', (t) => t.ecs1]]) {
     test('ImportImage and ExportImage: host paths for OSS objects', async () => {
       const marker = `import-${label}-${Date.now()}`;
       const path = rawFile(marker);
-      const b = await o.importImage(path, 'RAW', { imageName: `imported-${label}` });
+      const b = await o.importReady(path, 'RAW', { imageName: `imported-${label}` });
       assert.match(b.imageId, /^m-[a-z0-9]{20}$/);
       assert.equal(b.regionId, REGION);
       assert.match(b.taskId, /^t-/);
@@ -915,6 +938,7 @@ describe('disk encryption rules', () => {
     assert.equal((await o.snap(sid)).encrypted, false);
     const d = await o.disk((await o.createDisk({ snapshotId: sid, encrypted: true })).diskId);
     assert.deepEqual([d.encrypted, d.KMSKeyId], [true, await serviceKeyId(t)]);
+    await o.untilReady(d.diskId); // the data are copied in the background
     const s2 = await o.snap(await o.snapshot(d.diskId));
     assert.equal(s2.encrypted, true);
   });
@@ -1242,7 +1266,7 @@ describe('image encryption rules', () => {
     const t = me;
     const o = ops(t.ecs);
     const marker = `r7-plain-${Date.now()}`;
-    const { imageId: plain } = await o.importImage(rawFile(marker), 'RAW');
+    const { imageId: plain } = await o.importReady(rawFile(marker), 'RAW');
     assert.equal((await rawImage(t, plain)).Encrypted, false);
     for (const o2 of [o, ops(t.ecs1)]) {
       const copy = await o2.copyImage({ imageId: plain, encrypted: true });
@@ -1263,7 +1287,7 @@ describe('image encryption rules', () => {
     await grantRole(t);
     const key = await customerKey(t, 'alias/r7-copy');
     const marker = `r7-rekey-${Date.now()}`;
-    const { imageId: plain } = await o.importImage(rawFile(marker), 'RAW');
+    const { imageId: plain } = await o.importReady(rawFile(marker), 'RAW');
     const enc = await o.copyImage({ imageId: plain, encrypted: true });
     const svc = await serviceKeyId(t);
     assert.equal((await rawImage(t, enc)).KMSKeyId, svc);
@@ -1306,7 +1330,7 @@ describe('image encryption rules', () => {
     const t = me;
     const o = ops(t.ecs);
     const marker = `r7-raw-${Date.now()}`;
-    const b = await o.importImage(rawFile(marker), 'RAW', { imageName: 'r7-raw' });
+    const b = await o.importReady(rawFile(marker), 'RAW', { imageName: 'r7-raw' });
     const i = await o.image(b.imageId);
     assert.deepEqual([i.imageName, i.size, i.status], ['r7-raw', 1, 'Available']);
     const r = await o.run(fromImage(b.imageId));
@@ -1328,7 +1352,7 @@ describe('image encryption rules', () => {
     const qcow2 = `${raw}.qcow2`;
     execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', join(images(), raw),
       join(images(), qcow2)]);
-    const b = await o.importImage(qcow2, 'QCOW2');
+    const b = await o.importReady(qcow2, 'QCOW2');
     const e = await o.exportImage({ imageId: b.imageId, OSSBucket: 'exports', OSSPrefix: 'qcow2-' });
     assert.equal(typeof e.taskId, 'string');
     assert.ok(hasMarker(readFileSync(join(images(), 'exports', `qcow2-${b.imageId}.raw`)), marker));
@@ -1336,11 +1360,77 @@ describe('image encryption rules', () => {
     await assertSystemDiskHolds(t, r.instanceIdSets.instanceIdSet[0], marker, ctx);
   });
 
+  // Long operations answer at once and go Creating -> Available: data large
+  // enough (128 MiB of random bytes) that the first poll sees Creating.
+  function bigRaw(marker) {
+    const name = `big-${++fileSeq}.raw`;
+    const buf = randomBytes(128 * MIB);
+    buf.write(marker, 0);
+    buf.write(marker, 4 * MIB);
+    writeFileSync(join(images(), name), buf);
+    truncateSync(join(images(), name), 1024 * MIB);
+    return name;
+  }
+
+  for (const [label, pick] of [['V3', (t) => t.ecs], ['RPC v1', (t) => t.ecs1]]) {
+    test(`ImportImage QCOW2 runs in the background: Creating, then Available (${label})`, async (ctx) => {
+      if (!have('qemu-img')) {
+        ctx.skip('qemu-img is not installed, so no QCOW2 file can be made');
+        return;
+      }
+      const o = ops(pick(me));
+      const marker = `bg-qcow2-${Date.now()}`;
+      const raw = bigRaw(marker);
+      const qcow2 = `${raw}.qcow2`;
+      execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', join(images(), raw),
+        join(images(), qcow2)]);
+      const b = await o.importImage(qcow2, 'QCOW2', { imageName: `bg-${label}` });
+      assert.match(b.taskId, /^t-/);
+      // its size is known before the data are: qemu-img info
+      const first = await o.image(b.imageId);
+      assert.deepEqual([first.status, first.size], ['Creating', 1]);
+      await rejects(() => o.deleteImage(b.imageId), 'ImageIsImporting', 403);
+      const seen = await o.untilReady(b.imageId);
+      assert.deepEqual([seen[0], seen.at(-1)], ['Creating', 'Available']);
+      const e = await o.exportImage({ imageId: b.imageId, OSSBucket: 'exports', OSSPrefix: `bg-${label.replace(' ', '')}-` });
+      assert.equal(typeof e.taskId, 'string');
+      assert.ok(hasMarker(readFileSync(join(images(), 'exports', `bg-${label.replace(' ', '')}-${b.imageId}.raw`)), marker));
+      // negative twin: a qcow2 image over a backing file is refused before anything is made
+      const backed = `${raw}.backed.qcow2`;
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', join(images(), qcow2),
+        join(images(), backed)]);
+      await rejects(() => o.importImage(backed, 'QCOW2'), 'InvalidImage.Format', 400, /backing file/);
+      await o.deleteImage(b.imageId);
+    });
+
+    test(`CreateDisk re-encrypting a snapshot runs in the background: Creating, then Available (${label})`, async () => {
+      const o = ops(pick(me));
+      const { imageId } = await o.importReady(bigRaw(`bg-disk-${Date.now()}`), 'RAW');
+      const r = await o.run(fromImage(imageId));
+      const [vm] = r.instanceIdSets.instanceIdSet;
+      const [sys] = await disksOf(o, vm);
+      const sid = await o.snapshot(sys.diskId);
+      const { diskId } = await o.createDisk({ snapshotId: sid, size: undefined, encrypted: true });
+      const d = await o.disk(diskId);
+      assert.deepEqual([d.status, d.encrypted], ['Creating', true]);
+      // negative twins: a Creating disk takes no use
+      await rejects(() => o.deleteDisk(diskId), 'IncorrectDiskStatus', 403);
+      await rejects(() => o.attach(vm, diskId), 'IncorrectDiskStatus', 403);
+      await rejects(() => o.snapshot(diskId), 'IncorrectDiskStatus', 403);
+      const seen = await o.untilReady(diskId);
+      assert.deepEqual([seen[0], seen.at(-1)], ['Creating', 'Available']);
+      assert.equal((await o.snap(await o.snapshot(diskId))).encrypted, true);
+      await o.attach(vm, diskId);
+      await o.deleteInstance(vm, true);
+      await o.deleteImage(imageId, true);
+    });
+  }
+
   test('R15 a stopped instance\'s system disk becomes an image; its encrypted copy replaces the system disk', async (ctx) => {
     const t = me;
     const o = ops(t.ecs);
     const marker = `r15-${Date.now()}`;
-    const { imageId: base } = await o.importImage(rawFile(marker), 'RAW');
+    const { imageId: base } = await o.importReady(rawFile(marker), 'RAW');
     const r = await o.run(fromImage(base));
     const [id] = r.instanceIdSets.instanceIdSet;
     const [oldSys] = await disksOf(o, id);
