@@ -59,6 +59,7 @@ typedef struct cli_args {
     const char *profile;   /* --profile */
     const char *region;    /* --region */
     const char *signature; /* --signature v1|v3 */
+    bool wait;             /* --wait: poll until what the call makes is ready */
     bool help;
 } cli_args;
 
@@ -117,6 +118,19 @@ const sd_json_val *cli_json_path(const cli_result *r, const char *a, const char 
 
 #define CLI_KMS_VERSION "2016-01-20"
 #define CLI_ECS_VERSION "2014-05-26"
+
+/* ---- background jobs ------------------------------------------------------ */
+
+/* Sees each poll's Status and Progress ("42%"). */
+typedef void (*cli_wait_fn)(void *ctx, const char *status, const char *progress);
+
+/* Polls DescribeImages (id "m-...") or DescribeDisks (id "d-...") until id
+ * is no longer Creating; fn may be NULL.  true when it ended Available;
+ * else error says why (CreateFailed, gone, unreachable). */
+bool cli_wait_ready(const cli_profile *prof, const char *id, cli_wait_fn fn, void *ctx, char *error,
+                    size_t cap);
+/* cli_wait_ready with a progress bar on stderr; returns the exit status. */
+int cli_wait_bar(const cli_profile *prof, const char *id);
 
 /* `sealdisk verify-encryption --InstanceId i-...` (R16): disable the CMKs
  * of an instance's disks, restart it, observe the failure, enable them

@@ -2,8 +2,8 @@
  *
  * `--Name value` with an upper-case first letter is an API parameter
  * (names are PascalCase, with dots for nesting); `--name value` in lower
- * case is a client option; `--Name=value` works for both.  Values are
- * borrowed from argv. */
+ * case is a client option; `--Name=value` works for both; `--wait` takes
+ * no value.  Values are borrowed from argv. */
 #include <string.h>
 
 #include "cli/cli.h"
@@ -60,6 +60,10 @@ sd_code cli_args_parse(int argc, char **argv, cli_args *out, sd_err *err)
 
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             out->help = true;
+            continue;
+        }
+        if (strcmp(a, "--wait") == 0) {
+            out->wait = true; /* the one option without a value */
             continue;
         }
         if (strncmp(a, "--", 2) != 0) {

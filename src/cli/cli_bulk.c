@@ -172,46 +172,29 @@ static bool instance_running(bulk *b, const char *instance, bool *running)
     return ok;
 }
 
+typedef struct copy_bar {
+    size_t index;
+    size_t total;
+    const char *inst;
+} copy_bar;
+
+static void copy_progress(void *ctx, const char *status, const char *progress)
+{
+    const copy_bar *c = ctx;
+    char what[64];
+
+    (void)status;
+    (void)snprintf(what, sizeof what, "copying the image encrypted %s", progress);
+    bar(c->index, c->total, 2, c->inst, what);
+}
+
 /* A re-encrypting copy runs in the server's background: polls it, with
  * its progress on the bar, until it is Available. */
 static bool wait_image(bulk *b, const char *image, size_t index, size_t total, const char *inst)
 {
-    cli_param p[] = {{"ImageId", image}};
+    copy_bar c = {index, total, inst};
 
-    for (;;) {
-        cli_result r;
-        sd_err err = SD_ERR_INIT;
-        const sd_json_val *list;
-        const sd_json_val *st = NULL;
-        const sd_json_val *pr = NULL;
-        char what[64];
-        bool creating;
-
-        if (cli_call_json(b->prof, CLI_ECS_VERSION, "DescribeImages", p, 1, &r, &err) != SD_OK) {
-            (void)snprintf(b->error, sizeof b->error, "DescribeImages: %s", err.msg);
-            return false;
-        }
-        list = cli_json_path(&r, "Images", "Image");
-        if (list != NULL && list->child != NULL) {
-            st = sd_json_get(list->child, "Status");
-            pr = sd_json_get(list->child, "Progress");
-        }
-        creating = st != NULL && strcmp(st->str, "Creating") == 0;
-        if (st == NULL || (!creating && strcmp(st->str, "Available") != 0)) {
-            (void)snprintf(b->error, sizeof b->error, "the encrypted copy %s is %s", image,
-                           st != NULL ? st->str : "gone");
-            cli_result_free(&r);
-            return false;
-        }
-        (void)snprintf(what, sizeof what, "copying the image encrypted %s",
-                       pr != NULL ? pr->str : "");
-        cli_result_free(&r);
-        bar(index, total, 2, inst, what);
-        if (!creating) {
-            return true;
-        }
-        (void)usleep(200 * 1000);
-    }
+    return cli_wait_ready(b->prof, image, copy_progress, &c, b->error, sizeof b->error);
 }
 
 /* Step 1: remember whether the instance ran, and stop it. */

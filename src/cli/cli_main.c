@@ -50,7 +50,9 @@ static void usage(const product *p)
 {
     printf(
         "usage: sealdisk %s <Action> [--Param value ...] [--profile FILE] [--endpoint HOST:PORT]\n"
-        "                [--region ID] [--signature v3|v1]\n\n"
+        "                [--region ID] [--signature v3|v1] [--wait]\n\n"
+        "--wait: after CopyImage, ImportImage or CreateDisk, poll until the image or\n"
+        "disk is ready, with a progress bar on stderr.\n\n"
         "Credentials come from the profile the server wrote at its first start\n"
         "(~/.sealdisk/profile, or $SEALDISK_PROFILE), or from\n"
         "ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET.\n\n"
@@ -91,6 +93,29 @@ static int report(int status, const sd_buf *body)
     }
     sd_buf_free(&pretty);
     return exit_status;
+}
+
+/* --wait: what a background job of the call makes, polled until ready. */
+static int wait_made(const cli_profile *prof, const product *p, const char *action,
+                     const sd_buf *body)
+{
+    static const char *const waits[][2] = {
+        {"CopyImage", "ImageId"},
+        {"ImportImage", "ImageId"},
+        {"CreateDisk", "DiskId"},
+    };
+    const char *text = body->data != NULL ? (const char *)body->data : "";
+    char id[64];
+
+    for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
+        if (strcmp(p->tag, "ECS") == 0 && strcmp(action, waits[i][0]) == 0 &&
+            cli_json_string(text, body->len, waits[i][1], id, sizeof id, NULL) == SD_OK) {
+            return cli_wait_bar(prof, id);
+        }
+    }
+    (void)fprintf(stderr,
+                  "sealdisk: --wait applies to ecs CopyImage, ImportImage and CreateDisk\n");
+    return 2;
 }
 
 static int run(const product *p, const cli_args *a)
@@ -138,6 +163,9 @@ static int run(const product *p, const cli_args *a)
         goto out;
     }
     exit_status = report(status, &body);
+    if (exit_status == 0 && a->wait) {
+        exit_status = wait_made(&prof, p, a->action, &body);
+    }
 out:
     sd_buf_free(&body);
     cli_profile_clear(&prof);

@@ -43,16 +43,15 @@ call ecs CreateDisk --SnapshotId "$snap"; clone=$(j "$TMPDIR_TEST/out" 'd["DiskI
 call ecs DescribeDisks --DiskIds "[\"$clone\"]"
 [[ $(j "$TMPDIR_TEST/out" 'd["Disks"]["Disk"][0]["KMSKeyId"]') == "$keya" ]] || fail "R4"
 
-# R7: an image of it, copied encrypted under key B (in the background)
+# R7: an image of it, copied encrypted under key B (in the background:
+# --wait polls it with a progress bar until it is Available)
 call ecs CreateImage --SnapshotId "$snap"; img=$(j "$TMPDIR_TEST/out" 'd["ImageId"]')
-call ecs CopyImage --ImageId "$img" --Encrypted true --KMSKeyId "$keyb"
+"$bin" ecs CopyImage --ImageId "$img" --Encrypted true --KMSKeyId "$keyb" --wait \
+    >"$TMPDIR_TEST/out" 2>"$TMPDIR_TEST/bar" || fail "CopyImage --wait: $(cat "$TMPDIR_TEST/bar")"
+grep -q '100% .* Available' "$TMPDIR_TEST/bar" || fail "no progress bar: $(cat "$TMPDIR_TEST/bar")"
 copy=$(j "$TMPDIR_TEST/out" 'd["ImageId"]')
-for ((i = 0; i < 300; i++)); do
-    call ecs DescribeImages --ImageId "$copy"
-    status=$(j "$TMPDIR_TEST/out" 'd["Images"]["Image"][0]["Status"]')
-    [[ $status == Creating ]] || break
-    sleep 0.1
-done
+call ecs DescribeImages --ImageId "$copy"
+status=$(j "$TMPDIR_TEST/out" 'd["Images"]["Image"][0]["Status"]')
 [[ $status == Available ]] || fail "the copy ended $status"
 
 # a new instance from the copy: its system disk is under key B

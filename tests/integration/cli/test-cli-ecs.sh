@@ -74,4 +74,27 @@ fi
 # resumable: a second run finds the work done
 "$bin" ecs bulk-encrypt-system-disks --InstanceIds "$plain" 2>"$TMPDIR_TEST/bulk2" || fail "rerun"
 grep -q "already done" "$TMPDIR_TEST/bulk2" || fail "not resumed: $(cat "$TMPDIR_TEST/bulk2")"
+
+# --wait: a re-encrypting CreateDisk and an ImportImage run in the
+# server's background; the CLI polls them with a progress bar on stderr
+"$bin" ecs CreateDisk --Size 20 >"$TMPDIR_TEST/d" || fail "CreateDisk"
+"$bin" ecs CreateSnapshot --DiskId "$(jget "$TMPDIR_TEST/d" 'd["DiskId"]')" >"$TMPDIR_TEST/s" ||
+    fail "CreateSnapshot"
+"$bin" ecs CreateDisk --SnapshotId "$(jget "$TMPDIR_TEST/s" 'd["SnapshotId"]')" --Encrypted true \
+    --wait >"$TMPDIR_TEST/enc" 2>"$TMPDIR_TEST/bar" || fail "CreateDisk --wait: $(cat "$TMPDIR_TEST/bar")"
+enc=$(jget "$TMPDIR_TEST/enc" 'd["DiskId"]')
+grep -q "100% $enc Available" "$TMPDIR_TEST/bar" || fail "no progress bar: $(cat "$TMPDIR_TEST/bar")"
+"$bin" ecs DescribeDisks --DiskIds "[\"$enc\"]" >"$TMPDIR_TEST/disks"
+[[ $(jget "$TMPDIR_TEST/disks" 'd["Disks"]["Disk"][0]["Status"]') == Available ]] || fail "not Available"
+account=$(jget "$TMPDIR_TEST/key" 'd["KeyMetadata"]["Creator"]')
+mkdir -p "$data/images/$account"
+truncate -s 1G "$data/images/$account/cli.raw"
+"$bin" ecs ImportImage --DiskDeviceMapping.1.OSSObject cli.raw --wait >"$TMPDIR_TEST/imp" \
+    2>"$TMPDIR_TEST/bar" || fail "ImportImage --wait: $(cat "$TMPDIR_TEST/bar")"
+grep -q "100% $(jget "$TMPDIR_TEST/imp" 'd["ImageId"]') Available" "$TMPDIR_TEST/bar" ||
+    fail "no progress bar: $(cat "$TMPDIR_TEST/bar")"
+# negative twin: --wait on an action that makes nothing in the background
+if "$bin" ecs DescribeRegions --wait >/dev/null 2>"$TMPDIR_TEST/bar"; then
+    fail "--wait accepted for DescribeRegions"
+fi
 echo ok

@@ -111,10 +111,12 @@ static void args_split_action_parameters_and_options(void **state)
                     (char[]){"alias/prod"},      (char[]){"--SystemDisk.Category=cloud_essd"},
                     (char[]){"--endpoint"},      (char[]){"127.0.0.1:1"},
                     (char[]){"--signature=v1"}};
+    char *wait[] = {(char[]){"CreateDisk"}, (char[]){"--wait"}, (char[]){"--Size=20"}};
     cli_args a;
 
     (void)state;
     assert_int_equal(cli_args_parse(7, argv, &a, NULL), SD_OK);
+    assert_false(a.wait);
     assert_string_equal(a.action, "GenerateDataKey");
     assert_int_equal(a.nparams, 2);
     assert_string_equal(a.params[0].name, "KeyId");
@@ -124,6 +126,10 @@ static void args_split_action_parameters_and_options(void **state)
     assert_string_equal(a.endpoint, "127.0.0.1:1");
     assert_string_equal(a.signature, "v1");
     assert_false(a.help);
+    /* --wait is a flag: it takes no value */
+    assert_int_equal(cli_args_parse(3, wait, &a, NULL), SD_OK);
+    assert_true(a.wait);
+    assert_int_equal(a.nparams, 1);
 }
 
 static void args_refuse_malformed_command_lines(void **state)
