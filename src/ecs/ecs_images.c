@@ -488,6 +488,7 @@ out:
     *j = NULL;
     return rc;
 }
+
 /* Whether and under which key a copy of src is encrypted. */
 static sd_code copy_key(ecs *e, const ecs_caller *c, const image_row *src, int encrypted,
                         const char *kms_key_id, bool *enc, char key[ECS_KEY_MAX], sd_err *err)
@@ -511,7 +512,7 @@ static sd_code copy_key(ecs *e, const ecs_caller *c, const image_row *src, int e
     }
     if (kms_key_id != NULL && kms_key_id[0] != '\0') {
         ref = kms_key_id;
-    } else if (src->i.encrypted) {
+    } else if (src->i.encrypted && strcmp(src->i.region, c->region) == 0) {
         ref = src->i.kms_key_id;
     } else if (default_on && default_key[0] != '\0') {
         ref = default_key;
@@ -536,14 +537,18 @@ sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id, const 
     bool enc = false;
     char key[ECS_KEY_MAX];
 
+    /* R7: the copy belongs to the destination region: its key, default
+     * encryption and row are that region's */
+    const ecs_region *to =
+        ecs__region(e, dest_region != NULL && dest_region[0] != '\0' ? dest_region : c->region);
+    ecs_caller d = {c->account, to != NULL ? to->name : c->region, c->dry_run};
+
     pthread_mutex_lock(&e->mu);
-    SD_ENSUREC(dest_region == NULL || dest_region[0] == '\0' || strcmp(dest_region, c->region) == 0,
-               err, SD_E_INVALID, "DestinationRegion.NotFound",
-               "The destination region %s is not served here; this server serves %s.", dest_region,
-               c->region);
+    SD_ENSUREC(to != NULL, err, SD_E_INVALID, "DestinationRegion.NotFound",
+               "The destination region %s is not served here (see DescribeRegions).", dest_region);
     SD_TRY(load_image(e, c, image_id, &src, err));
     SD_TRY(image_ready(&src, err));
-    SD_TRY(copy_key(e, c, &src, encrypted, kms_key_id, &enc, key, err));
+    SD_TRY(copy_key(e, &d, &src, encrypted, kms_key_id, &enc, key, err));
     SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__new_id(e, "m-", image_id_out, err));
     SD_TRY(ecs__new_id(e, "d-", tmp, err));
@@ -559,10 +564,10 @@ sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id, const 
         dst.dk_blob = enc ? src.dk_blob : NULL;
         dst.dk_len = enc ? src.dk_len : 0;
         src.dk_blob = enc ? NULL : src.dk_blob;
-        SD_TRY(seal_image(e, c, tmp, &dst, err));
+        SD_TRY(seal_image(e, &d, tmp, &dst, err));
         goto out;
     }
-    /* R7: a first encryption or a new key re-encrypts every data sector,
+    /* R7: a first encryption, a new key or a new region re-encrypts every data sector,
      * in the background; the keys are unwrapped now, so a refusal is
      * this request's */
     SD_TRY(ecs__job_new(&copy_ops, image_id_out, &j, err));
@@ -571,13 +576,13 @@ sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id, const 
     if (src.i.encrypted) {
         SD_TRY(ecs__unwrap_dk(e, c, src.i.kms_key_id, src.dk_blob, src.dk_len, &j->src_dk, err));
     }
-    SD_TRY(ecs__new_dk(e, c, key, &blob, &j->dst_dk, err));
+    SD_TRY(ecs__new_dk(e, &d, key, &blob, &j->dst_dk, err));
     SD_TRY(take_blob(&dst, &blob, err));
-    SD_TRY(start_image_job(e, c, &dst, &j, err));
+    SD_TRY(start_image_job(e, &d, &dst, &j, err));
 out:
     if (rc == SD_OK) {
-        sd_log(SD_LOG_INFO, "ecs", "copying image=%s to %s encrypted=%d key=%s", image_id,
-               image_id_out, enc, enc ? key : "-");
+        sd_log(SD_LOG_INFO, "ecs", "copying image=%s to %s in %s encrypted=%d key=%s", image_id,
+               image_id_out, d.region, enc, enc ? key : "-");
     }
     ecs__job_free(j);
     sd_buf_free(&blob);

@@ -1311,6 +1311,50 @@ describe('image encryption rules', () => {
     await grantRole(t);
   });
 
+  test('R7 CopyImage to another region re-encrypts under a key of that region', async (ctx) => {
+    const t = me;
+    const o = ops(t.ecs);
+    const there = (action, q = {}) => t.ecsRaw(action, { RegionId: REGION2, ...q });
+    const imageThere = async (id) => (await there('DescribeImages', { ImageId: id })).Images.Image[0];
+    const marker = `r7-region-${Date.now()}`;
+    const { imageId: plain } = await o.importReady(rawFile(marker), 'RAW');
+    const enc = await o.copyImage({ imageId: plain, encrypted: true });
+    const homeKey = (await rawImage(t, enc)).KMSKeyId;
+    // the copy is made in the destination region, in the background
+    const { ImageId: copy } = await t.ecsRaw('CopyImage', { ImageId: enc, DestinationRegionId: REGION2 });
+    let img;
+    for (let i = 0; i < 1500; i++) {
+      img = await imageThere(copy);
+      assert.ok(img, 'the copy is listed in the destination region while it is made');
+      if (img.Status !== 'Creating') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(img.Status, 'Available');
+    assert.equal(img.Encrypted, true);
+    assert.notEqual(img.KMSKeyId, homeKey, 'not the source region\'s key');
+    assert.equal((await t.ecsRaw('DescribeImages', { ImageId: copy })).Images.Image?.length ?? 0, 0,
+      'the home region does not list it');
+    // the destination region's service key: an encrypted disk made there uses the same one
+    const { DiskId: probe } = await there('CreateDisk', { Size: 20, Encrypted: 'true' });
+    const probeKey = (await there('DescribeDisks', { DiskIds: JSON.stringify([probe]) })).Disks.Disk[0].KMSKeyId;
+    assert.equal(img.KMSKeyId, probeKey);
+    await there('DeleteDisk', { DiskId: probe });
+    // an instance there boots from it and reads the data
+    const run = await there('RunInstances', { ImageId: copy, InstanceType: 'ecs.g7.large' });
+    const [id] = run.InstanceIdSets.InstanceIdSet;
+    const inst = (await there('DescribeInstances', { InstanceIds: JSON.stringify([id]) })).Instances.Instance[0];
+    assert.equal(inst.Status, 'Running');
+    const data = readNbd(inst.NbdUri);
+    if (data === null) ctx.diagnostic('nbdcopy is not installed: the data check over NBD was not made');
+    else assert.ok(hasMarker(data, marker), 'the copy holds the image\'s data');
+    // a key of the source region does not exist in the destination region
+    await rejects(() => t.ecsRaw('CopyImage', { ImageId: enc, DestinationRegionId: REGION2, Encrypted: 'true',
+      KMSKeyId: homeKey }), 'InvalidParameter.KMSKeyId.NotFound', 404);
+    await rejects(() => t.ecsRaw('CopyImage', { ImageId: enc, DestinationRegionId: 'eu-west-9' }),
+      'DestinationRegion.NotFound', 400);
+    await there('DeleteInstance', { InstanceId: id, Force: 'true' });
+  });
+
   test('R7 CopyImage Encrypted=false of an encrypted image is EncryptedOption.Conflict', async () => {
     const o = ops(me.ecs);
     const img = await encryptedImage(o);
