@@ -217,13 +217,7 @@ static sd_code plan_size(const ecs_disk_spec *s, plan *p, sd_err *err)
                    "InvalidDiskSize.TooSmall",
                    "The disk size %lld GiB is smaller than the snapshot's %lld GiB.",
                    (long long)size, (long long)p->snap.s.source_disk_size);
-        /* growing a disk made from a snapshot needs a resize the block store
-         * does not offer yet: the disk keeps the snapshot's size */
-        SD_ENSUREC(size == 0 || size == p->snap.s.source_disk_size, err, SD_E_INVALID,
-                   "InvalidDiskSize.NotSupported",
-                   "A disk made from a snapshot has the snapshot's size (%lld GiB) here.",
-                   (long long)p->snap.s.source_disk_size);
-        size = p->snap.s.source_disk_size;
+        size = size == 0 ? p->snap.s.source_disk_size : size;
     }
     SD_ENSUREC(size > 0, err, SD_E_INVALID, "MissingParameter",
                "The parameter \"Size\" is needed when no SnapshotId is given.");
@@ -324,8 +318,12 @@ static void disk_finish(ecs *e, const ecs_job *j, sd_code rc, const sd_err *err)
     sd_err serr = SD_ERR_INIT;
 
     if (rc == SD_OK) {
-        rc = disk_state(e, j->target, "Available", 100, &serr);
+        /* a disk asked larger than its source grows once the data are in */
+        rc = blk_disk_resize(e->blocks, j->target, j->size, &serr);
         err = &serr;
+    }
+    if (rc == SD_OK) {
+        rc = disk_state(e, j->target, "Available", 100, &serr);
     }
     if (rc == SD_OK && store_changes(e->st) == 0) {
         /* the row went while the copy ran (its instance's creation failed) */
@@ -395,6 +393,8 @@ static sd_code make_data(ecs *e, const ecs_caller *c, const plan *p, const char 
             SD_TRY(sd_buf_append(blob, p->snap.dk_blob, p->snap.dk_len, err));
         }
         SD_TRY(blk_disk_clone(e->blocks, p->snap.s.snapshot_id, disk_id, err));
+        /* larger than the source: the new space reads as zeros */
+        SD_TRY(blk_disk_resize(e->blocks, disk_id, (uint64_t)p->size_gib * GIB, err));
         goto out;
     }
     /* a new lineage: the data are re-encrypted under a new DK (R4, R5), in
@@ -403,6 +403,7 @@ static sd_code make_data(ecs *e, const ecs_caller *c, const plan *p, const char 
     SD_TRY(ecs__job_new(&disk_copy_ops, disk_id, &j, err));
     ecs__cpy(j->src, sizeof j->src, p->snap.s.snapshot_id);
     ecs__cpy(j->tmp, sizeof j->tmp, disk_id);
+    j->size = (uint64_t)p->size_gib * GIB;
     if (p->snap.s.encrypted) {
         /* a shared image's key is its owner's, unwrapped on behalf of the
          * owner who shared it; the recipient's disk gets a DK of its own */

@@ -190,7 +190,7 @@ struct ecs_job {
     char tmp[ECS_ID_MAX];    /* the block-store disk written */
     char file[ECS_PATH_MAX]; /* imports: the file read */
     char raw[ECS_PATH_MAX];  /* qcow2 imports: the raw file made from it */
-    uint64_t size;           /* imports: the size the data must have */
+    uint64_t size;           /* imports: the size the data must have; disks: their size */
     sd_secret *src_dk;       /* owned: wiped when run ends */
     sd_secret *dst_dk;       /* owned: likewise */
     int last_pct;

@@ -542,6 +542,29 @@ for (const [label, pick] of [['V3', (t) => t.ecs], ['RPC v1', (t) => t.ecs1]]) {
       await o.deleteSnapshot(sid, true);
     });
 
+    test('CreateDisk larger than its snapshot: clones and re-encrypted copies grow', async () => {
+      const { diskId: src } = await o.createDisk({ size: 20 });
+      const sid = await o.snapshot(src);
+      const clone = (await o.createDisk({ snapshotId: sid, size: 24 })).diskId;
+      const copy = (await o.createDisk({ snapshotId: sid, size: 30, encrypted: true })).diskId; // R5
+      await o.untilReady(copy);
+      assert.deepEqual([(await o.disk(clone)).size, (await o.disk(copy)).size], [24, 30]);
+      await rejects(() => o.createDisk({ snapshotId: sid, size: 10 }), 'InvalidDiskSize.TooSmall', 403);
+      const { instanceId } = await o.create({});
+      await o.attach(instanceId, clone);
+      await o.attach(instanceId, copy);
+      await o.start(instanceId);
+      if (have('nbdinfo')) {
+        const uris = (await me.ecsRaw('DescribeDisks', { InstanceId: instanceId, DiskType: 'data' })).Disks.Disk;
+        const sizes = uris.map((d) => [d.DiskId, Number(execFileSync('nbdinfo', ['--size', d.NbdUri],
+          { encoding: 'utf8' }).trim())]).sort();
+        assert.deepEqual(sizes, [[clone, 24 * 1024 * MIB], [copy, 30 * 1024 * MIB]].sort());
+      }
+      await o.deleteInstance(instanceId, true);
+      await o.deleteSnapshot(sid, true);
+      await o.deleteDisk(src);
+    });
+
     test('ResetDisk, ReInitDisk, ReplaceSystemDisk', async () => {
       const { diskId } = await o.createDisk({ size: 20 });
       const sid = await o.snapshot(diskId);
