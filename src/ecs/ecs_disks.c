@@ -204,7 +204,8 @@ typedef struct plan {
     char key_id[ECS_KEY_MAX];
     snap_row snap;
     bool has_snap;
-    bool same_lineage; /* clone the snapshot's chain and share its DK */
+    bool same_lineage;         /* clone the snapshot's chain and share its DK */
+    char image_id[ECS_ID_MAX]; /* the image the data come from, "" if none */
 } plan;
 
 static sd_code plan_size(const ecs_disk_spec *s, plan *p, sd_err *err)
@@ -420,6 +421,11 @@ out:
     return rc;
 }
 
+static bool from_image(const ecs_disk_spec *s)
+{
+    return s->image_id != NULL && s->image_id[0] != '\0';
+}
+
 static sd_code insert_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, const plan *p,
                            const char *disk_id, const sd_buf *blob, const char *fp, bool creating,
                            sd_err *err)
@@ -452,9 +458,12 @@ static sd_code insert_disk(ecs *e, const ecs_caller *c, const ecs_disk_spec *s, 
     } else {
         SD_TRY(store_bind_null(st, 12, err));
     }
-    SD_TRY(store_bind_text(st, 13, p->has_snap && s->image_id == NULL ? p->snap.s.snapshot_id : "",
-                           err));
-    SD_TRY(store_bind_text(st, 14, s->image_id != NULL ? s->image_id : "", err));
+    /* the snapshot asked for, also one shared through an image (which
+     * image_id then names) */
+    SD_TRY(store_bind_text(
+        st, 13, p->has_snap && !from_image(s) && s->snapshot_id != NULL ? s->snapshot_id : "",
+        err));
+    SD_TRY(store_bind_text(st, 14, p->image_id, err));
     SD_TRY(store_bind_int64(st, 15, sd_now(&e->clock), err));
     if (token) {
         SD_TRY(store_bind_text(st, 16, s->client_token, err));
@@ -538,11 +547,18 @@ sd_code ecs__create_disk_locked(ecs *e, const ecs_caller *c, const ecs_disk_spec
     SD_ENSUREC(p.cat != NULL, err, SD_E_INVALID, "InvalidDiskCategory.ValueNotSupported",
                "The disk category %s is not supported.", s->category);
     SD_TRY(ecs__check_zone(e, c->region, s->zone, &p.zone, err));
-    if (s->image_id != NULL && s->image_id[0] != '\0') {
+    if (from_image(s)) {
         SD_TRY(ecs__image_source(e, c, s->image_id, &p.snap, err));
         p.has_snap = true;
+        ecs__cpy(p.image_id, sizeof p.image_id, s->image_id);
     } else if (s->snapshot_id != NULL && s->snapshot_id[0] != '\0') {
-        SD_TRY(ecs__load_snapshot(e, c, s->snapshot_id, &p.snap, err));
+        rc = ecs__load_snapshot(e, c, s->snapshot_id, &p.snap, err);
+        if (rc == SD_E_NOT_FOUND) {
+            /* another account's snapshot, shared through an image (R4) */
+            sd_err_clear(err);
+            rc = ecs__shared_snapshot(e, c, s->snapshot_id, &p.snap, p.image_id, err);
+        }
+        SD_TRY(rc);
         p.has_snap = true;
     }
     SD_TRY(plan_size(s, &p, err));

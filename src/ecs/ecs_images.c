@@ -145,6 +145,33 @@ out:
     return rc;
 }
 
+sd_code ecs__shared_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id,
+                             snap_row *out, char image_id[ECS_ID_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    image_id[0] = '\0';
+    SD_TRY(store_prepare(e->st,
+                         "SELECT image_id FROM ecs_images WHERE snapshot_id = ? AND region = ? AND "
+                         "status = 'Available' AND account <> ? AND image_id IN (SELECT image_id "
+                         "FROM ecs_image_shares WHERE account = ?) ORDER BY created LIMIT 1",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, snapshot_id, err));
+    SD_TRY(store_bind_text(st, 2, c->region, err));
+    SD_TRY(store_bind_text(st, 3, c->account, err));
+    SD_TRY(store_bind_text(st, 4, c->account, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidSnapshotId.NotFound",
+               "The specified snapshot %s does not exist.", snapshot_id);
+    ecs__cpy(image_id, ECS_ID_MAX, store_col_text(st, 0));
+    SD_TRY(ecs__image_source(e, c, image_id, out, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
 static sd_code insert_image(ecs *e, const ecs_caller *c, const image_row *r, sd_err *err)
 {
     sd_code rc = SD_OK;

@@ -133,6 +133,12 @@ SD_MUST_USE sd_code ecs__system_disk(ecs *e, const ecs_caller *c, const char *in
 /* An image's data as a disk source (the block snapshot named image_id). */
 SD_MUST_USE sd_code ecs__image_source(ecs *e, const ecs_caller *c, const char *image_id,
                                       snap_row *out, sd_err *err);
+/* A snapshot another account shares with c: the data of an Available
+ * image made from it and shared with c (sharing an image shares its
+ * snapshot).  out->owner names the owner; image_id gets the image's id.
+ * SD_E_NOT_FOUND as InvalidSnapshotId.NotFound. */
+SD_MUST_USE sd_code ecs__shared_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id,
+                                         snap_row *out, char image_id[ECS_ID_MAX], sd_err *err);
 
 SD_MUST_USE sd_code ecs__load_disk(ecs *e, const ecs_caller *c, const char *disk_id,
                                    ecs_disk_row *out, sd_err *err);

@@ -1248,8 +1248,21 @@ describe('image encryption rules', () => {
     const theirs = await serviceKeyId(other);
     assert.deepEqual([sys.encrypted, sys.KMSKeyId], [true, theirs], 'the recipient\'s own key');
     assert.notEqual(sys.KMSKeyId, await serviceKeyId(me));
+    // sharing the image shares its snapshot: a disk from it is the
+    // recipient's, under its service key by default or the key it names
+    const sid = (await o.image(img)).diskDeviceMappings.diskDeviceMapping[0].snapshotId;
+    assert.match(sid, /^s-/);
+    const { diskId } = await b.createDisk({ snapshotId: sid });
+    await b.untilReady(diskId); // a new DK: the data are re-encrypted in the background
+    const d = await b.disk(diskId);
+    assert.deepEqual([d.encrypted, d.KMSKeyId, d.sourceSnapshotId, d.size], [true, theirs, sid, 20]);
+    await b.reinitDisk(diskId); // back to the shared data, unwrapped as their owner's
+    await rejects(() => b.deleteSnapshot(sid), 'InvalidSnapshotId.NotFound', 404, /does not exist/);
+    await rejects(() => b.createImage({ snapshotId: sid }), 'InvalidSnapshotId.NotFound', 404);
     await share({ removeAccount: [other.accountId] });
     await rejects(() => b.run(fromImage(img)), 'InvalidImageId.NotFound', 404);
+    await rejects(() => b.createDisk({ snapshotId: sid }), 'InvalidSnapshotId.NotFound', 404);
+    await b.deleteDisk(diskId);
   });
 
   // The image-level Encrypted/KMSKeyId extension, read raw.
