@@ -404,11 +404,13 @@ out:
     return rc;
 }
 
-/* Writes bytes [offset, offset+count) (src NULL: zeroes) that fall in
- * sectors [s, s+n): partial sectors are read first, the chunk is encrypted
- * in io->buf and stored in the top layer, then the maps say DATA. */
-static sd_code write_chunk(blk_disk *d, blk_io *io, uint64_t s, unsigned n, const uint8_t *src,
-                           uint64_t offset, uint32_t count, sd_err *err)
+/* The bytes to store for sectors [s, s+n) of a write of [offset,
+ * offset+count) (src NULL: zeroes), into *out.  Partial sectors are read
+ * first and merged in io->buf.  A chunk the write covers whole skips the
+ * bounce copy: the cipher reads the caller's bytes and writes io->buf,
+ * and a plain disk stores the caller's bytes as they are. */
+static sd_code chunk_bytes(blk_disk *d, blk_io *io, uint64_t s, unsigned n, const uint8_t *src,
+                           uint64_t offset, uint32_t count, const uint8_t **out, sd_err *err)
 {
     sd_code rc = SD_OK;
     uint64_t cstart = s * BLK_SECTOR;
@@ -416,6 +418,15 @@ static sd_code write_chunk(blk_disk *d, blk_io *io, uint64_t s, unsigned n, cons
     uint64_t lo = offset > cstart ? offset : cstart;
     uint64_t hi = offset + count < cend ? offset + count : cend;
 
+    *out = io->buf;
+    if (src != NULL && lo == cstart && hi == cend) {
+        if (io->xts == NULL) {
+            *out = src + (cstart - offset);
+            goto out;
+        }
+        SD_TRY(crypto_xts_encrypt_sectors(io->xts, s, src + (cstart - offset), io->buf, n, err));
+        goto out;
+    }
     if (lo > cstart) {
         SD_TRY(read_sectors(d, io, s, 1, io->buf, err));
     }
@@ -430,8 +441,22 @@ static sd_code write_chunk(blk_disk *d, blk_io *io, uint64_t s, unsigned n, cons
     if (io->xts != NULL) {
         SD_TRY(crypto_xts_encrypt_sectors(io->xts, s, io->buf, io->buf, n, err));
     }
+out:
+    return rc;
+}
+
+/* Writes bytes [offset, offset+count) (src NULL: zeroes) that fall in
+ * sectors [s, s+n): the chunk's ciphertext (chunk_bytes) is stored in the
+ * top layer, then the maps say DATA. */
+static sd_code write_chunk(blk_disk *d, blk_io *io, uint64_t s, unsigned n, const uint8_t *src,
+                           uint64_t offset, uint32_t count, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    const uint8_t *bytes = NULL;
+
+    SD_TRY(chunk_bytes(d, io, s, n, src, offset, count, &bytes, err));
     SD_TRY(ensure_groups(d, s, n, err));
-    SD_TRY(ops(d)->pwrite(top_data(d), io->buf, (size_t)n * BLK_SECTOR, cstart, err));
+    SD_TRY(ops(d)->pwrite(top_data(d), bytes, (size_t)n * BLK_SECTOR, s * BLK_SECTOR, err));
     __atomic_store_n(&d->data_dirty, 1, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < n; i++) {
         res_set(d, s + i, RES_DATA + top_index(d));
@@ -530,15 +555,19 @@ static sd_code do_chunk(chunk_req *r, blk_io *io, uint64_t k, sd_err *err)
     uint64_t hi =
         r->offset + r->count < (s + n) * BLK_SECTOR ? r->offset + r->count : (s + n) * BLK_SECTOR;
 
+    /* A read that covers the chunk whole lands in the caller's buffer
+     * directly (and is decrypted there); partial ones go through io->buf. */
+    bool whole = lo == cstart && hi == (s + n) * BLK_SECTOR;
+
     lock_sectors(d, s, n);
     if (r->write) {
         rc = write_chunk(d, io, s, n, r->src, r->offset, r->count, err);
     } else {
-        rc = read_sectors(d, io, s, n, io->buf, err);
+        rc = read_sectors(d, io, s, n, whole ? r->dst + (cstart - r->offset) : io->buf, err);
     }
     unlock_sectors(d, s, n);
     SD_TRY(rc);
-    if (!r->write) {
+    if (!r->write && !whole) {
         memcpy(r->dst + (lo - r->offset), io->buf + (lo - cstart), hi - lo);
     }
 out:
