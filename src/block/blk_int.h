@@ -18,12 +18,47 @@ typedef struct blk_open_name {
     char name[BLK_NAME_MAX + 1];
 } blk_open_name;
 
+/* A job for the helper: fn(ctx) runs on the caller and maybe the helper
+ * at the same time, so fn shares out its work itself (blk_par.c). */
+typedef void (*blk_job_fn)(void *ctx);
+
+typedef struct blk_job {
+    blk_job_fn fn;
+    void *ctx;
+    bool done; /* the helper returned from fn (mu) */
+} blk_job;
+
+/* The store's I/O helper thread (blk_par.c). */
+typedef struct blk_helper {
+    pthread_mutex_t mu;
+    pthread_cond_t wake; /* to the helper: a job was posted, or stop */
+    pthread_cond_t done; /* to callers: a running job is done */
+    blk_job *slot;       /* posted and not yet taken */
+    bool busy;           /* the helper is running a job */
+    bool started;
+    bool failed; /* the thread could not start: never try again */
+    bool stop;
+    bool ready; /* mu and the conds are initialised */
+    pthread_t thread;
+} blk_helper;
+
 struct blk_store {
     pthread_mutex_t mu; /* serialises every use of db and of the open list */
     store *db;
     blk_backend *be;
     blk_open_name *open;
+    blk_helper helper;
 };
+
+/* Initialises h (no thread yet).  SD_E_INTERNAL if a lock cannot be made. */
+SD_MUST_USE sd_code blk__helper_init(blk_helper *h, sd_err *err);
+/* Stops and joins the thread, if it ran; no job may be in flight.  Accepts
+ * a helper whose init failed or never ran (zeroed). */
+void blk__helper_stop(blk_helper *h);
+/* Runs fn(ctx) on the calling thread and, if the helper is idle, on the
+ * helper at the same time; returns once both calls have returned.  Never
+ * waits for the helper to become idle.  Thread-safe. */
+void blk__par_run(blk_helper *h, blk_job_fn fn, void *ctx);
 
 /* Backend objects of a layer. */
 static inline const blk_backend_ops *blk__ops(const blk_store *bs)

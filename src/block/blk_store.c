@@ -235,11 +235,13 @@ sd_code blk_store_open(const char *db_path, blk_backend **be, blk_store **out, s
     bs->be = *be;
     *be = NULL;
     SD_ENSURE(pthread_mutex_init(&bs->mu, NULL) == 0, err, SD_E_INTERNAL, "mutex init");
+    SD_TRY(blk__helper_init(&bs->helper, err));
     SD_TRY(store_open_sqlite(db_path, &bs->db, err));
     *out = bs;
     bs = NULL;
 out:
     if (bs != NULL) {
+        blk__helper_stop(&bs->helper);
         blk_backend_free(bs->be);
         store_close(bs->db);
         free(bs);
@@ -270,6 +272,7 @@ void blk_store_close(blk_store *bs)
     if (bs == NULL) {
         return;
     }
+    blk__helper_stop(&bs->helper); /* every disk is closed: no job is in flight */
     store_close(bs->db);
     blk_backend_free(bs->be);
     while (bs->open != NULL) {

@@ -25,7 +25,10 @@
  * Thread model: a blk_store may be shared by threads (its metadata calls are
  * serialised inside).  A blk_disk's I/O calls may run concurrently from any
  * threads, for any ranges; snapshot drains them.  blk_disk_close is called
- * once, after every other call on that disk returned. */
+ * once, after every other call on that disk returned.  A store starts one
+ * helper thread with its first large encrypted request, which takes part
+ * of that request's chunks so that the cipher and the backend copies run
+ * on two cores (blk_par.c); blk_store_close joins it. */
 #ifndef SD_BLOCK_H
 #define SD_BLOCK_H
 

@@ -523,6 +523,7 @@ static void canary_plaintext_never_reaches_a_backing_file(void **state)
     blk_disk *d = NULL;
     sd_secret *dk = bt_dk(11);
     uint8_t w[3 * 4096];
+    uint8_t *big = NULL;
     (void)state;
 
     for (size_t i = 0; i < sizeof w; i += sizeof marker - 1) {
@@ -535,6 +536,14 @@ static void canary_plaintext_never_reaches_a_backing_file(void **state)
     assert_int_equal(blk_disk_pwrite(d, w, 1024, 40960 + 512, 0, NULL), SD_OK); /* RMW path */
     assert_int_equal(blk_disk_snapshot(d, "s", NULL), SD_OK);
     assert_int_equal(blk_disk_pwrite(d, w, sizeof w, 8192, BLK_F_FUA, NULL), SD_OK);
+    /* a large write, which the store's helper thread shares */
+    big = malloc(512 * 1024);
+    assert_non_null(big);
+    for (size_t i = 0; i < 512 * 1024; i += sizeof w) {
+        memcpy(big + i, w, sizeof w < 512 * 1024 - i ? sizeof w : 512 * 1024 - i);
+    }
+    assert_int_equal(blk_disk_pwrite(d, big, 512 * 1024, 256 * 1024, 0, NULL), SD_OK);
+    free(big);
     assert_int_equal(blk_disk_close(d, NULL), SD_OK);
     bt_reopen(t); /* checkpoint-free: the WAL stays, and is scanned too */
     assert_false(marker_in_dir(t->dir, (const uint8_t *)marker, sizeof marker - 1));
