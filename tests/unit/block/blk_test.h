@@ -90,4 +90,27 @@ static inline bool bt_all(const uint8_t *p, size_t n, uint8_t v)
     return true;
 }
 
+/* Writes sector s with the pattern of seed. */
+static inline sd_code bt_put_sector(blk_disk *d, uint64_t s, uint8_t seed)
+{
+    uint8_t w[4096];
+    bt_fill(w, sizeof w, seed);
+    return blk_disk_pwrite(d, w, 4096, s * 4096, 0, NULL);
+}
+
+/* Whether sector s reads as the pattern of seed (0: all zeroes). */
+static inline bool bt_sector_is(blk_disk *d, uint64_t s, uint8_t seed)
+{
+    uint8_t w[4096];
+    uint8_t r[4096];
+    if (blk_disk_pread(d, r, 4096, s * 4096, NULL) != SD_OK) {
+        return false;
+    }
+    if (seed == 0) {
+        return bt_all(r, 4096, 0);
+    }
+    bt_fill(w, sizeof w, seed);
+    return memcmp(r, w, 4096) == 0;
+}
+
 #endif
