@@ -329,11 +329,27 @@ out:
 
 /* Streams the image's data into d, skipping its holes (SEEK_DATA) and
  * its all-zero blocks. */
-static sd_code import_into(int fd, uint64_t size, blk_disk *d, uint8_t *buf, sd_err *err)
+/* Where an import stands, for its progress callback. */
+typedef struct import_job {
+    blk_progress_fn progress; /* may be NULL */
+    void *ctx;
+} import_job;
+
+static sd_code import_step(const import_job *j, uint64_t done, uint64_t total, sd_err *err)
+{
+    if (j->progress != NULL && !j->progress(j->ctx, done, total)) {
+        return sd_err_set(err, SD_E_CONFLICT, SD_HERE, "import cancelled");
+    }
+    return SD_OK;
+}
+
+static sd_code import_into(int fd, uint64_t size, blk_disk *d, uint8_t *buf, const import_job *j,
+                           sd_err *err)
 {
     sd_code rc = SD_OK;
     uint64_t off = 0;
 
+    SD_TRY(import_step(j, 0, size, err));
     while (off < size) {
         off_t next = lseek(fd, (off_t)off, SEEK_DATA);
         if (next < 0 && errno == ENXIO) {
@@ -346,25 +362,30 @@ static sd_code import_into(int fd, uint64_t size, blk_disk *d, uint8_t *buf, sd_
         SD_TRY(read_full(fd, buf, n, off, err));
         SD_TRY(put_nonzero(buf, n, off, put_disk, d, err));
         off += n;
+        SD_TRY(import_step(j, off, size, err));
+    }
+    if (off < size) {
+        SD_TRY(import_step(j, size, size, err)); /* a trailing hole */
     }
 out:
     return rc;
 }
 
 sd_code blk_import_raw(blk_store *bs, const char *path, const char *name, const sd_secret *dk,
-                       sd_err *err)
+                       blk_progress_fn progress, void *ctx, sd_err *err)
 {
     sd_code rc = SD_OK;
     int fd = -1;
     uint64_t size = 0;
     uint8_t *buf = NULL;
     flat f = {0};
+    import_job j = {progress, ctx};
 
     SD_TRY(open_image(path, &fd, &size, err));
     buf = aligned_alloc(BLK_SECTOR, COPY_BYTES);
     SD_ENSURE(buf != NULL, err, SD_E_NOMEM, "out of memory");
     SD_TRY(flat_begin(bs, name, size, dk, &f, err));
-    SD_TRY(import_into(fd, size, f.d, buf, err));
+    SD_TRY(import_into(fd, size, f.d, buf, &j, err));
     SD_TRY(flat_commit(bs, &f, name, err));
 out:
     flat_abort(bs, &f);

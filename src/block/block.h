@@ -130,9 +130,11 @@ SD_MUST_USE sd_code blk_copy(blk_store *bs, const char *src, const sd_secret *sr
  * otherwise: padding would change the size the guest sees, and a raw disk
  * image is always a multiple of its sector).  All-zero 4 KiB blocks (and
  * the image's own holes) become holes, so the disk is sparse.  Atomic as
- * blk_copy. */
+ * blk_copy; progress (may be NULL) counts bytes of the file, holes
+ * included, and cancels as blk_copy's. */
 SD_MUST_USE sd_code blk_import_raw(blk_store *bs, const char *path, const char *name,
-                                   const sd_secret *dk, sd_err *err);
+                                   const sd_secret *dk, blk_progress_fn progress, void *ctx,
+                                   sd_err *err);
 /* Writes snapshot or disk src (looked up as in blk_copy) as a raw image to
  * a new file path (mode 0600: it is plaintext; SD_E_CONFLICT if it
  * exists).  Only non-zero data blocks are written, so the file is sparse.

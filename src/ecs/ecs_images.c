@@ -145,8 +145,8 @@ out:
     return rc;
 }
 
-sd_code ecs__shared_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id,
-                             snap_row *out, char image_id[ECS_ID_MAX], sd_err *err)
+sd_code ecs__shared_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id, snap_row *out,
+                             char image_id[ECS_ID_MAX], sd_err *err)
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
@@ -822,13 +822,16 @@ static sd_code import_run(ecs *e, ecs_job *j, sd_err *err)
                     j->raw,
                     NULL};
     uint64_t size = 0;
+    /* a qcow2 conversion counts as the first half, in one step */
+    ecs_job_span span = {e, j, j->raw[0] != '\0' ? 50 : 0, 99};
 
     SD_ENSURE(ecs__job_progress(e, j, 0), err, SD_E_CONFLICT, "import cancelled");
     if (j->raw[0] != '\0') {
         SD_TRY(qemu_img(argv, j->file, NULL, err));
         SD_ENSURE(ecs__job_progress(e, j, 50), err, SD_E_CONFLICT, "import cancelled");
     }
-    SD_TRY(blk_import_raw(e->blocks, j->raw[0] != '\0' ? j->raw : j->file, j->tmp, j->dst_dk, err));
+    SD_TRY(blk_import_raw(e->blocks, j->raw[0] != '\0' ? j->raw : j->file, j->tmp, j->dst_dk,
+                          ecs__job_span_progress, &span, err));
     /* the file may have changed since the request measured it */
     SD_TRY(blk_disk_info(e->blocks, j->tmp, &size, NULL, err));
     SD_ENSUREC(size == j->size, err, SD_E_INVALID, "InvalidImage.Size",

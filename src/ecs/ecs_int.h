@@ -211,6 +211,15 @@ SD_MUST_USE sd_code ecs__job_start(ecs *e, ecs_job **j, sd_err *err);
 /* From the job's thread, without mu: records pct (0-99) when it changed;
  * false when the server stops and the job must end. */
 bool ecs__job_progress(ecs *e, ecs_job *j, int pct);
+/* A block-store progress report (blk_progress_fn) scaled into from..to
+ * percent of the job: ctx is an ecs_job_span. */
+typedef struct ecs_job_span {
+    ecs *e;
+    ecs_job *j;
+    int from;
+    int to;
+} ecs_job_span;
+bool ecs__job_span_progress(void *ctx, uint64_t done, uint64_t total);
 /* A run that copies j->src (j->src_dk) into a new disk j->tmp (j->dst_dk),
  * re-encrypting every data sector (blk_copy) with progress. */
 SD_MUST_USE sd_code ecs__job_copy(ecs *e, ecs_job *j, sd_err *err);

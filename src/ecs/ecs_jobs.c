@@ -123,24 +123,21 @@ bool ecs__job_progress(ecs *e, ecs_job *j, int pct)
     return go;
 }
 
-typedef struct copy_ctx {
-    ecs *e;
-    ecs_job *j;
-} copy_ctx;
-
-/* blk_copy's report: 100% only once the resource is sealed. */
-static bool copy_progress(void *ctx, uint64_t done, uint64_t total)
+bool ecs__job_span_progress(void *ctx, uint64_t done, uint64_t total)
 {
-    copy_ctx *c = ctx;
+    const ecs_job_span *s = ctx;
+    uint64_t part = total > 0 && done <= total ? done * (uint64_t)(s->to - s->from) / total : 0;
 
-    return ecs__job_progress(c->e, c->j, total > 0 ? (int)(done * 99 / total) : 0);
+    return ecs__job_progress(s->e, s->j, s->from + (int)part);
 }
 
 sd_code ecs__job_copy(ecs *e, ecs_job *j, sd_err *err)
 {
-    copy_ctx c = {e, j};
+    /* 100% only once the resource is sealed */
+    ecs_job_span s = {e, j, 0, 99};
 
-    return blk_copy(e->blocks, j->src, j->src_dk, j->tmp, j->dst_dk, copy_progress, &c, err);
+    return blk_copy(e->blocks, j->src, j->src_dk, j->tmp, j->dst_dk, ecs__job_span_progress, &s,
+                    err);
 }
 
 void ecs__stop_jobs(ecs *e)

@@ -322,9 +322,16 @@ static void raw_images_round_trip_and_stay_sparse(void **state)
     write_file(in, img, SZ);
     write_file(odd, img, 4096 + 512);
 
-    assert_int_equal(blk_import_raw(t->bs, in, "imp", k1, NULL), SD_OK);
-    assert_int_equal(blk_import_raw(t->bs, in, "imp", k1, NULL), SD_E_CONFLICT);
-    assert_int_equal(blk_import_raw(t->bs, odd, "odd", NULL, NULL), SD_E_INVALID);
+    /* progress counts the file's bytes; a cancel leaves no disk */
+    prog p = {.monotonic = true, .cancel_at = 0.5};
+    assert_int_equal(blk_import_raw(t->bs, in, "imp", k1, on_progress, &p, NULL), SD_E_CONFLICT);
+    assert_true(p.monotonic && p.total == SZ && p.last >= SZ / 2 && p.last < SZ);
+    assert_int_equal(blk_disk_info(t->bs, "imp", NULL, NULL, NULL), SD_E_NOT_FOUND);
+    p = (prog){.monotonic = true, .cancel_at = 2.0};
+    assert_int_equal(blk_import_raw(t->bs, in, "imp", k1, on_progress, &p, NULL), SD_OK);
+    assert_true(p.monotonic && p.calls >= 4 && p.last == SZ && p.total == SZ);
+    assert_int_equal(blk_import_raw(t->bs, in, "imp", k1, NULL, NULL, NULL), SD_E_CONFLICT);
+    assert_int_equal(blk_import_raw(t->bs, odd, "odd", NULL, NULL, NULL, NULL), SD_E_INVALID);
     assert_int_equal(blk_disk_info(t->bs, "odd", NULL, NULL, NULL), SD_E_NOT_FOUND);
     assert_int_equal(blk_disk_open(t->bs, "imp", k1, &d, NULL), SD_OK);
     assert_int_equal(blk_disk_size(d), SZ);
