@@ -12,12 +12,39 @@
 
 #define ID_LIST_MAX ((size_t)100)
 
+/* One endpoint serves every region.  Alibaba takes the region of a call
+ * without RegionId (DeleteDisk, StartInstance ... have none in the SDKs)
+ * from the endpoint; here it is the region of the resource it names, so
+ * those calls reach resources in any region. */
+static const char *implied_region(api_req *r)
+{
+    static const char *const ids[] = {"InstanceId", "DiskId", "SnapshotId", "ImageId"};
+    const char *region = api_param(r->params, "RegionId");
+
+    if (region != NULL && region[0] != '\0') {
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        const char *id = api_param(r->params, ids[i]);
+        if (id != NULL && id[0] != '\0') {
+            return ecs_resource_region(r->opts->ecs, r->caller.account, id);
+        }
+    }
+    return NULL;
+}
+
 sd_code api__ecs_begin(api_req *r, ecs_caller *c)
 {
+    const char *implied = NULL;
+
     *c = (ecs_caller){r->caller.account, r->caller.region, false};
     if (r->opts->ecs == NULL) {
         return sd_err_setc(r->err, SD_E_NOMEM, "ServiceUnavailable", SD_HERE,
                            "This server does not serve ECS.");
+    }
+    implied = implied_region(r);
+    if (implied != NULL) {
+        c->region = implied;
     }
     return api_param_bool(r->params, "DryRun", false, &c->dry_run, r->err);
 }

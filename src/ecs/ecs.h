@@ -89,6 +89,9 @@ typedef struct ecs_caller {
 
 /* ---- regions, zones, categories --------------------------------------- */
 
+/* The region of account's disk, snapshot, image or instance id (borrowed
+ * from e), or NULL when the account has none of that id. */
+const char *ecs_resource_region(ecs *e, const char *account, const char *id);
 /* The zones of region (borrowed strings); 0 when it is not served. */
 size_t ecs_zones(const ecs *e, const char *region, const char *const **zones);
 /* The disk categories served, NULL-terminated (borrowed). */

@@ -119,6 +119,29 @@ const ecs_region *ecs__region(const ecs *e, const char *name)
     return NULL;
 }
 
+const char *ecs_resource_region(ecs *e, const char *account, const char *id)
+{
+    store_stmt *st = NULL;
+    bool row = false;
+    const ecs_region *r = NULL;
+    static const char sql[] =
+        "SELECT region FROM ecs_disks WHERE disk_id = ?1 AND account = ?2 UNION ALL "
+        "SELECT region FROM ecs_snapshots WHERE snapshot_id = ?1 AND account = ?2 UNION ALL "
+        "SELECT region FROM ecs_images WHERE image_id = ?1 AND account = ?2 UNION ALL "
+        "SELECT region FROM ecs_instances WHERE instance_id = ?1 AND account = ?2 LIMIT 1";
+
+    pthread_mutex_lock(&e->mu);
+    if (store_prepare(e->st, sql, &st, NULL) == SD_OK &&
+        store_bind_text(st, 1, id, NULL) == SD_OK &&
+        store_bind_text(st, 2, account, NULL) == SD_OK && store_step(st, &row, NULL) == SD_OK &&
+        row) {
+        r = ecs__region(e, store_col_text(st, 0));
+    }
+    store_stmt_free(st);
+    pthread_mutex_unlock(&e->mu);
+    return r != NULL ? r->name : NULL;
+}
+
 size_t ecs_zones(const ecs *e, const char *region, const char *const **zones)
 {
     const ecs_region *r = ecs__region(e, region);

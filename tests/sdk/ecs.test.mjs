@@ -866,14 +866,20 @@ describe('regions: one server serves several, each apart', () => {
     await assert.rejects(() => me.kms.describeKey({ KeyId: d.KMSKeyId }),
       (e) => /Forbidden.KeyNotFound/.test(`${e.code} ${e.message}`));
     assert.equal((await o.disks({ diskIds: JSON.stringify([diskId]) })).totalCount, 0);
-    await rejects(() => o.snapshot(diskId), 'InvalidDiskId.NotFound', 404);
+    await rejects(() => me.ecsRaw('CreateSnapshot', { RegionId: REGION, DiskId: diskId }),
+      'InvalidDiskId.NotFound', 404);
     await rejects(() => call(me.ecs, 'createDisk', Ecs.CreateDiskRequest,
       { regionId: REGION2, size: 20, zoneId: `${REGION}-a` }), 'InvalidZoneId.NotFound', 404);
     await rejects(() => call(me.ecs, 'describeDisks', Ecs.DescribeDisksRequest, { regionId: 'eu-west-9' }),
       'InvalidRegionId', 400);
-    // DeleteDisk has no RegionId member in the SDK: the raw call names it
-    await rejects(() => me.ecsRaw('DeleteDisk', { DiskId: diskId }), 'InvalidDiskId.NotFound', 404);
-    await me.ecsRaw('DeleteDisk', { RegionId: REGION2, DiskId: diskId });
+    // a RegionId that is not the disk's does not find it
+    await rejects(() => me.ecsRaw('DeleteDisk', { RegionId: REGION, DiskId: diskId }), 'InvalidDiskId.NotFound', 404);
+    // DeleteDisk has no RegionId member in the SDK: a call naming none acts
+    // in the region of the resource it names (Alibaba takes it from the endpoint)
+    await me.ecs.deleteDisk(new Ecs.DeleteDiskRequest({ diskId }));
+    assert.equal((await call(me.ecs, 'describeDisks', Ecs.DescribeDisksRequest,
+      { regionId: REGION2, diskIds: JSON.stringify([diskId]) })).totalCount, 0);
+    await rejects(() => me.ecs.deleteDisk(new Ecs.DeleteDiskRequest({ diskId })), 'InvalidDiskId.NotFound', 404);
   });
 });
 
