@@ -578,6 +578,47 @@ out:
     return rc;
 }
 
+sd_code blk_disk_replace(blk_store *bs, const char *name, const char *from, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_layer_id old_top;
+    blk_layer_id new_top;
+    blk_layer_id gone[BLK_MAX_DEPTH];
+    unsigned ngone = 0;
+    uint64_t size = 0;
+    bool encrypted = false;
+    int64_t sz = 0;
+    int64_t enc = 0;
+    bool in_tx = false;
+
+    pthread_mutex_lock(&bs->mu);
+    SD_ENSURE(strcmp(name, from) != 0, err, SD_E_INVALID, "disk %s cannot replace itself", name);
+    SD_ENSURE(!is_open(bs, name) && !is_open(bs, from), err, SD_E_CONFLICT, "disk %s or %s is open",
+              name, from);
+    SD_TRY(store_begin(bs->db, err));
+    in_tx = true;
+    SD_TRY(read_row(bs, false, name, NULL, NULL, old_top, err));
+    SD_TRY(read_row(bs, false, from, &size, &encrypted, new_top, err));
+    sz = (int64_t)size;
+    enc = encrypted ? 1 : 0;
+    SD_TRY(sql_run(bs, "DELETE FROM blk_disks WHERE name = ?", from, NULL, NULL, NULL, err));
+    SD_TRY(sql_run(bs, "UPDATE blk_disks SET top = ?2, size = ?3, encrypted = ?4 WHERE name = ?1",
+                   name, new_top, &sz, &enc, err));
+    SD_TRY(release_layers(bs, old_top, gone, &ngone, err));
+    SD_TRY(store_commit(bs->db, err));
+    in_tx = false;
+    /* Rows first, objects after: a crash here leaves orphans, not holes. */
+    for (unsigned i = 0; i < ngone; i++) {
+        blk__layer_remove_objects(bs, gone[i]);
+    }
+out:
+    if (in_tx) {
+        store_rollback(bs->db);
+    }
+    pthread_mutex_unlock(&bs->mu);
+    return rc;
+}
+
 sd_code blk_disk_remove(blk_store *bs, const char *name, sd_err *err)
 {
     return remove_row(bs, false, name, err);

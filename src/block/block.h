@@ -87,6 +87,15 @@ SD_MUST_USE sd_code blk_disk_clone(blk_store *bs, const char *snap, const char *
  * the guest may still use, so it is refused); SD_E_NOT_FOUND. */
 SD_MUST_USE sd_code blk_disk_resize(blk_store *bs, const char *name, uint64_t new_size,
                                     sd_err *err);
+/* Disk `name` takes the data, size and encryption of disk `from`, which
+ * goes, in one metadata transaction: after a crash `name` is wholly the
+ * old disk or wholly the new one.  The old data's layers go when nothing
+ * else refers to them.  Neither may be open (SD_E_CONFLICT); both must
+ * exist (SD_E_NOT_FOUND) and differ (SD_E_INVALID).  How a disk is
+ * rebuilt (rolled back, reinitialised, re-encrypted) without a window in
+ * which it is missing: make `from`, then replace. */
+SD_MUST_USE sd_code blk_disk_replace(blk_store *bs, const char *name, const char *from,
+                                     sd_err *err);
 /* Removes a snapshot; its layers go when nothing else refers to them. */
 SD_MUST_USE sd_code blk_snapshot_remove(blk_store *bs, const char *snap, sd_err *err);
 /* Whether a disk (or snapshot) of that name exists; size and encryption. */

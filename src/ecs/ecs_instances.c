@@ -761,23 +761,47 @@ out:
     return rc;
 }
 
+/* A disk is rebuilt (rolled back, reinitialised) under a second block
+ * name, whose data then replace the disk's in one step: a crash leaves the
+ * old disk whole, and at worst this name an orphan that the next rebuild
+ * removes. */
+static void rebuild_name(const char *disk_id, char out[ECS_ID_MAX + 8])
+{
+    (void)snprintf(out, ECS_ID_MAX + 8, "%s-new", disk_id);
+}
+
+/* Ends a rebuild: the new data, grown to the disk's size (the source's
+ * may end earlier), become the disk's.  On failure the new data go. */
+static sd_code rebuild_commit(ecs *e, const ecs_disk_row *r, const char *tmp, sd_code rc,
+                              sd_err *err)
+{
+    if (rc == SD_OK) {
+        rc = blk_disk_resize(e->blocks, tmp, (uint64_t)r->d.size_gib << 30, err);
+    }
+    if (rc == SD_OK) {
+        rc = blk_disk_replace(e->blocks, r->d.disk_id, tmp, err);
+    }
+    if (rc != SD_OK) {
+        sd_ignore(blk_disk_remove(e->blocks, tmp, NULL)); /* may not exist */
+    }
+    return rc;
+}
+
 /* The disk's data replaced by a clone of source (a block snapshot name),
  * or by an empty disk when source is NULL. */
 static sd_code refill(ecs *e, const ecs_disk_row *r, const char *source, sd_err *err)
 {
     sd_code rc = SD_OK;
+    char tmp[ECS_ID_MAX + 8];
 
-    SD_TRY(blk_disk_remove(e->blocks, r->d.disk_id, err));
+    rebuild_name(r->d.disk_id, tmp);
+    sd_ignore(blk_disk_remove(e->blocks, tmp, NULL)); /* a crashed rebuild's leftover */
     if (source != NULL) {
-        SD_TRY(blk_disk_clone(e->blocks, source, r->d.disk_id, err));
+        rc = blk_disk_clone(e->blocks, source, tmp, err);
     } else {
-        SD_TRY(blk_disk_create(e->blocks, r->d.disk_id, (uint64_t)r->d.size_gib << 30,
-                               r->d.encrypted, err));
+        rc = blk_disk_create(e->blocks, tmp, (uint64_t)r->d.size_gib << 30, r->d.encrypted, err);
     }
-    /* a disk grown since keeps its size: the source's ends earlier */
-    SD_TRY(blk_disk_resize(e->blocks, r->d.disk_id, (uint64_t)r->d.size_gib << 30, err));
-out:
-    return rc;
+    return rebuild_commit(e, r, tmp, rc, err);
 }
 
 sd_code ecs_reset_disk(ecs *e, const ecs_caller *c, const char *disk_id, const char *snapshot_id,
@@ -822,6 +846,7 @@ static sd_code recopy(ecs *e, const ecs_caller *c, const ecs_disk_row *r, const 
     sd_code rc = SD_OK;
     sd_secret *src_dk = NULL;
     sd_secret *dst_dk = NULL;
+    char tmp[ECS_ID_MAX + 8];
 
     if (src->s.encrypted) {
         /* a shared image's DK is unwrapped on behalf of its owner */
@@ -832,9 +857,11 @@ static sd_code recopy(ecs *e, const ecs_caller *c, const ecs_disk_row *r, const 
     if (r->d.encrypted) {
         SD_TRY(ecs__unwrap_dk(e, c, r->d.kms_key_id, r->dk_blob, r->dk_len, &dst_dk, err));
     }
-    SD_TRY(blk_disk_remove(e->blocks, r->d.disk_id, err));
-    SD_TRY(blk_copy(e->blocks, src->s.snapshot_id, src_dk, r->d.disk_id, dst_dk, NULL, NULL, err));
-    SD_TRY(blk_disk_resize(e->blocks, r->d.disk_id, (uint64_t)r->d.size_gib << 30, err));
+    rebuild_name(r->d.disk_id, tmp);
+    sd_ignore(blk_disk_remove(e->blocks, tmp, NULL)); /* a crashed rebuild's leftover */
+    rc = rebuild_commit(
+        e, r, tmp, blk_copy(e->blocks, src->s.snapshot_id, src_dk, tmp, dst_dk, NULL, NULL, err),
+        err);
 out:
     sd_secret_free(src_dk);
     sd_secret_free(dst_dk);

@@ -249,6 +249,55 @@ static void layers_go_when_nothing_refers_to_them(void **state)
     bt_close(t);
 }
 
+/* A rebuilt disk: its name takes the new disk's data, size and key in one
+ * step; what only the old data used goes, what a snapshot keeps stays. */
+static void a_replaced_disk_takes_the_new_data_and_drops_the_old(void **state)
+{
+    bt *t = bt_open();
+    sd_secret *dk = bt_dk(61);
+    blk_disk *d = NULL;
+    blk_disk *o = NULL;
+    uint64_t size = 0;
+    bool enc = false;
+    (void)state;
+
+    assert_int_equal(blk_disk_create(t->bs, "d", SZ, false, NULL), SD_OK);
+    d = open_disk(t, "d", NULL);
+    write_sector(d, 0, 1);
+    assert_int_equal(blk_disk_snapshot(d, "s", NULL), SD_OK); /* L0(s) <- L1(top of d) */
+    write_sector(d, 1, 2);
+    assert_int_equal(blk_disk_create(t->bs, "n", 2 * SZ, true, NULL), SD_OK);
+    o = open_disk(t, "n", dk);
+    write_sector(o, 3, 3);
+    /* refused while either is open, for itself, or for a missing disk */
+    assert_int_equal(blk_disk_replace(t->bs, "d", "n", NULL), SD_E_CONFLICT);
+    assert_int_equal(blk_disk_close(o, NULL), SD_OK);
+    assert_int_equal(blk_disk_replace(t->bs, "d", "n", NULL), SD_E_CONFLICT);
+    assert_int_equal(blk_disk_close(d, NULL), SD_OK);
+    assert_int_equal(blk_disk_replace(t->bs, "d", "d", NULL), SD_E_INVALID);
+    assert_int_equal(blk_disk_replace(t->bs, "d", "nope", NULL), SD_E_NOT_FOUND);
+    assert_int_equal(blk_disk_replace(t->bs, "nope", "n", NULL), SD_E_NOT_FOUND);
+    assert_int_equal(layers(t), 3);
+
+    assert_int_equal(blk_disk_replace(t->bs, "d", "n", NULL), SD_OK);
+    assert_int_equal(layers(t), 2); /* L1 went; L0 stays for s */
+    assert_int_equal(blk_disk_info(t->bs, "n", NULL, NULL, NULL), SD_E_NOT_FOUND);
+    assert_int_equal(blk_disk_info(t->bs, "d", &size, &enc, NULL), SD_OK);
+    assert_true(size == 2 * SZ && enc);
+    bt_reopen(t);
+    d = open_disk(t, "d", dk);
+    expect_sector(d, 3, 3);
+    expect_sector(d, 0, 0);
+    expect_sector(d, 1, 0);
+    assert_int_equal(blk_disk_close(d, NULL), SD_OK);
+    assert_int_equal(blk_disk_clone(t->bs, "s", "c", NULL), SD_OK);
+    d = open_disk(t, "c", NULL);
+    expect_sector(d, 0, 1);
+    assert_int_equal(blk_disk_close(d, NULL), SD_OK);
+    sd_secret_free(dk);
+    bt_close(t);
+}
+
 static void snapshot_names_are_unique_and_a_refused_one_changes_nothing(void **state)
 {
     bt *t = bt_open();
@@ -411,6 +460,7 @@ int main(void)
         cmocka_unit_test(clones_are_isolated_from_each_other_and_the_source),
         cmocka_unit_test(trim_and_zero_on_a_clone_hide_the_parent_data),
         cmocka_unit_test(layers_go_when_nothing_refers_to_them),
+        cmocka_unit_test(a_replaced_disk_takes_the_new_data_and_drops_the_old),
         cmocka_unit_test(snapshot_names_are_unique_and_a_refused_one_changes_nothing),
         cmocka_unit_test(a_deep_chain_resolves_each_sector_from_its_nearest_layer),
         cmocka_unit_test(a_snapshot_copies_nothing),

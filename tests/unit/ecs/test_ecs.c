@@ -1192,6 +1192,39 @@ static void an_instance_is_pending_until_its_disks_are_made(void **state)
 }
 
 #ifdef SD_FAULTS
+/* ReInitDisk of a disk of another lineage re-encrypts its source into new
+ * data that replace the disk's only when whole: a failure midway leaves
+ * the disk as it was, never missing. */
+static void a_failed_reinit_leaves_the_disk_whole(void **state)
+{
+    ecs_caller c = alice();
+    char inst[ECS_ID_MAX], snap[ECS_ID_MAX], img[ECS_ID_MAX], disk[ECS_ID_MAX];
+    char tmp[ECS_ID_MAX + 8];
+    ecs_disk_spec s = {.encrypted = 1};
+    char status[16];
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    plain_image('R', "reinit", inst, snap, img);
+    s.snapshot_id = snap; /* R5: an encrypted copy of a plain snapshot */
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, disk, NULL), SD_OK);
+    assert_true(wait_ended(disk, disk_state, status));
+    sd_fault_arm("blk.backend.pwrite", 1, true);
+    assert_int_not_equal(ecs_reinit_disk(w->e, &c, disk, &err), SD_OK);
+    sd_fault_reset();
+    assert_int_equal(blk_disk_info(w->blocks, disk, NULL, NULL, NULL), SD_OK);
+    (void)snprintf(tmp, sizeof tmp, "%s-new", disk);
+    assert_int_equal(blk_disk_info(w->blocks, tmp, NULL, NULL, NULL), SD_E_NOT_FOUND);
+    disk_state(disk, status, &(int){0});
+    assert_string_equal(status, "Available");
+    /* and the next try goes through */
+    assert_int_equal(ecs_reinit_disk(w->e, &c, disk, NULL), SD_OK);
+    assert_int_equal(blk_disk_info(w->blocks, disk, NULL, NULL, NULL), SD_OK);
+    assert_int_equal(ecs_delete_disk(w->e, &c, disk, NULL), SD_OK);
+    assert_int_equal(ecs_delete_image(w->e, &c, img, false, NULL), SD_OK);
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
+}
+
 static void count_instance(void *ctx, const ecs_instance *i)
 {
     (void)i;
@@ -1379,6 +1412,7 @@ int main(void)
         cmocka_unit_test(a_reencrypting_disk_is_creating_until_its_copy_ends),
         cmocka_unit_test(an_instance_is_pending_until_its_disks_are_made),
 #ifdef SD_FAULTS
+        cmocka_unit_test(a_failed_reinit_leaves_the_disk_whole),
         cmocka_unit_test(a_failed_copy_leaves_nothing_available),
 #endif
         cmocka_unit_test(a_restart_mid_job_leaves_no_half_made_disk_or_import),
