@@ -44,12 +44,20 @@ static uint64_t rnd(uint64_t *x)
     return *x;
 }
 
-typedef struct result {
-    double seq_w; /* MB/s */
-    double seq_r;
-    double rnd_w; /* IOPS */
-    double rnd_r;
-} result;
+/* Each case runs in ROUNDS slices, plain and encrypted alternating (the
+ * first of each pair swapping every round), and reports the medians: on a
+ * shared VM the background drifts over seconds, and measuring plain for
+ * two seconds and then encrypted for two would credit that drift to the
+ * cipher. */
+#define ROUNDS 10
+
+typedef double (*case_fn)(blk_disk *d, uint8_t *buf, double secs, bool write);
+
+typedef struct figure {
+    double plain;
+    double enc;
+    double ratio; /* median of the per-round ratios */
+} figure;
 
 /* Bytes per second of 1 MiB sequential writes (write) or reads. */
 static double seq(blk_disk *d, uint8_t *buf, double secs, bool write)
@@ -104,24 +112,55 @@ static double rand_io(blk_disk *d, uint8_t *buf, double secs, bool write)
     return (double)ops / (now_s() - t0);
 }
 
-static result run_disk(blk_store *bs, const char *name, const sd_secret *dk, double secs)
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a;
+    double y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof v[0], by_value);
+    return n % 2 != 0 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static figure measure(blk_disk *plain, blk_disk *enc, uint8_t *buf, case_fn fn, bool write,
+                      double secs, double scale)
+{
+    double p[ROUNDS];
+    double e[ROUNDS];
+    double r[ROUNDS];
+    figure f;
+
+    for (int i = 0; i < ROUNDS; i++) {
+        if (i % 2 == 0) {
+            p[i] = fn(plain, buf, secs / ROUNDS, write) / scale;
+            e[i] = fn(enc, buf, secs / ROUNDS, write) / scale;
+        } else {
+            e[i] = fn(enc, buf, secs / ROUNDS, write) / scale;
+            p[i] = fn(plain, buf, secs / ROUNDS, write) / scale;
+        }
+        r[i] = e[i] / p[i];
+    }
+    f.ratio = median(r, ROUNDS);
+    f.plain = median(p, ROUNDS);
+    f.enc = median(e, ROUNDS);
+    return f;
+}
+
+/* A 256 MiB disk written full once (untimed), so reads read real data and
+ * writes overwrite allocated sectors. */
+static blk_disk *filled_disk(blk_store *bs, const char *name, const sd_secret *dk, uint8_t *buf)
 {
     sd_err err = SD_ERR_INIT;
     blk_disk *d = NULL;
-    uint8_t *buf = aligned_alloc(4096, SEQ_IO);
-    result r;
 
-    if (buf == NULL) {
-        exit(1);
-    }
-    for (size_t i = 0; i < SEQ_IO; i++) {
-        buf[i] = (uint8_t)(i * 7 + 1);
-    }
     if (blk_disk_create(bs, name, DISK, dk != NULL, &err) != SD_OK ||
         blk_disk_open(bs, name, dk, &d, &err) != SD_OK) {
         die("disk", &err);
     }
-    for (uint64_t off = 0; off < DISK; off += SEQ_IO) { /* allocate it all, untimed */
+    for (uint64_t off = 0; off < DISK; off += SEQ_IO) {
         if (blk_disk_pwrite(d, buf, SEQ_IO, off, 0, &err) != SD_OK) {
             die("fill", &err);
         }
@@ -129,15 +168,21 @@ static result run_disk(blk_store *bs, const char *name, const sd_secret *dk, dou
     if (blk_disk_flush(d, &err) != SD_OK) {
         die("flush", &err);
     }
-    r.seq_w = seq(d, buf, secs, true) / 1e6;
-    r.seq_r = seq(d, buf, secs, false) / 1e6;
-    r.rnd_w = rand_io(d, buf, secs, true);
-    r.rnd_r = rand_io(d, buf, secs, false);
+    return d;
+}
+
+static void drop_disk(blk_store *bs, blk_disk *d, const char *name)
+{
+    sd_err err = SD_ERR_INIT;
+
     if (blk_disk_close(d, &err) != SD_OK || blk_disk_remove(bs, name, &err) != SD_OK) {
         die("close", &err);
     }
-    free(buf);
-    return r;
+}
+
+static void row(const char *name, const char *fmt_unit, figure f)
+{
+    printf("| %s (%s) | %.0f | %.0f | %.2f |\n", name, fmt_unit, f.plain, f.enc, f.ratio);
 }
 
 /* MB/s of crypto_xts over 1 MiB buffers: encrypt or decrypt. */
@@ -183,8 +228,13 @@ int main(int argc, char **argv)
     blk_store *bs = NULL;
     sd_secret *dk = NULL;
     uint8_t raw[BLK_DK_LEN];
-    result enc;
-    result plain;
+    uint8_t *buf = NULL;
+    blk_disk *pd = NULL;
+    blk_disk *ed = NULL;
+    figure sw;
+    figure sr;
+    figure rw;
+    figure rr;
     double xe;
     double xd;
 
@@ -199,20 +249,32 @@ int main(int argc, char **argv)
     if (sd_secret_from(raw, sizeof raw, &dk, &err) != SD_OK) {
         die("key", &err);
     }
-    plain = run_disk(bs, "plain", NULL, secs);
-    enc = run_disk(bs, "enc", dk, secs);
+    buf = aligned_alloc(4096, SEQ_IO);
+    if (buf == NULL) {
+        return 1;
+    }
+    for (size_t i = 0; i < SEQ_IO; i++) {
+        buf[i] = (uint8_t)(i * 7 + 1);
+    }
+    pd = filled_disk(bs, "plain", NULL, buf);
+    ed = filled_disk(bs, "enc", dk, buf);
+    sw = measure(pd, ed, buf, seq, true, secs, 1e6);
+    sr = measure(pd, ed, buf, seq, false, secs, 1e6);
+    rw = measure(pd, ed, buf, rand_io, true, secs, 1);
+    rr = measure(pd, ed, buf, rand_io, false, secs, 1);
+    drop_disk(bs, pd, "plain");
+    drop_disk(bs, ed, "enc");
+    free(buf);
     xe = xts_ceiling(secs, true);
     xd = xts_ceiling(secs, false);
-    printf("block_bench: 256 MiB disks in %s, %.1f s per case, 1 thread, qd 1\n\n", base, secs);
+    printf("block_bench: 256 MiB disks in %s, %.1f s per case in %d alternating rounds "
+           "(medians), 1 thread, qd 1\n\n",
+           base, secs, ROUNDS);
     printf("| case | plain | encrypted | encrypted/plain |\n|---|---:|---:|---:|\n");
-    printf("| seq write 1 MiB (MB/s) | %.0f | %.0f | %.2f |\n", plain.seq_w, enc.seq_w,
-           enc.seq_w / plain.seq_w);
-    printf("| seq read 1 MiB (MB/s) | %.0f | %.0f | %.2f |\n", plain.seq_r, enc.seq_r,
-           enc.seq_r / plain.seq_r);
-    printf("| rand write 4 KiB (IOPS) | %.0f | %.0f | %.2f |\n", plain.rnd_w, enc.rnd_w,
-           enc.rnd_w / plain.rnd_w);
-    printf("| rand read 4 KiB (IOPS) | %.0f | %.0f | %.2f |\n", plain.rnd_r, enc.rnd_r,
-           enc.rnd_r / plain.rnd_r);
+    row("seq write 1 MiB", "MB/s", sw);
+    row("seq read 1 MiB", "MB/s", sr);
+    row("rand write 4 KiB", "IOPS", rw);
+    row("rand read 4 KiB", "IOPS", rr);
     printf("\nceiling: crypto_xts on 1 MiB buffers, no I/O: encrypt %.0f MB/s, decrypt %.0f MB/s\n",
            xe, xd);
     blk_store_close(bs);

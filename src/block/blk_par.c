@@ -31,11 +31,14 @@
 #include "block/blk_int.h"
 
 /* How long a thread polls before it sleeps on a condition variable.  A
- * futex wake-up costs tens of microseconds here, as much as a quarter of
- * a 1 MiB request; a sequential stream posts its next request within a
- * few microseconds, and the helper's last chunk is done within about 50.
- * Polling is bounded, so an idle store costs nothing. */
-#define SPIN_NS 50000u
+ * futex wake-up costs tens of microseconds here, and waking a halted vCPU
+ * on a VM often more, as much as a 1 MiB request takes; a sequential
+ * stream posts its next request within a few microseconds.  Measured on
+ * the 2-vCPU bench VM (bench/results/block-2026-11-30b.md), 200 us kept
+ * the helper awake across a stream (sequential ratios 0.64-0.83 -> 0.76-0.90)
+ * where 50 us did not, and 1 ms gained nothing more.  Polling is bounded,
+ * so an idle store costs nothing after it. */
+#define SPIN_NS 200000u
 
 static uint64_t now_ns(void)
 {
