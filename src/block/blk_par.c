@@ -35,9 +35,9 @@
  * on a VM often more, as much as a 1 MiB request takes; a sequential
  * stream posts its next request within a few microseconds.  Measured on
  * the 2-vCPU bench VM (bench/results/block-2026-11-30b.md), 200 us kept
- * the helper awake across a stream (sequential ratios 0.64-0.83 -> 0.76-0.90)
- * where 50 us did not, and 1 ms gained nothing more.  Polling is bounded,
- * so an idle store costs nothing after it. */
+ * the helper awake across a stream, where with 50 us it often was not and
+ * the ratios spread widely from run to run; 1 ms gained nothing more.
+ * Polling is bounded, so an idle store costs nothing after it. */
 #define SPIN_NS 200000u
 
 static uint64_t now_ns(void)
