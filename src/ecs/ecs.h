@@ -58,8 +58,13 @@ typedef struct ecs_opts {
     iam *iam;              /* borrowed: the service role (R10) */
     ecs_exporter exporter; /* ops NULL: instances start without exports */
     const char *image_dir; /* import/export files live under <image_dir>/<account>/; NULL: off */
-    const char *const *regions; /* the regions served, the default first; each has the */
-    size_t nregions;            /* zones <region>-a and <region>-b */
+    const char *const *regions; /* the regions served, the default first */
+    size_t nregions;
+    /* Zones, each in the served region its id begins with (the longest:
+     * cn-hangzhou-h, ap-southeast-1a); a region with none listed has
+     * <region>-a and <region>-b. */
+    const char *const *zones;
+    size_t nzones;
     sd_clock clock;
     sd_rng rng;
     ecs_job_hook job_hook; /* may be NULL */

@@ -147,7 +147,7 @@ size_t ecs_zones(const ecs *e, const char *region, const char *const **zones)
     const ecs_region *r = ecs__region(e, region);
 
     *zones = r != NULL ? r->zones : NULL;
-    return r != NULL ? ECS_ZONES : 0;
+    return r != NULL ? r->nzones : 0;
 }
 
 sd_code ecs__check_zone(const ecs *e, const char *region, const char *zone, const char **out,
@@ -159,7 +159,7 @@ sd_code ecs__check_zone(const ecs *e, const char *region, const char *zone, cons
         return sd_err_setc(err, SD_E_INVALID, "InvalidRegionId.NotFound", SD_HERE,
                            "The region %s is not served here.", region);
     }
-    for (size_t i = 0; i < ECS_ZONES; i++) {
+    for (size_t i = 0; i < r->nzones; i++) {
         if (zone == NULL || zone[0] == '\0' || strcmp(r->zones[i], zone) == 0) {
             *out = r->zones[i];
             return SD_OK;
@@ -167,6 +167,54 @@ sd_code ecs__check_zone(const ecs *e, const char *region, const char *zone, cons
     }
     return sd_err_setc(err, SD_E_NOT_FOUND, "InvalidZoneId.NotFound", SD_HERE,
                        "The specified zone %s does not exist in region %s.", zone, region);
+}
+
+/* The served region a zone id belongs to: the longest region name it
+ * begins with, followed by more. */
+static ecs_region *zone_region(ecs *e, const char *zone)
+{
+    ecs_region *best = NULL;
+    size_t best_len = 0;
+
+    for (size_t i = 0; i < e->nregions; i++) {
+        size_t n = strlen(e->regions[i].name);
+        if (n > best_len && strncmp(zone, e->regions[i].name, n) == 0 && zone[n] != '\0') {
+            best = &e->regions[i];
+            best_len = n;
+        }
+    }
+    return best;
+}
+
+static sd_code set_zones(ecs *e, const ecs_opts *o, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    for (size_t i = 0; i < o->nzones; i++) {
+        ecs_region *r = zone_region(e, o->zones[i]);
+        SD_ENSURE(r != NULL, err, SD_E_INVALID, "zone %s is in no region served", o->zones[i]);
+        SD_ENSURE(r->nzones < ECS_ZONES_MAX && strlen(o->zones[i]) < sizeof r->zone_buf[0], err,
+                  SD_E_INVALID, "region %s: at most %d zones of at most %zu characters", r->name,
+                  ECS_ZONES_MAX, sizeof r->zone_buf[0] - 1);
+        ecs__cpy(r->zone_buf[r->nzones], sizeof r->zone_buf[0], o->zones[i]);
+        r->zones[r->nzones] = r->zone_buf[r->nzones];
+        r->nzones++;
+    }
+    for (size_t i = 0; i < e->nregions; i++) {
+        ecs_region *r = &e->regions[i];
+        char name[sizeof r->name]; /* snprintf must not read what it writes */
+        if (r->nzones > 0) {
+            continue;
+        }
+        memcpy(name, r->name, sizeof name);
+        for (size_t z = 0; z < 2; z++) {
+            (void)snprintf(r->zone_buf[z], sizeof r->zone_buf[z], "%s-%c", name, (char)('a' + z));
+            r->zones[z] = r->zone_buf[z];
+        }
+        r->nzones = 2;
+    }
+out:
+    return rc;
 }
 
 sd_code ecs_open(const ecs_opts *o, ecs **out, sd_err *err)
@@ -189,14 +237,9 @@ sd_code ecs_open(const ecs_opts *o, ecs **out, sd_err *err)
     SD_ENSURE(o->nregions > 0 && o->nregions <= ECS_REGIONS_MAX, err, SD_E_INVALID,
               "1 to %d regions can be served", ECS_REGIONS_MAX);
     for (size_t i = 0; i < o->nregions; i++) {
-        ecs_region *r = &e->regions[e->nregions++];
-        ecs__cpy(r->name, sizeof r->name, o->regions[i]);
-        for (size_t z = 0; z < ECS_ZONES; z++) {
-            (void)snprintf(r->zone_buf[z], sizeof r->zone_buf[z], "%.63s-%c", o->regions[i],
-                           (char)('a' + z));
-            r->zones[z] = r->zone_buf[z];
-        }
+        ecs__cpy(e->regions[e->nregions++].name, sizeof e->regions[0].name, o->regions[i]);
     }
+    SD_TRY(set_zones(e, o, err));
     SD_TRY(store_open_sqlite(o->db_path, &e->st, err));
     e->job_hook = o->job_hook;
     e->job_hook_ctx = o->job_hook_ctx;

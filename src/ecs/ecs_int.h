@@ -8,13 +8,15 @@
 #include "store/store.h"
 
 #define ECS_SERVICE_KEY "alias/acs/ecs"
-#define ECS_ZONES       2 /* per region: <region>-a and <region>-b */
+#define ECS_ZONES_MAX   8 /* per region */
 
-/* A region served: its zones are named after it. */
+/* A region served and its zones: those configured, else <region>-a and
+ * <region>-b. */
 typedef struct ecs_region {
     char name[64];
-    char zone_buf[ECS_ZONES][72];
-    const char *zones[ECS_ZONES];
+    char zone_buf[ECS_ZONES_MAX][72];
+    const char *zones[ECS_ZONES_MAX];
+    size_t nzones;
 } ecs_region;
 
 /* A disk opened for a running instance: its key is inside d (locked

@@ -19,6 +19,7 @@
 #include "kms/kms.h"
 
 #define SRV_REGIONS_MAX 8
+#define SRV_ZONES_MAX   32
 
 typedef struct srv_config {
     char data_dir[512];
@@ -27,6 +28,8 @@ typedef struct srv_config {
     char region[64];                   /* the default region: of requests that name none */
     char regions[SRV_REGIONS_MAX][64]; /* further regions served, besides region */
     size_t nregions;
+    char zones[SRV_ZONES_MAX][64]; /* "" none: each region has <region>-a and -b */
+    size_t nzones;
     char root_key[16];       /* "file" or "passphrase" */
     char root_key_file[512]; /* "" = DATA_DIR/root.key */
     char passphrase_env[64]; /* environment variable holding the passphrase */

@@ -74,14 +74,13 @@ static sd_code set_data_dir(srv_config *c, const char *v, sd_err *err)
 static sd_code region_name(const char *v, size_t n, const char *what, sd_err *err)
 {
     if (n == 0 || n >= 64 || v[0] == '-') {
-        return sd_err_set(err, SD_E_INVALID, SD_HERE, "%s: a region id is 1 to 63 characters",
-                          what);
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "%s: an id is 1 to 63 characters", what);
     }
     for (size_t i = 0; i < n; i++) {
         char ch = v[i];
         if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) {
             return sd_err_set(err, SD_E_INVALID, SD_HERE,
-                              "%s: '%.*s' is not a region id (a-z, 0-9 and '-')", what, (int)n, v);
+                              "%s: '%.*s' is not an id (a-z, 0-9 and '-')", what, (int)n, v);
         }
     }
     return SD_OK;
@@ -97,28 +96,41 @@ out:
     return rc;
 }
 
-/* A comma-separated list; the default region need not be repeated. */
-static sd_code set_regions(srv_config *c, const char *v, sd_err *err)
+/* A comma-separated list of ids into out[max][64]; *n gets the count. */
+static sd_code id_list(const char *v, const char *what, char (*out)[64], size_t max, size_t *n,
+                       sd_err *err)
 {
     sd_code rc = SD_OK;
     const char *p = v;
 
-    c->nregions = 0;
+    *n = 0;
     while (*p != '\0') {
-        size_t n = strcspn(p, ",");
-        SD_TRY(region_name(p, n, "regions", err));
-        SD_ENSURE(c->nregions < SRV_REGIONS_MAX, err, SD_E_INVALID,
-                  "regions: at most %d besides the default region", SRV_REGIONS_MAX);
-        memcpy(c->regions[c->nregions], p, n);
-        c->regions[c->nregions++][n] = '\0';
-        p += n;
+        size_t len = strcspn(p, ",");
+        SD_TRY(region_name(p, len, what, err));
+        SD_ENSURE(*n < max, err, SD_E_INVALID, "%s: at most %zu", what, max);
+        memcpy(out[*n], p, len);
+        out[(*n)++][len] = '\0';
+        p += len;
         if (*p == ',') {
             p++;
-            SD_ENSURE(*p != '\0', err, SD_E_INVALID, "regions: a trailing comma");
+            SD_ENSURE(*p != '\0', err, SD_E_INVALID, "%s: a trailing comma", what);
         }
     }
 out:
     return rc;
+}
+
+/* The default region need not be repeated. */
+static sd_code set_regions(srv_config *c, const char *v, sd_err *err)
+{
+    return id_list(v, "regions", c->regions, SRV_REGIONS_MAX, &c->nregions, err);
+}
+
+/* Zone ids begin with their region's (cn-hangzhou-h, ap-southeast-1a):
+ * the server places each in the served region it begins with. */
+static sd_code set_zones(srv_config *c, const char *v, sd_err *err)
+{
+    return id_list(v, "zones", c->zones, SRV_ZONES_MAX, &c->nzones, err);
 }
 
 size_t srv_config_regions(const srv_config *c, const char *out[SRV_REGIONS_MAX + 1])
@@ -266,6 +278,8 @@ static const opt opts[] = {
     {"region", "--region", set_region, "region of requests that name none (cn-hangzhou)"},
     {"regions", "--regions", set_regions,
      "further regions served, comma-separated; each has its own keys, quotas and zones"},
+    {"zones", "--zones", set_zones,
+     "zones, comma-separated, each in the region its id begins with (<region>-a, -b)"},
     {"root_key", "--root-key", set_root_key, "root key provider: file or passphrase (file)"},
     {"root_key_file", "--root-key-file", set_root_key_file, "root key file (DATA_DIR/root.key)"},
     {"passphrase_env", "--passphrase-env", set_passphrase_env,

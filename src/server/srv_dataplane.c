@@ -55,6 +55,7 @@ sd_code srv__dataplane_open(const srv_config *c, kms *k, iam *accounts, srv_data
     ecs_opts eo = {0};
     const char *regions[SRV_REGIONS_MAX + 1];
     size_t nregions;
+    const char *zones[SRV_ZONES_MAX];
 
     *out = NULL;
     SD_ENSURE(dp != NULL, err, SD_E_NOMEM, "out of memory");
@@ -90,6 +91,11 @@ sd_code srv__dataplane_open(const srv_config *c, kms *k, iam *accounts, srv_data
     nregions = srv_config_regions(c, regions);
     eo.regions = regions;
     eo.nregions = nregions;
+    for (size_t i = 0; i < c->nzones; i++) {
+        zones[i] = c->zones[i];
+    }
+    eo.zones = zones;
+    eo.nzones = c->nzones;
     /* each account's image files, IMAGE_DIR/<account>/ (import, export) */
     if (c->image_dir[0] != '\0') {
         SD_ENSURE(snprintf(images, sizeof images, "%s", c->image_dir) < (int)sizeof images, err,

@@ -277,7 +277,8 @@ let me;
 let other;
 
 before(async () => {
-  srv = await startServer(['--kms-quota-create', '0', '--regions', `${REGION2},ap-southeast-1`]);
+  srv = await startServer(['--kms-quota-create', '0', '--regions', `${REGION2},ap-southeast-1`,
+    '--zones', 'ap-southeast-1a,ap-southeast-1b,ap-southeast-1c']);
   me = clients(srv);
   const b = srv.createAccount('ecs-tenant-b');
   other = { ...clients(b), accountId: b.accountId };
@@ -854,6 +855,14 @@ describe('regions: one server serves several, each apart', () => {
     const o = ops(me.ecs);
     const z = await call(me.ecs, 'describeZones', Ecs.DescribeZonesRequest, { regionId: REGION2 });
     assert.deepEqual(z.zones.zone.map((x) => x.zoneId), [`${REGION2}-a`, `${REGION2}-b`]);
+    // zones from the configuration, each in the region its id begins with
+    const sg = await call(me.ecs, 'describeZones', Ecs.DescribeZonesRequest, { regionId: 'ap-southeast-1' });
+    assert.deepEqual(sg.zones.zone.map((x) => x.zoneId), ['ap-southeast-1a', 'ap-southeast-1b', 'ap-southeast-1c']);
+    const { diskId: sgDisk } = await call(me.ecs, 'createDisk', Ecs.CreateDiskRequest,
+      { regionId: 'ap-southeast-1', size: 20, zoneId: 'ap-southeast-1c' });
+    await rejects(() => call(me.ecs, 'createDisk', Ecs.CreateDiskRequest,
+      { regionId: 'ap-southeast-1', size: 20, zoneId: 'ap-southeast-1d' }), 'InvalidZoneId.NotFound', 404);
+    await me.ecs.deleteDisk(new Ecs.DeleteDiskRequest({ diskId: sgDisk }));
     const { diskId } = await call(me.ecs, 'createDisk', Ecs.CreateDiskRequest,
       { regionId: REGION2, size: 20, encrypted: true });
     const there = await call(me.ecs, 'describeDisks', Ecs.DescribeDisksRequest,

@@ -346,6 +346,51 @@ static void r1_encrypted_disks_use_the_service_key_unless_told(void **state)
     expect_code(ecs_create_disk(w->e, &c, &s, id, &err), &err, "InvalidParameter.EncryptedIllegal");
 }
 
+/* Configured zones go to the region their id begins with (the longest
+ * match); a region without any keeps <region>-a and -b; a zone of no
+ * served region stops the module from opening. */
+static void zones_come_from_the_configuration(void **state)
+{
+    static const char *const good[] = {"cn-shanghai-g", "cn-shanghai-h"};
+    static const char *const bad[] = {"eu-west-1a"};
+    ecs_opts o = w->eo;
+    ecs *e = NULL;
+    const char *const *z = NULL;
+    ecs_caller sh = {w->alice.account_id, "cn-shanghai", false};
+    ecs_disk_spec spec = {.size_gib = 20, .zone = "cn-shanghai-a"};
+    char id[ECS_ID_MAX];
+    char db[64];
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    /* a database of its own: opening runs the restart sweeps */
+    (void)snprintf(db, sizeof db, "/tmp/sd-ecs-zones-%d.db", (int)getpid());
+    o.db_path = db;
+    o.zones = good;
+    o.nzones = 2;
+    assert_int_equal(ecs_open(&o, &e, NULL), SD_OK);
+    assert_int_equal(ecs_zones(e, "cn-shanghai", &z), 2);
+    assert_string_equal(z[1], "cn-shanghai-h");
+    assert_int_equal(ecs_zones(e, "cn-hangzhou", &z), 2);
+    assert_string_equal(z[0], "cn-hangzhou-a");
+    assert_int_equal(ecs_zones(e, "eu-west-1", &z), 0);
+    expect_code(ecs_create_disk(e, &sh, &spec, id, &err), &err, "InvalidZoneId.NotFound");
+    ecs_close(e);
+    e = NULL;
+    o.zones = bad;
+    o.nzones = 1;
+    sd_err_clear(&err);
+    assert_int_equal(ecs_open(&o, &e, &err), SD_E_INVALID);
+    assert_non_null(strstr(err.msg, "eu-west-1a"));
+    assert_null(e);
+    for (size_t i = 0; i < 3; i++) {
+        static const char *const suffix[] = {"", "-wal", "-shm"};
+        char p[80];
+        (void)snprintf(p, sizeof p, "%s%s", db, suffix[i]);
+        (void)unlink(p);
+    }
+}
+
 static void r9_local_categories_are_never_encrypted(void **state)
 {
     ecs_caller c = alice();
@@ -1394,6 +1439,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(r1_encrypted_disks_use_the_service_key_unless_told),
+        cmocka_unit_test(zones_come_from_the_configuration),
         cmocka_unit_test(r9_local_categories_are_never_encrypted),
         cmocka_unit_test(r10_customer_keys_need_the_service_role),
         cmocka_unit_test(r3_r4_snapshots_and_clones_keep_the_key_and_data),

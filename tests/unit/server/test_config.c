@@ -83,6 +83,8 @@ static void config_file_refuses_unknown_keys_and_bad_values(void **state)
         "regions = cn shanghai\n",
         "regions = a,b,c,d,e,f,g,h,i\n",
         "regions = -x\n",
+        "zones = cn-hangzhou-h,\n",
+        "zones = Cn-Hangzhou-H\n",
     };
     srv_config c;
 
@@ -114,6 +116,11 @@ static void config_regions_list_the_default_first_once(void **state)
     assert_string_equal(r[0], "cn-shanghai");
     assert_string_equal(r[1], "eu-central-1");
     assert_string_equal(r[2], "ap-southeast-1");
+    write_conf("zones = cn-shanghai-b,ap-southeast-1a\n");
+    assert_int_equal(srv_config_load(&c, path, NULL), SD_OK);
+    unlink(path);
+    assert_int_equal(c.nzones, 2);
+    assert_string_equal(c.zones[1], "ap-southeast-1a");
 }
 
 static void config_flags_refuse_unknown_options_and_missing_values(void **state)
