@@ -545,6 +545,21 @@ out:
     return rc;
 }
 
+/* Commits the transaction that dropped the layers in gone, then removes
+ * their objects: rows first, objects after, so a crash between leaves
+ * orphans, not holes.  A failed commit has rolled back: the objects stay. */
+static sd_code commit_release(blk_store *bs, const blk_layer_id *gone, unsigned ngone, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    SD_TRY(store_commit(bs->db, err));
+    for (unsigned i = 0; i < ngone; i++) {
+        blk__layer_remove_objects(bs, gone[i]);
+    }
+out:
+    return rc;
+}
+
 /* Deletes row name from disks or snapshots and the layers it alone held. */
 static sd_code remove_row(blk_store *bs, bool snapshot, const char *name, sd_err *err)
 {
@@ -564,12 +579,8 @@ static sd_code remove_row(blk_store *bs, bool snapshot, const char *name, sd_err
                             : "DELETE FROM blk_disks WHERE name = ?",
                    name, NULL, NULL, NULL, err));
     SD_TRY(release_layers(bs, layer, gone, &ngone, err));
-    SD_TRY(store_commit(bs->db, err));
     in_tx = false;
-    /* Rows first, objects after: a crash here leaves orphans, not holes. */
-    for (unsigned i = 0; i < ngone; i++) {
-        blk__layer_remove_objects(bs, gone[i]);
-    }
+    SD_TRY(commit_release(bs, gone, ngone, err));
 out:
     if (in_tx) {
         store_rollback(bs->db);
@@ -605,12 +616,8 @@ sd_code blk_disk_replace(blk_store *bs, const char *name, const char *from, sd_e
     SD_TRY(sql_run(bs, "UPDATE blk_disks SET top = ?2, size = ?3, encrypted = ?4 WHERE name = ?1",
                    name, new_top, &sz, &enc, err));
     SD_TRY(release_layers(bs, old_top, gone, &ngone, err));
-    SD_TRY(store_commit(bs->db, err));
     in_tx = false;
-    /* Rows first, objects after: a crash here leaves orphans, not holes. */
-    for (unsigned i = 0; i < ngone; i++) {
-        blk__layer_remove_objects(bs, gone[i]);
-    }
+    SD_TRY(commit_release(bs, gone, ngone, err));
 out:
     if (in_tx) {
         store_rollback(bs->db);
