@@ -95,6 +95,22 @@ void ecs__fp_hex(const ecs_fp *f, char out[17])
     (void)snprintf(out, 17, "%016llx", (unsigned long long)f->h);
 }
 
+sd_code ecs__select_one(ecs *e, const ecs_caller *c, const char *sql, const char *id,
+                        const char *code, const char *what, store_stmt **st, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    bool row = false;
+
+    SD_TRY(store_prepare(e->st, sql, st, err));
+    SD_TRY(store_bind_text(*st, 1, id, err));
+    SD_TRY(store_bind_text(*st, 2, c->account, err));
+    SD_TRY(store_bind_text(*st, 3, c->region, err));
+    SD_TRY(store_step(*st, &row, err));
+    SD_ENSUREC(row, err, SD_E_NOT_FOUND, code, "The specified %s %s does not exist.", what, id);
+out:
+    return rc;
+}
+
 sd_code ecs__dry_run(const ecs_caller *c, sd_err *err)
 {
     if (!c->dry_run) {

@@ -127,18 +127,11 @@ sd_code ecs__load_disk(ecs *e, const ecs_caller *c, const char *disk_id, ecs_dis
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
-    bool row = false;
 
-    SD_TRY(store_prepare(e->st,
-                         "SELECT " DISK_COLS " FROM ecs_disks WHERE disk_id = ? AND account = ? "
-                         "AND region = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, disk_id, err));
-    SD_TRY(store_bind_text(st, 2, c->account, err));
-    SD_TRY(store_bind_text(st, 3, c->region, err));
-    SD_TRY(store_step(st, &row, err));
-    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidDiskId.NotFound",
-               "The specified disk %s does not exist.", disk_id);
+    SD_TRY(ecs__select_one(e, c,
+                           "SELECT " DISK_COLS " FROM ecs_disks WHERE disk_id = ? AND account = ? "
+                           "AND region = ?",
+                           disk_id, "InvalidDiskId.NotFound", "disk", &st, err));
     SD_TRY(disk_from_row(st, out, err));
     fill_runtime(e, &out->d);
 out:
@@ -175,18 +168,11 @@ sd_code ecs__load_snapshot(ecs *e, const ecs_caller *c, const char *id, snap_row
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
-    bool row = false;
 
-    SD_TRY(store_prepare(e->st,
-                         "SELECT " SNAP_COLS " FROM ecs_snapshots WHERE snapshot_id = ? AND "
-                         "account = ? AND region = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, id, err));
-    SD_TRY(store_bind_text(st, 2, c->account, err));
-    SD_TRY(store_bind_text(st, 3, c->region, err));
-    SD_TRY(store_step(st, &row, err));
-    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidSnapshotId.NotFound",
-               "The specified snapshot %s does not exist.", id);
+    SD_TRY(ecs__select_one(e, c,
+                           "SELECT " SNAP_COLS " FROM ecs_snapshots WHERE snapshot_id = ? AND "
+                           "account = ? AND region = ?",
+                           id, "InvalidSnapshotId.NotFound", "snapshot", &st, err));
     SD_TRY(snap_from_row(st, out, err));
 out:
     store_stmt_free(st);

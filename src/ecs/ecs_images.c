@@ -64,18 +64,11 @@ static sd_code load_image(ecs *e, const ecs_caller *c, const char *id, image_row
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
-    bool row = false;
 
-    SD_TRY(store_prepare(e->st,
-                         "SELECT " IMAGE_COLS " FROM ecs_images WHERE image_id = ? AND account = ? "
-                         "AND region = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, id, err));
-    SD_TRY(store_bind_text(st, 2, c->account, err));
-    SD_TRY(store_bind_text(st, 3, c->region, err));
-    SD_TRY(store_step(st, &row, err));
-    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidImageId.NotFound",
-               "The specified image %s does not exist.", id);
+    SD_TRY(ecs__select_one(e, c,
+                           "SELECT " IMAGE_COLS " FROM ecs_images WHERE image_id = ? AND "
+                           "account = ? AND region = ?",
+                           id, "InvalidImageId.NotFound", "image", &st, err));
     SD_TRY(image_from_row(st, out, err));
 out:
     store_stmt_free(st);
@@ -99,19 +92,12 @@ static sd_code load_shared_image(ecs *e, const ecs_caller *c, const char *id, im
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
-    bool row = false;
 
-    SD_TRY(store_prepare(e->st,
-                         "SELECT " IMAGE_COLS ", account FROM ecs_images WHERE image_id = ? AND "
-                         "image_id IN (SELECT image_id FROM ecs_image_shares WHERE account = ?) "
-                         "AND region = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, id, err));
-    SD_TRY(store_bind_text(st, 2, c->account, err));
-    SD_TRY(store_bind_text(st, 3, c->region, err));
-    SD_TRY(store_step(st, &row, err));
-    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidImageId.NotFound",
-               "The specified image %s does not exist.", id);
+    SD_TRY(ecs__select_one(e, c,
+                           "SELECT " IMAGE_COLS ", account FROM ecs_images WHERE image_id = ? AND "
+                           "image_id IN (SELECT image_id FROM ecs_image_shares WHERE account = "
+                           "?) AND region = ?",
+                           id, "InvalidImageId.NotFound", "image", &st, err));
     SD_TRY(image_from_row(st, out, err));
     ecs__cpy(owner, IAM_ACCOUNT_ID_LEN + 1, store_col_text(st, 13));
 out:

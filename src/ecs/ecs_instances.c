@@ -39,18 +39,11 @@ static sd_code load_instance(ecs *e, const ecs_caller *c, const char *id, ecs_in
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
-    bool row = false;
 
-    SD_TRY(store_prepare(e->st,
-                         "SELECT " INST_COLS " FROM ecs_instances WHERE instance_id = ? AND "
-                         "account = ? AND region = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, id, err));
-    SD_TRY(store_bind_text(st, 2, c->account, err));
-    SD_TRY(store_bind_text(st, 3, c->region, err));
-    SD_TRY(store_step(st, &row, err));
-    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidInstanceId.NotFound",
-               "The specified instance %s does not exist.", id);
+    SD_TRY(ecs__select_one(e, c,
+                           "SELECT " INST_COLS " FROM ecs_instances WHERE instance_id = ? AND "
+                           "account = ? AND region = ?",
+                           id, "InvalidInstanceId.NotFound", "instance", &st, err));
     inst_from_row(st, out);
 out:
     store_stmt_free(st);

@@ -65,6 +65,13 @@ SD_MUST_USE sd_code ecs__col_blob(store_stmt *st, int col, uint8_t **out, size_t
 SD_MUST_USE sd_code ecs__exec_id(ecs *e, const char *sql, const char *id, sd_err *err);
 /* Copies src into dst[cap], truncating. */
 void ecs__cpy(char *dst, size_t cap, const char *src);
+/* Runs sql, whose parameters are an id, the caller's account and its
+ * region in that order, onto its first row, and leaves *st there for the
+ * row's columns (the caller frees it, also on failure).  No row:
+ * SD_E_NOT_FOUND with code, "The specified <what> <id> does not exist." */
+SD_MUST_USE sd_code ecs__select_one(ecs *e, const ecs_caller *c, const char *sql, const char *id,
+                                    const char *code, const char *what, store_stmt **st,
+                                    sd_err *err);
 /* DryRun's end: 400 DryRunOperation when c asked for a dry run, placed
  * after a mutator's checks and before its first change. */
 SD_MUST_USE sd_code ecs__dry_run(const ecs_caller *c, sd_err *err);
