@@ -112,6 +112,15 @@ ecs_open_disk *ecs__find_open(ecs *e, const char *disk_id)
     return NULL;
 }
 
+sd_code ecs__snapshot_disk(ecs *e, const char *disk_id, const char *name, sd_err *err)
+{
+    ecs_open_disk *o = ecs__find_open(e, disk_id);
+
+    /* an open disk is frozen through its handle, which has writes in flight */
+    return o != NULL ? blk_disk_snapshot(o->d, name, err)
+                     : blk_snapshot_create(e->blocks, disk_id, name, err);
+}
+
 static void fill_runtime(ecs *e, ecs_disk *d)
 {
     ecs_open_disk *o = ecs__find_open(e, d->disk_id);
@@ -768,7 +777,6 @@ sd_code ecs_create_snapshot(ecs *e, const ecs_caller *c, const char *disk_id, co
 {
     sd_code rc = SD_OK;
     ecs_disk_row d = {0};
-    ecs_open_disk *o;
     bool made = false;
 
     pthread_mutex_lock(&e->mu);
@@ -777,12 +785,7 @@ sd_code ecs_create_snapshot(ecs *e, const ecs_caller *c, const char *disk_id, co
     SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__new_id(e, "s-", snapshot_id, err));
     /* R3: the snapshot shares the disk's chain, DK and CMK */
-    o = ecs__find_open(e, disk_id);
-    if (o != NULL) {
-        SD_TRY(blk_disk_snapshot(o->d, snapshot_id, err));
-    } else {
-        SD_TRY(blk_snapshot_create(e->blocks, disk_id, snapshot_id, err));
-    }
+    SD_TRY(ecs__snapshot_disk(e, disk_id, snapshot_id, err));
     made = true;
     SD_TRY(insert_snapshot(e, c, &d, snapshot_id, name, description, err));
 out:

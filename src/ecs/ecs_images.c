@@ -238,19 +238,13 @@ static sd_code image_from_instance(ecs *e, const ecs_caller *c, const char *inst
     sd_code rc = SD_OK;
     ecs_disk_row d = {.dk_blob = NULL};
     char disk_id[ECS_ID_MAX];
-    ecs_open_disk *o;
     bool snapped = false;
 
     SD_TRY(ecs__system_disk(e, c, instance_id, disk_id, err));
     SD_TRY(ecs__load_disk(e, c, disk_id, &d, err));
     SD_TRY(ecs__disk_ready(&d.d, err));
     SD_TRY(ecs__dry_run(c, err));
-    o = ecs__find_open(e, disk_id);
-    if (o != NULL) {
-        SD_TRY(blk_disk_snapshot(o->d, r->i.image_id, err));
-    } else {
-        SD_TRY(blk_snapshot_create(e->blocks, disk_id, r->i.image_id, err));
-    }
+    SD_TRY(ecs__snapshot_disk(e, disk_id, r->i.image_id, err));
     snapped = true;
     r->i.size_gib = d.d.size_gib;
     r->i.encrypted = d.d.encrypted;

@@ -161,6 +161,8 @@ SD_MUST_USE sd_code ecs__remove_disk_locked(ecs *e, const ecs_caller *c, const c
                                             sd_err *err);
 /* The open disk of disk_id, or NULL. */
 ecs_open_disk *ecs__find_open(ecs *e, const char *disk_id);
+/* Block snapshot `name` of disk_id, through its handle when it is open.  O(1). */
+SD_MUST_USE sd_code ecs__snapshot_disk(ecs *e, const char *disk_id, const char *name, sd_err *err);
 
 /* Marks images a restart interrupted CreateFailed and removes their
  * temporary data and files (ecs_open). */
