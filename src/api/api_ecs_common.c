@@ -37,7 +37,7 @@ sd_code api__ecs_begin(api_req *r, ecs_caller *c)
 {
     const char *implied = NULL;
 
-    *c = (ecs_caller){r->caller.account, r->caller.region, false};
+    *c = (ecs_caller){r->caller.account, r->caller.region, r->dry_run};
     if (r->opts->ecs == NULL) {
         return sd_err_setc(r->err, SD_E_NOMEM, "ServiceUnavailable", SD_HERE,
                            "This server does not serve ECS.");
@@ -46,7 +46,7 @@ sd_code api__ecs_begin(api_req *r, ecs_caller *c)
     if (implied != NULL) {
         c->region = implied;
     }
-    return api_param_bool(r->params, "DryRun", false, &c->dry_run, r->err);
+    return SD_OK;
 }
 
 sd_code api__page_params(api_req *r, api_page *pg)

@@ -30,6 +30,7 @@ typedef struct api_req {
     const api_server_opts *opts;
     const api_params *params;
     kms_caller caller; /* account and region of the request */
+    bool dry_run;      /* ECS DryRun=true: check, change nothing */
     api_json *j;
     sd_err *err;
     char key_id[KMS_ID_MAX];     /* audit: the key the call used, if any */

@@ -207,10 +207,10 @@ static sd_code run(const api_server_opts *o, pipeline *pl, const api_http_req *h
 {
     sd_code rc = SD_OK;
     api_json j;
-    bool dry_run = false;
 
+    pl->req.dry_run = false;
     if (pl->product == API_ECS) {
-        SD_TRY(api_param_bool(&pl->params, "DryRun", false, &dry_run, err));
+        SD_TRY(api_param_bool(&pl->params, "DryRun", false, &pl->req.dry_run, err));
     }
     api_json_init(&j, out, err);
     api_json_obj_begin(&j, NULL);
@@ -223,7 +223,7 @@ static sd_code run(const api_server_opts *o, pipeline *pl, const api_http_req *h
     /* the mutators stop themselves before their first change (ecs_caller
      * dry_run); an action that changes nothing has run whole, and answers
      * as they do */
-    SD_ENSUREC(!dry_run, err, SD_E_INVALID, "DryRunOperation",
+    SD_ENSUREC(!pl->req.dry_run, err, SD_E_INVALID, "DryRunOperation",
                "Request validation has been passed with DryRun flag set.");
     api_json_obj_end(&j);
     SD_TRY(api_json_finish(&j));
