@@ -24,8 +24,8 @@ if hits=$(grep -rnE '\b(memcmp|memset)[[:space:]]*\(' "${existing[@]}" --include
     report "memcmp/memset in secret-handling code (use sd_ct_equal, sd_wipe):"$'\n'"$hits"
 fi
 
-if hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*<openssl/' src --include='*.c' --include='*.h' | grep -v '^src/crypto/'); then
-    report "OpenSSL included outside src/crypto/:"$'\n'"$hits"
+if hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*<(openssl/|gcrypt\.h)' src --include='*.c' --include='*.h' | grep -v '^src/crypto/'); then
+    report "OpenSSL or libgcrypt included outside src/crypto/:"$'\n'"$hits"
 fi
 
 # printf to stdout only for what a person asked to see: the CLI's output,

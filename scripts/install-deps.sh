@@ -8,7 +8,7 @@ set -euo pipefail
 PACKAGES=(
     # build
     build-essential cmake pkg-config
-    libssl-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
+    libssl-dev libgcrypt20-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
     # clang for the asan and fuzz presets, and the style checks
     clang clang-format clang-tidy libclang-rt-14-dev
     # data-plane interop peers and tools

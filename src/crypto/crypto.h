@@ -1,5 +1,5 @@
 /* crypto: every cryptographic primitive sealdisk uses, and the only module
- * that includes OpenSSL (STYLE B1).
+ * that includes OpenSSL or libgcrypt (STYLE B1; libgcrypt only for XTS).
  *
  *   - AES-256-XTS over data units (4096-byte sectors for disks), tweak = the
  *     little-endian unit index (IEEE 1619 data unit sequence number);
