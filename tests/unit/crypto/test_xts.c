@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -43,6 +45,45 @@ static void check_vector(const vec_record *r, void *ctx)
     assert_int_equal(crypto_xts_encrypt(x, unit + 1, pt, out, (size_t)n, NULL), SD_OK);
     assert_memory_not_equal(out, ct, (size_t)n);
     crypto_xts_free(x);
+}
+
+/* Kilobytes of this process's memory locked in RAM (VmLck). */
+static long locked_kb(void)
+{
+    char line[128];
+    long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "VmLck:", 6) == 0) {
+            kb = strtol(line + 6, NULL, 10);
+        }
+    }
+    (void)fclose(f);
+    assert_true(kb >= 0);
+    return kb;
+}
+
+/* Runs first: the first handle sets up the cipher library's secure memory,
+ * so the round keys (as good as the key) are locked and never swapped. */
+static void xts_key_schedule_lives_in_locked_memory(void **state)
+{
+    uint8_t k[64];
+    sd_secret *s = NULL;
+    crypto_xts *x = NULL;
+    long before;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof k; i++) {
+        k[i] = (uint8_t)(i * 5 + 1);
+    }
+    assert_int_equal(sd_secret_from(k, sizeof k, &s, NULL), SD_OK);
+    before = locked_kb();
+    assert_int_equal(crypto_xts_new(s, &x, NULL), SD_OK);
+    assert_true(locked_kb() >= before + 64);
+    crypto_xts_free(x);
+    sd_secret_free(s);
 }
 
 static void xts_matches_ieee1619_vectors(void **state)
@@ -199,6 +240,7 @@ static void xts_rejects_units_shorter_than_a_block(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(xts_key_schedule_lives_in_locked_memory),
         cmocka_unit_test(xts_matches_ieee1619_vectors),
         cmocka_unit_test(xts_sector_tweak_is_the_sector_index),
         cmocka_unit_test(xts_equals_openssl_on_sectors_and_stolen_tails),
