@@ -14,7 +14,10 @@
  *
  * The key schedule is done once in crypto_xts_new, inside libgcrypt's secure
  * memory (mlock()ed, wiped when the handle is closed), so round keys are
- * never swapped; each unit only sets its tweak. */
+ * never swapped; each unit only sets its tweak.  Should that pool fail to
+ * lock, libgcrypt says so on stderr ("using insecure memory"); the XTS key
+ * itself is an sd_secret, which already refuses unlocked memory unless the
+ * operator allowed it. */
 #include <gcrypt.h>
 #include <limits.h>
 #include <pthread.h>
