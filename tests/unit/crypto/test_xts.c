@@ -65,6 +65,15 @@ static long locked_kb(void)
     return kb;
 }
 
+/* ASan's mlock interceptor locks nothing. */
+#if defined(__SANITIZE_ADDRESS__)
+#define XTS_NO_MLOCK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define XTS_NO_MLOCK 1
+#endif
+#endif
+
 /* Runs first: the first handle sets up the cipher library's secure memory,
  * so the round keys (as good as the key) are locked and never swapped. */
 static void xts_key_schedule_lives_in_locked_memory(void **state)
@@ -75,6 +84,9 @@ static void xts_key_schedule_lives_in_locked_memory(void **state)
     long before;
 
     (void)state;
+#ifdef XTS_NO_MLOCK
+    skip(); /* the gcc build checks it */
+#endif
     for (size_t i = 0; i < sizeof k; i++) {
         k[i] = (uint8_t)(i * 5 + 1);
     }
