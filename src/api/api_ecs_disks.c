@@ -8,8 +8,9 @@
  * {"Disks":{"Disk":[...]}}).  Every rule about disks and keys lives in
  * ecs; DescribeDisks' filters and paging are done here over ecs's list.
  * Disk objects carry our extensions NbdUri ("" unless exported) and
- * Progress ("42%": a disk whose data are re-encrypted is Creating until
- * its background copy ends, and CreateDisk answers at once). */
+ * Progress ("42%": a disk whose data are re-encrypted is Creating, or
+ * ReIniting after ReInitDisk, until its background copy ends, and the
+ * request answers at once). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

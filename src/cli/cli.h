@@ -125,7 +125,8 @@ const sd_json_val *cli_json_path(const cli_result *r, const char *a, const char 
 typedef void (*cli_wait_fn)(void *ctx, const char *status, const char *progress);
 
 /* Polls DescribeImages (id "m-...") or DescribeDisks (id "d-...") until id
- * is no longer Creating; fn may be NULL.  true when it ended Available;
+ * is no longer Creating or ReIniting; fn may be NULL.  true when it ended
+ * Available (or In_use, a disk attached);
  * else error says why (CreateFailed, gone, unreachable). */
 bool cli_wait_ready(const cli_profile *prof, const char *id, cli_wait_fn fn, void *ctx, char *error,
                     size_t cap);

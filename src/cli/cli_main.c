@@ -51,8 +51,8 @@ static void usage(const product *p)
     printf(
         "usage: sealdisk %s <Action> [--Param value ...] [--profile FILE] [--endpoint HOST:PORT]\n"
         "                [--region ID] [--signature v3|v1] [--wait]\n\n"
-        "--wait: after CopyImage, ImportImage or CreateDisk, poll until the image or\n"
-        "disk is ready, with a progress bar on stderr.\n\n"
+        "--wait: after CopyImage, ImportImage, CreateDisk or ReInitDisk, poll until\n"
+        "the image or disk is ready, with a progress bar on stderr.\n\n"
         "Credentials come from the profile the server wrote at its first start\n"
         "(~/.sealdisk/profile, or $SEALDISK_PROFILE), or from\n"
         "ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET.\n\n"
@@ -95,10 +95,12 @@ static int report(int status, const sd_buf *body)
     return exit_status;
 }
 
-/* --wait: what a background job of the call makes, polled until ready. */
-static int wait_made(const cli_profile *prof, const product *p, const char *action,
+/* --wait: what a background job of the call makes (or, for ReInitDisk,
+ * rebuilds: the request's disk), polled until ready. */
+static int wait_made(const cli_profile *prof, const product *p, const cli_args *a,
                      const sd_buf *body)
 {
+    const char *action = a->action;
     static const char *const waits[][2] = {
         {"CopyImage", "ImageId"},
         {"ImportImage", "ImageId"},
@@ -113,8 +115,15 @@ static int wait_made(const cli_profile *prof, const product *p, const char *acti
             return cli_wait_bar(prof, id);
         }
     }
-    (void)fprintf(stderr,
-                  "sealdisk: --wait applies to ecs CopyImage, ImportImage and CreateDisk\n");
+    if (strcmp(p->tag, "ECS") == 0 && strcmp(action, "ReInitDisk") == 0) {
+        for (size_t i = 0; i < a->nparams; i++) {
+            if (strcmp(a->params[i].name, "DiskId") == 0) {
+                return cli_wait_bar(prof, a->params[i].value);
+            }
+        }
+    }
+    (void)fprintf(stderr, "sealdisk: --wait applies to ecs CopyImage, ImportImage, CreateDisk "
+                          "and ReInitDisk\n");
     return 2;
 }
 
@@ -164,7 +173,7 @@ static int run(const product *p, const cli_args *a)
     }
     exit_status = report(status, &body);
     if (exit_status == 0 && a->wait) {
-        exit_status = wait_made(&prof, p, a->action, &body);
+        exit_status = wait_made(&prof, p, a, &body);
     }
 out:
     sd_buf_free(&body);

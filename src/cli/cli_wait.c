@@ -1,8 +1,8 @@
 /* cli_wait.c: waiting for what a background job makes (CopyImage,
- * ImportImage, a re-encrypting CreateDisk), as an SDK user polls: the
- * image or disk is Describe'd every 200 ms until it is no longer
- * Creating.  `--wait` on those actions draws a progress bar on stderr;
- * bulk-encrypt-system-disks draws its own. */
+ * ImportImage, a re-encrypting CreateDisk) or rebuilds (a re-encrypting
+ * ReInitDisk), as an SDK user polls: the image or disk is Describe'd every
+ * 200 ms until it is no longer Creating or ReIniting.  `--wait` on those actions draws a progress
+ * bar on stderr; bulk-encrypt-system-disks draws its own. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,6 +47,12 @@ static bool describe(const cli_profile *prof, const char *id, char status[32], c
     return true;
 }
 
+/* Whether a job is still working on a resource in this status. */
+static bool busy(const char *status)
+{
+    return strcmp(status, "Creating") == 0 || strcmp(status, "ReIniting") == 0;
+}
+
 bool cli_wait_ready(const cli_profile *prof, const char *id, cli_wait_fn fn, void *ctx, char *error,
                     size_t cap)
 {
@@ -60,12 +66,12 @@ bool cli_wait_ready(const cli_profile *prof, const char *id, cli_wait_fn fn, voi
         if (fn != NULL) {
             fn(ctx, status, progress);
         }
-        if (strcmp(status, "Creating") != 0) {
+        if (!busy(status)) {
             break;
         }
         (void)usleep(200 * 1000);
     }
-    if (strcmp(status, "Available") == 0) {
+    if (strcmp(status, "Available") == 0 || strcmp(status, "In_use") == 0) {
         return true;
     }
     (void)snprintf(error, cap, "%s %s", id,
@@ -91,7 +97,7 @@ static void draw(void *ctx, const char *status, const char *progress)
     }
     cells[BAR] = '\0';
     (void)fprintf(stderr, "\r[%s] %3d%% %s %-12s", cells, pct, b->id, status);
-    if (strcmp(status, "Creating") != 0) {
+    if (!busy(status)) {
         (void)fprintf(stderr, "\n");
     }
 }

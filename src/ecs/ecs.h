@@ -174,7 +174,13 @@ SD_MUST_USE sd_code ecs_modify_disk(ecs *e, const ecs_caller *c, const char *dis
 /* ResetDisk: the disk's data become the snapshot's (a snapshot of this
  * disk).  ReInitDisk: back to the image or snapshot it was made from, or
  * empty.  Both need the disk detached or its instance stopped, and (R11)
- * its key usable: the DK is unwrapped once as the check. */
+ * its key usable: the DK is unwrapped once as the check.  Both are done
+ * when they return, except a ReInitDisk whose source has another data key
+ * (a re-encrypting copy): the disk is then ReIniting with its progress
+ * until a background job's new data replace its data whole, and like a
+ * Creating disk it takes no use meanwhile (IncorrectDiskStatus).  Should
+ * the copy fail, or a restart interrupt it, the disk keeps its old data
+ * and is Available again. */
 SD_MUST_USE sd_code ecs_reset_disk(ecs *e, const ecs_caller *c, const char *disk_id,
                                    const char *snapshot_id, sd_err *err);
 SD_MUST_USE sd_code ecs_reinit_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err *err);

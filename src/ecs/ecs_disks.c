@@ -88,8 +88,9 @@ static sd_code disk_from_row(store_stmt *st, ecs_disk_row *r, sd_err *err)
     d->attached = store_col_int64(st, 17);
     d->detached = store_col_int64(st, 18);
     d->progress = (int)store_col_int64(st, 20);
-    if (strcmp(store_col_text(st, 19), "Creating") == 0) {
-        ecs__cpy(d->status, sizeof d->status, "Creating");
+    if (strcmp(store_col_text(st, 19), "Creating") == 0 ||
+        strcmp(store_col_text(st, 19), "ReIniting") == 0) {
+        ecs__cpy(d->status, sizeof d->status, store_col_text(st, 19));
     } else {
         ecs__cpy(d->status, sizeof d->status, d->instance_id[0] != '\0' ? "In_use" : "Available");
     }
@@ -270,8 +271,8 @@ out:
 
 /* ---- re-encrypting copies in the background (ecs_jobs.c) -------------------- */
 
-static sd_code disk_state(ecs *e, const char *disk_id, const char *status, int progress,
-                          sd_err *err)
+sd_code ecs__set_disk_state(ecs *e, const char *disk_id, const char *status, int progress,
+                            sd_err *err)
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
@@ -291,7 +292,7 @@ static void disk_progress(ecs *e, const ecs_job *j, int pct)
 {
     sd_err err = SD_ERR_INIT;
 
-    if (disk_state(e, j->target, "Creating", pct, &err) != SD_OK) {
+    if (ecs__set_disk_state(e, j->target, "Creating", pct, &err) != SD_OK) {
         sd_log(SD_LOG_ERROR, "ecs", "disk=%s: cannot record progress: %s", j->target, err.msg);
     }
 }
@@ -319,7 +320,7 @@ static void disk_finish(ecs *e, const ecs_job *j, sd_code rc, const sd_err *err)
         err = &serr;
     }
     if (rc == SD_OK) {
-        rc = disk_state(e, j->target, "Available", 100, &serr);
+        rc = ecs__set_disk_state(e, j->target, "Available", 100, &serr);
     }
     if (rc == SD_OK && store_changes(e->st) == 0) {
         /* the row went while the copy ran (its instance's creation failed) */
@@ -336,34 +337,59 @@ static void disk_finish(ecs *e, const ecs_job *j, sd_code rc, const sd_err *err)
 
 static const ecs_job_ops disk_copy_ops = {ecs__job_copy, disk_progress, disk_finish};
 
-void ecs__recover_disks(ecs *e)
+/* The ids (at most 64) of the disks whose stored status is `status`. */
+static size_t disks_in(ecs *e, const char *status, char ids[64][ECS_ID_MAX])
 {
     store_stmt *st = NULL;
     bool row = false;
-    char ids[64][ECS_ID_MAX];
     size_t n = 0;
 
-    if (store_prepare(e->st, "SELECT disk_id FROM ecs_disks WHERE status = 'Creating' LIMIT 64",
-                      &st, NULL) != SD_OK) {
-        return;
+    if (store_prepare(e->st, "SELECT disk_id FROM ecs_disks WHERE status = ? LIMIT 64", &st,
+                      NULL) != SD_OK ||
+        store_bind_text(st, 1, status, NULL) != SD_OK) {
+        store_stmt_free(st);
+        return 0;
     }
     while (n < 64 && store_step(st, &row, NULL) == SD_OK && row) {
         ecs__cpy(ids[n++], ECS_ID_MAX, store_col_text(st, 0));
     }
     store_stmt_free(st);
+    return n;
+}
+
+void ecs__recover_disks(ecs *e)
+{
+    char ids[64][ECS_ID_MAX];
+    size_t n = disks_in(e, "Creating", ids);
+
     for (size_t i = 0; i < n; i++) {
         disk_drop(e, ids[i]);
         sd_log(SD_LOG_WARN, "ecs", "disk=%s: its copy was interrupted by a restart; deleted",
                ids[i]);
     }
+    /* a rebuild's new data never replaced the disk's: it keeps its old ones */
+    n = disks_in(e, "ReIniting", ids);
+    for (size_t i = 0; i < n; i++) {
+        char tmp[ECS_ID_MAX + 8];
+        sd_err err = SD_ERR_INIT;
+
+        ecs__rebuild_name(ids[i], tmp);
+        sd_ignore(blk_disk_remove(e->blocks, tmp, NULL)); /* may not exist */
+        if (ecs__set_disk_state(e, ids[i], "Available", 100, &err) != SD_OK) {
+            sd_log(SD_LOG_ERROR, "ecs", "disk=%s: cannot end its rebuild: %s", ids[i], err.msg);
+            continue;
+        }
+        sd_log(SD_LOG_WARN, "ecs",
+               "disk=%s: its ReInitDisk was interrupted by a restart; it keeps its data", ids[i]);
+    }
 }
 
 sd_code ecs__disk_ready(const ecs_disk *d, sd_err *err)
 {
-    if (strcmp(d->status, "Creating") == 0) {
+    if (strcmp(d->status, "Creating") == 0 || strcmp(d->status, "ReIniting") == 0) {
         return sd_err_setc(err, SD_E_DENIED, "IncorrectDiskStatus", SD_HERE,
-                           "The disk %s is Creating (%d%%); wait until it is Available.",
-                           d->disk_id, d->progress);
+                           "The disk %s is %s (%d%%); wait until it is Available.", d->disk_id,
+                           d->status, d->progress);
     }
     return SD_OK;
 }

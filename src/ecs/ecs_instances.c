@@ -508,6 +508,19 @@ out:
     return rc;
 }
 
+/* ecs__disk_ready of the caller's disk disk_id. */
+static sd_code disk_usable(ecs *e, const ecs_caller *c, const char *disk_id, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_disk_row r = {.dk_blob = NULL};
+
+    SD_TRY(ecs__load_disk(e, c, disk_id, &r, err));
+    SD_TRY(ecs__disk_ready(&r.d, err));
+out:
+    ecs__disk_row_free(&r);
+    return rc;
+}
+
 sd_code ecs_delete_instance(ecs *e, const ecs_caller *c, const char *instance_id, bool force,
                             sd_err *err)
 {
@@ -522,9 +535,12 @@ sd_code ecs_delete_instance(ecs *e, const ecs_caller *c, const char *instance_id
     SD_ENSUREC(force || strcmp(i.status, "Stopped") == 0, err, SD_E_DENIED,
                "IncorrectInstanceStatus", "The instance %s is %s; stop it first or use Force.",
                instance_id, i.status);
+    SD_TRY(attached_disks(e, instance_id, &ids, err));
+    for (size_t k = 0; k < ids.n; k++) {
+        SD_TRY(disk_usable(e, c, ids.id[k], err)); /* none goes while one is rebuilt */
+    }
     SD_TRY(ecs__dry_run(c, err));
     stop_locked(e, instance_id);
-    SD_TRY(attached_disks(e, instance_id, &ids, err));
     for (size_t k = 0; k < ids.n; k++) {
         SD_TRY(ecs__load_disk(e, c, ids.id[k], &r, err));
         if (r.d.delete_with_instance) {
@@ -758,21 +774,21 @@ out:
  * name, whose data then replace the disk's in one step: a crash leaves the
  * old disk whole, and at worst this name an orphan that the next rebuild
  * removes. */
-static void rebuild_name(const char *disk_id, char out[ECS_ID_MAX + 8])
+void ecs__rebuild_name(const char *disk_id, char out[ECS_ID_MAX + 8])
 {
     (void)snprintf(out, ECS_ID_MAX + 8, "%s-new", disk_id);
 }
 
 /* Ends a rebuild: the new data, grown to the disk's size (the source's
  * may end earlier), become the disk's.  On failure the new data go. */
-static sd_code rebuild_commit(ecs *e, const ecs_disk_row *r, const char *tmp, sd_code rc,
-                              sd_err *err)
+static sd_code rebuild_commit(ecs *e, const char *disk_id, uint64_t size, const char *tmp,
+                              sd_code rc, sd_err *err)
 {
     if (rc == SD_OK) {
-        rc = blk_disk_resize(e->blocks, tmp, (uint64_t)r->d.size_gib << 30, err);
+        rc = blk_disk_resize(e->blocks, tmp, size, err);
     }
     if (rc == SD_OK) {
-        rc = blk_disk_replace(e->blocks, r->d.disk_id, tmp, err);
+        rc = blk_disk_replace(e->blocks, disk_id, tmp, err);
     }
     if (rc != SD_OK) {
         sd_ignore(blk_disk_remove(e->blocks, tmp, NULL)); /* may not exist */
@@ -787,14 +803,14 @@ static sd_code refill(ecs *e, const ecs_disk_row *r, const char *source, sd_err 
     sd_code rc = SD_OK;
     char tmp[ECS_ID_MAX + 8];
 
-    rebuild_name(r->d.disk_id, tmp);
+    ecs__rebuild_name(r->d.disk_id, tmp);
     sd_ignore(blk_disk_remove(e->blocks, tmp, NULL)); /* a crashed rebuild's leftover */
     if (source != NULL) {
         rc = blk_disk_clone(e->blocks, source, tmp, err);
     } else {
         rc = blk_disk_create(e->blocks, tmp, (uint64_t)r->d.size_gib << 30, r->d.encrypted, err);
     }
-    return rebuild_commit(e, r, tmp, rc, err);
+    return rebuild_commit(e, r->d.disk_id, (uint64_t)r->d.size_gib << 30, tmp, rc, err);
 }
 
 sd_code ecs_reset_disk(ecs *e, const ecs_caller *c, const char *disk_id, const char *snapshot_id,
@@ -831,33 +847,73 @@ static bool same_lineage(const ecs_disk_row *r, const snap_row *src)
     return r->dk_len == src->dk_len && memcmp(r->dk_blob, src->dk_blob, r->dk_len) == 0;
 }
 
+static void reinit_progress(ecs *e, const ecs_job *j, int pct)
+{
+    sd_err err = SD_ERR_INIT;
+
+    if (ecs__set_disk_state(e, j->target, "ReIniting", pct, &err) != SD_OK) {
+        sd_log(SD_LOG_ERROR, "ecs", "disk=%s: cannot record progress: %s", j->target, err.msg);
+    }
+}
+
+/* The copy wrote the new data beside the disk: they replace its data, or
+ * go, and either way the disk is Available again, whole. */
+static void reinit_finish(ecs *e, const ecs_job *j, sd_code rc, const sd_err *err)
+{
+    sd_err serr = SD_ERR_INIT;
+
+    if (err != NULL) {
+        serr = *err;
+    }
+    rc = rebuild_commit(e, j->target, j->size, j->tmp, rc, &serr);
+    if (ecs__set_disk_state(e, j->target, "Available", 100, NULL) != SD_OK) {
+        sd_log(SD_LOG_ERROR, "ecs", "disk=%s: cannot end its rebuild", j->target);
+    }
+    if (rc == SD_OK) {
+        sd_log(SD_LOG_INFO, "ecs", "disk=%s reinitialised", j->target);
+    } else {
+        sd_log(SD_LOG_ERROR, "ecs", "disk=%s could not be reinitialised and keeps its data: %s",
+               j->target, serr.msg);
+    }
+}
+
+static const ecs_job_ops reinit_ops = {ecs__job_copy, reinit_progress, reinit_finish};
+
 /* Refills the disk from a source of another lineage: its data re-encrypted
- * from the source's DK into the disk's own. */
+ * from the source's DK into the disk's own, in the background (a copy of
+ * many GiB must not hold mu); the disk is ReIniting meanwhile.  The keys
+ * are unwrapped now, so a refusal is this request's. */
 static sd_code recopy(ecs *e, const ecs_caller *c, const ecs_disk_row *r, const snap_row *src,
                       sd_err *err)
 {
     sd_code rc = SD_OK;
-    sd_secret *src_dk = NULL;
-    sd_secret *dst_dk = NULL;
+    ecs_job *j = NULL;
     char tmp[ECS_ID_MAX + 8];
 
+    SD_TRY(ecs__job_new(&reinit_ops, r->d.disk_id, &j, err));
     if (src->s.encrypted) {
         /* a shared image's DK is unwrapped on behalf of its owner */
         ecs_caller owner = {src->owner[0] != '\0' ? src->owner : c->account, c->region, false};
-        SD_TRY(
-            ecs__unwrap_dk(e, &owner, src->s.kms_key_id, src->dk_blob, src->dk_len, &src_dk, err));
+        SD_TRY(ecs__unwrap_dk(e, &owner, src->s.kms_key_id, src->dk_blob, src->dk_len, &j->src_dk,
+                              err));
     }
     if (r->d.encrypted) {
-        SD_TRY(ecs__unwrap_dk(e, c, r->d.kms_key_id, r->dk_blob, r->dk_len, &dst_dk, err));
+        SD_TRY(ecs__unwrap_dk(e, c, r->d.kms_key_id, r->dk_blob, r->dk_len, &j->dst_dk, err));
     }
-    rebuild_name(r->d.disk_id, tmp);
+    ecs__rebuild_name(r->d.disk_id, tmp);
+    SD_ENSURE(strlen(tmp) < sizeof j->tmp, err, SD_E_INTERNAL, "disk id too long: %s",
+              r->d.disk_id);
+    ecs__cpy(j->tmp, sizeof j->tmp, tmp);
+    ecs__cpy(j->src, sizeof j->src, src->s.snapshot_id);
+    j->size = (uint64_t)r->d.size_gib << 30;
     sd_ignore(blk_disk_remove(e->blocks, tmp, NULL)); /* a crashed rebuild's leftover */
-    rc = rebuild_commit(
-        e, r, tmp, blk_copy(e->blocks, src->s.snapshot_id, src_dk, tmp, dst_dk, NULL, NULL, err),
-        err);
+    SD_TRY(ecs__set_disk_state(e, r->d.disk_id, "ReIniting", 0, err));
+    rc = ecs__job_start(e, &j, err);
+    if (rc != SD_OK) {
+        sd_ignore(ecs__set_disk_state(e, r->d.disk_id, "Available", 100, NULL)); /* as it was */
+    }
 out:
-    sd_secret_free(src_dk);
-    sd_secret_free(dst_dk);
+    ecs__job_free(j);
     return rc;
 }
 
@@ -916,6 +972,7 @@ sd_code ecs_replace_system_disk(ecs *e, const ecs_caller *c, const char *instanc
     SD_ENSUREC(strcmp(i.status, "Stopped") == 0, err, SD_E_DENIED, "IncorrectInstanceStatus",
                "The instance %s is %s; stop it first.", instance_id, i.status);
     SD_TRY(ecs__system_disk(e, c, instance_id, old, err));
+    SD_TRY(disk_usable(e, c, old, err)); /* not while a ReInitDisk rebuilds it */
     spec.zone = i.zone;
     spec.image_id = image_id;
     /* a dry run ends inside, once the new disk is planned */
@@ -927,6 +984,7 @@ sd_code ecs_replace_system_disk(ecs *e, const ecs_caller *c, const char *instanc
     SD_TRY(load_instance(e, c, instance_id, &i, err));
     SD_ENSUREC(strcmp(i.status, "Stopped") == 0, err, SD_E_DENIED, "IncorrectInstanceStatus",
                "The instance %s is %s; stop it first.", instance_id, i.status);
+    SD_TRY(disk_usable(e, c, old, err));
     SD_TRY(ecs__set_attachment(e, old, "", "", -1, err));
     SD_TRY(ecs__set_attachment(e, disk_id, instance_id, "/dev/xvda", 1, err));
     SD_TRY(ecs__remove_disk_locked(e, c, old, err));

@@ -167,9 +167,18 @@ SD_MUST_USE sd_code ecs__snapshot_disk(ecs *e, const char *disk_id, const char *
 /* Marks images a restart interrupted CreateFailed and removes their
  * temporary data and files (ecs_open). */
 void ecs__recover_images(ecs *e);
-/* Deletes the disks a restart interrupted while Creating (ecs_open). */
+/* Deletes the disks a restart interrupted while Creating, and gives back
+ * their old data to those it interrupted while ReIniting (ecs_open). */
 void ecs__recover_disks(ecs *e);
-/* Whether a disk can be used: a Creating one cannot (IncorrectDiskStatus). */
+/* Records a disk's stored status (Creating, ReIniting, Available) and
+ * progress. */
+SD_MUST_USE sd_code ecs__set_disk_state(ecs *e, const char *disk_id, const char *status,
+                                        int progress, sd_err *err);
+/* The block-store name a disk's data are rebuilt under before they
+ * replace the disk's (ResetDisk, ReInitDisk). */
+void ecs__rebuild_name(const char *disk_id, char out[ECS_ID_MAX + 8]);
+/* Whether a disk can be used: a Creating or ReIniting one cannot
+ * (IncorrectDiskStatus). */
 SD_MUST_USE sd_code ecs__disk_ready(const ecs_disk *d, sd_err *err);
 /* Waits, releasing mu (held on entry and on return), until the caller's
  * disk is no longer Creating.  SD_E_IO when its creation failed (the disk
@@ -178,8 +187,9 @@ SD_MUST_USE sd_code ecs__wait_disk(ecs *e, const ecs_caller *c, const char *disk
 
 /* ---- background jobs (ecs_jobs.c) -------------------------------------------
  *
- * A job makes one resource (an image, a disk) whose data take long to
- * write.  The request makes the row (status Creating, progress 0) and
+ * A job makes one resource (an image, a disk), or rebuilds a disk's data
+ * (ReInitDisk), whose data take long to write.  The request makes the row
+ * (status Creating, or ReIniting for a rebuild; progress 0) and
  * starts the job under mu; the job's run works on its own thread without
  * mu, reporting progress through ecs__job_progress; then finish, under
  * mu, seals the resource (Available) or fails it.  When the server stops,

@@ -1,10 +1,12 @@
 /* ecs_jobs.c: the background jobs behind CopyImage, ImportImage and a
- * re-encrypting CreateDisk, and the waiting a request does for them.
+ * re-encrypting CreateDisk or ReInitDisk, and the waiting a request does
+ * for them.
  *
  * Invariants:
- * 1. A job's resource row exists, with status Creating, before the job
- *    starts (the request inserts it under mu), and only the job's finish
- *    (under mu) or the next ecs_open's recovery changes that status.
+ * 1. A job's resource row exists, with status Creating (ReIniting for a
+ *    disk being rebuilt), before the job starts (the request sets it under
+ *    mu), and only the job's finish (under mu) or the next ecs_open's
+ *    recovery changes that status.
  * 2. run never holds mu: a copy of many GiB blocks no other ECS call.  It
  *    reads and writes only block-store objects no row names yet (blk_copy
  *    and blk_import_raw commit their disk last), so a crash mid-run leaves

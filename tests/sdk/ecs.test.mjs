@@ -83,14 +83,14 @@ async function untilReady(c, id) {
     assert.ok(x, `${id} is listed while it is made`);
     assert.match(image ? x.progress : x.Progress ?? '100%', /^\d{1,3}%$/);
     if (seen.at(-1) !== x.status) seen.push(x.status);
-    if (x.status !== 'Creating') {
+    if (x.status !== 'Creating' && x.status !== 'ReIniting') {
       assert.equal(x.status, 'Available', `${id} ended ${x.status}`);
       if (image) assert.equal(x.progress, '100%');
       return seen;
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`${id} still Creating`);
+  throw new Error(`${id} still ${seen.at(-1)}`);
 }
 
 function ops(c) {
@@ -1271,7 +1271,15 @@ describe('image encryption rules', () => {
     await b.untilReady(diskId); // a new DK: the data are re-encrypted in the background
     const d = await b.disk(diskId);
     assert.deepEqual([d.encrypted, d.KMSKeyId, d.sourceSnapshotId, d.size], [true, theirs, sid, 20]);
-    await b.reinitDisk(diskId); // back to the shared data, unwrapped as their owner's
+    // back to the shared data, unwrapped as their owner's and re-encrypted
+    // under the disk's own DK in the background: ReIniting until then, and
+    // the disk takes no use meanwhile
+    await b.reinitDisk(diskId);
+    const during = await b.disk(diskId);
+    assert.ok(['ReIniting', 'Available'].includes(during.status), during.status);
+    const seenReinit = await b.untilReady(diskId);
+    assert.equal(seenReinit.at(-1), 'Available');
+    assert.equal((await b.disks({ status: 'ReIniting' })).totalCount, 0);
     await rejects(() => b.deleteSnapshot(sid), 'InvalidSnapshotId.NotFound', 404, /does not exist/);
     await rejects(() => b.createImage({ snapshotId: sid }), 'InvalidSnapshotId.NotFound', 404);
     await share({ removeAccount: [other.accountId] });

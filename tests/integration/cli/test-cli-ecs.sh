@@ -86,6 +86,16 @@ enc=$(jget "$TMPDIR_TEST/enc" 'd["DiskId"]')
 grep -q "100% $enc Available" "$TMPDIR_TEST/bar" || fail "no progress bar: $(cat "$TMPDIR_TEST/bar")"
 "$bin" ecs DescribeDisks --DiskIds "[\"$enc\"]" >"$TMPDIR_TEST/disks"
 [[ $(jget "$TMPDIR_TEST/disks" 'd["Disks"]["Disk"][0]["Status"]') == Available ]] || fail "not Available"
+# ReInitDisk of that disk re-encrypts its (plain) source again, in the
+# background: the disk is ReIniting until the copy is in
+"$bin" ecs ReInitDisk --DiskId "$enc" --wait >/dev/null 2>"$TMPDIR_TEST/bar" ||
+    fail "ReInitDisk --wait: $(cat "$TMPDIR_TEST/bar")"
+grep -q "100% $enc Available" "$TMPDIR_TEST/bar" || fail "no progress bar: $(cat "$TMPDIR_TEST/bar")"
+# negative twin: a disk id that does not exist fails before any waiting
+if "$bin" ecs ReInitDisk --DiskId d-aaaaaaaaaaaaaaaaaaaa --wait >"$TMPDIR_TEST/bar" 2>&1; then
+    fail "ReInitDisk --wait of no disk succeeded"
+fi
+grep -q "InvalidDiskId.NotFound" "$TMPDIR_TEST/bar" || fail "no NotFound: $(cat "$TMPDIR_TEST/bar")"
 account=$(jget "$TMPDIR_TEST/key" 'd["KeyMetadata"]["Creator"]')
 mkdir -p "$data/images/$account"
 truncate -s 1G "$data/images/$account/cli.raw"

@@ -280,21 +280,22 @@ static void disk_of(const char *id, ecs_disk *d)
 /* The status and progress of a disk or an image. */
 typedef void (*state_fn)(const char *id, char status[16], int *progress);
 
-/* Background jobs (a re-encrypting CreateDisk or CopyImage, ImportImage):
- * polls get until id is no longer Creating; its status then, and whether
- * it ended Available at 100%. */
+/* Background jobs (a re-encrypting CreateDisk, ReInitDisk or CopyImage,
+ * ImportImage): polls get until id is no longer Creating or ReIniting; its
+ * status then, and whether it ended Available at 100%. */
 static bool wait_ended(const char *id, state_fn get, char status[16])
 {
     int progress = 0;
 
     for (int i = 0; i < 1000; i++) {
         get(id, status, &progress);
-        if (strcmp(status, "Creating") != 0) {
-            return strcmp(status, "Available") == 0 && progress == 100;
+        if (strcmp(status, "Creating") != 0 && strcmp(status, "ReIniting") != 0) {
+            return (strcmp(status, "Available") == 0 || strcmp(status, "In_use") == 0) &&
+                   progress == 100;
         }
         usleep(10000);
     }
-    fail_msg("%s still Creating", id);
+    fail_msg("%s still %s", id, status);
     return false;
 }
 
@@ -1184,6 +1185,56 @@ static void a_reencrypting_disk_is_creating_until_its_copy_ends(void **state)
     assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
 }
 
+/* ReInitDisk back to a source of another lineage re-encrypts it in the
+ * background too: the disk is ReIniting, takes no use, and the module
+ * answers meanwhile; then it holds the source's data again. */
+static void a_reencrypting_reinit_is_reiniting_until_its_copy_ends(void **state)
+{
+    ecs_caller c = alice();
+    char inst[ECS_ID_MAX], snap[ECS_ID_MAX], enc[ECS_ID_MAX], snap2[ECS_ID_MAX];
+    ecs_disk_spec s = {.encrypted = 1};
+    ecs_disk d;
+    sd_err err = SD_ERR_INIT;
+    int n = 0;
+
+    (void)state;
+    plain_snapshot('P', inst, snap);
+    s.snapshot_id = snap; /* R5: an encrypted copy of a plain snapshot */
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, enc, NULL), SD_OK);
+    (void)wait_disk(enc);
+    assert_int_equal(ecs_attach_disk(w->e, &c, inst, enc, 0, NULL), SD_OK);
+    write_marker(enc, 'Q');
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    hold_arm(0, false);
+    assert_int_equal(ecs_reinit_disk(w->e, &c, enc, NULL), SD_OK);
+    hold_wait();
+    assert_string_equal(held.id, enc);
+    disk_of(enc, &d);
+    assert_string_equal(d.status, "ReIniting");
+    assert_int_equal(d.progress, 0);
+    assert_int_equal(ecs_list_disks(w->e, &c, count_disk, &n, NULL), SD_OK);
+    assert_true(n >= 2);
+    /* negative twins: a ReIniting disk takes no use, nor does its instance */
+    expect_code(ecs_start_instance(w->e, &c, inst, &err), &err, "IncorrectDiskStatus");
+    sd_err_clear(&err);
+    expect_code(ecs_create_snapshot(w->e, &c, enc, NULL, NULL, snap2, &err), &err,
+                "IncorrectDiskStatus");
+    sd_err_clear(&err);
+    expect_code(ecs_reinit_disk(w->e, &c, enc, &err), &err, "IncorrectDiskStatus");
+    sd_err_clear(&err);
+    expect_code(ecs_resize_disk(w->e, &c, enc, 40, &err), &err, "IncorrectDiskStatus");
+    sd_err_clear(&err);
+    expect_code(ecs_delete_instance(w->e, &c, inst, false, &err), &err, "IncorrectDiskStatus");
+    hold_release();
+    d = wait_disk(enc);
+    assert_string_equal(d.status, "In_use");
+    assert_true(d.encrypted);
+    assert_int_equal(held.max_pct, 99); /* 100 only once the data are in */
+    assert_int_equal(ecs_start_instance(w->e, &c, inst, NULL), SD_OK);
+    expect_marker(enc, 'P');
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
+}
+
 typedef struct make_inst {
     ecs_instance_spec spec;
     char id[ECS_ID_MAX];
@@ -1246,25 +1297,34 @@ static void a_failed_reinit_leaves_the_disk_whole(void **state)
     char inst[ECS_ID_MAX], snap[ECS_ID_MAX], img[ECS_ID_MAX], disk[ECS_ID_MAX];
     char tmp[ECS_ID_MAX + 8];
     ecs_disk_spec s = {.encrypted = 1};
-    char status[16];
-    sd_err err = SD_ERR_INIT;
+    ecs_disk d;
 
     (void)state;
     plain_image('R', "reinit", inst, snap, img);
     s.snapshot_id = snap; /* R5: an encrypted copy of a plain snapshot */
     assert_int_equal(ecs_create_disk(w->e, &c, &s, disk, NULL), SD_OK);
-    assert_true(wait_ended(disk, disk_state, status));
+    (void)wait_disk(disk);
+    assert_int_equal(ecs_attach_disk(w->e, &c, inst, disk, 0, NULL), SD_OK);
+    write_marker(disk, 'K');
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    /* the copy fails in the background: the disk keeps its data */
     sd_fault_arm("blk.backend.pwrite", 1, true);
-    assert_int_not_equal(ecs_reinit_disk(w->e, &c, disk, &err), SD_OK);
+    assert_int_equal(ecs_reinit_disk(w->e, &c, disk, NULL), SD_OK);
+    d = wait_disk(disk);
     sd_fault_reset();
-    assert_int_equal(blk_disk_info(w->blocks, disk, NULL, NULL, NULL), SD_OK);
+    assert_string_equal(d.status, "In_use");
     (void)snprintf(tmp, sizeof tmp, "%s-new", disk);
     assert_int_equal(blk_disk_info(w->blocks, tmp, NULL, NULL, NULL), SD_E_NOT_FOUND);
-    disk_state(disk, status, &(int){0});
-    assert_string_equal(status, "Available");
-    /* and the next try goes through */
+    assert_int_equal(ecs_start_instance(w->e, &c, inst, NULL), SD_OK);
+    expect_marker(disk, 'K');
+    /* and the next try goes through: the image's data again */
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
     assert_int_equal(ecs_reinit_disk(w->e, &c, disk, NULL), SD_OK);
-    assert_int_equal(blk_disk_info(w->blocks, disk, NULL, NULL, NULL), SD_OK);
+    (void)wait_disk(disk);
+    assert_int_equal(ecs_start_instance(w->e, &c, inst, NULL), SD_OK);
+    expect_marker(disk, 'R');
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    assert_int_equal(ecs_detach_disk(w->e, &c, inst, disk, NULL), SD_OK);
     assert_int_equal(ecs_delete_disk(w->e, &c, disk, NULL), SD_OK);
     assert_int_equal(ecs_delete_image(w->e, &c, img, false, NULL), SD_OK);
     assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
@@ -1374,6 +1434,42 @@ static void a_restart_mid_job_leaves_no_half_made_disk_or_import(void **state)
     (void)unlink(path);
 }
 
+/* A restart in the middle of a re-encrypting ReInitDisk: the disk keeps
+ * its old data and is usable again; the half-made new data go. */
+static void a_restart_mid_reinit_keeps_the_old_data(void **state)
+{
+    ecs_caller c = alice();
+    char inst[ECS_ID_MAX], snap[ECS_ID_MAX], enc[ECS_ID_MAX], tmp[ECS_ID_MAX + 8];
+    ecs_disk_spec s = {.encrypted = 1};
+    ecs_disk d;
+    int64_t layers = 0;
+    int64_t now = 0;
+
+    (void)state;
+    plain_snapshot('S', inst, snap);
+    s.snapshot_id = snap;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, enc, NULL), SD_OK);
+    (void)wait_disk(enc);
+    assert_int_equal(ecs_attach_disk(w->e, &c, inst, enc, 0, NULL), SD_OK);
+    write_marker(enc, 'T');
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    assert_int_equal(blk_store_layer_count(w->blocks, &layers, NULL), SD_OK);
+    hold_arm(0, true);
+    assert_int_equal(ecs_reinit_disk(w->e, &c, enc, NULL), SD_OK);
+    hold_wait();
+    reopen();
+    disk_of(enc, &d);
+    assert_string_equal(d.status, "In_use");
+    assert_int_equal(d.progress, 100);
+    (void)snprintf(tmp, sizeof tmp, "%s-new", enc);
+    assert_int_equal(blk_disk_info(w->blocks, tmp, NULL, NULL, NULL), SD_E_NOT_FOUND);
+    assert_int_equal(blk_store_layer_count(w->blocks, &now, NULL), SD_OK);
+    assert_int_equal(now, layers);
+    assert_int_equal(ecs_start_instance(w->e, &c, inst, NULL), SD_OK);
+    expect_marker(enc, 'T');
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
+}
+
 /* Runs sql (one ? bound to id) on the module's database while it is closed. */
 static void poke(const char *sql, const char *id)
 {
@@ -1456,6 +1552,8 @@ int main(void)
         cmocka_unit_test(r4_a_shared_image_gives_the_recipient_its_own_key),
         cmocka_unit_test(a_restart_never_leaves_a_half_made_copy),
         cmocka_unit_test(a_reencrypting_disk_is_creating_until_its_copy_ends),
+        cmocka_unit_test(a_reencrypting_reinit_is_reiniting_until_its_copy_ends),
+        cmocka_unit_test(a_restart_mid_reinit_keeps_the_old_data),
         cmocka_unit_test(an_instance_is_pending_until_its_disks_are_made),
 #ifdef SD_FAULTS
         cmocka_unit_test(a_failed_reinit_leaves_the_disk_whole),
