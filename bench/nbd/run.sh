@@ -23,7 +23,8 @@ serve() { # name extra-args...
         "$work/$name" "$bin" "$work/$name" "$name" "$work/$name.sock" "$*"
 }
 
-exec "$peers" --peers qemu-raw,qemu-luks \
+# not exec: the EXIT trap must run to free the disks on tmpfs
+"$peers" --peers qemu-raw,qemu-luks \
     --target "nbd+unix:///ours-xts?socket=$work/ours-xts.sock" --target-name ours-xts \
     --target-cmd "$(serve ours-xts --key-file "$work/dk")" \
     --target "nbd+unix:///ours-plain?socket=$work/ours-plain.sock" --target-name ours-plain \

@@ -118,6 +118,7 @@ struct blk_disk {
      * Every later flush fails until the disk is reopened, so no flush ever
      * claims writes it may have lost. */
     bool sync_failed;
+    bool no_helper;         /* blk_disk_set_helper(d, false): set before any I/O */
     pthread_rwlock_t drain; /* I/O shared; flush's copy and snapshot exclusive */
     pthread_mutex_t flush_mu;
     pthread_mutex_t pool_mu;
@@ -600,14 +601,14 @@ static void run_chunks(void *ctx)
 }
 
 /* Runs request r (count > 0, drain held shared): on this thread, or with
- * the store's helper for a large encrypted one. */
+ * the store's helper for a large encrypted one (unless d opted out). */
 static sd_code run_request(blk_disk *d, chunk_req *r, sd_err *err)
 {
     r->d = d;
     r->s0 = r->offset / BLK_SECTOR;
     r->e = (r->offset + r->count - 1) / BLK_SECTOR;
     r->nchunks = (r->e - r->s0) / BLK_CHUNK_SECTORS + 1;
-    if (d->xts_key != NULL && r->count >= BLK_PAR_MIN) {
+    if (d->xts_key != NULL && !d->no_helper && r->count >= BLK_PAR_MIN) {
         blk__par_run(&d->bs->helper, run_chunks, r);
     } else {
         run_chunks(r);
@@ -1243,6 +1244,11 @@ sd_code blk_disk_close(blk_disk *d, sd_err *err)
 uint64_t blk_disk_size(const blk_disk *d)
 {
     return d->size;
+}
+
+void blk_disk_set_helper(blk_disk *d, bool on)
+{
+    d->no_helper = !on;
 }
 
 sd_code blk_disk_snapshot(blk_disk *d, const char *snap, sd_err *err)

@@ -6,7 +6,9 @@
  * libgcrypt's VAES XTS, which is faster than the copy (bench/results/
  * block-2026-11-30c.md).  Like dm-crypt's per-CPU workers, the helper
  * spreads that extra pass over a second core; plain requests do not use it,
- * as the copy alone has nothing to hide.
+ * as the copy alone has nothing to hide, nor do disks whose caller brings
+ * its own concurrency (NBD exports: blk_disk_set_helper), where the cores
+ * are busy already and the helper only took CPU from the transport.
  *
  * blk__par_run lets a second core take part of the chunks: the caller posts
  * its job, wakes the helper and starts on the chunks itself at once. Both

@@ -167,6 +167,14 @@ SD_MUST_USE sd_code blk_disk_open(blk_store *bs, const char *name, const sd_secr
  * reports).  Accepts NULL. */
 SD_MUST_USE sd_code blk_disk_close(blk_disk *d, sd_err *err);
 uint64_t blk_disk_size(const blk_disk *d);
+/* Whether a large encrypted request of d may share its chunks with the
+ * store's helper thread (on by default).  Call before any I/O.  A caller
+ * that brings its own concurrency turns it off: over NBD, where client and
+ * server threads already keep every core busy, the helper cost a quarter
+ * more CPU per GiB and lowered throughput (bench/results/
+ * block-2026-11-30c.md); a lone in-process stream (a copy, an import)
+ * gains from it. */
+void blk_disk_set_helper(blk_disk *d, bool on);
 
 /* Byte I/O: offset and count multiples of 512, within the disk, count at
  * most 32 MiB.  SD_E_INVALID otherwise; SD_E_IO on backend failure. */

@@ -185,6 +185,7 @@ static sd_code open_disk(ecs *e, const ecs_caller *c, const char *instance_id, c
     ecs__cpy(o->disk_id, sizeof o->disk_id, disk_id);
     ecs__cpy(o->instance_id, sizeof o->instance_id, instance_id);
     SD_TRY(blk_disk_open(e->blocks, disk_id, dk, &o->d, err));
+    blk_disk_set_helper(o->d, false); /* NBD clients bring their own concurrency */
     e->nopen++;
     if (e->exporter.add != NULL) {
         blk_disk_export(o->d, &exp);

@@ -186,6 +186,7 @@ static sd_code open_disk(const nbd_args *a, const sd_secret *dk, blk_store **bs,
         SD_TRY(blk_disk_create(*bs, a->disk, a->size, dk != NULL, err));
     }
     SD_TRY(blk_disk_open(*bs, a->disk, dk, d, err));
+    blk_disk_set_helper(*d, false); /* NBD clients bring their own concurrency */
 out:
     return rc;
 }

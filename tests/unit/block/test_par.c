@@ -5,6 +5,7 @@
  * writers, small writers, flushes and snapshots keep every writer's data;
  * an EIO in the middle of a large write or read fails the request and
  * loses nothing flushed.  Encrypted and plain. */
+#include <dirent.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -331,6 +332,60 @@ static void an_eio_in_a_large_read_fails_it(void **state)
     sd_secret_free(dk);
 }
 
+/* Threads of this process now (the helper is one once it has started). */
+static int thread_count(void)
+{
+    int n = 0;
+    DIR *dh = opendir("/proc/self/task");
+    struct dirent *e;
+
+    assert_non_null(dh);
+    while ((e = readdir(dh)) != NULL) {
+        n += e->d_name[0] != '.';
+    }
+    (void)closedir(dh);
+    return n;
+}
+
+/* A disk that opted out of the helper (as NBD exports do) never starts it,
+ * whatever its requests; its twin, opted in, does with its first large
+ * encrypted request.  Both read what they wrote. */
+static void a_disk_can_opt_out_of_the_helper(void **state)
+{
+    bt *t = bt_open();
+    sd_secret *dk = bt_dk(7);
+    uint8_t *w = malloc(2 * MIB);
+    uint8_t *r = malloc(2 * MIB);
+    blk_disk *d = NULL;
+    int before = thread_count();
+
+    (void)state;
+    assert_non_null(w);
+    assert_non_null(r);
+    bt_fill(w, 2 * MIB, 5);
+    assert_int_equal(blk_disk_create(t->bs, "solo", DISK, true, NULL), SD_OK);
+    assert_int_equal(blk_disk_create(t->bs, "shared", DISK, true, NULL), SD_OK);
+    d = open_disk(t, "solo", dk);
+    blk_disk_set_helper(d, false);
+    for (uint64_t off = 0; off < DISK; off += 2 * MIB) {
+        assert_int_equal(blk_disk_pwrite(d, w, 2 * MIB, off, 0, NULL), SD_OK);
+        assert_int_equal(blk_disk_pread(d, r, 2 * MIB, off, NULL), SD_OK);
+        assert_memory_equal(r, w, 2 * MIB);
+    }
+    assert_int_equal(thread_count(), before);
+    assert_int_equal(blk_disk_close(d, NULL), SD_OK);
+    d = open_disk(t, "shared", dk);
+    assert_int_equal(blk_disk_pwrite(d, w, 2 * MIB, 0, 0, NULL), SD_OK);
+    assert_int_equal(blk_disk_pread(d, r, 2 * MIB, 0, NULL), SD_OK);
+    assert_memory_equal(r, w, 2 * MIB);
+    assert_int_equal(thread_count(), before + 1);
+    assert_int_equal(blk_disk_close(d, NULL), SD_OK);
+    sd_secret_free(dk);
+    free(w);
+    free(r);
+    bt_close(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +393,7 @@ int main(void)
         cmocka_unit_test(concurrent_large_writers_keep_their_data),
         cmocka_unit_test(an_eio_in_a_large_write_fails_it_and_keeps_flushed_data),
         cmocka_unit_test(an_eio_in_a_large_read_fails_it),
+        cmocka_unit_test(a_disk_can_opt_out_of_the_helper),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
