@@ -1136,6 +1136,22 @@ static void plain_image(char fill, const char *name, char inst[ECS_ID_MAX], char
     assert_int_equal(ecs_create_image(w->e, &c, snap, NULL, name, NULL, img, NULL), SD_OK);
 }
 
+/* An encrypted copy (R5) of the plain snapshot snap, attached to the
+ * running instance inst and written with fill over the copied data, then
+ * the instance stopped: a disk whose ReInitDisk re-encrypts its source. */
+static void reinit_candidate(const char *inst, const char *snap, char fill, char disk[ECS_ID_MAX])
+{
+    ecs_caller c = alice();
+    ecs_disk_spec s = {.encrypted = 1};
+
+    s.snapshot_id = snap;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, disk, NULL), SD_OK);
+    (void)wait_disk(disk);
+    assert_int_equal(ecs_attach_disk(w->e, &c, inst, disk, 0, NULL), SD_OK);
+    write_marker(disk, fill);
+    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+}
+
 static void count_disk(void *ctx, const ecs_disk *d)
 {
     (void)d;
@@ -1192,19 +1208,13 @@ static void a_reencrypting_reinit_is_reiniting_until_its_copy_ends(void **state)
 {
     ecs_caller c = alice();
     char inst[ECS_ID_MAX], snap[ECS_ID_MAX], enc[ECS_ID_MAX], snap2[ECS_ID_MAX];
-    ecs_disk_spec s = {.encrypted = 1};
     ecs_disk d;
     sd_err err = SD_ERR_INIT;
     int n = 0;
 
     (void)state;
     plain_snapshot('P', inst, snap);
-    s.snapshot_id = snap; /* R5: an encrypted copy of a plain snapshot */
-    assert_int_equal(ecs_create_disk(w->e, &c, &s, enc, NULL), SD_OK);
-    (void)wait_disk(enc);
-    assert_int_equal(ecs_attach_disk(w->e, &c, inst, enc, 0, NULL), SD_OK);
-    write_marker(enc, 'Q');
-    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    reinit_candidate(inst, snap, 'Q', enc);
     hold_arm(0, false);
     assert_int_equal(ecs_reinit_disk(w->e, &c, enc, NULL), SD_OK);
     hold_wait();
@@ -1296,17 +1306,11 @@ static void a_failed_reinit_leaves_the_disk_whole(void **state)
     ecs_caller c = alice();
     char inst[ECS_ID_MAX], snap[ECS_ID_MAX], img[ECS_ID_MAX], disk[ECS_ID_MAX];
     char tmp[ECS_ID_MAX + 8];
-    ecs_disk_spec s = {.encrypted = 1};
     ecs_disk d;
 
     (void)state;
     plain_image('R', "reinit", inst, snap, img);
-    s.snapshot_id = snap; /* R5: an encrypted copy of a plain snapshot */
-    assert_int_equal(ecs_create_disk(w->e, &c, &s, disk, NULL), SD_OK);
-    (void)wait_disk(disk);
-    assert_int_equal(ecs_attach_disk(w->e, &c, inst, disk, 0, NULL), SD_OK);
-    write_marker(disk, 'K');
-    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    reinit_candidate(inst, snap, 'K', disk);
     /* the copy fails in the background: the disk keeps its data */
     sd_fault_arm("blk.backend.pwrite", 1, true);
     assert_int_equal(ecs_reinit_disk(w->e, &c, disk, NULL), SD_OK);
@@ -1440,19 +1444,13 @@ static void a_restart_mid_reinit_keeps_the_old_data(void **state)
 {
     ecs_caller c = alice();
     char inst[ECS_ID_MAX], snap[ECS_ID_MAX], enc[ECS_ID_MAX], tmp[ECS_ID_MAX + 8];
-    ecs_disk_spec s = {.encrypted = 1};
     ecs_disk d;
     int64_t layers = 0;
     int64_t now = 0;
 
     (void)state;
     plain_snapshot('S', inst, snap);
-    s.snapshot_id = snap;
-    assert_int_equal(ecs_create_disk(w->e, &c, &s, enc, NULL), SD_OK);
-    (void)wait_disk(enc);
-    assert_int_equal(ecs_attach_disk(w->e, &c, inst, enc, 0, NULL), SD_OK);
-    write_marker(enc, 'T');
-    assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
+    reinit_candidate(inst, snap, 'T', enc);
     assert_int_equal(blk_store_layer_count(w->blocks, &layers, NULL), SD_OK);
     hold_arm(0, true);
     assert_int_equal(ecs_reinit_disk(w->e, &c, enc, NULL), SD_OK);
