@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "../unit_proc.h"
 #include "common/common.h"
 
 static void secret_is_aligned_zeroed_and_sized(void **state)
@@ -55,27 +56,10 @@ static void small_secrets_are_wiped_when_their_slot_is_freed(void **state)
     }
 }
 
-/* VmLck of this process in kB, from /proc/self/status. */
-static long locked_kb(void)
-{
-    char line[256];
-    long kb = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    assert_non_null(f);
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (strncmp(line, "VmLck:", 6) == 0) {
-            kb = strtol(line + 6, NULL, 10);
-        }
-    }
-    fclose(f);
-    return kb;
-}
-
 static void secret_pages_are_locked_until_freed(void **state)
 {
     sd_secret *s = NULL;
-    long before = locked_kb();
+    long before = unit_locked_kb();
 
     (void)state;
 #ifdef SD_SANITIZE
@@ -86,11 +70,11 @@ static void secret_pages_are_locked_until_freed(void **state)
     /* a page-sized secret has pages of its own, unlocked when freed (small
      * ones live in the slab, which stays locked) */
     assert_int_equal(sd_secret_new(8192, &s, NULL), SD_OK);
-    assert_true(locked_kb() > before);
+    assert_true(unit_locked_kb() > before);
     sd_secret_free(s);
-    assert_int_equal(locked_kb(), before);
+    assert_int_equal(unit_locked_kb(), before);
     assert_int_equal(sd_secret_new(32, &s, NULL), SD_OK);
-    assert_true(locked_kb() >= 64); /* the slab's chunk */
+    assert_true(unit_locked_kb() >= 64); /* the slab's chunk */
     sd_secret_free(s);
 }
 
