@@ -131,28 +131,28 @@ sd_code crypto_xts_decrypt(crypto_xts *x, uint64_t unit, const uint8_t *in, uint
     return xts_crypt(x, false, unit, in, out, len, err);
 }
 
-sd_code crypto_xts_encrypt_sectors(crypto_xts *x, uint64_t first, const uint8_t *in, uint8_t *out,
-                                   size_t n, sd_err *err)
+/* n whole sectors from sector index first, one data unit each. */
+static sd_code xts_sectors(crypto_xts *x, bool enc, uint64_t first, const uint8_t *in, uint8_t *out,
+                           size_t n, sd_err *err)
 {
     sd_code rc = SD_OK;
 
     for (size_t i = 0; i < n; i++) {
         size_t off = i * CRYPTO_SECTOR_SIZE;
-        SD_TRY(xts_crypt(x, true, first + i, in + off, out + off, CRYPTO_SECTOR_SIZE, err));
+        SD_TRY(xts_crypt(x, enc, first + i, in + off, out + off, CRYPTO_SECTOR_SIZE, err));
     }
 out:
     return rc;
 }
 
+sd_code crypto_xts_encrypt_sectors(crypto_xts *x, uint64_t first, const uint8_t *in, uint8_t *out,
+                                   size_t n, sd_err *err)
+{
+    return xts_sectors(x, true, first, in, out, n, err);
+}
+
 sd_code crypto_xts_decrypt_sectors(crypto_xts *x, uint64_t first, const uint8_t *in, uint8_t *out,
                                    size_t n, sd_err *err)
 {
-    sd_code rc = SD_OK;
-
-    for (size_t i = 0; i < n; i++) {
-        size_t off = i * CRYPTO_SECTOR_SIZE;
-        SD_TRY(xts_crypt(x, false, first + i, in + off, out + off, CRYPTO_SECTOR_SIZE, err));
-    }
-out:
-    return rc;
+    return xts_sectors(x, false, first, in, out, n, err);
 }
