@@ -1,8 +1,9 @@
 /* cli_wait.c: waiting for what a background job makes (CopyImage,
  * ImportImage, a re-encrypting CreateDisk) or rebuilds (a re-encrypting
  * ReInitDisk), as an SDK user polls: the image or disk is Describe'd every
- * 200 ms until it is no longer Creating or ReIniting.  `--wait` on those actions draws a progress
- * bar on stderr; bulk-encrypt-system-disks draws its own. */
+ * 200 ms until it is no longer Creating or ReIniting.  `--wait` on those
+ * actions draws a progress bar on stderr; bulk-encrypt-system-disks draws
+ * its own. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -288,13 +288,18 @@ out:
     return rc;
 }
 
-static void disk_progress(ecs *e, const ecs_job *j, int pct)
+void ecs__disk_progress(ecs *e, const char *disk_id, const char *status, int pct)
 {
     sd_err err = SD_ERR_INIT;
 
-    if (ecs__set_disk_state(e, j->target, "Creating", pct, &err) != SD_OK) {
-        sd_log(SD_LOG_ERROR, "ecs", "disk=%s: cannot record progress: %s", j->target, err.msg);
+    if (ecs__set_disk_state(e, disk_id, status, pct, &err) != SD_OK) {
+        sd_log(SD_LOG_ERROR, "ecs", "disk=%s: cannot record progress: %s", disk_id, err.msg);
     }
+}
+
+static void disk_progress(ecs *e, const ecs_job *j, int pct)
+{
+    ecs__disk_progress(e, j->target, "Creating", pct);
 }
 
 /* Deletes a disk whose data could not be made: the row first, so it is

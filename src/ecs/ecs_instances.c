@@ -850,11 +850,7 @@ static bool same_lineage(const ecs_disk_row *r, const snap_row *src)
 
 static void reinit_progress(ecs *e, const ecs_job *j, int pct)
 {
-    sd_err err = SD_ERR_INIT;
-
-    if (ecs__set_disk_state(e, j->target, "ReIniting", pct, &err) != SD_OK) {
-        sd_log(SD_LOG_ERROR, "ecs", "disk=%s: cannot record progress: %s", j->target, err.msg);
-    }
+    ecs__disk_progress(e, j->target, "ReIniting", pct);
 }
 
 /* The copy wrote the new data beside the disk: they replace its data, or

@@ -174,6 +174,9 @@ void ecs__recover_disks(ecs *e);
  * progress. */
 SD_MUST_USE sd_code ecs__set_disk_state(ecs *e, const char *disk_id, const char *status,
                                         int progress, sd_err *err);
+/* A disk job's progress report (under mu): ecs__set_disk_state, and a log
+ * line if it cannot be recorded (the job goes on). */
+void ecs__disk_progress(ecs *e, const char *disk_id, const char *status, int pct);
 /* The block-store name a disk's data are rebuilt under before they
  * replace the disk's (ResetDisk, ReInitDisk). */
 void ecs__rebuild_name(const char *disk_id, char out[ECS_ID_MAX + 8]);
