@@ -2,7 +2,10 @@
 #include "common/sd_fs.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sys/stat.h>
 
@@ -33,4 +36,53 @@ sd_code sd_mkdirs(const char *path, mode_t mode, sd_err *err)
         }
     }
     return SD_OK;
+}
+
+sd_code sd_realpath(const char *path, char *out, size_t cap, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char *real = realpath(path, NULL);
+    size_t n;
+    int e = errno;
+
+    if (real == NULL) {
+        rc = sd_err_set(err, e == ENOMEM ? SD_E_NOMEM : SD_E_NOT_FOUND, SD_HERE,
+                        "cannot resolve %s", path);
+        errno = e;
+        return rc;
+    }
+    n = strlen(real);
+    if (n >= cap) {
+        rc = sd_err_set(err, SD_E_INVALID, SD_HERE, "resolved path too long (%zu bytes): %s", n,
+                        path);
+    } else {
+        memcpy(out, real, n + 1);
+    }
+    free(real);
+    return rc;
+}
+
+sd_code sd_write_pidfile(const char *path, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char tmp[PATH_MAX_SD];
+    FILE *f = NULL;
+
+    SD_ENSURE(snprintf(tmp, sizeof tmp, "%s.tmp", path) < (int)sizeof tmp, err, SD_E_INVALID,
+              "pid file path too long: %s", path);
+    f = fopen(tmp, "we");
+    SD_ENSURE(f != NULL, err, SD_E_IO, "cannot create %s: %s", tmp, strerrordesc_np(errno));
+    SD_ENSURE(fprintf(f, "%ld\n", (long)getpid()) > 0, err, SD_E_IO, "cannot write %s", tmp);
+    SD_ENSURE(fclose(f) == 0, err, SD_E_IO, "cannot write %s", tmp);
+    f = NULL;
+    SD_ENSURE(rename(tmp, path) == 0, err, SD_E_IO, "cannot create %s: %s", path,
+              strerrordesc_np(errno));
+out:
+    if (f != NULL) {
+        (void)fclose(f);
+    }
+    if (rc != SD_OK) {
+        (void)unlink(tmp);
+    }
+    return rc;
 }

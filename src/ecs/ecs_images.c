@@ -637,7 +637,8 @@ static sd_code account_dir(ecs *e, const ecs_caller *c, char out[IMG_PATH_MAX], 
     SD_ENSURE(snprintf(dir, sizeof dir, "%s/%s", e->image_dir, c->account) < (int)sizeof dir, err,
               SD_E_INVALID, "image directory path too long");
     SD_TRY(sd_mkdirs(dir, 0700, err));
-    SD_ENSURE(realpath(dir, out) != NULL, err, SD_E_IO, "cannot resolve the image directory");
+    SD_ENSURE(sd_realpath(dir, out, IMG_PATH_MAX, NULL) == SD_OK, err, SD_E_IO,
+              "cannot resolve the image directory");
 out:
     return rc;
 }
@@ -654,6 +655,7 @@ static sd_code image_file(ecs *e, const ecs_caller *c, const char *rel, bool cre
     char real[IMG_PATH_MAX];
     char *slash;
     size_t blen;
+    sd_code rr;
 
     SD_ENSUREC(relative_ok(rel), err, SD_E_INVALID, "InvalidParameter",
                "The image file \"%s\" must be a relative path inside your image directory "
@@ -671,7 +673,11 @@ static sd_code image_file(ecs *e, const ecs_caller *c, const char *rel, bool cre
              * demand (mkdir does not follow a final symlink) */
             (void)mkdir(joined, 0700);
         }
-        SD_ENSUREC(realpath(joined, real) != NULL, err, SD_E_NOT_FOUND, "InvalidParameter",
+        /* NULL err: the caller hears the API's reason, not libc's */
+        rr = sd_realpath(joined, real, sizeof real, NULL);
+        SD_ENSUREC(rr != SD_E_INVALID, err, SD_E_INVALID, "InvalidParameter",
+                   "The directory of \"%s\" resolves to a path that is too long.", rel);
+        SD_ENSUREC(rr == SD_OK, err, SD_E_NOT_FOUND, "InvalidParameter",
                    "The directory of \"%s\" does not exist in your image directory.", rel);
         *slash = '/';
         SD_ENSUREC(strncmp(real, base, blen) == 0 && (real[blen] == '\0' || real[blen] == '/'), err,
@@ -680,7 +686,10 @@ static sd_code image_file(ecs *e, const ecs_caller *c, const char *rel, bool cre
         SD_ENSURE(snprintf(out, IMG_PATH_MAX, "%s/%s", real, slash + 1) < IMG_PATH_MAX, err,
                   SD_E_INVALID, "image file path too long");
     } else {
-        SD_ENSUREC(realpath(joined, real) != NULL, err, SD_E_NOT_FOUND, "InvalidImageFile.NotFound",
+        rr = sd_realpath(joined, real, sizeof real, NULL);
+        SD_ENSUREC(rr != SD_E_INVALID, err, SD_E_INVALID, "InvalidParameter",
+                   "The image file \"%s\" resolves to a path that is too long.", rel);
+        SD_ENSUREC(rr == SD_OK, err, SD_E_NOT_FOUND, "InvalidImageFile.NotFound",
                    "The image file \"%s\" does not exist.", rel);
         SD_ENSUREC(strncmp(real, base, blen) == 0 && real[blen] == '/', err, SD_E_DENIED,
                    "OperationDenied", "\"%s\" leads out of your image directory.", rel);
