@@ -35,6 +35,7 @@ typedef struct nbd_args {
     const char *tls_key;
     bool readonly;
     const char *debug;
+    const char *pidfile;
 } nbd_args;
 
 static void nbd_usage(void)
@@ -43,12 +44,14 @@ static void nbd_usage(void)
         stderr,
         "usage: sealdisk nbd-serve --disk NAME --store DIR [--size BYTES] [--key-file FILE]\n"
         "                          [--socket PATH] [--listen ADDR:PORT (--tls-psk FILE |\n"
-        "                          --tls-cert FILE --tls-key FILE)] [--readonly] [--debug M]\n\n"
+        "                          --tls-cert FILE --tls-key FILE)] [--readonly] [--debug M]\n"
+        "                          [--pidfile PATH]\n\n"
         "Serves one disk of the block store in DIR over NBD until SIGTERM or SIGINT.\n"
         "  --size BYTES    create the disk first (a multiple of 4096; K, M, G suffixes)\n"
         "  --key-file FILE 32 raw bytes: the disk's data key (absent: unencrypted)\n"
         "  --socket PATH   unix socket, mode 0600\n"
-        "  --listen A:P    TCP; clients must STARTTLS (psktool keys or an x509 pair)\n");
+        "  --listen A:P    TCP; clients must STARTTLS (psktool keys or an x509 pair)\n"
+        "  --pidfile PATH  write the process id there once clients can connect\n");
 }
 
 static sd_code parse_size(const char *v, uint64_t *out, sd_err *err)
@@ -109,10 +112,11 @@ static sd_code parse_listen(nbd_args *a, const char *v, sd_err *err)
 /* The flags that take a value, and where it goes. */
 static const char **string_flag(nbd_args *a, const char *flag)
 {
-    static const char *const names[] = {"--disk",    "--store",    "--key-file", "--socket",
-                                        "--tls-psk", "--tls-cert", "--tls-key",  "--debug"};
-    const char **slots[] = {&a->disk,    &a->store,    &a->key_file, &a->socket,
-                            &a->tls_psk, &a->tls_cert, &a->tls_key,  &a->debug};
+    static const char *const names[] = {"--disk",    "--store",   "--key-file",
+                                        "--socket",  "--tls-psk", "--tls-cert",
+                                        "--tls-key", "--debug",   "--pidfile"};
+    const char **slots[] = {&a->disk,     &a->store,   &a->key_file, &a->socket, &a->tls_psk,
+                            &a->tls_cert, &a->tls_key, &a->debug,    &a->pidfile};
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(flag, names[i]) == 0) {
@@ -203,6 +207,7 @@ static sd_code serve(const nbd_args *a, sd_err *err)
     nbds_opts o = NBDS_OPTS_INIT;
     sigset_t stop;
     int sig = 0;
+    bool wrote_pidfile = false;
 
     SD_TRY(sd_secret_harden_process(err));
     (void)sigemptyset(&stop);
@@ -232,11 +237,18 @@ static sd_code serve(const nbd_args *a, sd_err *err)
     SD_TRY(nbds_start(&o, &srv, err));
     SD_TRY(nbds_export_add(srv, a->disk, &exp, err));
     d = NULL; /* the server closes it */
+    if (a->pidfile != NULL) {
+        SD_TRY(sd_write_pidfile(a->pidfile, err));
+        wrote_pidfile = true;
+    }
     sd_log(SD_LOG_INFO, "nbd", "ready disk=%s socket=%s port=%u readonly=%d", a->disk,
            a->socket != NULL ? a->socket : "-", (unsigned)nbds_tcp_port(srv), (int)a->readonly);
     SD_ENSURE(sigwait(&stop, &sig) == 0, err, SD_E_INTERNAL, "sigwait failed");
     sd_log(SD_LOG_INFO, "nbd", "stopping signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
+    if (wrote_pidfile) {
+        (void)unlink(a->pidfile);
+    }
     nbds_stop(srv);
     if (d != NULL && blk_disk_close(d, NULL) != SD_OK) {
         sd_log(SD_LOG_WARN, "nbd", "closing the disk failed");
