@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startServer } from './lib/server.mjs';
+import { TIMEOUTS, startServer } from './lib/server.mjs';
 
 const require = createRequire(import.meta.url);
 const Ecs = require('@alicloud/ecs20140526');
@@ -35,7 +35,7 @@ let srv;
 // One account's clients: ECS over V3 and RPC v1, KMS, and raw V3 calls.
 function clients(acct) {
   const base = { endpoint: acct.endpoint, protocol: 'http', accessKeyId: acct.accessKeyId,
-    accessKeySecret: acct.accessKeySecret, regionId: REGION };
+    accessKeySecret: acct.accessKeySecret, regionId: REGION, ...TIMEOUTS };
   const api = new OpenApi.default(new OpenApi.Config(base));
   const raw = async (version, action, query) => {
     const params = new OpenApi.Params({ action, version, protocol: 'HTTP', pathname: '/',

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { constants, publicEncrypt, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createRequire } from 'node:module';
-import { startServer } from './lib/server.mjs';
+import { TIMEOUTS, startServer } from './lib/server.mjs';
 
 const require = createRequire(import.meta.url);
 const Kms = require('@alicloud/kms20160120').default;
@@ -20,7 +20,7 @@ let api;
 
 function kmsClient(s) {
   return new Kms({ endpoint: s.endpoint, protocol: 'http', accessKeyId: s.accessKeyId,
-    accessKeySecret: s.accessKeySecret, regionId: 'cn-hangzhou' });
+    accessKeySecret: s.accessKeySecret, regionId: 'cn-hangzhou', ...TIMEOUTS });
 }
 
 // A V3 (ACS3-HMAC-SHA256) call through the generic client.
@@ -52,7 +52,7 @@ before(async () => {
   srv = await startServer(['--kms-quota-create', '0']);
   kms = kmsClient(srv);
   api = new OpenApi.default(new OpenApi.Config({ endpoint: srv.endpoint, protocol: 'http',
-    accessKeyId: srv.accessKeyId, accessKeySecret: srv.accessKeySecret }));
+    accessKeyId: srv.accessKeyId, accessKeySecret: srv.accessKeySecret, ...TIMEOUTS }));
 });
 
 after(async () => {
@@ -403,7 +403,7 @@ describe('quota', () => {
 describe('pop-core (v1, parameters in the query for GET, in a form body for POST)', () => {
   function pop() {
     return new PopCore({ endpoint: `http://${srv.endpoint}`, apiVersion: '2016-01-20',
-      accessKeyId: srv.accessKeyId, accessKeySecret: srv.accessKeySecret });
+      accessKeyId: srv.accessKeyId, accessKeySecret: srv.accessKeySecret, opts: { timeout: TIMEOUTS.readTimeout } });
   }
 
   test('GET and POST calls succeed and carry no Code', async () => {

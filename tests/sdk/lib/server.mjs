@@ -7,6 +7,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// The SDKs' own timeouts (a few seconds) are for a remote cloud; a server on
+// a loaded CI machine may take longer to be scheduled, and a test that fails
+// for that tells nothing.  A real hang still ends at ctest's timeout.
+export const TIMEOUTS = { connectTimeout: 30000, readTimeout: 120000 };
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
