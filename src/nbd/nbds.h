@@ -12,7 +12,8 @@
  *
  * Thread model: an nbds_server may be used from any thread; nbds_export_add,
  * nbds_export_remove and nbds_serve_fd may run concurrently with each other
- * and with client traffic, but not with or after nbds_stop.  Internally each
+ * and with client traffic, but not with or after nbds_stop.  Internally one
+ * service thread accepts clients and enforces their deadlines, and each
  * connection has one reader thread (the handshake, then request parsing) and
  * a small fixed pool of workers that run requests; replies are serialised by
  * a per-connection write lock. */
@@ -39,12 +40,22 @@ typedef struct nbds_opts {
      * clients must STARTTLS before anything else (FORCEDTLS). */
     const crypto_tls_ctx *tls;
     unsigned workers;   /* request workers per connection; 0 = 4 */
-    unsigned max_conns; /* 0 = 64; further clients are closed at once */
+    unsigned max_conns; /* 0 = 64: connections past the handshake; GO beyond is refused */
+    /* Connections still negotiating (TLS, options) are a separate pool, so
+     * idle ones cannot keep a client that completes its handshake out: when
+     * it is full, or one TCP address (an IPv6 /64) holds its share, the
+     * oldest such connection is closed to admit the new one. */
+    unsigned max_preauth;      /* 0 = 16 */
+    unsigned max_preauth_addr; /* 0 = 4 */
+    /* Deadlines, in milliseconds; past one the connection is closed. */
+    unsigned handshake_ms; /* 0 = 10000: connect to GO or EXPORT_NAME */
+    unsigned tls_ms;       /* 0 = 5000: on TCP, connect to TLS established */
+    unsigned payload_ms;   /* 0 = 30000: a WRITE header to its last payload byte */
 } nbds_opts;
 
-#define NBDS_OPTS_INIT            \
-    {                             \
-        NULL, NULL, 0, NULL, 0, 0 \
+#define NBDS_OPTS_INIT                           \
+    {                                            \
+        NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0 \
     }
 
 /* Caller owns *out (release with nbds_stop).  Binds the listeners and
@@ -73,8 +84,10 @@ SD_MUST_USE sd_code nbds_export_remove(nbds_server *s, const char *name, sd_err 
 /* Serves one already-connected stream socket as a client connection, on its
  * own threads; the server takes fd (closed by the server, also on
  * failure).  tcp says whether the peer counts as remote (then TLS is
- * mandatory).  Used for tests, fuzzing and socket activation.
- * SD_E_CONFLICT: the server is stopping or full. */
+ * mandatory); an AF_INET or AF_INET6 peer also counts against its
+ * address's share of the negotiating pool, and may push the oldest
+ * negotiating connection out (see nbds_opts).  Used for tests, fuzzing and
+ * socket activation.  SD_E_CONFLICT: the server is stopping. */
 SD_MUST_USE sd_code nbds_serve_fd(nbds_server *s, int fd, bool tcp, sd_err *err);
 
 /* Stops accepting, closes every connection, closes every export, frees.

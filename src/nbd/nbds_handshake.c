@@ -89,6 +89,7 @@ static sd_code opt_export_name(hs *h, sd_err *err)
 
     SD_ENSURE(h->len <= NBDS_STR_MAX, err, SD_E_INVALID, "export name too long");
     /* No way to report an error here but hanging up (proto.md). */
+    SD_TRY(nbds__conn_promote(c, err));
     SD_TRY(nbds__export_find(c, h->data, h->len, true, &e, err));
     if (c->meta && (c->meta_name == NULL || strlen(c->meta_name) != h->len ||
                     memcmp(c->meta_name, h->data, h->len) != 0)) {
@@ -152,8 +153,10 @@ static sd_code opt_starttls(hs *h, sd_err *err)
         return reply_err(h, NBDS_REP_ERR_POLICY, "TLS is offered on TCP only", err);
     }
     SD_TRY(reply(h, NBDS_REP_ACK, NULL, 0, err));
-    SD_TRY(crypto_tls_accept(c->srv->tls, c->fd, NBDS_HANDSHAKE_SEC * 1000, &c->tls, err));
-    crypto_tls_set_timeout(c->tls, NBDS_HANDSHAKE_SEC * 1000);
+    /* The connection's deadline bounds the TLS handshake as a whole (the
+     * service thread shuts the socket down); tls_ns per wait is a backstop. */
+    SD_TRY(crypto_tls_accept(c->srv->tls, c->fd, (int)(c->srv->tls_ns / 1000000), &c->tls, err));
+    nbds__conn_deadline(c, c->born + c->srv->handshake_ns);
     /* proto.md: everything negotiated before TLS is forgotten. */
     c->sr = false;
     c->meta = false;
@@ -246,7 +249,15 @@ static sd_code opt_info_go(hs *h, sd_err *err)
     if (!parse_info_req(h, &r)) {
         return reply_err(h, NBDS_REP_ERR_INVALID, "malformed INFO/GO request", err);
     }
+    /* Leaving the negotiating pool first: the established one may be full. */
+    if (go && (rc = nbds__conn_promote(c, &lookup)) != SD_OK) {
+        SD_ENSURE(rc == SD_E_CONFLICT, err, rc, "%s", lookup.msg);
+        return reply_err(h, NBDS_REP_ERR_POLICY, "too many connections, try again later", err);
+    }
     if (nbds__export_find(c, r.name, r.namelen, go, &e, &lookup) != SD_OK) {
+        if (go) {
+            nbds__conn_demote(c);
+        }
         return reply_err(h, NBDS_REP_ERR_UNKNOWN, "no such export", err);
     }
     SD_TRY(send_infos(h, &r, &e, err));

@@ -12,11 +12,25 @@
  *      every worker of the connection has been joined: no export op runs
  *      once refs reaches 0.
  *   3. HANDSHAKE --GO--> TRANSMISSION --EOF|DISC|error--> DRAINING (workers
- *      finish the queue) --> CLOSED.  Replies are written only under c->wmu. */
+ *      finish the queue) --> CLOSED.  Replies are written only under c->wmu.
+ *   4. Pools (c->pool, srv->npre, srv->nest, under srv->mu): a connection
+ *      is PRE from nbds_serve_fd until nbds__conn_promote (GO or
+ *      EXPORT_NAME) makes it EST, or until the service thread evicts it
+ *      (NONE: shut down, counted in neither pool while its thread ends).
+ *      nest <= max_conns always; npre <= max_preauth but for connections
+ *      whose GO failed after promotion (nbds__conn_demote), until the next
+ *      admission evicts down to it.  nconns counts every listed
+ *      connection, whatever its pool.
+ *   5. c->deadline (monotonic ns, 0 = none) is written only by the
+ *      connection's own thread (nbds__conn_deadline) and cleared by the
+ *      service thread when it shuts the connection down for it.  The
+ *      service thread sleeps no later than srv->next_wake; a deadline set
+ *      earlier than that wakes it. */
 #ifndef SD_NBDS_INT_H
 #define SD_NBDS_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -115,7 +129,7 @@
 #define NBDS_HARD_CAP      (64u << 20) /* WRITE payloads beyond: disconnect */
 #define NBDS_SLOTS         16u         /* requests in flight per connection */
 #define NBDS_MAX_EXTENTS   1024u       /* extents per BLOCK_STATUS reply */
-#define NBDS_HANDSHAKE_SEC 30          /* a silent client is dropped after this */
+#define NBDS_HANDSHAKE_SEC 10u         /* default deadline from connect to GO */
 #define NBDS_META_ID       1u          /* base:allocation's context id */
 #define NBDS_META_BASE     "base:allocation"
 
@@ -142,12 +156,23 @@ typedef struct nbds_req {
     size_t cap;
 } nbds_req;
 
+/* Which pool a connection counts in (invariant 4). */
+typedef enum nbds_pool { NBDS_POOL_PRE, NBDS_POOL_EST, NBDS_POOL_NONE } nbds_pool;
+
 typedef struct nbds_conn {
     nbds_server *srv;
     struct nbds_conn *next; /* in srv->conns (invariant 1) */
     int fd;
     bool tcp;        /* TLS is mandatory */
     crypto_tls *tls; /* NULL until STARTTLS */
+
+    /* admission and deadlines (invariants 4 and 5) */
+    nbds_pool pool;           /* under srv->mu */
+    uint8_t addr[8];          /* the peer's IPv4 address or IPv6 /64 ... */
+    uint8_t addrlen;          /* ... its length; 0: no address (unix) */
+    int64_t born;             /* monotonic ns at nbds_serve_fd */
+    _Atomic int64_t deadline; /* 0: none */
+
     /* negotiated in the handshake */
     bool no_zeroes;
     bool sr;          /* structured replies */
@@ -180,13 +205,23 @@ struct nbds_server {
     bool stopping;
     int lfd[2]; /* listeners: unix, tcp; -1 when absent */
     int wake[2];
-    bool accepting;
-    pthread_t acceptor;
+    bool serving;
+    pthread_t service; /* accepts clients, enforces deadlines */
     char *unix_path;
     uint16_t tcp_port;
     const crypto_tls_ctx *tls;
     unsigned workers;
     unsigned max_conns;
+
+    /* admission and deadlines (invariants 4 and 5) */
+    unsigned npre;
+    unsigned nest;
+    _Atomic int64_t next_wake;
+    unsigned max_preauth;
+    unsigned max_preauth_addr;
+    int64_t handshake_ns;
+    int64_t tls_ns;
+    int64_t payload_ns;
 };
 
 /* ---- nbds_wire.c: bytes on a connection ------------------------------- */
@@ -247,6 +282,20 @@ SD_MUST_USE sd_code nbds__export_find(nbds_conn *c, const uint8_t *name, size_t 
 SD_MUST_USE sd_code nbds__export_each(nbds_server *s,
                                       sd_code (*fn)(void *ctx, const char *name, sd_err *err),
                                       void *ctx, sd_err *err);
+
+/* ---- nbds_server.c: pools and deadlines -------------------------------- */
+
+/* Sets c's deadline (monotonic ns; 0 clears it); past it the service
+ * thread shuts c's socket down, which fails its pending and later I/O.
+ * Only c's own thread calls this (invariant 5). */
+void nbds__conn_deadline(nbds_conn *c, int64_t at);
+/* Now plus ns, on the deadlines' clock. */
+int64_t nbds__deadline_in(int64_t ns);
+/* Moves c from the negotiating pool to the established one (invariant 4).
+ * SD_E_CONFLICT: max_conns are established; SD_E_IO: c was evicted. */
+SD_MUST_USE sd_code nbds__conn_promote(nbds_conn *c, sd_err *err);
+/* Undoes nbds__conn_promote (a GO that then failed). */
+void nbds__conn_demote(nbds_conn *c);
 
 /* ---- nbds_handshake.c ------------------------------------------------- */
 

@@ -1,13 +1,27 @@
-/* nbds_server.c: listeners, the accept thread, connections and the export
- * registry.
+/* nbds_server.c: listeners, the service thread, connections, their pools
+ * and deadlines, and the export registry.
  *
- * One accept thread polls the listeners and a wake pipe (written by
- * nbds_stop).  Each accepted socket becomes an nbds_conn run by its own
- * detached thread (conn_main): handshake, then transmission, then
- * teardown.  The registry (exports and live connections) is guarded by
- * srv->mu; srv->cv is broadcast whenever a connection ends or drops its
+ * One service thread polls the listeners and a wake pipe (written by
+ * nbds_stop, and by a connection that sets a deadline earlier than the
+ * thread's next wake-up).  Each accepted socket becomes an nbds_conn run
+ * by its own detached thread (conn_main): handshake, then transmission,
+ * then teardown.  The registry (exports and live connections) is guarded
+ * by srv->mu; srv->cv is broadcast whenever a connection ends or drops its
  * export reference, which is what nbds_export_remove and nbds_stop wait
- * for (invariants 1 and 2 in nbds_int.h). */
+ * for (invariants 1 and 2 in nbds_int.h).
+ *
+ * Pre-authentication exhaustion is bounded two ways (invariants 4 and 5).
+ * A connection that has not finished its handshake counts in a small pool
+ * of its own, not against max_conns; admitting a client into a full pool,
+ * or past its TCP address's share, closes the oldest negotiating
+ * connection.  Evicting the oldest rather than refusing the newest means
+ * idle connections cannot lock anyone out: to starve a real client an
+ * attacker must open a pool's worth of connections within that client's
+ * handshake (milliseconds), not one per deadline (seconds).  And every
+ * connection has a deadline while it negotiates (the TLS one is shorter),
+ * and while a WRITE's payload is due: the service thread shuts the socket
+ * down when one passes, which ends whatever read or write (plain, TLS, or
+ * the TLS handshake) is pending, however slowly the peer trickles bytes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -25,9 +39,15 @@
 
 #include "nbd/nbds_int.h"
 
-#define DEFAULT_WORKERS   4u
-#define DEFAULT_MAX_CONNS 64u
-#define MAX_WORKERS       64u
+#define DEFAULT_WORKERS      4u
+#define DEFAULT_MAX_CONNS    64u
+#define DEFAULT_PREAUTH      16u
+#define DEFAULT_PREAUTH_ADDR 4u
+#define DEFAULT_HANDSHAKE_MS (NBDS_HANDSHAKE_SEC * 1000u)
+#define DEFAULT_TLS_MS       5000u
+#define DEFAULT_PAYLOAD_MS   30000u
+#define MAX_WORKERS          64u
+#define NS_PER_MS            INT64_C(1000000)
 
 /* ---- the export registry --------------------------------------------- */
 
@@ -196,6 +216,151 @@ sd_code nbds_export_remove(nbds_server *s, const char *name, sd_err *err)
     return SD_OK;
 }
 
+/* ---- pools and deadlines -------------------------------------------- */
+
+int64_t nbds__deadline_in(int64_t ns)
+{
+    return sd_mono_ns(NULL) + ns;
+}
+
+/* Wakes the service thread; a full pipe means it is awake already. */
+static void wake_service(nbds_server *s)
+{
+    if (write(s->wake[1], "w", 1) < 0 && errno != EAGAIN) {
+        sd_log(SD_LOG_ERROR, "nbd", "cannot wake the service thread: %s", strerrordesc_np(errno));
+    }
+}
+
+void nbds__conn_deadline(nbds_conn *c, int64_t at)
+{
+    atomic_store(&c->deadline, at);
+    if (at != 0 && at < atomic_load(&c->srv->next_wake)) {
+        wake_service(c->srv);
+    }
+}
+
+sd_code nbds__conn_promote(nbds_conn *c, sd_err *err)
+{
+    nbds_server *s = c->srv;
+    sd_code rc = SD_OK;
+
+    pthread_mutex_lock(&s->mu);
+    if (c->pool != NBDS_POOL_PRE) {
+        rc = sd_err_set(err, SD_E_IO, SD_HERE, "closed to make room for newer clients");
+    } else if (s->nest >= s->max_conns) {
+        rc = sd_err_set(err, SD_E_CONFLICT, SD_HERE, "server has %u connections", s->max_conns);
+    } else {
+        c->pool = NBDS_POOL_EST;
+        s->npre--;
+        s->nest++;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void nbds__conn_demote(nbds_conn *c)
+{
+    nbds_server *s = c->srv;
+
+    /* The pool may now hold one more than max_preauth until the next
+     * admission evicts down to it (make_room_locked). */
+    pthread_mutex_lock(&s->mu);
+    if (c->pool == NBDS_POOL_EST) {
+        c->pool = NBDS_POOL_PRE;
+        s->nest--;
+        s->npre++;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static bool same_addr(const nbds_conn *a, const nbds_conn *b)
+{
+    return a->addrlen == b->addrlen && memcmp(a->addr, b->addr, a->addrlen) == 0;
+}
+
+/* Closes the oldest negotiating connection (from like's address, if like
+ * is given); false if there is none.  conns is newest first. */
+static bool evict_oldest_locked(nbds_server *s, const nbds_conn *like)
+{
+    nbds_conn *old = NULL;
+
+    for (nbds_conn *c = s->conns; c != NULL; c = c->next) {
+        if (c->pool == NBDS_POOL_PRE && (like == NULL || same_addr(c, like))) {
+            old = c;
+        }
+    }
+    if (old == NULL) {
+        return false;
+    }
+    old->pool = NBDS_POOL_NONE;
+    s->npre--;
+    nbds__conn_shutdown(old);
+    sd_log(SD_LOG_DEBUG, "nbd", "negotiating client closed to make room: pool=%s",
+           like != NULL ? "address" : "server");
+    return true;
+}
+
+/* Makes room for c in the negotiating pool. */
+static void make_room_locked(nbds_server *s, const nbds_conn *c)
+{
+    if (c->addrlen > 0) {
+        unsigned n = 0;
+        for (const nbds_conn *x = s->conns; x != NULL; x = x->next) {
+            n += x->pool == NBDS_POOL_PRE && same_addr(x, c);
+        }
+        for (; n >= s->max_preauth_addr && evict_oldest_locked(s, c); n--) {
+        }
+    }
+    while (s->npre >= s->max_preauth && evict_oldest_locked(s, NULL)) {
+    }
+}
+
+/* Shuts down every connection whose deadline has passed; returns the
+ * earliest deadline still ahead (INT64_MAX: none). */
+static int64_t expire_locked(nbds_server *s, int64_t now)
+{
+    int64_t next = INT64_MAX;
+
+    for (nbds_conn *c = s->conns; c != NULL; c = c->next) {
+        int64_t d = atomic_load(&c->deadline);
+        if (d == 0) {
+            continue;
+        }
+        if (d > now) {
+            next = d < next ? d : next;
+            continue;
+        }
+        /* Lost only to the connection's own thread, which just met or moved
+         * its deadline. */
+        if (atomic_compare_exchange_strong(&c->deadline, &d, 0)) {
+            sd_log(SD_LOG_DEBUG, "nbd", "deadline passed, connection closed: phase=%s",
+                   c->pool == NBDS_POOL_EST ? "payload" : "handshake");
+            nbds__conn_shutdown(c);
+        }
+    }
+    return next;
+}
+
+/* Enforces the deadlines due; how long poll may then sleep (-1: forever). */
+static int service_timeout(nbds_server *s)
+{
+    int64_t next;
+    int64_t left;
+
+    /* While the scan runs, any new deadline wakes us: one set after the
+     * scan read its connection would otherwise be missed (invariant 5). */
+    atomic_store(&s->next_wake, INT64_MAX);
+    pthread_mutex_lock(&s->mu);
+    next = expire_locked(s, sd_mono_ns(NULL));
+    pthread_mutex_unlock(&s->mu);
+    atomic_store(&s->next_wake, next);
+    if (next == INT64_MAX) {
+        return -1;
+    }
+    left = (next - sd_mono_ns(NULL) + NS_PER_MS - 1) / NS_PER_MS;
+    return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
 /* ---- connections ----------------------------------------------------- */
 
 static void conn_free(nbds_conn *c)
@@ -226,6 +391,7 @@ static void *conn_main(void *arg)
 
     rc = nbds__handshake(c, &err);
     if (rc == SD_OK && c->exp != NULL) {
+        nbds__conn_deadline(c, 0); /* idle clients are normal from here on */
         rc = nbds__transmit(c, &err);
     }
     if (rc != SD_OK) {
@@ -238,6 +404,11 @@ static void *conn_main(void *arg)
             *pp = c->next;
             break;
         }
+    }
+    if (c->pool == NBDS_POOL_PRE) {
+        s->npre--;
+    } else if (c->pool == NBDS_POOL_EST) {
+        s->nest--;
     }
     pthread_mutex_unlock(&s->mu);
     if (c->tls != NULL) {
@@ -256,9 +427,36 @@ static void *conn_main(void *arg)
     return NULL;
 }
 
+/* The peer's IPv4 address or IPv6 /64 (one site's share), if it has one. */
+static void peer_addr(nbds_conn *c)
+{
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+        struct sockaddr_storage ss;
+    } a = {0};
+    socklen_t sl = sizeof a;
+
+    if (getpeername(c->fd, &a.sa, &sl) != 0) {
+        return;
+    }
+    if (a.sa.sa_family == AF_INET) {
+        memcpy(c->addr, &a.in.sin_addr, 4);
+        c->addrlen = 4;
+    } else if (a.sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a.in6.sin6_addr)) {
+        memcpy(c->addr, a.in6.sin6_addr.s6_addr + 12, 4);
+        c->addrlen = 4;
+    } else if (a.sa.sa_family == AF_INET6) {
+        memcpy(c->addr, a.in6.sin6_addr.s6_addr, 8);
+        c->addrlen = 8;
+    }
+}
+
 static sd_code conn_new(nbds_server *s, int fd, bool tcp, nbds_conn **out, sd_err *err)
 {
     nbds_conn *c = calloc(1, sizeof *c);
+    int64_t first;
 
     if (c == NULL) {
         return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
@@ -266,6 +464,13 @@ static sd_code conn_new(nbds_server *s, int fd, bool tcp, nbds_conn **out, sd_er
     c->srv = s;
     c->fd = fd;
     c->tcp = tcp;
+    c->pool = NBDS_POOL_PRE;
+    c->born = sd_mono_ns(NULL);
+    /* On TCP nothing but STARTTLS is served before TLS: its own, shorter
+     * deadline comes first (opt_starttls moves on to the handshake's). */
+    first = tcp && s->tls_ns < s->handshake_ns ? s->tls_ns : s->handshake_ns;
+    atomic_init(&c->deadline, c->born + first);
+    peer_addr(c);
     pthread_mutex_init(&c->wmu, NULL);
     pthread_mutex_init(&c->qmu, NULL);
     pthread_cond_init(&c->work, NULL);
@@ -289,17 +494,16 @@ sd_code nbds_serve_fd(nbds_server *s, int fd, bool tcp, sd_err *err)
     sd_code rc = SD_OK;
     nbds_conn *c = NULL;
     pthread_attr_t attr;
-    struct timeval tv = {NBDS_HANDSHAKE_SEC, 0};
+    int64_t deadline;
 
-    /* A client that never finishes the handshake must not hold a thread
-     * forever; transmission clears the timeout (idle clients are fine). */
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     SD_TRY(conn_new(s, fd, tcp, &c, err));
+    deadline = atomic_load(&c->deadline);
     pthread_mutex_lock(&s->mu);
-    if (s->stopping || s->nconns >= s->max_conns) {
+    if (s->stopping) {
         pthread_mutex_unlock(&s->mu);
-        SD_FAIL(err, SD_E_CONFLICT, "server is stopping or has %u connections", s->max_conns);
+        SD_FAIL(err, SD_E_CONFLICT, "server is stopping");
     }
+    make_room_locked(s, c);
     (void)pthread_attr_init(&attr);
     (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&(pthread_t){0}, &attr, conn_main, c) != 0) {
@@ -311,9 +515,15 @@ sd_code nbds_serve_fd(nbds_server *s, int fd, bool tcp, sd_err *err)
     c->next = s->conns;
     s->conns = c;
     s->nconns++;
+    s->npre++;
     pthread_mutex_unlock(&s->mu);
     c = NULL;
     fd = -1;
+    /* The service thread rescans after each accept; others must wake it. */
+    if (!(s->serving && pthread_equal(pthread_self(), s->service)) &&
+        deadline < atomic_load(&s->next_wake)) {
+        wake_service(s);
+    }
 out:
     if (c != NULL) {
         conn_free(c);
@@ -344,23 +554,39 @@ static void accept_one(nbds_server *s, int lfd, bool tcp)
     }
 }
 
-static void *accept_main(void *arg)
+/* Empties the wake pipe; true if the server is stopping. */
+static bool woken_to_stop(nbds_server *s)
+{
+    char buf[64];
+    bool stop;
+
+    while (read(s->wake[0], buf, sizeof buf) > 0) {
+    }
+    pthread_mutex_lock(&s->mu);
+    stop = s->stopping;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+static void *service_main(void *arg)
 {
     nbds_server *s = arg;
     struct pollfd p[3];
 
     for (;;) {
+        int timeout = service_timeout(s);
+        /* An absent listener is fd -1, which poll skips. */
         p[0] = (struct pollfd){.fd = s->wake[0], .events = POLLIN};
         p[1] = (struct pollfd){.fd = s->lfd[0], .events = POLLIN};
         p[2] = (struct pollfd){.fd = s->lfd[1], .events = POLLIN};
-        if (poll(p, 3, -1) < 0) {
+        if (poll(p, 3, timeout) < 0) {
             if (errno == EINTR) {
                 continue;
             }
             sd_log(SD_LOG_ERROR, "nbd", "poll failed: %s", strerrordesc_np(errno));
             break;
         }
-        if (p[0].revents != 0) {
+        if (p[0].revents != 0 && woken_to_stop(s)) {
             break;
         }
         for (int i = 0; i < 2; i++) {
@@ -466,6 +692,12 @@ static sd_code server_new(const nbds_opts *o, nbds_server **out, sd_err *err)
         s->workers = MAX_WORKERS;
     }
     s->max_conns = o->max_conns == 0 ? DEFAULT_MAX_CONNS : o->max_conns;
+    s->max_preauth = o->max_preauth == 0 ? DEFAULT_PREAUTH : o->max_preauth;
+    s->max_preauth_addr = o->max_preauth_addr == 0 ? DEFAULT_PREAUTH_ADDR : o->max_preauth_addr;
+    s->handshake_ns = (o->handshake_ms == 0 ? DEFAULT_HANDSHAKE_MS : o->handshake_ms) * NS_PER_MS;
+    s->tls_ns = (o->tls_ms == 0 ? DEFAULT_TLS_MS : o->tls_ms) * NS_PER_MS;
+    s->payload_ns = (o->payload_ms == 0 ? DEFAULT_PAYLOAD_MS : o->payload_ms) * NS_PER_MS;
+    atomic_init(&s->next_wake, INT64_MAX);
     *out = s;
     return SD_OK;
 }
@@ -479,18 +711,18 @@ sd_code nbds_start(const nbds_opts *o, nbds_server **out, sd_err *err)
     SD_ENSURE(o->tcp_addr == NULL || o->tls != NULL, err, SD_E_INVALID,
               "NBD over TCP needs TLS credentials");
     SD_TRY(server_new(o, &s, err));
-    SD_ENSURE(pipe2(s->wake, O_CLOEXEC) == 0, err, SD_E_IO, "pipe: %s", strerrordesc_np(errno));
+    SD_ENSURE(pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) == 0, err, SD_E_IO, "pipe: %s",
+              strerrordesc_np(errno));
     if (o->unix_path != NULL) {
         SD_TRY(listen_unix(s, o->unix_path, err));
     }
     if (o->tcp_addr != NULL) {
         SD_TRY(listen_tcp(s, o->tcp_addr, o->tcp_port, err));
     }
-    if (s->lfd[0] >= 0 || s->lfd[1] >= 0) {
-        SD_ENSURE(pthread_create(&s->acceptor, NULL, accept_main, s) == 0, err, SD_E_INTERNAL,
-                  "cannot start the accept thread");
-        s->accepting = true;
-    }
+    /* Even without listeners: nbds_serve_fd's clients have deadlines too. */
+    SD_ENSURE(pthread_create(&s->service, NULL, service_main, s) == 0, err, SD_E_INTERNAL,
+              "cannot start the service thread");
+    s->serving = true;
     *out = s;
     s = NULL;
 out:
@@ -514,12 +746,9 @@ void nbds_stop(nbds_server *s)
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     pthread_mutex_unlock(&s->mu);
-    if (s->accepting) {
-        /* An empty pipe takes one byte; glibc's fortified write must be checked. */
-        if (write(s->wake[1], "x", 1) != 1) {
-            sd_log(SD_LOG_ERROR, "nbd", "cannot wake the accept thread");
-        }
-        (void)pthread_join(s->acceptor, NULL);
+    if (s->serving) {
+        wake_service(s); /* it finds s->stopping set */
+        (void)pthread_join(s->service, NULL);
     }
     for (int i = 0; i < 2; i++) {
         if (s->lfd[i] >= 0) {

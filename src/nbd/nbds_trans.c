@@ -509,11 +509,19 @@ static sd_code read_request(nbds_conn *c, nbds_req *r, bool *disc, uint32_t *err
     if (*error == 0 && !grow(r, r->len)) {
         *error = NBDS_ENOMEM;
     }
+    /* A declared payload must arrive in time, or it holds this reader (and
+     * a slot's buffer) for as long as the client likes. */
+    if (r->len > 0) {
+        nbds__conn_deadline(c, nbds__deadline_in(c->srv->payload_ns));
+    }
     if (*error != 0) {
         /* Keep the stream in step: the payload comes whatever we think. */
         SD_TRY(nbds__discard(c, r->len, err));
     } else {
         SD_TRY(nbds__read(c, r->buf, r->len, err));
+    }
+    if (r->len > 0) {
+        nbds__conn_deadline(c, 0);
     }
 out:
     return rc;
@@ -548,13 +556,7 @@ sd_code nbds__transmit(nbds_conn *c, sd_err *err)
 {
     sd_code rc = SD_OK;
     unsigned started = 0;
-    struct timeval tv = {0, 0};
 
-    /* Idle clients are normal from here on: no receive timeout. */
-    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (c->tls != NULL) {
-        crypto_tls_set_timeout(c->tls, -1);
-    }
     for (; started < c->nworkers; started++) {
         if (pthread_create(&c->workers[started], NULL, worker_main, c) != 0) {
             break;

@@ -44,6 +44,13 @@ typedef struct srv_config {
     char image_dir[512];         /* "" = DATA_DIR/images: per-account image files */
     size_t replay_cache_entries; /* SignatureNonces remembered (fail closed when full) */
     char debug[128];             /* modules whose debug lines are shown */
+
+    /* NBD admission limits; 0: the NBD server's defaults (nbds_opts) */
+    unsigned nbd_handshake_timeout;   /* seconds, connect to GO */
+    unsigned nbd_tls_timeout;         /* seconds, connect to TLS (TCP) */
+    unsigned nbd_payload_timeout;     /* seconds, WRITE header to payload */
+    unsigned nbd_preauth_conns;       /* clients still negotiating */
+    unsigned nbd_preauth_per_address; /* ... from one TCP address */
 } srv_config;
 
 /* The regions served, the default region first, in out[0..n); borrowed

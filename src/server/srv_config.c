@@ -250,6 +250,45 @@ static sd_code set_nbd_tls_key(srv_config *c, const char *v, sd_err *err)
     return copy_str(c->nbd_tls_key, sizeof c->nbd_tls_key, v, "nbd_tls_key", err);
 }
 
+/* A positive whole number up to max, for the NBD limits. */
+static sd_code set_positive(unsigned *dst, const char *v, unsigned long max, const char *what,
+                            sd_err *err)
+{
+    sd_code rc = SD_OK;
+    unsigned long n = 0;
+
+    SD_TRY(parse_uint(v, max, &n, what, err));
+    SD_ENSURE(n > 0, err, SD_E_INVALID, "%s must be at least 1", what);
+    *dst = (unsigned)n;
+out:
+    return rc;
+}
+
+static sd_code set_nbd_handshake_timeout(srv_config *c, const char *v, sd_err *err)
+{
+    return set_positive(&c->nbd_handshake_timeout, v, 3600, "nbd_handshake_timeout", err);
+}
+
+static sd_code set_nbd_tls_timeout(srv_config *c, const char *v, sd_err *err)
+{
+    return set_positive(&c->nbd_tls_timeout, v, 3600, "nbd_tls_timeout", err);
+}
+
+static sd_code set_nbd_payload_timeout(srv_config *c, const char *v, sd_err *err)
+{
+    return set_positive(&c->nbd_payload_timeout, v, 3600, "nbd_payload_timeout", err);
+}
+
+static sd_code set_nbd_preauth_conns(srv_config *c, const char *v, sd_err *err)
+{
+    return set_positive(&c->nbd_preauth_conns, v, 4096, "nbd_preauth_conns", err);
+}
+
+static sd_code set_nbd_preauth_per_address(srv_config *c, const char *v, sd_err *err)
+{
+    return set_positive(&c->nbd_preauth_per_address, v, 4096, "nbd_preauth_per_address", err);
+}
+
 static sd_code set_image_dir(srv_config *c, const char *v, sd_err *err)
 {
     return copy_str(c->image_dir, sizeof c->image_dir, v, "image_dir", err);
@@ -300,6 +339,16 @@ static const opt opts[] = {
     {"nbd_tls_psk", "--nbd-tls-psk", set_nbd_tls_psk, "NBD TLS: a PSK file (identity:hexkey)"},
     {"nbd_tls_cert", "--nbd-tls-cert", set_nbd_tls_cert, "NBD TLS: an x509 certificate (PEM)"},
     {"nbd_tls_key", "--nbd-tls-key", set_nbd_tls_key, "NBD TLS: its private key (PEM)"},
+    {"nbd_handshake_timeout", "--nbd-handshake-timeout", set_nbd_handshake_timeout,
+     "NBD: seconds from connecting to the end of option negotiation (10)"},
+    {"nbd_tls_timeout", "--nbd-tls-timeout", set_nbd_tls_timeout,
+     "NBD over TCP: seconds from connecting to TLS established (5)"},
+    {"nbd_payload_timeout", "--nbd-payload-timeout", set_nbd_payload_timeout,
+     "NBD: seconds a WRITE's payload may take to arrive after its header (30)"},
+    {"nbd_preauth_conns", "--nbd-preauth-conns", set_nbd_preauth_conns,
+     "NBD clients still negotiating; one more closes the oldest (16)"},
+    {"nbd_preauth_per_address", "--nbd-preauth-per-address", set_nbd_preauth_per_address,
+     "of those, from one TCP address (IPv6: one /64); one more closes its oldest (4)"},
     {"image_dir", "--image-dir", set_image_dir,
      "per-account directories of image files for ImportImage/ExportImage (DATA_DIR/images)"},
     {"debug", "--debug", set_debug, "modules whose debug lines are shown (kms,nbd or all)"},

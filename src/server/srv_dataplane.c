@@ -67,6 +67,11 @@ sd_code srv__dataplane_open(const srv_config *c, kms *k, iam *accounts, srv_data
                   (int)sizeof dp->socket,
               err, SD_E_INVALID, "data directory path too long");
     no.unix_path = dp->socket;
+    no.handshake_ms = c->nbd_handshake_timeout * 1000u;
+    no.tls_ms = c->nbd_tls_timeout * 1000u;
+    no.payload_ms = c->nbd_payload_timeout * 1000u;
+    no.max_preauth = c->nbd_preauth_conns;
+    no.max_preauth_addr = c->nbd_preauth_per_address;
     if (c->nbd_listen_addr[0] != '\0') {
         /* NBD over TCP carries disk data: TLS or nothing */
         if (c->nbd_tls_psk[0] != '\0') {

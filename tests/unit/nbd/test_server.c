@@ -2,7 +2,10 @@
  * driven byte by byte by a raw client: handshake and options, commands,
  * the spec's errors (each followed by proof the connection still works),
  * malformed input that must end only the offending connection, pipelining,
- * and export removal. */
+ * export removal, and the limits on clients that have not finished their
+ * handshake (deadlines, the negotiating pool and its per-address share)
+ * or that never send a WRITE's payload. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -54,6 +60,8 @@ enum {
 
 typedef struct fixture {
     nbds_server *srv;
+    crypto_tls_ctx *tls; /* for the TCP listener's tests */
+    char psk[64];        /* its key file */
     mem_export *mem;
     mem_export *ro;
     int fd; /* the client's end */
@@ -295,15 +303,13 @@ static uint16_t recv_chunk(uint64_t cookie, uint16_t *flags, uint8_t *buf, uint3
     return get16(h + 6);
 }
 
-static int setup(void **state)
+static int setup_with(const nbds_opts *o)
 {
-    nbds_opts o = NBDS_OPTS_INIT;
     blk_export e;
-    (void)state;
     F.fd = -1;
     F.mem = mem_new(SIZE);
     F.ro = mem_new(SIZE);
-    if (F.mem == NULL || F.ro == NULL || nbds_start(&o, &F.srv, NULL) != SD_OK) {
+    if (F.mem == NULL || F.ro == NULL || nbds_start(o, &F.srv, NULL) != SD_OK) {
         return -1;
     }
     e = mem_blk_export(F.mem, false);
@@ -314,12 +320,70 @@ static int setup(void **state)
     return nbds_export_add(F.srv, "ro", &e, NULL) == SD_OK ? 0 : -1;
 }
 
+static int setup(void **state)
+{
+    nbds_opts o = NBDS_OPTS_INIT;
+    (void)state;
+    return setup_with(&o);
+}
+
+/* Deadlines short enough to pass in a test, long enough for any handshake. */
+static int setup_deadlines(void **state)
+{
+    nbds_opts o = NBDS_OPTS_INIT;
+    (void)state;
+    o.handshake_ms = 1000;
+    o.payload_ms = 1000;
+    return setup_with(&o);
+}
+
+static int setup_small_pool(void **state)
+{
+    nbds_opts o = NBDS_OPTS_INIT;
+    (void)state;
+    o.max_preauth = 2;
+    return setup_with(&o);
+}
+
+static int setup_one_conn(void **state)
+{
+    nbds_opts o = NBDS_OPTS_INIT;
+    (void)state;
+    o.max_conns = 1;
+    return setup_with(&o);
+}
+
+/* A TCP listener on 127.0.0.1 (which needs TLS credentials, though these
+ * tests never start TLS), two negotiating clients per address. */
+static int setup_tcp(void **state)
+{
+    nbds_opts o = NBDS_OPTS_INIT;
+    int fd;
+    (void)state;
+    memcpy(F.psk, "/tmp/test_server_psk.XXXXXX", sizeof "/tmp/test_server_psk.XXXXXX");
+    fd = mkstemp(F.psk);
+    if (fd < 0 || write(fd, "alice:0123456789abcdef0123456789abcdef\n", 39) != 39 ||
+        close(fd) != 0 || crypto_tls_ctx_psk(F.psk, &F.tls, NULL) != SD_OK) {
+        return -1;
+    }
+    o.tcp_addr = "127.0.0.1";
+    o.tls = F.tls;
+    o.max_preauth_addr = 2;
+    return setup_with(&o);
+}
+
 static int teardown(void **state)
 {
     (void)state;
     disconnect();
     nbds_stop(F.srv);
     F.srv = NULL;
+    crypto_tls_ctx_free(F.tls);
+    F.tls = NULL;
+    if (F.psk[0] != '\0') {
+        unlink(F.psk);
+        F.psk[0] = '\0';
+    }
     assert_int_equal(F.mem->closes, 1); /* every export closed exactly once */
     mem_free(F.mem);
     mem_free(F.ro);
@@ -619,6 +683,249 @@ static void removing_an_export_closes_its_connections_and_it(void **state)
     mem_free(m);
 }
 
+/* ---- clients that do not finish ----------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* True if the server closes fd within ms (whatever it sends first is read
+ * and dropped); false if it is still open then. */
+static bool closed_within(int fd, long ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    double until = now_s() + (double)ms / 1000;
+    uint8_t buf[4096];
+
+    assert_true(ms > 0); /* 0 would mean no timeout at all */
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    while (now_s() < until) {
+        ssize_t r = recv(fd, buf, sizeof buf, 0);
+        if (r == 0 || (r < 0 && errno == ECONNRESET)) {
+            return true;
+        }
+        if (r < 0) {
+            return false; /* timed out: still open */
+        }
+    }
+    return false;
+}
+
+/* The connection on F.fd still answers options. */
+static void assert_negotiating(void)
+{
+    uint8_t buf[4096];
+    uint32_t len;
+    uint32_t type;
+    send_opt(OPT_LIST, NULL, 0);
+    while ((type = recv_rep(OPT_LIST, buf, &len)) == REP_SERVER) {
+    }
+    assert_true(type == REP_ACK || type == REP_ERR_TLS_REQD);
+}
+
+static int take_fd(void)
+{
+    int fd = F.fd;
+    F.fd = -1;
+    return fd;
+}
+
+static void stalled_handshake_is_closed_after_the_deadline(void **state)
+{
+    double t0 = now_s();
+    (void)state;
+    connect_client(false, 3);
+    /* The deadline is 1 s; anything under 8 s is the deadline at work. */
+    assert_true(closed_within(F.fd, 8000));
+    assert_true(now_s() - t0 < 8);
+}
+
+static void trickled_handshake_is_closed_too(void **state)
+{
+    uint8_t h[16];
+    bool closed = false;
+    (void)state;
+    connect_client(false, 3);
+    put64(h, OPT_MAGIC);
+    put32(h + 8, OPT_LIST);
+    put32(h + 12, 1u << 20);
+    /* A byte every 100 ms: never idle, but never done; the 1 s deadline
+     * must still end it, well within 8 s. */
+    for (int i = 0; i < 80 && !closed; i++) {
+        closed = send(F.fd, h + (i % 16), 1, MSG_NOSIGNAL) != 1 || closed_within(F.fd, 100);
+    }
+    assert_true(closed);
+}
+
+static void finished_handshake_may_idle_past_the_deadline(void **state)
+{
+    uint8_t w[4096] = {7};
+    (void)state;
+    open_export("d1", false);
+    sleep_ms(1500); /* past the 1 s handshake and payload deadlines */
+    assert_int_equal(simple(0, CMD_FLUSH, 0, 0, NULL), 0);
+    assert_int_equal(simple(0, CMD_WRITE, 0, sizeof w, w), 0);
+}
+
+static void missing_write_payload_closes_only_that_connection(void **state)
+{
+    uint8_t w[4096] = {9};
+    uint8_t r[4096];
+    int stalled;
+    int drained;
+    (void)state;
+    open_export("d1", false);
+    stalled = take_fd();
+    open_export("d1", false);
+    drained = take_fd();
+    open_export("d1", false); /* the bystander stays on F.fd */
+    {
+        int bystander = take_fd();
+        F.fd = stalled; /* 1 MiB announced, 4 KiB sent */
+        send_req(0, CMD_WRITE, 1, 0, 1u << 20, NULL);
+        wr(w, sizeof w);
+        F.fd = drained; /* too big to run: drained, which must be timely too */
+        send_req(0, CMD_WRITE, 2, 0, (32u << 20) + 4096, NULL);
+        F.fd = bystander;
+    }
+    assert_true(closed_within(stalled, 8000));
+    assert_true(closed_within(drained, 8000));
+    close(stalled);
+    close(drained);
+    assert_int_equal(simple(0, CMD_WRITE, 8192, sizeof w, w), 0);
+    assert_int_equal(simple(0, CMD_READ, 8192, sizeof r, NULL), 0);
+    rd(r, sizeof r);
+    assert_memory_equal(r, w, sizeof w);
+}
+
+static void full_negotiating_pool_closes_its_oldest(void **state)
+{
+    int est;
+    int a;
+    int b;
+    (void)state;
+    open_export("d1", false);
+    est = take_fd();
+    connect_client(false, 3);
+    a = take_fd();
+    connect_client(false, 3);
+    b = take_fd();
+    connect_client(false, 3); /* a third: the pool holds two */
+    assert_true(closed_within(a, 8000));
+    close(a);
+    assert_negotiating();
+    {
+        int c = take_fd();
+        F.fd = b;
+        assert_negotiating();
+        F.fd = c;
+    }
+    assert_int_equal(go_req(OPT_GO, "d1", true), REP_ACK); /* leaves the pool */
+    assert_int_equal(simple(0, CMD_FLUSH, 0, 0, NULL), 0);
+    close(b);
+    disconnect();
+    F.fd = est; /* established before any of it, and untouched */
+    assert_int_equal(simple(0, CMD_FLUSH, 0, 0, NULL), 0);
+}
+
+static void established_connections_are_not_in_the_negotiating_pool(void **state)
+{
+    int fds[4];
+    (void)state;
+    for (int i = 0; i < 4; i++) {
+        open_export("d1", false);
+        fds[i] = take_fd();
+    }
+    connect_client(false, 3);
+    connect_client(false, 3); /* two negotiating beside four established */
+    assert_negotiating();
+    disconnect();
+    for (int i = 0; i < 4; i++) {
+        F.fd = fds[i];
+        assert_int_equal(simple(0, CMD_FLUSH, 0, 0, NULL), 0);
+        disconnect();
+    }
+}
+
+static int tcp_client(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(nbds_tcp_port(F.srv))};
+    struct timeval tv = {10, 0};
+    uint8_t g[18];
+    uint8_t f[4];
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    F.fd = fd;
+    rd(g, sizeof g); /* greeted: accepted and counted */
+    put32(f, 3);
+    wr(f, 4);
+    return take_fd();
+}
+
+static void one_tcp_address_holds_only_its_share_of_the_pool(void **state)
+{
+    int first = tcp_client();
+    int second = tcp_client();
+    int third = tcp_client(); /* the address's share is two */
+    (void)state;
+    assert_true(closed_within(first, 8000));
+    close(first);
+    F.fd = second;
+    assert_negotiating(); /* ERR_TLS_REQD: an answer, so still open */
+    disconnect();
+    F.fd = third;
+    assert_negotiating();
+}
+
+static void unix_clients_have_no_address_share(void **state)
+{
+    int fds[3];
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        connect_client(false, 3);
+        fds[i] = take_fd();
+    }
+    for (int i = 0; i < 3; i++) {
+        F.fd = fds[i];
+        assert_negotiating();
+        disconnect();
+    }
+}
+
+static void go_beyond_max_conns_is_refused_and_may_be_retried(void **state)
+{
+    uint32_t type = 0;
+    int first;
+    (void)state;
+    open_export("d1", false);
+    first = take_fd();
+    connect_client(false, 3);
+    assert_int_equal(go_req(OPT_GO, "d1", true), REP_ERR_POLICY);
+    assert_negotiating(); /* still haggling */
+    close(first);
+    /* The first connection's end is asynchronous: retry, as a client would. */
+    for (int i = 0; i < 100 && (type = go_req(OPT_GO, "nope", true)) == REP_ERR_POLICY; i++) {
+        sleep_ms(50);
+    }
+    assert_int_equal(type, REP_ERR_UNKNOWN); /* a failed GO gives the place back */
+    assert_int_equal(go_req(OPT_GO, "d1", true), REP_ACK);
+    assert_int_equal(simple(0, CMD_FLUSH, 0, 0, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -644,6 +951,23 @@ int main(void)
         cmocka_unit_test_setup_teardown(pipelined_requests_are_all_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(removing_an_export_closes_its_connections_and_it, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(stalled_handshake_is_closed_after_the_deadline,
+                                        setup_deadlines, teardown),
+        cmocka_unit_test_setup_teardown(trickled_handshake_is_closed_too, setup_deadlines,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(finished_handshake_may_idle_past_the_deadline,
+                                        setup_deadlines, teardown),
+        cmocka_unit_test_setup_teardown(missing_write_payload_closes_only_that_connection,
+                                        setup_deadlines, teardown),
+        cmocka_unit_test_setup_teardown(full_negotiating_pool_closes_its_oldest, setup_small_pool,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(established_connections_are_not_in_the_negotiating_pool,
+                                        setup_small_pool, teardown),
+        cmocka_unit_test_setup_teardown(one_tcp_address_holds_only_its_share_of_the_pool, setup_tcp,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(unix_clients_have_no_address_share, setup_tcp, teardown),
+        cmocka_unit_test_setup_teardown(go_beyond_max_conns_is_refused_and_may_be_retried,
+                                        setup_one_conn, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

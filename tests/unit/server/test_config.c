@@ -66,6 +66,34 @@ static void config_file_then_flags_win(void **state)
     unlink(path);
 }
 
+static void config_nbd_limits_default_to_the_nbd_servers_and_are_read(void **state)
+{
+    srv_config c;
+    char *argv[] = {(char[]){"server"}, (char[]){"--nbd-preauth-per-address=2"}, NULL};
+    const char *cfg = NULL;
+    bool help = true;
+
+    (void)state;
+    srv_config_defaults(&c);
+    /* 0: nbds_opts' own defaults, documented once in docs/configuration.md */
+    assert_int_equal(c.nbd_handshake_timeout, 0);
+    assert_int_equal(c.nbd_tls_timeout, 0);
+    assert_int_equal(c.nbd_payload_timeout, 0);
+    assert_int_equal(c.nbd_preauth_conns, 0);
+    assert_int_equal(c.nbd_preauth_per_address, 0);
+    write_conf("nbd_handshake_timeout = 20\nnbd_tls_timeout = 3\nnbd_payload_timeout = 60\n"
+               "nbd_preauth_conns = 32\nnbd_preauth_per_address = 8\n");
+    assert_int_equal(srv_config_load(&c, path, NULL), SD_OK);
+    assert_int_equal(c.nbd_handshake_timeout, 20);
+    assert_int_equal(c.nbd_tls_timeout, 3);
+    assert_int_equal(c.nbd_payload_timeout, 60);
+    assert_int_equal(c.nbd_preauth_conns, 32);
+    assert_int_equal(c.nbd_preauth_per_address, 8);
+    assert_int_equal(srv_config_flags(&c, 2, argv, &cfg, &help, NULL), SD_OK);
+    assert_int_equal(c.nbd_preauth_per_address, 2);
+    unlink(path);
+}
+
 static void config_file_refuses_unknown_keys_and_bad_values(void **state)
 {
     static const char *const bad[] = {
@@ -85,6 +113,12 @@ static void config_file_refuses_unknown_keys_and_bad_values(void **state)
         "regions = -x\n",
         "zones = cn-hangzhou-h,\n",
         "zones = Cn-Hangzhou-H\n",
+        "nbd_handshake_timeout = 0\n",
+        "nbd_handshake_timeout = 3601\n",
+        "nbd_tls_timeout = -1\n",
+        "nbd_payload_timeout = 30s\n",
+        "nbd_preauth_conns = 0\n",
+        "nbd_preauth_per_address = 4097\n",
     };
     srv_config c;
 
@@ -150,6 +184,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(config_defaults_are_the_embedded_ones),
         cmocka_unit_test(config_file_then_flags_win),
+        cmocka_unit_test(config_nbd_limits_default_to_the_nbd_servers_and_are_read),
         cmocka_unit_test(config_file_refuses_unknown_keys_and_bad_values),
         cmocka_unit_test(config_flags_refuse_unknown_options_and_missing_values),
         cmocka_unit_test(config_regions_list_the_default_first_once),
