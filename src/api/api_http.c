@@ -432,6 +432,7 @@ sd_code api_server_reload(api_server *s, sd_err *err)
     MHD_socket fd;
 
     SD_ENSURE(s->opts.tls_cert != NULL, err, SD_E_INVALID, "the API serves plain HTTP");
+    SD_ENSURE(s->cur.mhd != NULL, err, SD_E_INTERNAL, "the API lost its socket in a reload");
     SD_TRY(load_credentials(&s->opts, &next, err));
     fd = MHD_quiesce_daemon(s->cur.mhd);
     SD_ENSURE(fd != MHD_INVALID_SOCKET, err, SD_E_INTERNAL, "cannot hand over the API socket");
