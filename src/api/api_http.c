@@ -16,9 +16,10 @@
  * not fit a connection's memory pool with an HTML page of its own, which
  * cannot be changed.  So the pool (MEMORY_LIMIT) is made far larger than
  * what we accept (MAX_URI, MAX_HEADER_BYTES), and a request between the
- * two gets our JSON 414 or 431; only a request beyond the pool (256 KiB of
- * header) still meets libmicrohttpd's page.  The pool is mmapped, so an
- * idle connection does not hold it.
+ * two gets our JSON 414 or 431; only a request beyond the pool (64 KiB of
+ * request line and headers) still meets libmicrohttpd's page.  Not more:
+ * libmicrohttpd zeroes the whole pool between the requests of a
+ * connection, so its size is paid on every request.
  *
  * HTTPS: libmicrohttpd's GnuTLS with the certificate and key held in
  * memory (sd_secrets), TLS 1.2 and 1.3 only.  A reload (SIGHUP) reads the
@@ -130,8 +131,8 @@ static void make_request_id(api_server *srv, char out[37])
 
 #define MAX_HEADERS     64
 #define HEADER_NAME_CAP 4096
-/* libmicrohttpd's per-connection pool: well above the limits below. */
-#define MEMORY_LIMIT ((size_t)256 << 10)
+/* libmicrohttpd's per-connection pool: twice the limits (API_MAX_*). */
+#define MEMORY_LIMIT ((size_t)64 << 10)
 
 /* The request's headers with lower-cased names, as iam expects them.  The
  * names are copied into one arena on the stack: a request allocates
