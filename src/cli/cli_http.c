@@ -118,8 +118,10 @@ sd_code cli_http_post(const cli_profile *prof, const char *query, const cli_head
     }
     cc = curl_easy_perform(c);
     SD_ENSURE(!s.overflow, err, SD_E_IO, "the response from %s is too large", endpoint);
-    SD_ENSURE(cc == CURLE_OK, err, SD_E_IO, "cannot reach %s: %s", endpoint,
-              curl_easy_strerror(cc));
+    /* what plain HTTP to an HTTPS server looks like */
+    SD_ENSURE(cc == CURLE_OK, err, SD_E_IO, "cannot reach %s: %s%s", endpoint,
+              curl_easy_strerror(cc),
+              !https && cc == CURLE_GOT_NOTHING ? " (does it speak HTTPS? try https://)" : "");
     SD_ENSURE(curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK, err, SD_E_INTERNAL,
               "no HTTP status");
     *status = (int)code;

@@ -80,6 +80,13 @@ rc=$?
 set -e
 [[ $rc == 3 ]] || fail "a mismatched pin exits $rc"
 grep -qi 'pinned' "$TMPDIR_TEST/err" || fail "the pin mismatch is not named: $(cat "$TMPDIR_TEST/err")"
+# a plain host:port endpoint is plain HTTP: refused, with a hint
+set +e
+"$bin" kms ListKeys --endpoint "127.0.0.1:$port" >/dev/null 2>"$TMPDIR_TEST/err"
+rc=$?
+set -e
+[[ $rc == 3 ]] || fail "plain HTTP to the HTTPS server exits $rc"
+grep -q 'try https://' "$TMPDIR_TEST/err" || fail "no hint: $(cat "$TMPDIR_TEST/err")"
 grep -v '^tls_pin' "$profile" >"$TMPDIR_TEST/ca"
 echo "ca_file = $crt" >>"$TMPDIR_TEST/ca"
 SEALDISK_PROFILE=$TMPDIR_TEST/ca "$bin" kms ListKeys >/dev/null || fail "the CLI with ca_file failed"
