@@ -12,7 +12,7 @@ PACKAGES=(
     # clang for the asan and fuzz presets, and the style checks
     clang clang-format clang-tidy libclang-rt-14-dev
     # data-plane interop peers and tools
-    qemu-utils libnbd-bin python3-libnbd nbdkit fio gnutls-bin curl
+    qemu-utils libnbd-bin python3-libnbd nbdkit fio gnutls-bin curl openssl
     # load generation for benchmarks, node for the SDK tests
     wrk nodejs npm
 )

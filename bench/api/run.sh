@@ -37,7 +37,7 @@ load() {
 export HOME=$work/home
 mkdir -p "$HOME"
 sp=$(port)
-"$bin" server --data-dir "$work/data" --listen "127.0.0.1:$sp" --kms-quota-crypto 0 \
+"$bin" server --data-dir "$work/data" --listen "127.0.0.1:$sp" --api-tls off --kms-quota-crypto 0 \
     --kms-quota-create 0 >"$work/first" 2>"$work/log" &
 pids+=($!)
 wait_port "$sp" || { echo "server did not start: $(cat "$work/log")" >&2; exit 1; }

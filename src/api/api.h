@@ -6,11 +6,18 @@
  * libmicrohttpd; this module reads each request whole (bounded), answers
  * JSON, and maps every failure to a status and Code through one table.
  *
+ * HTTPS (TLS 1.2 and 1.3) when a certificate is given; plain HTTP only on
+ * a loopback address unless insecure_http says otherwise.  Whether a
+ * request came over TLS reaches its handler (api_req.secure_transport: the
+ * acs:SecureTransport condition key of RAM policies).
+ *
  * Thread model: api_server_start spawns libmicrohttpd's worker threads;
- * handlers run concurrently on them.  api_server_stop joins them. */
+ * handlers run concurrently on them.  api_server_stop joins them;
+ * api_server_reload is called from one thread (the one that started). */
 #ifndef SD_API_H
 #define SD_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,12 +34,22 @@ typedef struct api_server_opts {
     const char *region;         /* region of requests that name none */
     const char *const *regions; /* every region served, region among them (NULL: region only) */
     size_t nregions;
-    api_audit *audit; /* borrowed; every KMS call is recorded here */
-    struct kms *kms;  /* borrowed: serves the KMS actions */
-    struct iam *iam;  /* borrowed: authenticates every request */
-    struct ecs *ecs;  /* borrowed: serves the ECS actions (NULL: they fail) */
-    sd_clock clock;   /* time of audit records */
+    api_audit *audit;     /* borrowed; every KMS call is recorded here */
+    struct kms *kms;      /* borrowed: serves the KMS actions */
+    struct iam *iam;      /* borrowed: authenticates every request */
+    struct ecs *ecs;      /* borrowed: serves the ECS actions (NULL: they fail) */
+    sd_clock clock;       /* time of audit records */
+    const char *tls_cert; /* PEM certificate chain: HTTPS (NULL: plain HTTP) */
+    const char *tls_key;  /* its private key (PEM) */
+    bool insecure_http;   /* allow plain HTTP on an address outside 127.0.0.0/8 */
 } api_server_opts;
+
+/* The longest request-target (path and query) accepted: longer is 414
+ * RequestURITooLong.  All headers together (names, values, ": " and CRLF)
+ * beyond API_MAX_HEADER_BYTES, or more than 64 of them, is 431
+ * RequestHeaderFieldsTooLarge. */
+#define API_MAX_URI          ((size_t)32 << 10)
+#define API_MAX_HEADER_BYTES ((size_t)32 << 10)
 
 /* Designated, so a new field can never be left out by accident. */
 #define API_SERVER_OPTS_INIT                                                 \
@@ -41,8 +58,14 @@ typedef struct api_server_opts {
         .region = "cn-hangzhou"                                              \
     }
 
-/* Caller owns *out.  SD_E_IO: cannot listen (the message says why). */
+/* Caller owns *out.  SD_E_IO: cannot listen (the message says why);
+ * SD_E_INVALID: a bad address, plain HTTP on a non-loopback address
+ * without insecure_http, or unreadable or mismatched TLS files. */
 SD_MUST_USE sd_code api_server_start(const api_server_opts *opts, api_server **out, sd_err *err);
+/* Reads the certificate and key files again and serves new connections
+ * with them, on the same socket (connections already open keep theirs).
+ * SD_E_INVALID: plain HTTP, or bad files (the old ones stay in use). */
+SD_MUST_USE sd_code api_server_reload(api_server *s, sd_err *err);
 /* The TCP port the server listens on. */
 uint16_t api_server_port(const api_server *s);
 /* Stops accepting, finishes or aborts requests in flight, frees; accepts NULL. */

@@ -31,6 +31,8 @@ static const code_status code_table[] = {
     {"InvalidAction.NotFound", 404},
     {"InvalidVersion", 400},
     {"UnsupportedHTTPMethod", 403},
+    {"RequestURITooLong", 414},
+    {"RequestHeaderFieldsTooLarge", 431},
     {"Throttling", 400},
     {"Rejected.Throttling", 429},
     {"InternalFailure", 500},

@@ -29,8 +29,9 @@ const char *api__served_region(const api_server_opts *o, const char *region);
 typedef struct api_req {
     const api_server_opts *opts;
     const api_params *params;
-    kms_caller caller; /* account and region of the request */
-    bool dry_run;      /* ECS DryRun=true: check, change nothing */
+    kms_caller caller;     /* account and region of the request */
+    bool dry_run;          /* ECS DryRun=true: check, change nothing */
+    bool secure_transport; /* over TLS: RAM's acs:SecureTransport condition key */
     api_json *j;
     sd_err *err;
     char key_id[KMS_ID_MAX];     /* audit: the key the call used, if any */
@@ -92,7 +93,10 @@ typedef struct api_http_req {
     size_t n_headers;
     const uint8_t *body;
     size_t body_len;
-    bool too_large; /* the body exceeded max_body and was dropped */
+    bool too_large;         /* the body exceeded max_body and was dropped */
+    bool uri_too_long;      /* the target exceeded API_MAX_URI */
+    bool headers_too_large; /* more header bytes or fields than kept */
+    bool secure;            /* it came over TLS */
     const char *request_id;
     const char *host_id;
 } api_http_req;

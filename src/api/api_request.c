@@ -113,6 +113,10 @@ static sd_code parse(const api_http_req *hr, pipeline *pl, iam_request *ir, char
     const char *q = strchr(hr->target, '?');
     size_t plen = q != NULL ? (size_t)(q - hr->target) : strlen(hr->target);
 
+    SD_ENSUREC(!hr->uri_too_long, err, SD_E_INVALID, "RequestURITooLong",
+               "The request URI is longer than the server accepts.");
+    SD_ENSUREC(!hr->headers_too_large, err, SD_E_INVALID, "RequestHeaderFieldsTooLarge",
+               "The request headers are larger than the server accepts.");
     SD_ENSUREC(!hr->too_large, err, SD_E_INVALID, "InvalidParameter",
                "The request body is larger than the server accepts.");
     SD_ENSUREC(strcmp(hr->method, "POST") == 0 || strcmp(hr->method, "GET") == 0, err, SD_E_DENIED,
@@ -209,6 +213,7 @@ static sd_code run(const api_server_opts *o, pipeline *pl, const api_http_req *h
     api_json j;
 
     pl->req.dry_run = false;
+    pl->req.secure_transport = hr->secure;
     if (pl->product == API_ECS) {
         SD_TRY(api_param_bool(&pl->params, "DryRun", false, &pl->req.dry_run, err));
     }

@@ -22,7 +22,9 @@
 /* ---- profile ----------------------------------------------------------- */
 
 typedef struct cli_profile {
-    char endpoint[256]; /* host:port */
+    char endpoint[256]; /* host:port (HTTP), http://host:port or https://host:port */
+    char tls_pin[64];   /* "sha256//base64": the server's public key must be this one */
+    char ca_file[512];  /* PEM CAs the server's certificate must chain to */
     char region[64];
     char access_key_id[128];
     sd_secret *access_key_secret; /* owned */
@@ -36,9 +38,9 @@ SD_MUST_USE sd_code cli_profile_load(const char *path, cli_profile *out, sd_err 
 void cli_profile_clear(cli_profile *p);
 /* Writes a profile (0600, created or replaced atomically); used by the
  * server at its first start. */
-SD_MUST_USE sd_code cli_profile_write(const char *path, const char *endpoint, const char *region,
-                                      const char *access_key_id, const sd_secret *secret,
-                                      sd_err *err);
+SD_MUST_USE sd_code cli_profile_write(const char *path, const char *endpoint, const char *tls_pin,
+                                      const char *region, const char *access_key_id,
+                                      const sd_secret *secret, sd_err *err);
 /* The default profile path into out ($SEALDISK_PROFILE or ~/.sealdisk/profile). */
 SD_MUST_USE sd_code cli_profile_default_path(char *out, size_t cap, sd_err *err);
 
@@ -84,10 +86,17 @@ typedef struct cli_header {
     const char *value;
 } cli_header;
 
-/* POSTs to http://endpoint/ + query (already encoded, may be "") with
- * headers; *status gets the HTTP status and body the response body.
- * SD_E_IO when the server cannot be reached (the message says where). */
-SD_MUST_USE sd_code cli_http_post(const char *endpoint, const char *query,
+/* The host:port of an endpoint, without its scheme; borrowed from it. */
+const char *cli_endpoint_host(const char *endpoint);
+
+/* POSTs to the profile's endpoint + "/" + query (already encoded, may be
+ * "") with headers; *status gets the HTTP status and body the response
+ * body.  Over HTTPS (TLS 1.2 or later) the server must present the key
+ * tls_pin names when one is set (with no ca_file, the pin alone is the
+ * trust: a self-signed certificate passes), and a certificate that chains
+ * to ca_file, or else to the system's CAs.  SD_E_IO when the server cannot
+ * be reached or is not trusted (the message says where and why). */
+SD_MUST_USE sd_code cli_http_post(const cli_profile *prof, const char *query,
                                   const cli_header *headers, size_t nheaders, int *status,
                                   sd_buf *body, sd_err *err);
 

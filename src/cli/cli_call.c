@@ -85,7 +85,7 @@ static sd_code call_v1(const cli_profile *prof, const char *version, const char 
     SD_TRY(iam_sign_v1("POST", p, prof->access_key_secret, sig, err));
     SD_TRY(iam_params_add(p, "Signature", sig, err));
     SD_TRY(encode_query(p, &q, err));
-    SD_TRY(cli_http_post(prof->endpoint, (const char *)q.data, NULL, 0, status, body, err));
+    SD_TRY(cli_http_post(prof, (const char *)q.data, NULL, 0, status, body, err));
 out:
     sd_buf_free(&q);
     return rc;
@@ -109,7 +109,7 @@ static sd_code call_v3(const cli_profile *prof, const char *version, const char 
     sd_time_iso8601(sd_now(&wall), ts);
     SD_TRY(nonce(n, err));
     SD_TRY(iam_body_sha256_hex(NULL, 0, sha, err));
-    h[0] = (iam_pair){"host", prof->endpoint};
+    h[0] = (iam_pair){"host", cli_endpoint_host(prof->endpoint)};
     h[1] = (iam_pair){"x-acs-action", action};
     h[2] = (iam_pair){"x-acs-version", version};
     h[3] = (iam_pair){"x-acs-date", ts};
@@ -127,8 +127,8 @@ static sd_code call_v3(const cli_profile *prof, const char *version, const char 
     }
     ch[6] = (cli_header){"authorization", auth_text};
     SD_TRY(encode_query(p, &q, err));
-    SD_TRY(cli_http_post(prof->endpoint, (const char *)q.data, ch, sizeof ch / sizeof ch[0], status,
-                         body, err));
+    SD_TRY(
+        cli_http_post(prof, (const char *)q.data, ch, sizeof ch / sizeof ch[0], status, body, err));
 out:
     sd_buf_free(&auth);
     sd_buf_free(&q);

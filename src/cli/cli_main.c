@@ -48,16 +48,16 @@ static const action_row *find_action(const product *p, const char *name)
 
 static void usage(const product *p)
 {
-    printf(
-        "usage: sealdisk %s <Action> [--Param value ...] [--profile FILE] [--endpoint HOST:PORT]\n"
-        "                [--region ID] [--signature v3|v1] [--wait]\n\n"
-        "--wait: after CopyImage, ImportImage, CreateDisk or ReInitDisk, poll until\n"
-        "the image or disk is ready, with a progress bar on stderr.\n\n"
-        "Credentials come from the profile the server wrote at its first start\n"
-        "(~/.sealdisk/profile, or $SEALDISK_PROFILE), or from\n"
-        "ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET.\n\n"
-        "actions (%s API version %s):\n",
-        p->word, p->tag, p->version);
+    printf("usage: sealdisk %s <Action> [--Param value ...] [--profile FILE] [--endpoint URL]\n"
+           "                [--region ID] [--signature v3|v1] [--wait]\n\n"
+           "--endpoint: https://HOST:PORT, or HOST:PORT for plain HTTP.\n"
+           "--wait: after CopyImage, ImportImage, CreateDisk or ReInitDisk, poll until\n"
+           "the image or disk is ready, with a progress bar on stderr.\n\n"
+           "Credentials come from the profile the server wrote at its first start\n"
+           "(~/.sealdisk/profile, or $SEALDISK_PROFILE), or from\n"
+           "ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET.\n\n"
+           "actions (%s API version %s):\n",
+           p->word, p->tag, p->version);
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
         if (strcmp(actions[i].product, p->tag) == 0) {
             printf("  %-32s %s\n", actions[i].name, actions[i].summary);

@@ -1,7 +1,8 @@
 /* cli_profile.c: the client's credentials and endpoint.
  *
  * The profile is an sd_kv file: endpoint, region, access_key_id,
- * access_key_secret and signature (v3 or v1).  The secret goes straight
+ * access_key_secret, signature (v3 or v1), and for an https endpoint
+ * tls_pin (the server key's "sha256//..." pin) and ca_file.  The secret goes straight
  * into an sd_secret and the parsed copy is wiped.  The file is written
  * through a temporary file and rename, mode 0600, so a reader never sees
  * half of it and nobody else can read it. */
@@ -108,6 +109,14 @@ sd_code cli_profile_load(const char *path, cli_profile *out, sd_err *err)
             /* sd_kv_free wipes the parsed copy */
             SD_TRY(sd_secret_from(v, strlen(v), &out->access_key_secret, err));
         }
+        if ((v = sd_kv_get(kv, "tls_pin")) != NULL) {
+            SD_ENSURE(strncmp(v, "sha256//", 8) == 0, err, SD_E_INVALID,
+                      "%s: tls_pin must be sha256//BASE64", path);
+            SD_TRY(copy_field(out->tls_pin, sizeof out->tls_pin, v, "tls_pin", err));
+        }
+        if ((v = sd_kv_get(kv, "ca_file")) != NULL) {
+            SD_TRY(copy_field(out->ca_file, sizeof out->ca_file, v, "ca_file", err));
+        }
         if ((v = sd_kv_get(kv, "signature")) != NULL) {
             SD_ENSURE(strcmp(v, "v1") == 0 || strcmp(v, "v3") == 0, err, SD_E_INVALID,
                       "%s: signature must be v1 or v3", path);
@@ -152,8 +161,9 @@ static sd_code make_parent(const char *path, sd_err *err)
     return sd_mkdirs(dir, 0700, err);
 }
 
-sd_code cli_profile_write(const char *path, const char *endpoint, const char *region,
-                          const char *access_key_id, const sd_secret *secret, sd_err *err)
+sd_code cli_profile_write(const char *path, const char *endpoint, const char *tls_pin,
+                          const char *region, const char *access_key_id, const sd_secret *secret,
+                          sd_err *err)
 {
     sd_code rc = SD_OK;
     sd_buf text = SD_BUF_INIT(SD_KV_MAX_BYTES);
@@ -165,9 +175,14 @@ sd_code cli_profile_write(const char *path, const char *endpoint, const char *re
               "profile path too long");
     SD_TRY(sd_buf_printf(&text, err,
                          "# sealdisk CLI profile, written by 'sealdisk server' at its first "
-                         "start\nendpoint = %s\nregion = %s\naccess_key_id = %s\n"
-                         "signature = v3\naccess_key_secret = ",
-                         endpoint, region, access_key_id));
+                         "start\nendpoint = %s\n",
+                         endpoint));
+    if (tls_pin != NULL && tls_pin[0] != '\0') {
+        SD_TRY(sd_buf_printf(&text, err, "tls_pin = %s\n", tls_pin));
+    }
+    SD_TRY(sd_buf_printf(
+        &text, err, "region = %s\naccess_key_id = %s\nsignature = v3\naccess_key_secret = ", region,
+        access_key_id));
     SD_TRY(sd_buf_append(&text, sd_secret_data(secret), sd_secret_len(secret), err));
     SD_TRY(sd_buf_put_u8(&text, '\n', err));
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -146,6 +146,22 @@ void crypto_tls_close(crypto_tls *t);
  * once (calls are serialised inside); close and free need exclusive use. */
 void crypto_tls_free(crypto_tls *t);
 
+/* ---- the API's certificate -------------------------------------------- */
+
+/* "sha256//" + 44 base64 characters + NUL. */
+#define CRYPTO_PIN_CAP 53
+
+/* Writes a fresh EC P-256 key (key_file, 0600) and a self-signed
+ * certificate for localhost, 127.0.0.1 and ::1 (cert_file, PEM, valid ten
+ * years), each through a temporary file and rename.  SD_E_IO: cannot
+ * write. */
+SD_MUST_USE sd_code crypto_cert_self_signed(const char *cert_file, const char *key_file,
+                                            sd_err *err);
+/* The pin of the first certificate's public key in cert_file, as libcurl's
+ * CURLOPT_PINNEDPUBLICKEY takes it: "sha256//" + base64 of the SHA-256 of
+ * its DER SubjectPublicKeyInfo.  SD_E_INVALID: no PEM certificate. */
+SD_MUST_USE sd_code crypto_cert_pin(const char *cert_file, char out[CRYPTO_PIN_CAP], sd_err *err);
+
 /* ---- RSA (BYOK wrapping keys) ---------------------------------------- */
 
 typedef enum crypto_rsa_pad {

@@ -35,6 +35,10 @@ typedef struct srv_config {
     char passphrase_env[64]; /* environment variable holding the passphrase */
     int passphrase_fd;       /* -1, or a descriptor to read it from */
     unsigned http_threads;
+    bool api_tls;             /* HTTPS (default) or plain HTTP */
+    char api_tls_cert[512];   /* "" = DATA_DIR/tls/api.crt, made at the first start */
+    char api_tls_key[512];    /* "" = DATA_DIR/tls/api.key, likewise */
+    bool api_insecure_http;   /* plain HTTP allowed off loopback */
     kms_quota kms_quota;      /* per-region request quotas (alibaba-api.md figures) */
     char nbd_listen_addr[64]; /* "" = no TCP NBD listener (the unix socket only) */
     uint16_t nbd_listen_port;

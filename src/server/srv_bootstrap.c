@@ -4,9 +4,15 @@
  * the root key (so the root key never leaves kms).  On an empty data
  * directory the root account and its first AccessKey are created, printed
  * once on stdout, and written to the CLI profile (0600), the one place the
- * secret is kept outside the data directory; later starts print nothing. */
+ * secret is kept outside the data directory; later starts print nothing.
+ *
+ * The API's TLS certificate, unless configured, is DATA_DIR/tls/api.crt
+ * and api.key, made self-signed when both are missing.  The profile pins
+ * its public key, and every start logs the pin, so an operator can check
+ * what a client is shown. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "crypto/crypto.h"
@@ -15,8 +21,8 @@
 
 #define IAM_WRAP_LABEL "sealdisk-iam-access-key-wrap-v1"
 
-sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root, const char *endpoint, iam **out,
-                      sd_err *err)
+sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root, const char *endpoint,
+                      const char *tls_pin, iam **out, sd_err *err)
 {
     sd_code rc = SD_OK;
     sd_secret *wrap = NULL;
@@ -43,7 +49,8 @@ sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root, const char *
         goto out;
     }
     SD_TRY(cli_profile_default_path(profile, sizeof profile, err));
-    SD_TRY(cli_profile_write(profile, endpoint, c->region, key.access_key_id, secret, err));
+    SD_TRY(
+        cli_profile_write(profile, endpoint, tls_pin, c->region, key.access_key_id, secret, err));
     /* Shown once, on stdout (not the log): the operator's first credentials. */
     printf("sealdisk: initialised %s\n"
            "  root account:      %s\n"
@@ -65,5 +72,39 @@ out:
         iam_close(*out);
         *out = NULL;
     }
+    return rc;
+}
+
+/* path = DATA_DIR/tls/name, or the configured value. */
+static sd_code tls_path(const srv_config *c, const char *configured, const char *name, char *path,
+                        sd_err *err)
+{
+    int n = configured[0] != '\0' ? snprintf(path, 600, "%s", configured)
+                                  : snprintf(path, 600, "%s/tls/%s", c->data_dir, name);
+
+    if (n < 0 || n >= 600) {
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "TLS file path too long");
+    }
+    return SD_OK;
+}
+
+sd_code srv__api_tls(const srv_config *c, char *cert, char *key, char *pin, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char dir[600];
+    bool defaults = c->api_tls_cert[0] == '\0' && c->api_tls_key[0] == '\0';
+
+    SD_TRY(tls_path(c, c->api_tls_cert, "api.crt", cert, err));
+    SD_TRY(tls_path(c, c->api_tls_key, "api.key", key, err));
+    if (defaults && access(cert, F_OK) != 0 && access(key, F_OK) != 0) {
+        SD_ENSURE(snprintf(dir, sizeof dir, "%s/tls", c->data_dir) < (int)sizeof dir, err,
+                  SD_E_INVALID, "data directory path too long");
+        SD_TRY(sd_mkdirs(dir, 0700, err));
+        SD_TRY(crypto_cert_self_signed(cert, key, err));
+        sd_log(SD_LOG_INFO, "server", "made a self-signed API certificate cert=%s", cert);
+    }
+    SD_TRY(crypto_cert_pin(cert, pin, err));
+    sd_log(SD_LOG_INFO, "server", "API certificate cert=%s pin=%s", cert, pin);
+out:
     return rc;
 }

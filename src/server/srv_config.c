@@ -192,6 +192,37 @@ out:
     return rc;
 }
 
+static sd_code parse_bool(const char *v, const char *t, const char *f, bool *out, const char *what,
+                          sd_err *err)
+{
+    if (strcmp(v, t) == 0 || strcmp(v, f) == 0) {
+        *out = strcmp(v, t) == 0;
+        return SD_OK;
+    }
+    return sd_err_set(err, SD_E_INVALID, SD_HERE, "%s must be '%s' or '%s', not '%s'", what, t, f,
+                      v);
+}
+
+static sd_code set_api_tls(srv_config *c, const char *v, sd_err *err)
+{
+    return parse_bool(v, "on", "off", &c->api_tls, "api_tls", err);
+}
+
+static sd_code set_api_tls_cert(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->api_tls_cert, sizeof c->api_tls_cert, v, "api_tls_cert", err);
+}
+
+static sd_code set_api_tls_key(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->api_tls_key, sizeof c->api_tls_key, v, "api_tls_key", err);
+}
+
+static sd_code set_api_insecure_http(srv_config *c, const char *v, sd_err *err)
+{
+    return parse_bool(v, "true", "false", &c->api_insecure_http, "api_insecure_http", err);
+}
+
 /* A requests-per-second quota: a decimal number, 0 turning it off. */
 static sd_code parse_rate(const char *v, const char *name, double *out, sd_err *err)
 {
@@ -326,6 +357,15 @@ static const opt opts[] = {
     {"passphrase_fd", "--passphrase-fd", set_passphrase_fd,
      "read the root passphrase from this file descriptor"},
     {"http_threads", "--http-threads", set_http_threads, "HTTP worker threads (2)"},
+    {"api_tls", "--api-tls", set_api_tls,
+     "on: the API speaks HTTPS (TLS 1.2/1.3); off: plain HTTP, loopback only (on)"},
+    {"api_tls_cert", "--api-tls-cert", set_api_tls_cert,
+     "API certificate chain, PEM, reread on SIGHUP (DATA_DIR/tls/api.crt, self-signed at "
+     "first start)"},
+    {"api_tls_key", "--api-tls-key", set_api_tls_key,
+     "its private key, PEM (DATA_DIR/tls/api.key)"},
+    {"api_insecure_http", "--api-insecure-http", set_api_insecure_http,
+     "true: allow api_tls = off on a non-loopback address (false)"},
     {"kms_quota_crypto", "--kms-quota-crypto", set_quota_crypto,
      "KMS Encrypt/Decrypt/GenerateDataKey requests per second per region, 0: none (1000)"},
     {"kms_quota_reencrypt", "--kms-quota-reencrypt", set_quota_reencrypt,
@@ -372,6 +412,7 @@ void srv_config_defaults(srv_config *c)
     memcpy(c->passphrase_env, "SEALDISK_ROOT_PASSPHRASE", sizeof "SEALDISK_ROOT_PASSPHRASE");
     c->passphrase_fd = -1;
     c->http_threads = 2;
+    c->api_tls = true;
     c->kms_quota = (kms_quota)KMS_QUOTA_DEFAULT;
     c->replay_cache_entries = (size_t)1 << 21;
 }

@@ -13,9 +13,18 @@ SD_MUST_USE sd_code srv__open_kms(const srv_config *c, kms_rootkey **root, kms *
 
 /* Opens iam (AccessKey secrets sealed under a key derived from root) and,
  * on an empty data directory, creates the root account and AccessKey,
- * prints them once and writes the CLI profile pointing at endpoint. */
+ * prints them once and writes the CLI profile pointing at endpoint (with
+ * the API certificate's pin tls_pin, NULL for none). */
 SD_MUST_USE sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root,
-                                  const char *endpoint, iam **out, sd_err *err);
+                                  const char *endpoint, const char *tls_pin, iam **out,
+                                  sd_err *err);
+
+/* The API's certificate and key files (cert, key: 600 bytes each) and the
+ * certificate's public-key pin when api_tls is on; with the default paths
+ * a missing pair is made (self-signed, DATA_DIR/tls).  SD_E_INVALID: a
+ * configured file is missing or unreadable. */
+SD_MUST_USE sd_code srv__api_tls(const srv_config *c, char *cert, char *key, char *pin,
+                                 sd_err *err);
 
 /* A thread that runs kms_tick every `seconds` (rotations, deletions). */
 typedef struct srv_ticker srv_ticker;

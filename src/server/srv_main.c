@@ -11,8 +11,10 @@
  *      nothing), the KMS scheduler (rotations, deletion windows), and
  *      accounts (on the first start: the root account and AccessKey,
  *      printed once and written to the CLI profile);
- *   7. the HTTP API;
- * then sigwait until SIGTERM or SIGINT, and an orderly stop. */
+ *   7. the HTTP API (HTTPS unless api_tls is off; a self-signed certificate
+ *      is made at the first start);
+ * then sigwait until SIGTERM or SIGINT, and an orderly stop.  SIGHUP makes
+ * the API read its certificate and key files again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "api/api.h"
+#include "crypto/crypto.h"
 #include "server/srv_int.h"
 #include "store/store.h"
 
@@ -89,7 +92,10 @@ static sd_code run(const srv_config *c, sd_err *err)
     srv_ticker *ticker = NULL;
     iam *accounts = NULL;
     srv_dataplane *dp = NULL;
-    char endpoint[96];
+    char endpoint[128];
+    char cert[600];
+    char key[600];
+    char pin[CRYPTO_PIN_CAP] = "";
     api_server_opts aopts = API_SERVER_OPTS_INIT;
     const char *regions[SRV_REGIONS_MAX + 1]; /* outlive the API server */
     size_t nregions;
@@ -100,6 +106,7 @@ static sd_code run(const srv_config *c, sd_err *err)
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     /* Blocked before any thread starts, so only sigwait below sees them. */
     SD_ENSURE(pthread_sigmask(SIG_BLOCK, &stop, NULL) == 0, err, SD_E_INTERNAL,
               "cannot block signals");
@@ -115,10 +122,15 @@ static sd_code run(const srv_config *c, sd_err *err)
     SD_TRY(api_audit_open(db, &audit, err));
     SD_TRY(srv__open_kms(c, &root, &k, err));
     SD_TRY(srv__ticker_start(k, 60, &ticker, err));
-    SD_ENSURE(snprintf(endpoint, sizeof endpoint, "%s:%u", c->listen_addr,
-                       (unsigned)c->listen_port) < (int)sizeof endpoint,
+    if (c->api_tls) {
+        SD_TRY(srv__api_tls(c, cert, key, pin, err));
+        aopts.tls_cert = cert;
+        aopts.tls_key = key;
+    }
+    SD_ENSURE(snprintf(endpoint, sizeof endpoint, "%s%s:%u", c->api_tls ? "https://" : "",
+                       c->listen_addr, (unsigned)c->listen_port) < (int)sizeof endpoint,
               err, SD_E_INVALID, "listen address too long");
-    SD_TRY(srv__open_iam(c, root, endpoint, &accounts, err));
+    SD_TRY(srv__open_iam(c, root, endpoint, c->api_tls ? pin : NULL, &accounts, err));
     SD_TRY(srv__dataplane_open(c, k, accounts, &dp, err));
 
     aopts.bind_addr = c->listen_addr;
@@ -133,11 +145,25 @@ static sd_code run(const srv_config *c, sd_err *err)
     aopts.iam = accounts;
     aopts.ecs = srv__dataplane_ecs(dp);
     aopts.clock = sd_clock_system();
+    aopts.insecure_http = c->api_insecure_http;
     SD_TRY(api_server_start(&aopts, &api, err));
     sd_log(SD_LOG_INFO, "server", "ready data_dir=%s listen=%s:%u region=%s", c->data_dir,
            c->listen_addr, (unsigned)api_server_port(api), c->region);
 
-    SD_ENSURE(sigwait(&stop, &sig) == 0, err, SD_E_INTERNAL, "sigwait failed");
+    for (;;) {
+        sd_err reload = SD_ERR_INIT;
+        SD_ENSURE(sigwait(&stop, &sig) == 0, err, SD_E_INTERNAL, "sigwait failed");
+        if (sig != SIGHUP) {
+            break;
+        }
+        if (!c->api_tls) {
+            sd_log(SD_LOG_INFO, "server", "SIGHUP: nothing to reload (api_tls is off)");
+        } else if (api_server_reload(api, &reload) != SD_OK) {
+            sd_log(SD_LOG_ERROR, "server", "SIGHUP: the API keeps its certificate: %s", reload.msg);
+        } else if (crypto_cert_pin(cert, pin, &reload) == SD_OK) {
+            sd_log(SD_LOG_INFO, "server", "SIGHUP: API certificate cert=%s pin=%s", cert, pin);
+        }
+    }
     sd_log(SD_LOG_INFO, "server", "stopping signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
     api_server_stop(api);

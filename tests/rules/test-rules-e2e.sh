@@ -94,7 +94,7 @@ cleanup_fn "kill $pid 2>/dev/null || true"
 wait_for_port "$port" || fail "server did not restart"
 throttled=0
 for i in 1 2 3 4 5 6; do
-    if ! "$bin" ecs CreateDisk --Size 1 --Encrypted true --endpoint "127.0.0.1:$port" \
+    if ! "$bin" ecs CreateDisk --Size 1 --Encrypted true --endpoint "https://127.0.0.1:$port" \
         >/dev/null 2>"$TMPDIR_TEST/err$i"; then
         grep -q Throttling "$TMPDIR_TEST/err$i" && throttled=$((throttled + 1))
     fi

@@ -21,13 +21,13 @@ for n in 1 2 3 4; do
     akid=$(sed -n 's/.*"AccessKeyId":"\([^"]*\)".*/\1/p' "$TMPDIR_TEST/acct")
     secret=$(sed -n 's/.*"AccessKeySecret":"\([^"]*\)".*/\1/p' "$TMPDIR_TEST/acct")
     ALIBABA_CLOUD_ACCESS_KEY_ID=$akid ALIBABA_CLOUD_ACCESS_KEY_SECRET=$secret \
-        "$bin" kms ListKeys --endpoint "127.0.0.1:$port" >"$TMPDIR_TEST/out" 2>&1 ||
+        "$bin" kms ListKeys --endpoint "https://127.0.0.1:$port" >"$TMPDIR_TEST/out" 2>&1 ||
         fail "tenant$n cannot call: $(cat "$TMPDIR_TEST/out")"
     grep -q '"TotalCount": 0' "$TMPDIR_TEST/out" || fail "tenant$n sees keys: $(cat "$TMPDIR_TEST/out")"
 done
 # negative twin: a made-up key is still refused
 if ALIBABA_CLOUD_ACCESS_KEY_ID=LTAInotakeynotakeynota ALIBABA_CLOUD_ACCESS_KEY_SECRET=x \
-    "$bin" kms ListKeys --endpoint "127.0.0.1:$port" >/dev/null 2>"$TMPDIR_TEST/err"; then
+    "$bin" kms ListKeys --endpoint "https://127.0.0.1:$port" >/dev/null 2>"$TMPDIR_TEST/err"; then
     fail "an unknown AccessKey was accepted"
 fi
 grep -q InvalidAccessKeyId.NotFound "$TMPDIR_TEST/err" || fail "wrong refusal: $(cat "$TMPDIR_TEST/err")"

@@ -30,7 +30,8 @@ profile=$HOME/.sealdisk/profile
 [[ $(stat -c %a "$profile") == 600 ]] || fail "the profile is not 0600"
 grep -qx "access_key_id = $id" "$profile" || fail "the profile has another key id"
 grep -qx "access_key_secret = $secret" "$profile" || fail "the profile has another secret"
-grep -qx "endpoint = 127.0.0.1:$port" "$profile" || fail "the profile has another endpoint"
+grep -qx "endpoint = https://127.0.0.1:$port" "$profile" || fail "the profile has another endpoint"
+grep -q '^tls_pin = sha256//' "$profile" || fail "the profile pins no certificate"
 
 # the secret is nowhere but stdout and the profile
 if grep -q -- "$secret" "$TMPDIR_TEST/err1"; then

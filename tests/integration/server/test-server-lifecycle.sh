@@ -23,7 +23,8 @@ if "$bin" audit --data-dir "$TMPDIR_TEST/nowhere" 2>"$TMPDIR_TEST/audit-err"; th
 fi
 grep -q 'cannot open the audit log' "$TMPDIR_TEST/audit-err" || fail "no reason given"
 
-body=$(curl -s -o /dev/stdout -w '\n%{http_code}' -X POST "http://127.0.0.1:$port/")
+body=$(curl -s -o /dev/stdout -w '\n%{http_code}' --cacert "$data/tls/api.crt" -X POST \
+    "https://127.0.0.1:$port/")
 status=${body##*$'\n'}
 [[ $status == 400 ]] || fail "unexpected status $status (an unsigned request)"
 grep -q "MissingParameter" <<<"$body" || fail "unsigned request not refused as such: $body"

@@ -1,6 +1,8 @@
 // lib/server.mjs: starts a real sealdisk server on a free port in a fresh
 // temporary data directory (HOME inside it, so the CLI profile written at
 // the first start lands there too) and reads back the AccessKey it made.
+// Plain HTTP on loopback unless extraArgs turn TLS on ('--api-tls', 'on');
+// then `ca` is the server's self-signed certificate (PEM).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -39,7 +41,7 @@ export async function startServer(extraArgs = []) {
   const port = await freePort();
   const env = { ...process.env, HOME: dir };
   const child = spawn(bin, ['server', '--data-dir', join(dir, 'data'),
-    '--listen', `127.0.0.1:${port}`, ...extraArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--listen', `127.0.0.1:${port}`, '--api-tls', 'off', ...extraArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   let stdout = '';
@@ -60,6 +62,7 @@ export async function startServer(extraArgs = []) {
     accessKeyId: profile.access_key_id,
     accessKeySecret: profile.access_key_secret,
     accountId: root ? root[1] : undefined,
+    caFile: join(dir, 'data', 'tls', 'api.crt'),
     // Where an account's image files live (ImportImage, ExportImage).
     imageDir: (account) => join(dir, 'data', 'images', account),
     log: () => stderr,

@@ -110,11 +110,94 @@ static void http_refuses_more_headers_than_it_keeps(void **state)
 
     (void)state;
     send_headers(70, resp, sizeof resp);
-    assert_non_null(strstr(resp, "HTTP/1.1 400"));
-    assert_non_null(strstr(resp, "larger than the server accepts"));
+    assert_non_null(strstr(resp, "HTTP/1.1 431"));
+    assert_non_null(strstr(resp, "\"Code\":\"RequestHeaderFieldsTooLarge\""));
     send_headers(60, resp, sizeof resp);
     assert_non_null(strstr(resp, "HTTP/1.1 400"));
     assert_non_null(strstr(resp, "\"Code\":\"MissingParameter\""));
+}
+
+/* A request with a target of uri_len bytes and one header of hdr_len. */
+static void send_big(size_t uri_len, size_t hdr_len, char *resp, size_t cap)
+{
+    size_t reqcap = uri_len + hdr_len + 256;
+    char *req = malloc(reqcap);
+    size_t off = 0;
+    int fd = fx_connect(fx);
+
+    assert_non_null(req);
+    off += (size_t)snprintf(req, reqcap, "GET /?a=");
+    memset(req + off, 'a', uri_len - 4); /* the target is "/?a=" and these */
+    off += uri_len - 4;
+    off += (size_t)snprintf(req + off, reqcap - off, " HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    memset(req + off, 'b', hdr_len);
+    off += hdr_len;
+    snprintf(req + off, reqcap - off, "\r\n\r\n");
+    fx_roundtrip(fd, req, resp, cap);
+    close(fd);
+    free(req);
+}
+
+/* The error shape of the API, not libmicrohttpd's HTML page. */
+static void assert_json_error(const char *resp, const char *status, const char *code)
+{
+    assert_non_null(strstr(resp, status));
+    assert_non_null(strcasestr(resp, "Content-Type: application/json;charset=utf-8"));
+    assert_non_null(strstr(resp, code));
+    assert_non_null(strstr(resp, "\"RequestId\":\""));
+    assert_non_null(strstr(resp, "\"Message\":\""));
+    assert_null(strstr(resp, "<html>"));
+}
+
+static void http_answers_an_overlong_uri_with_a_json_414(void **state)
+{
+    char resp[4096];
+
+    (void)state;
+    send_big(API_MAX_URI + 1, 10, resp, sizeof resp);
+    assert_json_error(resp, "HTTP/1.1 414", "\"Code\":\"RequestURITooLong\"");
+    send_big((size_t)60 << 10, 10, resp, sizeof resp);
+    assert_json_error(resp, "HTTP/1.1 414", "\"Code\":\"RequestURITooLong\"");
+    /* negative twin: just inside the limit, the request is read */
+    send_big(API_MAX_URI, 10, resp, sizeof resp);
+    assert_json_error(resp, "HTTP/1.1 400", "\"Code\":\"MissingParameter\"");
+}
+
+static void http_answers_overlarge_headers_with_a_json_431(void **state)
+{
+    char resp[4096];
+
+    (void)state;
+    send_big(10, API_MAX_HEADER_BYTES, resp, sizeof resp);
+    assert_json_error(resp, "HTTP/1.1 431", "\"Code\":\"RequestHeaderFieldsTooLarge\"");
+    send_big(10, (size_t)60 << 10, resp, sizeof resp);
+    assert_json_error(resp, "HTTP/1.1 431", "\"Code\":\"RequestHeaderFieldsTooLarge\"");
+    /* negative twin: well inside the limit, the request is read */
+    send_big(10, API_MAX_HEADER_BYTES - 64, resp, sizeof resp);
+    assert_json_error(resp, "HTTP/1.1 400", "\"Code\":\"MissingParameter\"");
+}
+
+static void http_refuses_plain_http_off_loopback(void **state)
+{
+    api_server_opts o = API_SERVER_OPTS_INIT;
+    api_server *s = NULL;
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    o.port = 0;
+    o.bind_addr = "0.0.0.0";
+    assert_int_equal(api_server_start(&o, &s, &err), SD_E_INVALID);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "not a loopback address"));
+    /* negative twins: told explicitly, or on any 127/8 address, it listens */
+    o.insecure_http = true;
+    assert_int_equal(api_server_start(&o, &s, NULL), SD_OK);
+    api_server_stop(s);
+    s = NULL;
+    o.insecure_http = false;
+    o.bind_addr = "127.0.0.2";
+    assert_int_equal(api_server_start(&o, &s, NULL), SD_OK);
+    api_server_stop(s);
 }
 
 static void http_refuses_other_methods(void **state)
@@ -153,6 +236,9 @@ int main(void)
         cmocka_unit_test(http_refuses_a_body_over_the_limit),
         cmocka_unit_test(http_reads_chunked_bodies_and_keeps_the_connection),
         cmocka_unit_test(http_refuses_more_headers_than_it_keeps),
+        cmocka_unit_test(http_answers_an_overlong_uri_with_a_json_414),
+        cmocka_unit_test(http_answers_overlarge_headers_with_a_json_431),
+        cmocka_unit_test(http_refuses_plain_http_off_loopback),
         cmocka_unit_test(http_refuses_other_methods),
         cmocka_unit_test(http_refuses_to_listen_on_a_bad_address),
     };

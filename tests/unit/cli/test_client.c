@@ -54,7 +54,7 @@ static void profile_round_trips_privately(void **state)
     (void)state;
     assert_int_equal(sd_secret_from("s3cr3t-value", 12, &secret, NULL), SD_OK);
     assert_int_equal(
-        cli_profile_write(path, "127.0.0.1:9999", "cn-shanghai", "LTAIexample", secret, NULL),
+        cli_profile_write(path, "127.0.0.1:9999", NULL, "cn-shanghai", "LTAIexample", secret, NULL),
         SD_OK);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -67,6 +67,44 @@ static void profile_round_trips_privately(void **state)
     assert_false(p.sign_v1);
     cli_profile_clear(&p);
     sd_secret_free(secret);
+}
+
+static void profile_keeps_the_tls_pin_and_ca_file(void **state)
+{
+    sd_secret *secret = NULL;
+    cli_profile p;
+    FILE *f;
+    static const char pin[] = "sha256//OXbyNd0+wU5Mxp+PuCxC/oqO2bokHerWZU4TGNRr8Bo=";
+
+    (void)state;
+    assert_int_equal(sd_secret_from("s3cr3t-value", 12, &secret, NULL), SD_OK);
+    assert_int_equal(cli_profile_write(path, "https://127.0.0.1:9999", pin, "cn-shanghai",
+                                       "LTAIexample", secret, NULL),
+                     SD_OK);
+    sd_secret_free(secret);
+    assert_int_equal(cli_profile_load(path, &p, NULL), SD_OK);
+    assert_string_equal(p.endpoint, "https://127.0.0.1:9999");
+    assert_string_equal(cli_endpoint_host(p.endpoint), "127.0.0.1:9999");
+    assert_string_equal(p.tls_pin, pin);
+    assert_string_equal(p.ca_file, "");
+    assert_int_equal(sd_secret_len(p.access_key_secret), 12);
+    cli_profile_clear(&p);
+    /* a CA file; and the negative twin, a pin in another form */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "endpoint = https://h:1\nca_file = /etc/ca.pem\naccess_key_id = a\n"
+               "access_key_secret = b\n");
+    fclose(f);
+    assert_int_equal(cli_profile_load(path, &p, NULL), SD_OK);
+    assert_string_equal(p.ca_file, "/etc/ca.pem");
+    assert_string_equal(p.tls_pin, "");
+    cli_profile_clear(&p);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "tls_pin = 9d:2a:00\naccess_key_id = a\naccess_key_secret = b\n");
+    fclose(f);
+    assert_int_equal(cli_profile_load(path, &p, NULL), SD_E_INVALID);
+    assert_string_equal(cli_endpoint_host("127.0.0.1:1"), "127.0.0.1:1");
 }
 
 static void profile_environment_overrides_the_file(void **state)
@@ -188,7 +226,7 @@ static void json_string_reads_top_level_members_only(void **state)
 static void http_posts_to_a_server_and_reports_an_unreachable_one(void **state)
 {
     fixture *fx = fx_open((size_t)1 << 20);
-    char endpoint[64];
+    cli_profile prof = {0};
     cli_header h[] = {{"x-acs-action", "DescribeRegions"}};
     sd_buf body = SD_BUF_INIT(1 << 16);
     int status = 0;
@@ -196,14 +234,15 @@ static void http_posts_to_a_server_and_reports_an_unreachable_one(void **state)
     sd_err err = SD_ERR_INIT;
 
     (void)state;
-    snprintf(endpoint, sizeof endpoint, "127.0.0.1:%u", (unsigned)api_server_port(fx->srv));
-    assert_int_equal(cli_http_post(endpoint, "Action=Nope", h, 1, &status, &body, NULL), SD_OK);
+    snprintf(prof.endpoint, sizeof prof.endpoint, "127.0.0.1:%u",
+             (unsigned)api_server_port(fx->srv));
+    assert_int_equal(cli_http_post(&prof, "Action=Nope", h, 1, &status, &body, NULL), SD_OK);
     assert_int_equal(status, 400); /* unsigned */
     assert_int_equal(
         cli_json_string((const char *)body.data, body.len, "Code", code, sizeof code, NULL), SD_OK);
     assert_string_equal(code, "MissingParameter");
     fx_close(fx);
-    assert_int_equal(cli_http_post(endpoint, "", NULL, 0, &status, &body, &err), SD_E_IO);
+    assert_int_equal(cli_http_post(&prof, "", NULL, 0, &status, &body, &err), SD_E_IO);
     assert_non_null(strstr(err.msg, "cannot reach"));
     sd_buf_free(&body);
 }
@@ -212,6 +251,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(profile_round_trips_privately),
+        cmocka_unit_test(profile_keeps_the_tls_pin_and_ca_file),
         cmocka_unit_test(profile_environment_overrides_the_file),
         cmocka_unit_test(profile_without_credentials_says_so),
         cmocka_unit_test(args_split_action_parameters_and_options),

@@ -119,6 +119,10 @@ static void config_file_refuses_unknown_keys_and_bad_values(void **state)
         "nbd_payload_timeout = 30s\n",
         "nbd_preauth_conns = 0\n",
         "nbd_preauth_per_address = 4097\n",
+        "api_tls = yes\n",
+        "api_tls = \n",
+        "api_insecure_http = on\n",
+        "api_tls_cert = \n",
     };
     srv_config c;
 
@@ -132,6 +136,32 @@ static void config_file_refuses_unknown_keys_and_bad_values(void **state)
         unlink(path);
     }
     assert_int_equal(srv_config_load(&c, "/nonexistent/sealdisk.conf", NULL), SD_E_NOT_FOUND);
+}
+
+/* HTTPS is the default; plain HTTP off loopback needs a second key. */
+static void config_api_tls_keys(void **state)
+{
+    srv_config c;
+
+    (void)state;
+    srv_config_defaults(&c);
+    assert_true(c.api_tls);
+    assert_false(c.api_insecure_http);
+    assert_string_equal(c.api_tls_cert, "");
+    assert_string_equal(c.api_tls_key, "");
+    write_conf("api_tls = off\napi_insecure_http = true\napi_tls_cert = /etc/a.crt\n"
+               "api_tls_key = /etc/a.key\n");
+    assert_int_equal(srv_config_load(&c, path, NULL), SD_OK);
+    unlink(path);
+    assert_false(c.api_tls);
+    assert_true(c.api_insecure_http);
+    assert_string_equal(c.api_tls_cert, "/etc/a.crt");
+    assert_string_equal(c.api_tls_key, "/etc/a.key");
+    write_conf("api_tls = on\napi_insecure_http = false\n");
+    assert_int_equal(srv_config_load(&c, path, NULL), SD_OK);
+    unlink(path);
+    assert_true(c.api_tls);
+    assert_false(c.api_insecure_http);
 }
 
 static void config_regions_list_the_default_first_once(void **state)
@@ -186,6 +216,7 @@ int main(void)
         cmocka_unit_test(config_file_then_flags_win),
         cmocka_unit_test(config_nbd_limits_default_to_the_nbd_servers_and_are_read),
         cmocka_unit_test(config_file_refuses_unknown_keys_and_bad_values),
+        cmocka_unit_test(config_api_tls_keys),
         cmocka_unit_test(config_flags_refuse_unknown_options_and_missing_values),
         cmocka_unit_test(config_regions_list_the_default_first_once),
     };
