@@ -65,7 +65,7 @@ static sd_code local_open(void *h, const char *name, unsigned flags, void **obj,
         int e = errno;
         SD_ENSURE(e != ENOENT, err, SD_E_NOT_FOUND, "object %s does not exist", name);
         SD_ENSURE(e != EEXIST, err, SD_E_CONFLICT, "object %s already exists", name);
-        SD_FAIL(err, SD_E_IO, "open %s: %s", name, ERRSTR(e));
+        SD_FAIL(err, sd_errno_kind(e), "open %s: %s", name, ERRSTR(e));
     }
     /* The new name must be durable before any metadata refers to it. */
     if (flags & BLK_OBJ_CREATE) {
@@ -173,7 +173,8 @@ static sd_code local_pwrite(void *h, const void *buf, size_t n, uint64_t off, sd
         if (r < 0 && errno == EINTR) {
             continue;
         }
-        SD_ENSURE(r > 0, err, SD_E_IO, "pwrite: %s", r < 0 ? ERRSTR(errno) : "no progress");
+        SD_ENSURE(r > 0, err, r < 0 ? sd_errno_kind(errno) : SD_E_IO, "pwrite: %s",
+                  r < 0 ? ERRSTR(errno) : "no progress");
         p += r;
         n -= (size_t)r;
         off += (uint64_t)r;
@@ -188,7 +189,10 @@ static sd_code local_sync(void *h, sd_err *err)
     local_obj *o = h;
 
     SD_ENSURE(!SD_FAULT("blk.backend.sync"), err, SD_E_IO, "fdatasync: injected fault");
-    SD_ENSURE(sys_fdatasync(o->fd) == 0, err, SD_E_IO, "fdatasync: %s", ERRSTR(errno));
+    if (sys_fdatasync(o->fd) != 0) {
+        int e = errno;
+        SD_FAIL(err, sd_errno_kind(e), "fdatasync: %s", ERRSTR(e));
+    }
 out:
     return rc;
 }
