@@ -8,6 +8,7 @@
  * outlives or predates the object after a crash.  Holes are punched with
  * fallocate(PUNCH_HOLE | KEEP_SIZE); file systems without it get zeroes
  * written instead, which reads the same. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -244,6 +245,43 @@ static void local_close(void *h)
     free(o);
 }
 
+static sd_code local_list(void *h, blk_obj_fn fn, void *ctx, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    local_be *be = h;
+    int fd = dup(be->dirfd);
+    DIR *dh = NULL;
+    struct dirent *e = NULL;
+
+    SD_ENSURE(fd >= 0, err, SD_E_IO, "dup: %s", ERRSTR(errno));
+    dh = fdopendir(fd);
+    SD_ENSURE(dh != NULL, err, SD_E_IO, "fdopendir: %s", ERRSTR(errno));
+    fd = -1;
+    rewinddir(dh); /* the dup shares its offset with dirfd */
+    for (;;) {
+        struct stat st;
+        errno = 0;
+        e = readdir(dh); /* NOLINT(concurrency-mt-unsafe): dh is this call's own */
+        if (e == NULL) {
+            SD_ENSURE(errno == 0, err, SD_E_IO, "readdir: %s", ERRSTR(errno));
+            break;
+        }
+        if (!name_ok(e->d_name) || fstatat(be->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode)) {
+            continue; /* not an object, or gone since readdir */
+        }
+        SD_TRY(fn(ctx, e->d_name, (uint64_t)st.st_blocks * 512u, err));
+    }
+out:
+    if (dh != NULL) {
+        closedir(dh);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return rc;
+}
+
 static void local_destroy(void *h)
 {
     local_be *be = h;
@@ -264,6 +302,7 @@ static const blk_backend_ops local_ops = {
     .punch = local_punch,
     .size = local_size,
     .close = local_close,
+    .list = local_list,
     .destroy = local_destroy,
 };
 

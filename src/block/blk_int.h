@@ -48,6 +48,7 @@ struct blk_store {
     blk_backend *be;
     blk_open_name *open;
     blk_helper helper;
+    int lock_fd; /* the local store's lock file (held with flock), or -1 */
 };
 
 /* Initialises h (no thread yet).  SD_E_INTERNAL if a lock cannot be made. */

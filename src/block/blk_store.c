@@ -9,7 +9,9 @@
  *      (release_layers), and its objects are removed after the commit.  A
  *      crash in between leaves orphan objects, never a row without objects.
  *   3. A layer's objects are created (and durable) before the transaction
- *      that first names it commits.
+ *      that first names it commits.  So objects no row names are a crash's
+ *      leftovers, or a job's still under way: blk_store_gc removes them
+ *      only when the store is idle (at open, under the directory's lock).
  * Transitions:
  *   nothing -> top layer of a disk          blk_disk_create, blk_disk_clone
  *   nothing -> flat layer of a disk         blk__commit_flat (copy, import)
@@ -17,9 +19,14 @@
  *                                           blk_snapshot_create
  *   disk (and its top layer) grows          blk_disk_resize
  *   referenced -> deleted                   blk_disk_remove, blk_snapshot_remove */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/file.h>
 
 #include "block/blk_int.h"
 #include "crypto/crypto.h"
@@ -232,6 +239,7 @@ sd_code blk_store_open(const char *db_path, blk_backend **be, blk_store **out, s
     *out = NULL;
     bs = calloc(1, sizeof *bs);
     SD_ENSURE(bs != NULL, err, SD_E_NOMEM, "out of memory");
+    bs->lock_fd = -1;
     bs->be = *be;
     *be = NULL;
     SD_ENSURE(pthread_mutex_init(&bs->mu, NULL) == 0, err, SD_E_INTERNAL, "mutex init");
@@ -251,20 +259,72 @@ out:
     return rc;
 }
 
-sd_code blk_store_open_local(const char *dir, blk_store **out, sd_err *err)
+/* Takes dir's lock file for this process (flock, released when the
+ * descriptor closes, so also when the process dies).  ".lock": object
+ * names never start with a dot, so it is no object. */
+static sd_code lock_dir(const char *dir, int *fd, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/.lock", dir);
+
+    *fd = -1;
+    SD_ENSURE(n > 0 && (size_t)n < sizeof path, err, SD_E_INVALID, "directory path too long");
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    SD_ENSURE(*fd >= 0, err, sd_errno_kind(errno), "cannot open %s: %s", path,
+              strerrordesc_np(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(*fd);
+        *fd = -1;
+        SD_ENSURE(e != EWOULDBLOCK, err, SD_E_CONFLICT,
+                  "the block store in %s is in use by another process (a running server?)", dir);
+        SD_FAIL(err, SD_E_IO, "cannot lock %s: %s", path, strerrordesc_np(e));
+    }
+out:
+    return rc;
+}
+
+static sd_code open_local(const char *dir, bool reclaim, blk_store **out, sd_err *err)
 {
     sd_code rc = SD_OK;
     blk_backend *be = NULL;
     char db[4096];
     int n = snprintf(db, sizeof db, "%s/block.db", dir);
+    int fd = -1;
+    uint64_t gone = 0;
 
     *out = NULL;
     SD_ENSURE(n > 0 && (size_t)n < sizeof db, err, SD_E_INVALID, "directory path too long");
+    SD_TRY(lock_dir(dir, &fd, err));
     SD_TRY(blk_backend_local(dir, &be, err));
     SD_TRY(blk_store_open(db, &be, out, err));
+    (*out)->lock_fd = fd;
+    fd = -1;
+    if (reclaim) {
+        /* Nothing runs in this store yet: every unnamed object is a crash's. */
+        rc = blk_store_gc(*out, false, NULL, NULL, &gone, err);
+        if (rc != SD_OK) {
+            blk_store_close(*out);
+            *out = NULL;
+            goto out;
+        }
+        if (gone > 0) {
+            sd_log(SD_LOG_INFO, "blk", "reclaimed orphan objects: dir=%s count=%llu", dir,
+                   (unsigned long long)gone);
+        }
+    }
 out:
+    if (fd >= 0) {
+        close(fd);
+    }
     blk_backend_free(be);
     return rc;
+}
+
+sd_code blk_store_open_local(const char *dir, blk_store **out, sd_err *err)
+{
+    return open_local(dir, true, out, err);
 }
 
 void blk_store_close(blk_store *bs)
@@ -280,8 +340,116 @@ void blk_store_close(blk_store *bs)
         bs->open = n->next;
         free(n);
     }
+    if (bs->lock_fd >= 0) {
+        close(bs->lock_fd); /* after the database: the lock covers it too */
+    }
     pthread_mutex_destroy(&bs->mu);
     free(bs);
+}
+
+/* ---- orphan objects ----------------------------------------------------- */
+
+typedef struct orphan {
+    char name[BLK_OBJ_NAME_MAX + 1];
+    uint64_t bytes;
+} orphan;
+
+typedef struct orphan_list {
+    orphan *v;
+    size_t n;
+    size_t cap;
+} orphan_list;
+
+/* Whether name is "<32 lower-case hex>.data" or ".map": the shape of every
+ * object the store makes (blk__layer_create_objects), and nothing else. */
+static bool layer_object(const char *name)
+{
+    size_t i = 0;
+
+    for (; i < BLK_LAYER_ID_LEN; i++) {
+        char c = name[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false;
+        }
+    }
+    return strcmp(name + i, ".data") == 0 || strcmp(name + i, ".map") == 0;
+}
+
+static sd_code collect_object(void *ctx, const char *name, uint64_t bytes, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    orphan_list *l = ctx;
+
+    if (!layer_object(name)) {
+        goto out;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap == 0 ? 64 : l->cap * 2;
+        orphan *v = realloc(l->v, cap * sizeof *v);
+        SD_ENSURE(v != NULL, err, SD_E_NOMEM, "out of memory");
+        l->v = v;
+        l->cap = cap;
+    }
+    (void)snprintf(l->v[l->n].name, sizeof l->v[l->n].name, "%s", name);
+    l->v[l->n].bytes = bytes;
+    l->n++;
+out:
+    return rc;
+}
+
+sd_code blk_store_gc(blk_store *bs, bool dry_run, blk_orphan_fn fn, void *ctx, uint64_t *count,
+                     sd_err *err)
+{
+    sd_code rc = SD_OK;
+    orphan_list l = {0};
+    uint64_t found = 0;
+
+    if (count != NULL) {
+        *count = 0;
+    }
+    pthread_mutex_lock(&bs->mu);
+    SD_TRY(blk__ops(bs)->list(bs->be->h, collect_object, &l, err));
+    for (size_t i = 0; i < l.n; i++) {
+        blk_layer_id id;
+        int64_t rows = 0;
+        memcpy(id, l.v[i].name, BLK_LAYER_ID_LEN);
+        id[BLK_LAYER_ID_LEN] = '\0';
+        SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_layers WHERE id = ?", id, &rows, err));
+        if (rows > 0) {
+            continue;
+        }
+        found++;
+        if (fn != NULL) {
+            fn(ctx, l.v[i].name, l.v[i].bytes);
+        }
+        if (!dry_run) {
+            sd_err e = SD_ERR_INIT;
+            rc = blk__ops(bs)->remove(bs->be->h, l.v[i].name, &e);
+            SD_ENSURE(rc == SD_OK || rc == SD_E_NOT_FOUND, err, rc, "cannot remove %s: %s",
+                      l.v[i].name, e.msg);
+            rc = SD_OK;
+        }
+    }
+    if (count != NULL) {
+        *count = found;
+    }
+out:
+    pthread_mutex_unlock(&bs->mu);
+    free(l.v);
+    return rc;
+}
+
+sd_code blk_store_gc_local(const char *dir, bool dry_run, blk_orphan_fn fn, void *ctx,
+                           uint64_t *count, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_store *bs = NULL;
+
+    SD_TRY(open_local(dir, false, &bs, err));
+    SD_TRY(blk_store_gc(bs, dry_run, fn, ctx, count, err));
+out:
+    blk_store_close(bs);
+    return rc;
 }
 
 sd_code blk_store_layer_count(blk_store *bs, int64_t *out, sd_err *err)

@@ -56,7 +56,10 @@ typedef struct blk_disk blk_disk;
 SD_MUST_USE sd_code blk_store_open(const char *db_path, blk_backend **be, blk_store **out,
                                    sd_err *err);
 /* As blk_store_open with the local backend on dir and the database
- * dir/block.db. */
+ * dir/block.db.  The store is this process's alone while open (an flock on
+ * dir/.lock; SD_E_CONFLICT if another process holds it), so it reclaims the
+ * objects of layers no row names (blk_store_gc) before it returns: what a
+ * process killed in a copy, an import or a snapshot left behind. */
 SD_MUST_USE sd_code blk_store_open_local(const char *dir, blk_store **out, sd_err *err);
 /* Every disk must be closed first.  Accepts NULL. */
 void blk_store_close(blk_store *bs);
@@ -150,6 +153,26 @@ SD_MUST_USE sd_code blk_import_raw(blk_store *bs, const char *path, const char *
  * On failure the file is removed. */
 SD_MUST_USE sd_code blk_export_raw(blk_store *bs, const char *src, const sd_secret *dk,
                                    const char *path, sd_err *err);
+
+/* ---- orphan objects ----------------------------------------------------- */
+
+/* An object of a layer that no row names, and the bytes it occupies. */
+typedef void (*blk_orphan_fn)(void *ctx, const char *object, uint64_t bytes);
+
+/* Finds the objects ("<layer>.data", "<layer>.map") of layers no row of
+ * the store names and removes them, or with dry_run only lists them;
+ * fn (may be NULL) sees each.  *count (may be NULL) receives how many.
+ * Objects of other shapes are never touched.  Only while nothing else uses
+ * the store: a copy, import or snapshot under way has objects that no row
+ * names until it commits.  Thread-safe otherwise; SD_E_IO. */
+SD_MUST_USE sd_code blk_store_gc(blk_store *bs, bool dry_run, blk_orphan_fn fn, void *ctx,
+                                 uint64_t *count, sd_err *err);
+/* `sealdisk gc`: blk_store_gc on the local store in dir, which it locks as
+ * blk_store_open_local does but without reclaiming at open (so dry_run
+ * removes nothing).  SD_E_CONFLICT while another process, such as a
+ * running server, has the store open: the server reclaims at its start. */
+SD_MUST_USE sd_code blk_store_gc_local(const char *dir, bool dry_run, blk_orphan_fn fn, void *ctx,
+                                       uint64_t *count, sd_err *err);
 
 /* Number of layers the store holds (for tests of reference counting). */
 SD_MUST_USE sd_code blk_store_layer_count(blk_store *bs, int64_t *out, sd_err *err);
