@@ -7,7 +7,10 @@
  * UNALLOCATED (look in the layer below), DATA or ZERO.  The chain, the
  * disks and the snapshots live in the store's SQLite database (tables
  * blk_*, schema 020_block.sql); a layer is removed when no disk, snapshot
- * or child layer refers to it.
+ * or child layer refers to it, and merged into its child when that child
+ * is all that refers to it, so deleted snapshots leave no layers behind and
+ * a disk takes any number of snapshots over its life (BLK_MAX_DEPTH bounds
+ * only the snapshots kept at once).
  *
  * Encrypted disks: the 256-bit data key (DK) is stretched with HKDF-SHA256
  * into a 512-bit AES-256-XTS key; the tweak of a sector is its logical index
@@ -70,7 +73,8 @@ void blk_store_close(blk_store *bs);
  * BLK_MAX_SIZE).  SD_E_INVALID: bad size or name; SD_E_CONFLICT: exists. */
 SD_MUST_USE sd_code blk_disk_create(blk_store *bs, const char *name, uint64_t size, bool encrypted,
                                     sd_err *err);
-/* Removes a disk; its layers go when nothing else refers to them.
+/* Removes a disk; its layers go when nothing else refers to them (and are
+ * merged as after blk_snapshot_remove).
  * SD_E_NOT_FOUND; SD_E_CONFLICT while it is open. */
 SD_MUST_USE sd_code blk_disk_remove(blk_store *bs, const char *name, sd_err *err);
 /* Creates disk `name` from snapshot `snap`: a new empty top layer over the
@@ -99,7 +103,13 @@ SD_MUST_USE sd_code blk_disk_resize(blk_store *bs, const char *name, uint64_t ne
  * which it is missing: make `from`, then replace. */
 SD_MUST_USE sd_code blk_disk_replace(blk_store *bs, const char *name, const char *from,
                                      sd_err *err);
-/* Removes a snapshot; its layers go when nothing else refers to them. */
+/* Removes a snapshot; its layers go when nothing else refers to them, and
+ * a layer left to one child layer alone is merged into that child, online
+ * (an open disk's handle takes part; its I/O goes on) and crash-safely: a
+ * crash leaves the data right and the next open finishes the merge.  The
+ * merge copies the layer's sectors the child lacks, under the store's lock,
+ * so other metadata calls wait for it.  Also after blk_disk_remove and
+ * blk_disk_replace. */
 SD_MUST_USE sd_code blk_snapshot_remove(blk_store *bs, const char *snap, sd_err *err);
 /* Whether a disk (or snapshot) of that name exists; size and encryption. */
 SD_MUST_USE sd_code blk_disk_info(blk_store *bs, const char *name, uint64_t *size, bool *encrypted,
