@@ -30,6 +30,7 @@ static const cmd commands[] = {
     {"verify-encryption", cli_verify_main,
      "check encryption at rest: disable an instance's CMKs, restart it (R16)"},
     {"audit", srv_audit_main, "print the KMS audit log (on the server's host)"},
+    {"gc", srv_gc_main, "remove (--dry-run: list) orphan block objects; not while a server runs"},
     {"nbd-serve", srv_nbd_main, "serve one disk of a local block store over NBD (developers)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "list the commands"},

@@ -39,6 +39,7 @@ static const code_status code_table[] = {
     {"InternalError", 500},
     {"ServiceUnavailable", 503},
     {"SerivceUnavailableTemporary", 503},
+    {"InsufficientStorage", 507},
     /* KMS (§6.3) */
     {"Forbidden.KeyNotFound", 404},
     {"Forbidden.AliasNotFound", 404},
@@ -165,6 +166,13 @@ static void kind_default(api_product product, sd_code kind, int *status, const c
     case SD_E_IO:
         *status = 500;
         *code = product == API_KMS ? "InternalFailure" : "InternalError";
+        return;
+    case SD_E_NOSPACE:
+        /* The store's disk is full: not the caller's fault and not a bug,
+         * and retrying will not help until an operator makes room.  HTTP
+         * 507 says exactly that; Alibaba documents no code for it. */
+        *status = 507;
+        *code = "InsufficientStorage";
         return;
     case SD_E_NOMEM:
         *status = 503;

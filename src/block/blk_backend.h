@@ -28,6 +28,9 @@
 #define BLK_BACKEND_STRIPE (4u << 20) /* the object unit of striping backends */
 #define BLK_OBJ_CREATE     (1u << 0)  /* create; SD_E_CONFLICT if it exists */
 
+/* One object of a listing: its name and the bytes it occupies. */
+typedef sd_code (*blk_obj_fn)(void *ctx, const char *name, uint64_t bytes, sd_err *err);
+
 typedef struct blk_backend_ops {
     /* *obj is the backend's handle for name.  SD_E_NOT_FOUND without
      * BLK_OBJ_CREATE if absent.  A created object is durable (its name
@@ -46,6 +49,10 @@ typedef struct blk_backend_ops {
     /* The object's size: one past its last written byte. */
     SD_MUST_USE sd_code (*size)(void *obj, uint64_t *out, sd_err *err);
     void (*close)(void *obj);
+    /* Calls fn for every object (in no particular order), stopping at the
+     * first failure of fn, which it returns.  Objects created or removed
+     * meanwhile may or may not be listed. */
+    SD_MUST_USE sd_code (*list)(void *be, blk_obj_fn fn, void *ctx, sd_err *err);
     /* Frees the backend itself (every object closed first). */
     void (*destroy)(void *be);
 } blk_backend_ops;

@@ -8,6 +8,7 @@
  * outlives or predates the object after a crash.  Holes are punched with
  * fallocate(PUNCH_HOLE | KEEP_SIZE); file systems without it get zeroes
  * written instead, which reads the same. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -65,7 +66,7 @@ static sd_code local_open(void *h, const char *name, unsigned flags, void **obj,
         int e = errno;
         SD_ENSURE(e != ENOENT, err, SD_E_NOT_FOUND, "object %s does not exist", name);
         SD_ENSURE(e != EEXIST, err, SD_E_CONFLICT, "object %s already exists", name);
-        SD_FAIL(err, SD_E_IO, "open %s: %s", name, ERRSTR(e));
+        SD_FAIL(err, sd_errno_kind(e), "open %s: %s", name, ERRSTR(e));
     }
     /* The new name must be durable before any metadata refers to it. */
     if (flags & BLK_OBJ_CREATE) {
@@ -173,7 +174,8 @@ static sd_code local_pwrite(void *h, const void *buf, size_t n, uint64_t off, sd
         if (r < 0 && errno == EINTR) {
             continue;
         }
-        SD_ENSURE(r > 0, err, SD_E_IO, "pwrite: %s", r < 0 ? ERRSTR(errno) : "no progress");
+        SD_ENSURE(r > 0, err, r < 0 ? sd_errno_kind(errno) : SD_E_IO, "pwrite: %s",
+                  r < 0 ? ERRSTR(errno) : "no progress");
         p += r;
         n -= (size_t)r;
         off += (uint64_t)r;
@@ -188,7 +190,10 @@ static sd_code local_sync(void *h, sd_err *err)
     local_obj *o = h;
 
     SD_ENSURE(!SD_FAULT("blk.backend.sync"), err, SD_E_IO, "fdatasync: injected fault");
-    SD_ENSURE(sys_fdatasync(o->fd) == 0, err, SD_E_IO, "fdatasync: %s", ERRSTR(errno));
+    if (sys_fdatasync(o->fd) != 0) {
+        int e = errno;
+        SD_FAIL(err, sd_errno_kind(e), "fdatasync: %s", ERRSTR(e));
+    }
 out:
     return rc;
 }
@@ -240,6 +245,43 @@ static void local_close(void *h)
     free(o);
 }
 
+static sd_code local_list(void *h, blk_obj_fn fn, void *ctx, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    local_be *be = h;
+    int fd = dup(be->dirfd);
+    DIR *dh = NULL;
+    struct dirent *e = NULL;
+
+    SD_ENSURE(fd >= 0, err, SD_E_IO, "dup: %s", ERRSTR(errno));
+    dh = fdopendir(fd);
+    SD_ENSURE(dh != NULL, err, SD_E_IO, "fdopendir: %s", ERRSTR(errno));
+    fd = -1;
+    rewinddir(dh); /* the dup shares its offset with dirfd */
+    for (;;) {
+        struct stat st;
+        errno = 0;
+        e = readdir(dh); /* NOLINT(concurrency-mt-unsafe): dh is this call's own */
+        if (e == NULL) {
+            SD_ENSURE(errno == 0, err, SD_E_IO, "readdir: %s", ERRSTR(errno));
+            break;
+        }
+        if (!name_ok(e->d_name) || fstatat(be->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode)) {
+            continue; /* not an object, or gone since readdir */
+        }
+        SD_TRY(fn(ctx, e->d_name, (uint64_t)st.st_blocks * 512u, err));
+    }
+out:
+    if (dh != NULL) {
+        closedir(dh);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return rc;
+}
+
 static void local_destroy(void *h)
 {
     local_be *be = h;
@@ -260,6 +302,7 @@ static const blk_backend_ops local_ops = {
     .punch = local_punch,
     .size = local_size,
     .close = local_close,
+    .list = local_list,
     .destroy = local_destroy,
 };
 

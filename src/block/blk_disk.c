@@ -36,6 +36,8 @@
  *   UNALLOCATED/ZERO/DATA -> DATA   write_chunk (blk_disk_pwrite, partial zero)
  *   UNALLOCATED/ZERO/DATA -> ZERO   zero_chunk (blk_disk_trim, blk_disk_zero)
  *   top -> frozen (a new UNALLOCATED top above)  blk_disk_snapshot
+ *   UNALLOCATED -> the state of the layer below, which a merge then drops
+ *     from the chain               blk__disk_absorb, drop_index
  *
  * Large requests are cut into chunks of BLK_CHUNK_SECTORS, each done under
  * its stripes' locks with a pooled bounce buffer and cipher context (one
@@ -130,6 +132,8 @@ struct blk_disk {
     blk_io *all;
     pthread_mutex_t stripes[BLK_STRIPES];
     bool locks_ready;
+    struct blk_disk *next_handle; /* bs->handles, under bs->mu */
+    bool registered;
 };
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -973,6 +977,18 @@ static void disk_free(blk_disk *d)
     if (d == NULL) {
         return;
     }
+    if (d->registered) {
+        /* First: a merge (bs->mu held throughout) must not find a handle
+         * being torn down. */
+        pthread_mutex_lock(&d->bs->mu);
+        for (blk_disk **p = &d->bs->handles; *p != NULL; p = &(*p)->next_handle) {
+            if (*p == d) {
+                *p = d->next_handle;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&d->bs->mu);
+    }
     for (unsigned i = 0; i < d->depth; i++) {
         if (d->chain[i].data != NULL) {
             ops(d)->close(d->chain[i].data);
@@ -1198,11 +1214,30 @@ sd_code blk__chain_open(blk_store *bs, const blk_layer_id *ids, unsigned depth, 
     /* One context now: a bad key fails here, not on the first read. */
     SD_TRY(io_get(d, &io, err));
     io_put(d, io);
+    pthread_mutex_lock(&bs->mu);
+    d->next_handle = bs->handles;
+    bs->handles = d;
+    d->registered = true;
+    pthread_mutex_unlock(&bs->mu);
     *out = d;
     d = NULL;
 out:
     disk_free(d);
     return rc;
+}
+
+/* Whether d's chain is ids[0..depth). */
+static bool same_chain(const blk_disk *d, const blk_layer_id *ids, unsigned depth)
+{
+    if (d->depth != depth) {
+        return false;
+    }
+    for (unsigned i = 0; i < depth; i++) {
+        if (strcmp(d->chain[i].id, ids[i]) != 0) {
+            return false;
+        }
+    }
+    return true;
 }
 
 sd_code blk_disk_open(blk_store *bs, const char *name, const sd_secret *dk, blk_disk **out,
@@ -1213,11 +1248,29 @@ sd_code blk_disk_open(blk_store *bs, const char *name, const sd_secret *dk, blk_
     unsigned depth = 0;
     bool encrypted = false;
     uint64_t size = 0;
+    blk_disk *d = NULL;
 
     *out = NULL;
-    SD_TRY(blk__chain_load(bs, false, name, &size, &encrypted, ids, &depth, err));
-    SD_TRY(blk__chain_open(bs, ids, depth, size, encrypted, dk, name, out, err));
+    /* A merge that ran between loading the chain and registering the
+     * handle (blk__chain_open) changed layers this handle read: the chain
+     * is loaded again after registering, and a handle that missed a merge
+     * is dropped unused and opened afresh.  Merges after the registration
+     * see the handle. */
+    for (int attempt = 0;; attempt++) {
+        SD_TRY(blk__chain_load(bs, false, name, &size, &encrypted, ids, &depth, err));
+        SD_TRY(blk__chain_open(bs, ids, depth, size, encrypted, dk, name, &d, err));
+        SD_TRY(blk__chain_load(bs, false, name, &size, &encrypted, ids, &depth, err));
+        if (same_chain(d, ids, depth)) {
+            break;
+        }
+        disk_free(d);
+        d = NULL;
+        SD_ENSURE(attempt < 8, err, SD_E_CONFLICT, "disk %s keeps changing under its open", name);
+    }
+    *out = d;
+    d = NULL;
 out:
+    disk_free(d);
     return rc;
 }
 
@@ -1262,6 +1315,8 @@ sd_code blk_disk_snapshot(blk_disk *d, const char *snap, sd_err *err)
     uint8_t **topmap = NULL;
     uint8_t *dirty = NULL;
 
+    /* bs->mu before the disk's locks, the order a merge takes them in */
+    pthread_mutex_lock(&d->bs->mu);
     pthread_mutex_lock(&d->flush_mu);
     pthread_rwlock_wrlock(&d->drain);
     drained = true;
@@ -1297,6 +1352,7 @@ out:
         pthread_rwlock_unlock(&d->drain);
     }
     pthread_mutex_unlock(&d->flush_mu);
+    pthread_mutex_unlock(&d->bs->mu);
     if (data != NULL) {
         ops(d)->close(data);
     }
@@ -1309,6 +1365,147 @@ out:
     free(topmap);
     free(dirty);
     return rc;
+}
+
+/* ---- merges (bs->mu held) ------------------------------------------------ */
+
+blk_disk *blk__handle_with_top(blk_store *bs, const char *top)
+{
+    for (blk_disk *d = bs->handles; d != NULL; d = d->next_handle) {
+        if (d->name[0] != '\0' && strcmp(d->chain[d->depth - 1].id, top) == 0) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+/* Sectors [s, s+n) of one chunk (n <= BLK_CHUNK_SECTORS, stripes held):
+ * those the top leaves UNALLOCATED take state st[i] of the lower layer;
+ * DATA bytes move in runs through buf. */
+static sd_code absorb_chunk(blk_disk *d, void *lower_data, uint64_t s, unsigned n,
+                            const uint8_t *st, uint8_t *buf, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    unsigned i = 0;
+
+    while (i < n) {
+        unsigned run = 0;
+        while (i + run < n && st[i + run] == MAP_DATA &&
+               topmap_get(d, s + i + run) == MAP_UNALLOCATED) {
+            run++;
+        }
+        if (run > 0) {
+            size_t len = (size_t)run * BLK_SECTOR;
+            SD_TRY(ops(d)->pread(lower_data, buf, len, (s + i) * BLK_SECTOR, err));
+            SD_TRY(ops(d)->pwrite(top_data(d), buf, len, (s + i) * BLK_SECTOR, err));
+            __atomic_store_n(&d->data_dirty, 1, __ATOMIC_RELAXED);
+            for (unsigned j = 0; j < run; j++) {
+                topmap_set(d, s + i + j, MAP_DATA); /* res already names the data */
+            }
+            i += run;
+            continue;
+        }
+        if (st[i] == MAP_ZERO && topmap_get(d, s + i) == MAP_UNALLOCATED) {
+            topmap_set(d, s + i, MAP_ZERO);
+        }
+        i++;
+    }
+out:
+    return rc;
+}
+
+/* One map page p (len bytes at pg) of the lower layer, into d's top. */
+static sd_code absorb_page(blk_disk *d, void *lower_data, size_t p, const uint8_t *pg, size_t len,
+                           uint8_t *buf, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    uint64_t first = (uint64_t)p * BLK_GROUP;
+    uint64_t end = first + (uint64_t)len * 4;
+    bool shared = false;
+
+    end = end < d->nsectors ? end : d->nsectors;
+    if (all_zero(pg, len) || first >= end) {
+        goto out;
+    }
+    SD_TRY(ensure_groups(d, first, end - first, err));
+    pthread_rwlock_rdlock(&d->drain);
+    shared = true;
+    for (uint64_t s = first; s < end; s += BLK_CHUNK_SECTORS) {
+        unsigned n = (unsigned)(end - s < BLK_CHUNK_SECTORS ? end - s : BLK_CHUNK_SECTORS);
+        uint8_t st[BLK_CHUNK_SECTORS];
+        for (unsigned i = 0; i < n; i++) {
+            size_t b = (size_t)(s + i - first);
+            st[i] = (pg[b / 4] >> ((b % 4) * 2)) & 3u;
+        }
+        lock_sectors(d, s, n);
+        rc = absorb_chunk(d, lower_data, s, n, st, buf, err);
+        unlock_sectors(d, s, n);
+        SD_TRY(rc);
+    }
+out:
+    if (shared) {
+        pthread_rwlock_unlock(&d->drain);
+    }
+    return rc;
+}
+
+sd_code blk__disk_absorb(blk_disk *d, void *lower_map, void *lower_data, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    uint64_t objsize = 0;
+    uint8_t *pg = malloc(BLK_MAP_PAGE);
+    uint8_t *buf = aligned_alloc(BLK_SECTOR, BLK_CHUNK_BYTES);
+
+    pthread_mutex_lock(&d->flush_mu);
+    SD_ENSURE(pg != NULL && buf != NULL, err, SD_E_NOMEM, "out of memory");
+    SD_ENSURE(d->depth >= 2, err, SD_E_INTERNAL, "nothing below the top of %s", d->name);
+    SD_TRY(ops(d)->size(lower_map, &objsize, err));
+    for (size_t p = 0; p < d->ngroups && (uint64_t)p * BLK_MAP_PAGE < objsize; p++) {
+        size_t len = page_len(d, p);
+        SD_TRY(ops(d)->pread(lower_map, pg, len, (uint64_t)p * BLK_MAP_PAGE, err));
+        SD_TRY(absorb_page(d, lower_data, p, pg, len, buf, err));
+    }
+    SD_ENSURE(!SD_FAULT("blk.merge.absorbed"), err, SD_E_IO, "merge: injected fault");
+    SD_TRY(flush_inner(d, false, err));
+out:
+    pthread_mutex_unlock(&d->flush_mu);
+    free(pg);
+    free(buf);
+    return rc;
+}
+
+/* Drops chain[k] of d (k below the top), whose sectors the layer above now
+ * holds: that layer takes index k, so resolved entries above k move down
+ * one and entries at k stay. */
+static void drop_index(blk_disk *d, unsigned k)
+{
+    pthread_mutex_lock(&d->flush_mu);
+    pthread_rwlock_wrlock(&d->drain);
+    for (size_t g = 0; g < d->ngroups; g++) {
+        uint8_t *c = d->res[g];
+        for (size_t i = 0; c != NULL && i < BLK_GROUP; i++) {
+            if (c[i] > RES_DATA + k) {
+                c[i]--;
+            }
+        }
+    }
+    ops(d)->close(d->chain[k].data);
+    memmove(&d->chain[k], &d->chain[k + 1], (d->depth - k - 1) * sizeof d->chain[0]);
+    d->depth--;
+    pthread_rwlock_unlock(&d->drain);
+    pthread_mutex_unlock(&d->flush_mu);
+}
+
+void blk__handles_drop_layer(blk_store *bs, const char *id)
+{
+    for (blk_disk *d = bs->handles; d != NULL; d = d->next_handle) {
+        for (unsigned k = 0; k + 1 < d->depth; k++) {
+            if (strcmp(d->chain[k].id, id) == 0) {
+                drop_index(d, k);
+                break;
+            }
+        }
+    }
 }
 
 /* ---- blk_export ------------------------------------------------------------ */

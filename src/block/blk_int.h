@@ -48,6 +48,11 @@ struct blk_store {
     blk_backend *be;
     blk_open_name *open;
     blk_helper helper;
+    int lock_fd; /* the local store's lock file (held with flock), or -1 */
+    /* Every open handle (blk__chain_open), so a merge can find the ones
+     * whose chain holds the layer it removes.  Lock order: mu, then a
+     * disk's flush_mu, then its drain. */
+    blk_disk *handles;
 };
 
 /* Initialises h (no thread yet).  SD_E_INTERNAL if a lock cannot be made. */
@@ -87,6 +92,18 @@ SD_MUST_USE sd_code blk__chain_load(blk_store *bs, bool snapshot, const char *na
 SD_MUST_USE sd_code blk__chain_open(blk_store *bs, const blk_layer_id *ids, unsigned depth,
                                     uint64_t size, bool encrypted, const sd_secret *dk,
                                     const char *claim, blk_disk **out, sd_err *err);
+/* Merges (bs->mu held).  The handle in bs->handles whose top layer is
+ * `top` and that writes it (a disk's), or NULL. */
+blk_disk *blk__handle_with_top(blk_store *bs, const char *top);
+/* Merges the layer just below d's top (whose objects are lower_map and
+ * lower_data) into d's top, through d: every sector the top leaves
+ * UNALLOCATED takes the lower layer's state, DATA with its bytes (raw:
+ * the XTS tweak is the sector's index in the disk, so ciphertext moves as
+ * it is).  Then flushes d: data before map, as every write. */
+SD_MUST_USE sd_code blk__disk_absorb(blk_disk *d, void *lower_map, void *lower_data, sd_err *err);
+/* Drops layer id (merged into the layer above it) from the chain of every
+ * handle in bs->handles that has it below its top. */
+void blk__handles_drop_layer(blk_store *bs, const char *id);
 /* Frees d without flushing it (a half-made copy being thrown away). */
 void blk__disk_discard(blk_disk *d);
 /* Sector classes of blk__disk_run. */
@@ -106,7 +123,7 @@ SD_MUST_USE sd_code blk__commit_flat(blk_store *bs, const char *name, const char
 SD_MUST_USE sd_code blk__claim(blk_store *bs, const char *name, sd_err *err);
 void blk__release(blk_store *bs, const char *name);
 
-/* The metadata step of a snapshot, in one transaction: disk's top old_top
+/* The metadata step of a snapshot (bs->mu held), in one transaction: disk's top old_top
  * becomes frozen, new_top (objects already created) becomes its child and
  * the disk's top, and snapshot snap names old_top. */
 SD_MUST_USE sd_code blk__commit_snapshot(blk_store *bs, const char *disk, const char *old_top,

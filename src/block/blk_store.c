@@ -9,17 +9,26 @@
  *      (release_layers), and its objects are removed after the commit.  A
  *      crash in between leaves orphan objects, never a row without objects.
  *   3. A layer's objects are created (and durable) before the transaction
- *      that first names it commits.
+ *      that first names it commits.  So objects no row names are a crash's
+ *      leftovers, or a job's still under way: blk_store_gc removes them
+ *      only when the store is idle (at open, under the directory's lock).
  * Transitions:
  *   nothing -> top layer of a disk          blk_disk_create, blk_disk_clone
  *   nothing -> flat layer of a disk         blk__commit_flat (copy, import)
  *   top layer -> frozen layer of a snapshot blk__commit_snapshot,
  *                                           blk_snapshot_create
  *   disk (and its top layer) grows          blk_disk_resize
- *   referenced -> deleted                   blk_disk_remove, blk_snapshot_remove */
+ *   referenced -> deleted                   blk_disk_remove, blk_snapshot_remove
+ *   only a child's background -> merged     merge_layer (after a removal, and
+ *     into that child                       at open: merge_all) */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/file.h>
 
 #include "block/blk_int.h"
 #include "crypto/crypto.h"
@@ -192,13 +201,15 @@ out:
 }
 
 /* Deletes the rows of layers from id downwards that nothing refers to any
- * more; their ids go to gone[0..*ngone) for object removal after commit. */
+ * more; their ids go to gone[0..*ngone) for object removal after commit,
+ * and the first layer still referred to (or "") to stop. */
 static sd_code release_layers(blk_store *bs, const char *id, blk_layer_id gone[BLK_MAX_DEPTH],
-                              unsigned *ngone, sd_err *err)
+                              unsigned *ngone, blk_layer_id stop, sd_err *err)
 {
     sd_code rc = SD_OK;
     blk_layer_id cur;
 
+    stop[0] = '\0';
     (void)snprintf(cur, sizeof cur, "%s", id);
     while (cur[0] != '\0' && *ngone < BLK_MAX_DEPTH) {
         int64_t refs = 0;
@@ -211,6 +222,7 @@ static sd_code release_layers(blk_store *bs, const char *id, blk_layer_id gone[B
         SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_layers WHERE parent = ?", cur, &n, err));
         refs += n;
         if (refs > 0) {
+            (void)snprintf(stop, sizeof(blk_layer_id), "%s", cur);
             break;
         }
         SD_TRY(layer_parent(bs, cur, parent, err));
@@ -219,6 +231,243 @@ static sd_code release_layers(blk_store *bs, const char *id, blk_layer_id gone[B
         (void)snprintf(cur, sizeof cur, "%s", parent);
     }
 out:
+    return rc;
+}
+
+/* ---- merges ---------------------------------------------------------------- *
+ *
+ * A layer that no disk or snapshot names and that exactly one child layer
+ * sits on is only that child's background: it is merged into the child,
+ * so chains stay short however many snapshots a disk takes and deletes
+ * over its life.  All under bs->mu, in three steps, each crash-safe:
+ *   1. absorb: every sector the child leaves UNALLOCATED takes the lower
+ *      layer's state, DATA with its bytes (raw ciphertext: the XTS tweak is
+ *      the sector's index in the disk), data made durable before the map
+ *      that claims it.  A crash here leaves the child holding some of the
+ *      lower layer's sectors, the same bytes the chain resolved to anyway.
+ *      Through the disk's open handle when the child is an open disk's top
+ *      (blk__disk_absorb: under its stripes, so the guest's writes win);
+ *      on the objects otherwise (the child is frozen, or the top of a
+ *      closed disk, which nobody can open while bs->mu is held).
+ *   2. one transaction: the child's parent becomes the lower layer's
+ *      parent and the lower layer's row goes.
+ *   3. open handles drop the layer from their chains (blk__handles_drop_
+ *      layer), and its objects are removed.  A crash before that leaves
+ *      orphan objects, which the next open reclaims.
+ * A merge cut short is done again at the next open (merge_all). */
+
+#define MERGE_PAGES 64u /* map pages per step of an object merge */
+
+/* One span of map bytes (lp: the lower layer's, cp: the child's, len
+ * bytes from map offset off).  Pass 0 copies the DATA sectors the child
+ * leaves UNALLOCATED; pass 1 sets their states in cp (*changed if any). */
+static sd_code absorb_span(blk_store *bs, int pass, const uint8_t *lp, uint8_t *cp, size_t len,
+                           uint64_t off, void *ldata, void *cdata, uint8_t *sec, bool *changed,
+                           sd_err *err)
+{
+    sd_code rc = SD_OK;
+    const blk_backend_ops *o = blk__ops(bs);
+
+    for (size_t b = 0; b < len; b++) {
+        for (unsigned j = 0; j < 4 && lp[b] != 0; j++) {
+            unsigned sh = j * 2;
+            unsigned lv = (lp[b] >> sh) & 3u;
+            uint64_t at = ((off + b) * 4 + j) * BLK_SECTOR;
+            if (lv == 0 || ((cp[b] >> sh) & 3u) != 0) {
+                continue;
+            }
+            if (pass == 1) {
+                cp[b] = (uint8_t)(cp[b] | (lv << sh));
+                *changed = true;
+            } else if (lv == 1) { /* DATA */
+                SD_TRY(o->pread(ldata, sec, BLK_SECTOR, at, err));
+                SD_TRY(o->pwrite(cdata, sec, BLK_SECTOR, at, err));
+            }
+        }
+    }
+out:
+    return rc;
+}
+
+/* Step 1 for a child that no open handle writes: data pass, sync, map
+ * pass, sync. */
+static sd_code absorb_objects(blk_store *bs, void *lmap, void *ldata, void *cmap, void *cdata,
+                              sd_err *err)
+{
+    sd_code rc = SD_OK;
+    const blk_backend_ops *o = blk__ops(bs);
+    size_t chunk = (size_t)MERGE_PAGES * 4096u;
+    uint8_t *lp = malloc(chunk);
+    uint8_t *cp = malloc(chunk);
+    uint8_t *sec = malloc(BLK_SECTOR);
+    uint64_t lsize = 0;
+
+    SD_ENSURE(lp != NULL && cp != NULL && sec != NULL, err, SD_E_NOMEM, "out of memory");
+    SD_TRY(o->size(lmap, &lsize, err));
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint64_t off = 0; off < lsize; off += chunk) {
+            size_t len = lsize - off < chunk ? (size_t)(lsize - off) : chunk;
+            bool changed = false;
+            SD_TRY(o->pread(lmap, lp, len, off, err));
+            SD_TRY(o->pread(cmap, cp, len, off, err));
+            SD_TRY(absorb_span(bs, pass, lp, cp, len, off, ldata, cdata, sec, &changed, err));
+            if (changed) {
+                SD_TRY(o->pwrite(cmap, cp, len, off, err));
+            }
+        }
+        /* data durable before the map that claims it (blk_disk.c invariant 2) */
+        SD_TRY(o->sync(pass == 0 ? cdata : cmap, err));
+        SD_ENSURE(pass == 1 || !SD_FAULT("blk.merge.absorbed"), err, SD_E_IO,
+                  "merge: injected fault");
+    }
+out:
+    free(lp);
+    free(cp);
+    free(sec);
+    return rc;
+}
+
+/* Merges layer lower into child, its only referrer (bs->mu held). */
+static sd_code merge_layer(blk_store *bs, const char *lower, const char *child, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    void *lmap = NULL;
+    void *ldata = NULL;
+    void *cmap = NULL;
+    void *cdata = NULL;
+    bool in_tx = false;
+    blk_disk *h = blk__handle_with_top(bs, child);
+
+    SD_TRY(blk__layer_open(bs, lower, "map", &lmap, err));
+    SD_TRY(blk__layer_open(bs, lower, "data", &ldata, err));
+    if (h != NULL) {
+        SD_TRY(blk__disk_absorb(h, lmap, ldata, err));
+    } else {
+        SD_TRY(blk__layer_open(bs, child, "map", &cmap, err));
+        SD_TRY(blk__layer_open(bs, child, "data", &cdata, err));
+        SD_TRY(absorb_objects(bs, lmap, ldata, cmap, cdata, err));
+    }
+    SD_ENSURE(!SD_FAULT("blk.merge.synced"), err, SD_E_IO, "merge: injected fault");
+    SD_TRY(store_begin(bs->db, err));
+    in_tx = true;
+    SD_TRY(sql_run(bs,
+                   "UPDATE blk_layers SET parent = (SELECT parent FROM blk_layers WHERE id = ?1) "
+                   "WHERE id = ?2",
+                   lower, child, NULL, NULL, err));
+    SD_TRY(sql_run(bs, "DELETE FROM blk_layers WHERE id = ?", lower, NULL, NULL, NULL, err));
+    SD_TRY(store_commit(bs->db, err));
+    in_tx = false;
+    blk__handles_drop_layer(bs, lower);
+    SD_ENSURE(!SD_FAULT("blk.merge.committed"), err, SD_E_IO, "merge: injected fault");
+    blk__ops(bs)->close(lmap);
+    blk__ops(bs)->close(ldata);
+    lmap = NULL;
+    ldata = NULL;
+    blk__layer_remove_objects(bs, lower);
+out:
+    if (in_tx) {
+        store_rollback(bs->db);
+    }
+    for (size_t i = 0; i < 4; i++) {
+        void *obj = i == 0 ? lmap : i == 1 ? ldata : i == 2 ? cmap : cdata;
+        if (obj != NULL) {
+            blk__ops(bs)->close(obj);
+        }
+    }
+    return rc;
+}
+
+/* The only child of layer id if nothing else refers to it: the layer is
+ * then only that child's background.  "" otherwise. */
+static sd_code lone_child(blk_store *bs, const char *id, blk_layer_id child, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+    int64_t n = 0;
+
+    child[0] = '\0';
+    SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_disks WHERE top = ?", id, &n, err));
+    if (n > 0) {
+        goto out;
+    }
+    SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_snapshots WHERE layer = ?", id, &n, err));
+    if (n > 0) {
+        goto out;
+    }
+    SD_TRY(store_prepare(bs->db, "SELECT id FROM blk_layers WHERE parent = ? LIMIT 2", &st, err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    SD_TRY(store_step(st, &row, err));
+    if (!row) {
+        goto out;
+    }
+    (void)snprintf(child, sizeof(blk_layer_id), "%s", store_col_text(st, 0));
+    SD_TRY(store_step(st, &row, err));
+    if (row) {
+        child[0] = '\0'; /* two children share it: it stays */
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+/* After a removal that left layer id referred to (bs->mu held): merges it
+ * into its child if that child is now its only referrer.  The removal has
+ * committed and stands: a merge that fails is logged and done again at
+ * the next open. */
+static void merge_if_alone(blk_store *bs, const char *id)
+{
+    blk_layer_id child;
+    sd_err e = SD_ERR_INIT;
+
+    if (id[0] == '\0') {
+        return;
+    }
+    if (lone_child(bs, id, child, &e) == SD_OK && child[0] == '\0') {
+        return;
+    }
+    if (e.code == SD_OK && merge_layer(bs, id, child, &e) == SD_OK) {
+        return;
+    }
+    sd_log(SD_LOG_WARN, "blk", "merge deferred to the next open: layer=%s reason=\"%s\"", id,
+           e.msg);
+}
+
+/* At open: merges every layer that is only its child's background (what
+ * a merge cut short by a crash, or an older version, left). */
+static sd_code merge_all(blk_store *bs, uint64_t *merged, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    *merged = 0;
+    pthread_mutex_lock(&bs->mu);
+    for (;;) {
+        blk_layer_id id;
+        blk_layer_id child;
+        SD_TRY(store_prepare(bs->db,
+                             "SELECT l.id FROM blk_layers l WHERE "
+                             "NOT EXISTS (SELECT 1 FROM blk_disks WHERE top = l.id) AND "
+                             "NOT EXISTS (SELECT 1 FROM blk_snapshots WHERE layer = l.id) AND "
+                             "(SELECT count(*) FROM blk_layers c WHERE c.parent = l.id) = 1 "
+                             "LIMIT 1",
+                             &st, err));
+        SD_TRY(store_step(st, &row, err));
+        if (!row) {
+            break;
+        }
+        (void)snprintf(id, sizeof id, "%s", store_col_text(st, 0));
+        store_stmt_free(st);
+        st = NULL;
+        SD_TRY(lone_child(bs, id, child, err));
+        SD_ENSURE(child[0] != '\0', err, SD_E_INTERNAL, "layer %s has no lone child", id);
+        SD_TRY(merge_layer(bs, id, child, err));
+        (*merged)++;
+    }
+out:
+    store_stmt_free(st);
+    pthread_mutex_unlock(&bs->mu);
     return rc;
 }
 
@@ -232,6 +481,7 @@ sd_code blk_store_open(const char *db_path, blk_backend **be, blk_store **out, s
     *out = NULL;
     bs = calloc(1, sizeof *bs);
     SD_ENSURE(bs != NULL, err, SD_E_NOMEM, "out of memory");
+    bs->lock_fd = -1;
     bs->be = *be;
     *be = NULL;
     SD_ENSURE(pthread_mutex_init(&bs->mu, NULL) == 0, err, SD_E_INTERNAL, "mutex init");
@@ -251,20 +501,80 @@ out:
     return rc;
 }
 
-sd_code blk_store_open_local(const char *dir, blk_store **out, sd_err *err)
+/* Takes dir's lock file for this process (flock, released when the
+ * descriptor closes, so also when the process dies).  ".lock": object
+ * names never start with a dot, so it is no object. */
+static sd_code lock_dir(const char *dir, int *fd, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/.lock", dir);
+
+    *fd = -1;
+    SD_ENSURE(n > 0 && (size_t)n < sizeof path, err, SD_E_INVALID, "directory path too long");
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    SD_ENSURE(*fd >= 0, err, sd_errno_kind(errno), "cannot open %s: %s", path,
+              strerrordesc_np(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(*fd);
+        *fd = -1;
+        SD_ENSURE(e != EWOULDBLOCK, err, SD_E_CONFLICT,
+                  "the block store in %s is in use by another process (a running server?)", dir);
+        SD_FAIL(err, SD_E_IO, "cannot lock %s: %s", path, strerrordesc_np(e));
+    }
+out:
+    return rc;
+}
+
+static sd_code open_local(const char *dir, bool reclaim, blk_store **out, sd_err *err)
 {
     sd_code rc = SD_OK;
     blk_backend *be = NULL;
     char db[4096];
     int n = snprintf(db, sizeof db, "%s/block.db", dir);
+    int fd = -1;
+    uint64_t gone = 0;
 
     *out = NULL;
     SD_ENSURE(n > 0 && (size_t)n < sizeof db, err, SD_E_INVALID, "directory path too long");
+    SD_TRY(lock_dir(dir, &fd, err));
     SD_TRY(blk_backend_local(dir, &be, err));
     SD_TRY(blk_store_open(db, &be, out, err));
+    (*out)->lock_fd = fd;
+    fd = -1;
+    if (reclaim) {
+        uint64_t merged = 0;
+        /* Nothing runs in this store yet: every unnamed object is a crash's. */
+        rc = merge_all(*out, &merged, err);
+        if (rc == SD_OK) {
+            rc = blk_store_gc(*out, false, NULL, NULL, &gone, err);
+        }
+        if (merged > 0) {
+            sd_log(SD_LOG_INFO, "blk", "merged lone layers: dir=%s count=%llu", dir,
+                   (unsigned long long)merged);
+        }
+        if (rc != SD_OK) {
+            blk_store_close(*out);
+            *out = NULL;
+            goto out;
+        }
+        if (gone > 0) {
+            sd_log(SD_LOG_INFO, "blk", "reclaimed orphan objects: dir=%s count=%llu", dir,
+                   (unsigned long long)gone);
+        }
+    }
 out:
+    if (fd >= 0) {
+        close(fd);
+    }
     blk_backend_free(be);
     return rc;
+}
+
+sd_code blk_store_open_local(const char *dir, blk_store **out, sd_err *err)
+{
+    return open_local(dir, true, out, err);
 }
 
 void blk_store_close(blk_store *bs)
@@ -280,8 +590,116 @@ void blk_store_close(blk_store *bs)
         bs->open = n->next;
         free(n);
     }
+    if (bs->lock_fd >= 0) {
+        close(bs->lock_fd); /* after the database: the lock covers it too */
+    }
     pthread_mutex_destroy(&bs->mu);
     free(bs);
+}
+
+/* ---- orphan objects ----------------------------------------------------- */
+
+typedef struct orphan {
+    char name[BLK_OBJ_NAME_MAX + 1];
+    uint64_t bytes;
+} orphan;
+
+typedef struct orphan_list {
+    orphan *v;
+    size_t n;
+    size_t cap;
+} orphan_list;
+
+/* Whether name is "<32 lower-case hex>.data" or ".map": the shape of every
+ * object the store makes (blk__layer_create_objects), and nothing else. */
+static bool layer_object(const char *name)
+{
+    size_t i = 0;
+
+    for (; i < BLK_LAYER_ID_LEN; i++) {
+        char c = name[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false;
+        }
+    }
+    return strcmp(name + i, ".data") == 0 || strcmp(name + i, ".map") == 0;
+}
+
+static sd_code collect_object(void *ctx, const char *name, uint64_t bytes, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    orphan_list *l = ctx;
+
+    if (!layer_object(name)) {
+        goto out;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap == 0 ? 64 : l->cap * 2;
+        orphan *v = realloc(l->v, cap * sizeof *v);
+        SD_ENSURE(v != NULL, err, SD_E_NOMEM, "out of memory");
+        l->v = v;
+        l->cap = cap;
+    }
+    (void)snprintf(l->v[l->n].name, sizeof l->v[l->n].name, "%s", name);
+    l->v[l->n].bytes = bytes;
+    l->n++;
+out:
+    return rc;
+}
+
+sd_code blk_store_gc(blk_store *bs, bool dry_run, blk_orphan_fn fn, void *ctx, uint64_t *count,
+                     sd_err *err)
+{
+    sd_code rc = SD_OK;
+    orphan_list l = {0};
+    uint64_t found = 0;
+
+    if (count != NULL) {
+        *count = 0;
+    }
+    pthread_mutex_lock(&bs->mu);
+    SD_TRY(blk__ops(bs)->list(bs->be->h, collect_object, &l, err));
+    for (size_t i = 0; i < l.n; i++) {
+        blk_layer_id id;
+        int64_t rows = 0;
+        memcpy(id, l.v[i].name, BLK_LAYER_ID_LEN);
+        id[BLK_LAYER_ID_LEN] = '\0';
+        SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_layers WHERE id = ?", id, &rows, err));
+        if (rows > 0) {
+            continue;
+        }
+        found++;
+        if (fn != NULL) {
+            fn(ctx, l.v[i].name, l.v[i].bytes);
+        }
+        if (!dry_run) {
+            sd_err e = SD_ERR_INIT;
+            rc = blk__ops(bs)->remove(bs->be->h, l.v[i].name, &e);
+            SD_ENSURE(rc == SD_OK || rc == SD_E_NOT_FOUND, err, rc, "cannot remove %s: %s",
+                      l.v[i].name, e.msg);
+            rc = SD_OK;
+        }
+    }
+    if (count != NULL) {
+        *count = found;
+    }
+out:
+    pthread_mutex_unlock(&bs->mu);
+    free(l.v);
+    return rc;
+}
+
+sd_code blk_store_gc_local(const char *dir, bool dry_run, blk_orphan_fn fn, void *ctx,
+                           uint64_t *count, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    blk_store *bs = NULL;
+
+    SD_TRY(open_local(dir, false, &bs, err));
+    SD_TRY(blk_store_gc(bs, dry_run, fn, ctx, count, err));
+out:
+    blk_store_close(bs);
+    return rc;
 }
 
 sd_code blk_store_layer_count(blk_store *bs, int64_t *out, sd_err *err)
@@ -566,6 +984,7 @@ static sd_code remove_row(blk_store *bs, bool snapshot, const char *name, sd_err
     sd_code rc = SD_OK;
     blk_layer_id layer;
     blk_layer_id gone[BLK_MAX_DEPTH];
+    blk_layer_id stop;
     unsigned ngone = 0;
     bool in_tx = false;
 
@@ -578,9 +997,10 @@ static sd_code remove_row(blk_store *bs, bool snapshot, const char *name, sd_err
                    snapshot ? "DELETE FROM blk_snapshots WHERE name = ?"
                             : "DELETE FROM blk_disks WHERE name = ?",
                    name, NULL, NULL, NULL, err));
-    SD_TRY(release_layers(bs, layer, gone, &ngone, err));
+    SD_TRY(release_layers(bs, layer, gone, &ngone, stop, err));
     in_tx = false;
     SD_TRY(commit_release(bs, gone, ngone, err));
+    merge_if_alone(bs, stop);
 out:
     if (in_tx) {
         store_rollback(bs->db);
@@ -595,6 +1015,7 @@ sd_code blk_disk_replace(blk_store *bs, const char *name, const char *from, sd_e
     blk_layer_id old_top;
     blk_layer_id new_top;
     blk_layer_id gone[BLK_MAX_DEPTH];
+    blk_layer_id stop;
     unsigned ngone = 0;
     uint64_t size = 0;
     bool encrypted = false;
@@ -615,9 +1036,10 @@ sd_code blk_disk_replace(blk_store *bs, const char *name, const char *from, sd_e
     SD_TRY(sql_run(bs, "DELETE FROM blk_disks WHERE name = ?", from, NULL, NULL, NULL, err));
     SD_TRY(sql_run(bs, "UPDATE blk_disks SET top = ?2, size = ?3, encrypted = ?4 WHERE name = ?1",
                    name, new_top, &sz, &enc, err));
-    SD_TRY(release_layers(bs, old_top, gone, &ngone, err));
+    SD_TRY(release_layers(bs, old_top, gone, &ngone, stop, err));
     in_tx = false;
     SD_TRY(commit_release(bs, gone, ngone, err));
+    merge_if_alone(bs, stop);
 out:
     if (in_tx) {
         store_rollback(bs->db);
@@ -703,12 +1125,7 @@ out:
 sd_code blk__commit_snapshot(blk_store *bs, const char *disk, const char *old_top,
                              const char *new_top, const char *snap, sd_err *err)
 {
-    sd_code rc = SD_OK;
-
-    pthread_mutex_lock(&bs->mu);
-    rc = commit_snapshot_locked(bs, disk, old_top, new_top, snap, err);
-    pthread_mutex_unlock(&bs->mu);
-    return rc;
+    return commit_snapshot_locked(bs, disk, old_top, new_top, snap, err);
 }
 
 /* Makes both objects of layer id durable as they stand. */

@@ -7,7 +7,10 @@
  * UNALLOCATED (look in the layer below), DATA or ZERO.  The chain, the
  * disks and the snapshots live in the store's SQLite database (tables
  * blk_*, schema 020_block.sql); a layer is removed when no disk, snapshot
- * or child layer refers to it.
+ * or child layer refers to it, and merged into its child when that child
+ * is all that refers to it, so deleted snapshots leave no layers behind and
+ * a disk takes any number of snapshots over its life (BLK_MAX_DEPTH bounds
+ * only the snapshots kept at once).
  *
  * Encrypted disks: the 256-bit data key (DK) is stretched with HKDF-SHA256
  * into a 512-bit AES-256-XTS key; the tweak of a sector is its logical index
@@ -56,7 +59,10 @@ typedef struct blk_disk blk_disk;
 SD_MUST_USE sd_code blk_store_open(const char *db_path, blk_backend **be, blk_store **out,
                                    sd_err *err);
 /* As blk_store_open with the local backend on dir and the database
- * dir/block.db. */
+ * dir/block.db.  The store is this process's alone while open (an flock on
+ * dir/.lock; SD_E_CONFLICT if another process holds it), so it reclaims the
+ * objects of layers no row names (blk_store_gc) before it returns: what a
+ * process killed in a copy, an import or a snapshot left behind. */
 SD_MUST_USE sd_code blk_store_open_local(const char *dir, blk_store **out, sd_err *err);
 /* Every disk must be closed first.  Accepts NULL. */
 void blk_store_close(blk_store *bs);
@@ -67,7 +73,8 @@ void blk_store_close(blk_store *bs);
  * BLK_MAX_SIZE).  SD_E_INVALID: bad size or name; SD_E_CONFLICT: exists. */
 SD_MUST_USE sd_code blk_disk_create(blk_store *bs, const char *name, uint64_t size, bool encrypted,
                                     sd_err *err);
-/* Removes a disk; its layers go when nothing else refers to them.
+/* Removes a disk; its layers go when nothing else refers to them (and are
+ * merged as after blk_snapshot_remove).
  * SD_E_NOT_FOUND; SD_E_CONFLICT while it is open. */
 SD_MUST_USE sd_code blk_disk_remove(blk_store *bs, const char *name, sd_err *err);
 /* Creates disk `name` from snapshot `snap`: a new empty top layer over the
@@ -96,7 +103,13 @@ SD_MUST_USE sd_code blk_disk_resize(blk_store *bs, const char *name, uint64_t ne
  * which it is missing: make `from`, then replace. */
 SD_MUST_USE sd_code blk_disk_replace(blk_store *bs, const char *name, const char *from,
                                      sd_err *err);
-/* Removes a snapshot; its layers go when nothing else refers to them. */
+/* Removes a snapshot; its layers go when nothing else refers to them, and
+ * a layer left to one child layer alone is merged into that child, online
+ * (an open disk's handle takes part; its I/O goes on) and crash-safely: a
+ * crash leaves the data right and the next open finishes the merge.  The
+ * merge copies the layer's sectors the child lacks, under the store's lock,
+ * so other metadata calls wait for it.  Also after blk_disk_remove and
+ * blk_disk_replace. */
 SD_MUST_USE sd_code blk_snapshot_remove(blk_store *bs, const char *snap, sd_err *err);
 /* Whether a disk (or snapshot) of that name exists; size and encryption. */
 SD_MUST_USE sd_code blk_disk_info(blk_store *bs, const char *name, uint64_t *size, bool *encrypted,
@@ -150,6 +163,26 @@ SD_MUST_USE sd_code blk_import_raw(blk_store *bs, const char *path, const char *
  * On failure the file is removed. */
 SD_MUST_USE sd_code blk_export_raw(blk_store *bs, const char *src, const sd_secret *dk,
                                    const char *path, sd_err *err);
+
+/* ---- orphan objects ----------------------------------------------------- */
+
+/* An object of a layer that no row names, and the bytes it occupies. */
+typedef void (*blk_orphan_fn)(void *ctx, const char *object, uint64_t bytes);
+
+/* Finds the objects ("<layer>.data", "<layer>.map") of layers no row of
+ * the store names and removes them, or with dry_run only lists them;
+ * fn (may be NULL) sees each.  *count (may be NULL) receives how many.
+ * Objects of other shapes are never touched.  Only while nothing else uses
+ * the store: a copy, import or snapshot under way has objects that no row
+ * names until it commits.  Thread-safe otherwise; SD_E_IO. */
+SD_MUST_USE sd_code blk_store_gc(blk_store *bs, bool dry_run, blk_orphan_fn fn, void *ctx,
+                                 uint64_t *count, sd_err *err);
+/* `sealdisk gc`: blk_store_gc on the local store in dir, which it locks as
+ * blk_store_open_local does but without reclaiming at open (so dry_run
+ * removes nothing).  SD_E_CONFLICT while another process, such as a
+ * running server, has the store open: the server reclaims at its start. */
+SD_MUST_USE sd_code blk_store_gc_local(const char *dir, bool dry_run, blk_orphan_fn fn, void *ctx,
+                                       uint64_t *count, sd_err *err);
 
 /* Number of layers the store holds (for tests of reference counting). */
 SD_MUST_USE sd_code blk_store_layer_count(blk_store *bs, int64_t *out, sd_err *err);

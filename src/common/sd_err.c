@@ -4,6 +4,7 @@
  * here allocates, so reporting an out-of-memory failure cannot itself fail. */
 #include "common/sd_err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,6 +73,13 @@ const char *sd_code_name(sd_code code)
         return "SD_E_NOMEM";
     case SD_E_INTERNAL:
         return "SD_E_INTERNAL";
+    case SD_E_NOSPACE:
+        return "SD_E_NOSPACE";
     }
     return "SD_E_UNKNOWN";
+}
+
+sd_code sd_errno_kind(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? SD_E_NOSPACE : SD_E_IO;
 }

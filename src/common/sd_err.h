@@ -31,6 +31,7 @@ typedef enum sd_code {
     SD_E_IO,        /* storage or network failure */
     SD_E_NOMEM,     /* allocation failed */
     SD_E_INTERNAL,  /* a bug or a library failure we cannot attribute */
+    SD_E_NOSPACE,   /* the storage under us is full (ENOSPC, EDQUOT, SQLITE_FULL) */
 } sd_code;
 
 #define SD_ERR_MSG_MAX 256
@@ -81,6 +82,10 @@ void sd_err_clear(sd_err *err);
 
 /* A stable name for a kind ("SD_E_AUTH"); never NULL. */
 const char *sd_code_name(sd_code code);
+
+/* The kind of a failed system call's errno on storage: SD_E_NOSPACE for a
+ * full file system or quota (ENOSPC, EDQUOT), SD_E_IO otherwise. */
+sd_code sd_errno_kind(int e);
 
 /* Guard macros: every function using them declares `sd_code rc = SD_OK;`
  * and ends with an `out:` label that only cleans up. */

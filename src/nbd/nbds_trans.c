@@ -39,6 +39,10 @@ uint32_t nbds__errno(sd_code rc, const sd_err *err)
         return NBDS_EPERM;
     case SD_E_NOMEM:
         return NBDS_ENOMEM;
+    case SD_E_NOSPACE:
+        /* proto.md: ENOSPC for a write that found no room; the client can
+         * tell the guest its disk is full instead of that it is broken. */
+        return NBDS_ENOSPC;
     case SD_E_NOT_FOUND:
     case SD_E_KEY_STATE:
     case SD_E_AUTH:

@@ -80,6 +80,11 @@ int srv_account_main(int argc, char **argv);
 /* `sealdisk audit [filters]`: prints matching audit lines; exit status. */
 int srv_audit_main(int argc, char **argv);
 
+/* `sealdisk gc [--data-dir DIR] [--dry-run]`: removes (or lists) the
+ * block store's orphan objects; refuses while a server runs; exit status
+ * (3 when the store is in use). */
+int srv_gc_main(int argc, char **argv);
+
 /* `sealdisk nbd-serve --disk NAME --store DIR ...`: a developer command that
  * serves one block-store disk over NBD until SIGTERM/SIGINT; exit status. */
 int srv_nbd_main(int argc, char **argv);

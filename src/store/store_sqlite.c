@@ -53,6 +53,11 @@ static sd_code sqlite_fail(store *s, int src, sd_err *err, const char *file, int
         code = SD_E_NOMEM;
     } else if (prim == SQLITE_MISUSE || prim == SQLITE_RANGE || prim == SQLITE_ERROR) {
         code = SD_E_INTERNAL;
+    } else if (prim == SQLITE_FULL ||
+               (prim == SQLITE_IOERR && s != NULL && s->db != NULL &&
+                sd_errno_kind(sqlite3_system_errno(s->db)) == SD_E_NOSPACE)) {
+        /* SQLITE_FULL, or a write or fsync of the WAL that ran out of room */
+        code = SD_E_NOSPACE;
     }
     return sd_err_set(err, code, file, line, "%s: %s", what,
                       s != NULL && s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));

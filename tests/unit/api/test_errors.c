@@ -64,6 +64,10 @@ static void errors_without_a_code_get_one_from_their_kind(void **state)
     map(API_ECS, SD_E_DENIED, NULL, 403, "Forbidden.NoPermission");
     map(API_ECS, SD_E_THROTTLED, NULL, 429, "Rejected.Throttling");
     map(API_KMS, SD_E_NOMEM, NULL, 503, "SerivceUnavailableTemporary");
+    /* a full store says so, in both products, and is not an InternalError */
+    map(API_ECS, SD_E_NOSPACE, NULL, 507, "InsufficientStorage");
+    map(API_KMS, SD_E_NOSPACE, NULL, 507, "InsufficientStorage");
+    map(API_ECS, SD_E_IO, NULL, 500, "InternalError");
 }
 
 static void errors_with_an_unknown_code_keep_their_kinds_status(void **state)
@@ -77,7 +81,7 @@ static void errors_with_an_unknown_code_keep_their_kinds_status(void **state)
 static void errors_every_kind_is_a_client_or_server_error(void **state)
 {
     (void)state;
-    for (int k = SD_E_INVALID; k <= SD_E_INTERNAL; k++) {
+    for (int k = SD_E_INVALID; k <= SD_E_NOSPACE; k++) {
         sd_err err = SD_ERR_INIT;
         int status = 0;
         const char *code = NULL;

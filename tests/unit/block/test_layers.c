@@ -232,9 +232,11 @@ static void layers_go_when_nothing_refers_to_them(void **state)
     /* the disk goes: its top L2 goes; L1 stays for s2 */
     assert_int_equal(blk_disk_remove(t->bs, "d", NULL), SD_OK);
     assert_int_equal(layers(t), 3);
-    /* s2 goes: L1 goes; L0 stays for the clone */
+    /* s2 goes: L1 goes; L0, now only the clone's background, is merged
+     * into C, objects included */
     assert_int_equal(blk_snapshot_remove(t->bs, "s2", NULL), SD_OK);
-    assert_int_equal(layers(t), 2);
+    assert_int_equal(layers(t), 1);
+    assert_int_equal(data_files(t), 1);
     d = open_disk(t, "c", NULL);
     expect_sector(d, 0, 1);
     expect_sector(d, 1, 0);

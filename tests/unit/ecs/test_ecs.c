@@ -487,6 +487,35 @@ static void instance_with(const ecs_disk_req *data, char inst[ECS_ID_MAX], char 
     fail_msg("no data disk exported for %s", inst);
 }
 
+/* A running instance's encrypted disk takes and deletes snapshots past
+ * the block store's chain depth (128): deleting a snapshot merges its
+ * layer, so CreateSnapshot never runs out; the data and the snapshot kept
+ * last stay right. */
+static void a_disk_takes_and_deletes_snapshots_without_end(void **state)
+{
+    ecs_caller c = alice();
+    ecs_disk_req req = {.size_gib = 20, .encrypted = 1};
+    char inst[ECS_ID_MAX], disk[ECS_ID_MAX], snap[ECS_ID_MAX], prev[ECS_ID_MAX] = "";
+    char inst2[ECS_ID_MAX], disk2[ECS_ID_MAX];
+
+    (void)state;
+    instance_with(&req, inst, disk);
+    for (int i = 0; i < 140; i++) {
+        write_marker(disk, (char)('A' + i % 26));
+        assert_int_equal(ecs_create_snapshot(w->e, &c, disk, NULL, NULL, snap, NULL), SD_OK);
+        if (prev[0] != '\0') {
+            assert_int_equal(ecs_delete_snapshot(w->e, &c, prev, false, NULL), SD_OK);
+        }
+        (void)snprintf(prev, sizeof prev, "%s", snap);
+    }
+    write_marker(disk, 'z');
+    expect_marker(disk, 'z');
+    /* the last snapshot holds the last marker before it: 139 % 26 = 9 */
+    req = (ecs_disk_req){.snapshot_id = snap, .encrypted = -1};
+    instance_with(&req, inst2, disk2);
+    expect_marker(disk2, 'J');
+}
+
 static void r3_r4_snapshots_and_clones_keep_the_key_and_data(void **state)
 {
     ecs_caller c = alice();
@@ -1553,6 +1582,7 @@ int main(void)
         cmocka_unit_test(a_reencrypting_reinit_is_reiniting_until_its_copy_ends),
         cmocka_unit_test(a_restart_mid_reinit_keeps_the_old_data),
         cmocka_unit_test(an_instance_is_pending_until_its_disks_are_made),
+        cmocka_unit_test(a_disk_takes_and_deletes_snapshots_without_end),
 #ifdef SD_FAULTS
         cmocka_unit_test(a_failed_reinit_leaves_the_disk_whole),
         cmocka_unit_test(a_failed_copy_leaves_nothing_available),

@@ -1,7 +1,7 @@
 /* nbds_mem.h: an in-memory blk_export for the NBD server's unit tests and
  * fuzzers (nbdkit's memory plugin, in miniature).  Allocation is tracked
  * per 4096-byte block so block status has holes to report; knobs make the
- * export refuse FAST_ZERO or fail reads.  Header-only: each test binary
+ * export refuse FAST_ZERO, fail reads or be full.  Header-only: each test binary
  * includes it once. */
 #ifndef SD_TEST_NBDS_MEM_H
 #define SD_TEST_NBDS_MEM_H
@@ -23,6 +23,7 @@ typedef struct mem_export {
     int flushes;
     bool refuse_fast_zero;
     bool fail_reads;
+    bool full; /* writes fail as a full store's do */
 } mem_export;
 
 static inline sd_code mem_pread(void *h, void *buf, uint32_t count, uint64_t offset, sd_err *err)
@@ -49,7 +50,9 @@ static inline sd_code mem_pwrite(void *h, const void *buf, uint32_t count, uint6
 {
     mem_export *m = h;
     (void)flags;
-    (void)err;
+    if (m->full) {
+        return sd_err_set(err, SD_E_NOSPACE, SD_HERE, "injected full store");
+    }
     pthread_mutex_lock(&m->mu);
     memcpy(m->data + offset, buf, count);
     mem_mark(m, offset, count, 1);

@@ -564,6 +564,11 @@ static void errors_follow_the_spec_and_keep_the_connection(void **state)
     assert_int_equal(recv_chunk(6, &flags, buf, &len, sizeof buf), 0x8001);
     assert_int_equal(get32(buf), 5); /* EIO */
     F.mem->fail_reads = false;
+    /* a full store is ENOSPC, not EIO; the connection goes on */
+    F.mem->full = true;
+    assert_int_equal(simple(0, CMD_WRITE, 0, 4096, buf), 28);
+    F.mem->full = false;
+    assert_int_equal(simple(0, CMD_WRITE, 0, 4096, buf), 0);
     F.mem->refuse_fast_zero = true;
     assert_int_equal(simple(0x10, CMD_WZ, 0, 4096, NULL), 95); /* ENOTSUP */
     F.mem->refuse_fast_zero = false;

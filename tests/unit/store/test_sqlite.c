@@ -158,6 +158,29 @@ static void sqlite_reports_a_duplicate_key_as_a_conflict(void **state)
     store_close(s);
 }
 
+/* A database that cannot grow (max_page_count stands in for a full file
+ * system: SQLite answers SQLITE_FULL for both) is SD_E_NOSPACE, so the API
+ * can say the storage is full rather than that it broke. */
+static void sqlite_reports_a_full_database_as_no_space(void **state)
+{
+    store *s = NULL;
+    sd_err err = SD_ERR_INIT;
+    sd_code rc = SD_OK;
+
+    (void)state;
+    assert_int_equal(store_open_sqlite(":memory:", &s, NULL), SD_OK);
+    assert_int_equal(store_exec(s, "CREATE TABLE t (b BLOB)", NULL), SD_OK);
+    /* below the limit: the same insert succeeds */
+    assert_int_equal(store_exec(s, "INSERT INTO t VALUES (zeroblob(1000))", NULL), SD_OK);
+    assert_int_equal(store_exec(s, "PRAGMA max_page_count = 8", NULL), SD_OK);
+    for (int i = 0; i < 100 && rc == SD_OK; i++) {
+        rc = store_exec(s, "INSERT INTO t VALUES (zeroblob(1000))", &err);
+    }
+    assert_int_equal(rc, SD_E_NOSPACE);
+    assert_non_null(strstr(err.msg, "full"));
+    store_close(s);
+}
+
 static void sqlite_refuses_bad_sql_and_an_unopenable_path(void **state)
 {
     store *s = NULL;
@@ -204,6 +227,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test(sqlite_binds_reads_and_rolls_back),
         cmocka_unit_test(sqlite_reports_a_duplicate_key_as_a_conflict),
+        cmocka_unit_test(sqlite_reports_a_full_database_as_no_space),
         cmocka_unit_test(sqlite_refuses_bad_sql_and_an_unopenable_path),
         cmocka_unit_test(sqlite_step_fails_cleanly_when_injected),
     };
