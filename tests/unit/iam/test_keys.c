@@ -368,14 +368,12 @@ static void malformed_timestamp_is_refused(void **state)
     rq_free(&x);
 }
 
-/* A request signed now with iam_sign_v1 for a generated key. */
-static void fresh_v1_request(it *t, const char *akid, const sd_secret *s, const char *nonce, rq *x,
-                             iam_params *p)
+/* A request signed with iam_sign_v1 for a generated key, with Timestamp ts. */
+static void v1_request_at(const char *ts, const char *akid, const sd_secret *s, const char *nonce,
+                          rq *x, iam_params *p)
 {
-    char ts[21];
     char sig[29];
     const char *const h[1][2] = {{"host", "127.0.0.1"}};
-    sd_time_iso8601(t->now, ts);
     assert_int_equal(iam_params_add(p, "AccessKeyId", akid, NULL), SD_OK);
     assert_int_equal(iam_params_add(p, "Action", "DescribeRegions", NULL), SD_OK);
     assert_int_equal(iam_params_add(p, "Version", "2014-05-26", NULL), SD_OK);
@@ -387,6 +385,48 @@ static void fresh_v1_request(it *t, const char *akid, const sd_secret *s, const 
     assert_int_equal(iam_params_add(p, "Signature", sig, NULL), SD_OK);
     assert_int_equal(rq_build(x, "GET", "", h, 1, ""), SD_OK);
     x->r.query = p;
+}
+
+/* A request signed now with iam_sign_v1 for a generated key. */
+static void fresh_v1_request(it *t, const char *akid, const sd_secret *s, const char *nonce, rq *x,
+                             iam_params *p)
+{
+    char ts[21];
+    sd_time_iso8601(t->now, ts);
+    v1_request_at(ts, akid, s, nonce, x, p);
+}
+
+/* Older official SDKs send Timestamp with milliseconds; the service accepts it. */
+static void millisecond_timestamp_is_accepted(void **state)
+{
+    it *t = *state;
+    iam_account_info a;
+    iam_key_info k;
+    sd_secret *s = NULL;
+    iam_auth au;
+    rq x;
+    iam_params p = IAM_PARAMS_INIT;
+    sd_err err = SD_ERR_INIT;
+    t->now = 1796240839; /* 2026-12-02T19:47:19Z */
+    account(t, "alice", &a);
+    assert_int_equal(iam_key_create(t->i, a.account_id, &k, &s, NULL), SD_OK);
+    v1_request_at("2026-12-02T19:47:19.772Z", k.access_key_id, s, "n-ms", &x, &p);
+    assert_int_equal(iam_verify(t->i, &x.r, &au, NULL), SD_OK);
+    rq_free(&x);
+    iam_params_free(&p);
+    /* negative twins: a malformed fraction, and the skew check still applies */
+    v1_request_at("2026-12-02T19:47:19.77xZ", k.access_key_id, s, "n-bad", &x, &p);
+    assert_int_equal(iam_verify(t->i, &x.r, &au, &err), SD_E_AUTH);
+    assert_string_equal(err.api_code, "InvalidTimeStamp.Format");
+    rq_free(&x);
+    iam_params_free(&p);
+    sd_err_clear(&err);
+    v1_request_at("2026-12-02T19:31:58.999Z", k.access_key_id, s, "n-old", &x, &p);
+    assert_int_equal(iam_verify(t->i, &x.r, &au, &err), SD_E_AUTH);
+    assert_string_equal(err.api_code, "InvalidTimeStamp.Expired");
+    rq_free(&x);
+    iam_params_free(&p);
+    sd_secret_free(s);
 }
 
 static void keys_authenticate_as_their_account_only(void **state)
@@ -624,6 +664,7 @@ int main(void)
         T(bad_signature_does_not_burn_the_nonce),
         T(clock_skew_beyond_fifteen_minutes_is_refused),
         T(malformed_timestamp_is_refused),
+        T(millisecond_timestamp_is_accepted),
         T(keys_authenticate_as_their_account_only),
         T(concurrent_replays_let_exactly_one_through),
         T(full_replay_cache_fails_closed_then_recovers),
