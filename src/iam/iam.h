@@ -133,7 +133,7 @@ typedef struct iam_sig_info {
  * query and the form body); SD_E_AUTH: IncompleteSignature (malformed
  * Authorization header, unsupported V3 algorithm, a required header not
  * signed or repeated, a signed header absent, a repeated Authorization
- * header). */
+ * header, a content-type or x-acs-* header of the request not signed). */
 SD_MUST_USE sd_code iam_sig_parse(const iam_request *req, iam_sig_info *out, sd_err *err);
 
 /* Appends the StringToSign of req (scheme as iam_sig_parse decides) to out
