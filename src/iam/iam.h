@@ -9,7 +9,8 @@
  *   - iam_open / iam_verify / iam_account_* / iam_key_*: accounts and
  *     AccessKeys persisted in the store, with AccessKey secrets sealed under a
  *     wrapping key (AES-256-GCM, AAD = AccessKeyId), and the full request
- *     authentication with clock-skew and nonce-replay checks.
+ *     authentication with clock-skew and nonce-replay checks (the nonces
+ *     are kept in the store, so a replay is refused across restarts).
  *
  * Errors carry an API Code string (sd_err.api_code): SignatureDoesNotMatch,
  * IncompleteSignature, InvalidTimeStamp.Expired, InvalidTimeStamp.Format,
@@ -18,7 +19,7 @@
  * MissingParameter, InvalidParameter (SD_E_INVALID).
  *
  * Thread model: an iam handle may be shared by many threads (one mutex
- * guards its store handle, secret cache and nonce cache).  iam_params and
+ * guards its store handles and secret cache).  iam_params and
  * iam_request belong to one thread.  The iam_sig_* and parsing functions are
  * pure. */
 #ifndef SD_IAM_H
@@ -176,12 +177,11 @@ typedef struct iam_opts {
     int64_t max_skew;      /* seconds; 900 = ±15 min */
     bool skip_clock_check; /* for replaying captured vectors only */
     bool skip_nonce_check; /* for replaying captured vectors only */
-    size_t nonce_capacity; /* entries in the replay cache (power of two) */
 } iam_opts;
 
-#define IAM_OPTS_INIT                                                    \
-    {                                                                    \
-        NULL, NULL, {NULL, NULL}, {NULL, NULL}, 900, false, false, 65536 \
+#define IAM_OPTS_INIT                                             \
+    {                                                             \
+        NULL, NULL, {NULL, NULL}, {NULL, NULL}, 900, false, false \
     }
 
 /* Caller owns *out (iam_close).  Opens the store and checks the wrapping key
@@ -204,8 +204,10 @@ typedef struct iam_auth {
  * (InvalidTimeStamp.Format / .Expired, SD_E_AUTH), key lookup
  * (InvalidAccessKeyId.NotFound, SD_E_NOT_FOUND; .Inactive, SD_E_DENIED),
  * signature (SignatureDoesNotMatch, SD_E_AUTH), nonce replay within the
- * window (SignatureNonceUsed, SD_E_AUTH; recorded only for requests whose
- * signature verified).  Fills *out on success.  Thread-safe. */
+ * window (SignatureNonceUsed, SD_E_AUTH; recorded in the store, until the
+ * request's timestamp leaves the window, only for requests whose signature
+ * verified; SD_E_IO if the store cannot record it).  Fills *out on
+ * success.  Thread-safe. */
 SD_MUST_USE sd_code iam_verify(iam *self, const iam_request *req, iam_auth *out, sd_err *err);
 
 typedef struct iam_account_info {

@@ -260,14 +260,17 @@ static sd_code set_debug(srv_config *c, const char *v, sd_err *err)
     return copy_str(c->debug, sizeof c->debug, v, "debug", err);
 }
 
+/* Obsolete since the replay records moved to the store: accepted, so an
+ * existing config file still loads, and otherwise ignored. */
 static sd_code set_replay_cache(srv_config *c, const char *v, sd_err *err)
 {
     sd_code rc = SD_OK;
     unsigned long n = 0;
 
+    (void)c;
     SD_TRY(parse_uint(v, 1ul << 24, &n, "replay_cache_entries", err));
-    SD_ENSURE(n >= 1024, err, SD_E_INVALID, "replay_cache_entries must be at least 1024");
-    c->replay_cache_entries = (size_t)n;
+    sd_log(SD_LOG_WARN, "server",
+           "replay_cache_entries is obsolete and ignored: SignatureNonces are kept in the store");
 out:
     return rc;
 }
@@ -294,7 +297,7 @@ static const opt opts[] = {
     {"kms_quota_create", "--kms-quota-create", set_quota_create,
      "KMS CreateKey requests per second per region, 0: none (10)"},
     {"replay_cache_entries", "--replay-cache-entries", set_replay_cache,
-     "signed requests remembered against replay for 15 minutes, 24 bytes each (2097152)"},
+     "obsolete, ignored (SignatureNonces are kept in the store)"},
     {"nbd_listen", "--nbd-listen", set_nbd_listen,
      "ADDRESS:PORT for NBD over TCP, TLS mandatory (default: the unix socket only)"},
     {"nbd_tls_psk", "--nbd-tls-psk", set_nbd_tls_psk, "NBD TLS: a PSK file (identity:hexkey)"},
@@ -324,7 +327,6 @@ void srv_config_defaults(srv_config *c)
     c->passphrase_fd = -1;
     c->http_threads = 2;
     c->kms_quota = (kms_quota)KMS_QUOTA_DEFAULT;
-    c->replay_cache_entries = (size_t)1 << 21;
 }
 
 sd_code srv_config_load(srv_config *c, const char *path, sd_err *err)
