@@ -4,7 +4,9 @@
 # a request with a fresh nonce still passes after the restart.
 source "$(dirname "$0")/../lib/functions.sh"
 requires curl --version
-requires python3 --version
+# the system python: a pyenv shim in PATH takes seconds to start
+py=$(command -p -v python3) || py=python3
+requires "$py" --version
 tmpdir
 bin=${SEALDISK:?SEALDISK must name the sealdisk binary}
 sign=$(dirname "$0")/../lib/sign_v1.py
@@ -33,7 +35,7 @@ SD_SECRET=$(sed -n 's/^access_key_secret = //p' "$HOME/.sealdisk/profile")
 export SD_SECRET
 [[ -n $akid && -n $SD_SECRET ]] || fail "no AccessKey in the profile"
 
-url=$(python3 "$sign" "127.0.0.1:$port" "$akid" DescribeRegions 2014-05-26 nonce-captured)
+url=$("$py" "$sign" "127.0.0.1:$port" "$akid" DescribeRegions 2014-05-26 nonce-captured)
 [[ $(call "$url") == 200 ]] || fail "the signed request failed: $(call "$url")"
 [[ $(call "$url") == "400 SignatureNonceUsed" ]] || fail "a replay was not refused: $(call "$url")"
 
@@ -42,7 +44,7 @@ wait "$pid" || fail "server exited non-zero on SIGTERM"
 start
 r=$(call "$url")
 [[ $r == "400 SignatureNonceUsed" ]] || fail "a replay after a restart was not refused: $r"
-url2=$(python3 "$sign" "127.0.0.1:$port" "$akid" DescribeRegions 2014-05-26 nonce-fresh)
+url2=$("$py" "$sign" "127.0.0.1:$port" "$akid" DescribeRegions 2014-05-26 nonce-fresh)
 r=$(call "$url2")
 [[ $r == 200 ]] || fail "a fresh nonce after the restart failed: $r"
 echo PASS
