@@ -32,6 +32,7 @@ static const code_status code_table[] = {
     {"InvalidVersion", 400},
     {"UnsupportedHTTPMethod", 403},
     {"Throttling", 400},
+    {"Throttling.User", 400},
     {"Rejected.Throttling", 429},
     {"InternalFailure", 500},
     {"InternalError", 500},

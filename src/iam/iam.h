@@ -14,7 +14,7 @@
  *
  * Errors carry an API Code string (sd_err.api_code): SignatureDoesNotMatch,
  * IncompleteSignature, InvalidTimeStamp.Expired, InvalidTimeStamp.Format,
- * SignatureNonceUsed (SD_E_AUTH); InvalidAccessKeyId.NotFound
+ * SignatureNonceUsed (SD_E_AUTH); Throttling.User (SD_E_THROTTLED); InvalidAccessKeyId.NotFound
  * (SD_E_NOT_FOUND); InvalidAccessKeyId.Inactive (SD_E_DENIED);
  * MissingParameter, InvalidParameter (SD_E_INVALID).
  *
@@ -32,6 +32,7 @@
 #include "common/sd_buf.h"
 #include "common/sd_env.h"
 #include "common/sd_err.h"
+#include "common/sd_rate.h"
 #include "common/sd_secret.h"
 
 /* ---- Query / form parameters ----------------------------------------- */
@@ -177,11 +178,17 @@ typedef struct iam_opts {
     int64_t max_skew;      /* seconds; 900 = ±15 min */
     bool skip_clock_check; /* for replaying captured vectors only */
     bool skip_nonce_check; /* for replaying captured vectors only */
+    /* Per-AccessKey request rate (Throttling.User beyond it): tokens per
+     * second and bucket size; user_rate 0: no limit, user_burst 0: rate. */
+    double user_rate;
+    double user_burst;
+    sd_mono_fn mono; /* the rate's clock; NULL: CLOCK_MONOTONIC */
+    void *mono_ctx;
 } iam_opts;
 
-#define IAM_OPTS_INIT                                             \
-    {                                                             \
-        NULL, NULL, {NULL, NULL}, {NULL, NULL}, 900, false, false \
+#define IAM_OPTS_INIT                                                               \
+    {                                                                               \
+        NULL, NULL, {NULL, NULL}, {NULL, NULL}, 900, false, false, 0, 0, NULL, NULL \
     }
 
 /* Caller owns *out (iam_close).  Opens the store and checks the wrapping key
@@ -203,7 +210,10 @@ typedef struct iam_auth {
 /* Authenticates req: structure (iam_sig_parse), timestamp format and skew
  * (InvalidTimeStamp.Format / .Expired, SD_E_AUTH), key lookup
  * (InvalidAccessKeyId.NotFound, SD_E_NOT_FOUND; .Inactive, SD_E_DENIED),
- * signature (SignatureDoesNotMatch, SD_E_AUTH), nonce replay within the
+ * signature (SignatureDoesNotMatch, SD_E_AUTH), the AccessKey's request
+ * rate (Throttling.User, SD_E_THROTTLED; counted only for requests whose
+ * signature verified, so nobody else can spend a key's rate), nonce replay
+ * within the
  * window (SignatureNonceUsed, SD_E_AUTH; recorded in the store, until the
  * request's timestamp leaves the window, only for requests whose signature
  * verified; SD_E_IO if the store cannot record it).  Fills *out on

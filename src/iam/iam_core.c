@@ -18,6 +18,11 @@
  *      request's timestamp leaves the ±max_skew window; expired records are
  *      purged at most once a second (purge_nonces).
  *   4. The wrapping key matches the store's check value or iam_open fails.
+ *   5. A request spends a token of its AccessKey's rate (the bucket lives
+ *      in the key's cache entry) only once its signature verified, and is
+ *      refused with Throttling.User before its nonce is recorded
+ *      (iam_verify).  Each key has its own bucket: one key's flood throttles
+ *      only that key.
  *
  * Key lifecycle: iam_key_create/import → Active ⇄ Inactive (iam_key_set_active)
  * → deleted (iam_key_delete).
@@ -45,6 +50,7 @@ typedef struct cached {
     struct cached *next;
     char akid[IAM_AKID_MAX];
     sd_secret *secret;
+    sd_rate *rate; /* this AccessKey's request rate; NULL: no limit */
 } cached;
 
 struct iam {
@@ -58,6 +64,10 @@ struct iam {
     bool skip_nonce;
     store *nonce_st;   /* replay records only (store_relax_durability) */
     int64_t purged_at; /* clock second of the last purge of expired nonces */
+    double user_rate;  /* per AccessKey, requests per second; 0: no limit */
+    double user_burst;
+    sd_mono_fn mono;
+    void *mono_ctx;
     cached *cache;
 };
 
@@ -197,6 +207,12 @@ sd_code iam_open(const iam_opts *opts, iam **out, sd_err *err)
     self->max_skew = opts->max_skew > 0 ? opts->max_skew : 900;
     self->skip_clock = opts->skip_clock_check;
     self->skip_nonce = opts->skip_nonce_check;
+    SD_ENSURE(opts->user_rate >= 0 && opts->user_burst >= 0, err, SD_E_INVALID,
+              "the per-AccessKey rate must not be negative");
+    self->user_rate = opts->user_rate;
+    self->user_burst = opts->user_burst;
+    self->mono = opts->mono;
+    self->mono_ctx = opts->mono_ctx;
     SD_TRY(sd_secret_dup(opts->wrap_key, &self->wrap, err));
     SD_TRY(store_open_sqlite(opts->db_path, &self->st, err));
     SD_TRY(check_wrap(self, err));
@@ -220,6 +236,7 @@ void iam_close(iam *self)
         cached *c = self->cache;
         self->cache = c->next;
         sd_secret_free(c->secret);
+        sd_rate_free(c->rate);
         free(c);
     }
     store_close(self->nonce_st);
@@ -337,19 +354,26 @@ static sd_code cache_put(iam *self, const char *akid, const sd_secret *secret, s
     SD_ENSURE(c != NULL, err, SD_E_NOMEM, "out of memory");
     cpy(c->akid, sizeof c->akid, akid);
     SD_TRY(sd_secret_dup(secret, &c->secret, err));
+    if (self->user_rate > 0) {
+        SD_TRY(sd_rate_new(self->user_rate, self->user_burst, self->mono, self->mono_ctx, &c->rate,
+                           err));
+    }
     c->next = self->cache;
     self->cache = c;
     c = NULL;
 out:
-    free(c);
+    if (c != NULL) {
+        sd_secret_free(c->secret);
+        free(c);
+    }
     return rc;
 }
 
-static const sd_secret *cache_get(const iam *self, const char *akid)
+static cached *cache_get(const iam *self, const char *akid)
 {
-    for (const cached *c = self->cache; c != NULL; c = c->next) {
+    for (cached *c = self->cache; c != NULL; c = c->next) {
         if (strcmp(c->akid, akid) == 0) {
-            return c->secret;
+            return c;
         }
     }
     return NULL;
@@ -364,6 +388,7 @@ static void cache_drop(iam *self, const char *akid)
         if (strcmp(c->akid, akid) == 0) {
             *pp = c->next;
             sd_secret_free(c->secret);
+            sd_rate_free(c->rate);
             free(c);
             return;
         }
@@ -652,10 +677,10 @@ out:
     return rc;
 }
 
-/* The key's account and secret; the caller holds mu and must not free the
- * returned secret (it belongs to the cache). */
+/* The key's account, and its cache entry (secret and rate); the caller
+ * holds mu and must not free the entry (it belongs to the cache). */
 static sd_code key_secret_locked(iam *self, const char *akid, char account[IAM_ACCOUNT_ID_LEN + 1],
-                                 const sd_secret **out, sd_err *err)
+                                 cached **out, sd_err *err)
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
@@ -706,10 +731,14 @@ static sd_code verify_locked(iam *self, const iam_request *req, const iam_sig_in
                              int64_t now, int64_t ts, iam_auth *out, sd_err *err)
 {
     sd_code rc = SD_OK;
-    const sd_secret *secret = NULL;
+    cached *key = NULL;
 
-    SD_TRY(key_secret_locked(self, info->access_key_id, out->account_id, &secret, err));
-    SD_TRY(iam_sig_check(req, secret, err));
+    SD_TRY(key_secret_locked(self, info->access_key_id, out->account_id, &key, err));
+    SD_TRY(iam_sig_check(req, key->secret, err));
+    /* after the signature, so only the key's holder spends its rate, and
+     * before the nonce, so a refused request leaves no record */
+    SD_ENSUREC(key->rate == NULL || sd_rate_take(key->rate), err, SD_E_THROTTLED, IAM_C_THROTTLE,
+               "Request was denied due to user flow control.");
     if (!self->skip_nonce) {
         /* the request stays acceptable while now <= ts + max_skew */
         SD_TRY(iam__nonce_record(self->nonce_st, info->access_key_id, info->nonce, now,

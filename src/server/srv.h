@@ -42,6 +42,8 @@ typedef struct srv_config {
     char nbd_tls_cert[512]; /* or an x509 certificate */
     char nbd_tls_key[512];  /* and its key */
     char image_dir[512];    /* "" = DATA_DIR/images: per-account image files */
+    double user_rate;       /* signed requests per second per AccessKey; 0: none */
+    double user_burst;      /* requests an AccessKey may send at once */
     char debug[128];        /* modules whose debug lines are shown */
 } srv_config;
 

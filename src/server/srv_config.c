@@ -260,6 +260,16 @@ static sd_code set_debug(srv_config *c, const char *v, sd_err *err)
     return copy_str(c->debug, sizeof c->debug, v, "debug", err);
 }
 
+static sd_code set_user_rate(srv_config *c, const char *v, sd_err *err)
+{
+    return parse_rate(v, "user_rate_limit", &c->user_rate, err);
+}
+
+static sd_code set_user_burst(srv_config *c, const char *v, sd_err *err)
+{
+    return parse_rate(v, "user_rate_burst", &c->user_burst, err);
+}
+
 /* Obsolete since the replay records moved to the store: accepted, so an
  * existing config file still loads, and otherwise ignored. */
 static sd_code set_replay_cache(srv_config *c, const char *v, sd_err *err)
@@ -296,6 +306,10 @@ static const opt opts[] = {
      "KMS ReEncrypt requests per second per region, 0: none (750)"},
     {"kms_quota_create", "--kms-quota-create", set_quota_create,
      "KMS CreateKey requests per second per region, 0: none (10)"},
+    {"user_rate_limit", "--user-rate-limit", set_user_rate,
+     "signed requests per second per AccessKey, beyond which Throttling.User, 0: none (1000)"},
+    {"user_rate_burst", "--user-rate-burst", set_user_burst,
+     "requests an AccessKey may send at once above that rate, 0: the rate (2000)"},
     {"replay_cache_entries", "--replay-cache-entries", set_replay_cache,
      "obsolete, ignored (SignatureNonces are kept in the store)"},
     {"nbd_listen", "--nbd-listen", set_nbd_listen,
@@ -327,6 +341,8 @@ void srv_config_defaults(srv_config *c)
     c->passphrase_fd = -1;
     c->http_threads = 2;
     c->kms_quota = (kms_quota)KMS_QUOTA_DEFAULT;
+    c->user_rate = 1000;
+    c->user_burst = 2000;
 }
 
 sd_code srv_config_load(srv_config *c, const char *path, sd_err *err)

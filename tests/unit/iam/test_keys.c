@@ -36,9 +36,24 @@ static sd_secret *secret_of(const char *s)
     return out;
 }
 
+/* The per-AccessKey rate of the next it_open_with (0: none), on a
+ * monotonic clock the test steps. */
+static double user_rate;
+static double user_burst;
+static int64_t mono_now = 1;
+
+static int64_t fake_mono(void *ctx)
+{
+    return *(const int64_t *)ctx;
+}
+
 static sd_code it_open_with(it *t, const sd_secret *wrap, bool skip, iam **out, sd_err *err)
 {
     iam_opts o = IAM_OPTS_INIT;
+    o.user_rate = user_rate;
+    o.user_burst = user_burst;
+    o.mono = fake_mono;
+    o.mono_ctx = &mono_now;
     o.db_path = t->db;
     o.wrap_key = wrap;
     o.clock = sd_clock_fixed(&t->now);
@@ -617,6 +632,67 @@ static void expired_nonces_are_reusable_and_purged(void **state)
     sd_secret_free(s);
 }
 
+static void access_key_rate_throttles_that_key_only(void **state)
+{
+    it *t = *state;
+    iam_account_info a;
+    iam_account_info b;
+    iam_key_info ka;
+    iam_key_info kb;
+    sd_secret *sa = NULL;
+    sd_secret *sb = NULL;
+    sd_err err = SD_ERR_INIT;
+    iam_close(t->i);
+    user_rate = 1;
+    user_burst = 3;
+    assert_int_equal(it_open_with(t, t->wrap, false, &t->i, NULL), SD_OK);
+    user_rate = 0;
+    user_burst = 0;
+    t->now = 1800000000;
+    account(t, "alice", &a);
+    account(t, "bob", &b);
+    assert_int_equal(iam_key_create(t->i, a.account_id, &ka, &sa, NULL), SD_OK);
+    assert_int_equal(iam_key_create(t->i, b.account_id, &kb, &sb, NULL), SD_OK);
+    assert_int_equal(verify_fresh(t, &ka, sa, "a-1", NULL), SD_OK);
+    assert_int_equal(verify_fresh(t, &ka, sa, "a-2", NULL), SD_OK);
+    assert_int_equal(verify_fresh(t, &ka, sa, "a-3", NULL), SD_OK);
+    assert_int_equal(verify_fresh(t, &ka, sa, "a-4", &err), SD_E_THROTTLED);
+    assert_string_equal(err.api_code, "Throttling.User");
+    /* bob's key has its own bucket */
+    assert_int_equal(verify_fresh(t, &kb, sb, "b-1", NULL), SD_OK);
+    /* a request with a wrong signature spends nothing of bob's rate */
+    for (int j = 0; j < 5; j++) {
+        sd_err_clear(&err);
+        assert_int_equal(verify_fresh(t, &kb, sa, "b-x", &err), SD_E_AUTH);
+    }
+    assert_int_equal(verify_fresh(t, &kb, sb, "b-2", NULL), SD_OK);
+    /* a second later alice has one token again, and the refused request's
+     * nonce was not burned */
+    mono_now += 1000000000;
+    assert_int_equal(verify_fresh(t, &ka, sa, "a-4", NULL), SD_OK);
+    sd_err_clear(&err);
+    assert_int_equal(verify_fresh(t, &ka, sa, "a-5", &err), SD_E_THROTTLED);
+    sd_secret_free(sa);
+    sd_secret_free(sb);
+}
+
+static void no_rate_limit_by_default(void **state)
+{
+    it *t = *state;
+    iam_account_info a;
+    iam_key_info k;
+    sd_secret *s = NULL;
+    t->now = 1800000000;
+    account(t, "alice", &a);
+    assert_int_equal(iam_key_create(t->i, a.account_id, &k, &s, NULL), SD_OK);
+    for (int j = 0; j < 100; j++) {
+        char nonce[32];
+        (void)snprintf(nonce, sizeof nonce, "n-%d", j);
+        assert_int_equal(verify_fresh(t, &k, s, nonce, NULL), SD_OK);
+    }
+    sd_secret_free(s);
+}
+
 /* ---- secrets at rest ---------------------------------------------------- */
 
 static bool file_contains(const char *path, const uint8_t *needle, size_t n)
@@ -735,6 +811,8 @@ int main(void)
         T(replay_is_refused_after_a_reopen),
         T(nonces_are_per_access_key),
         T(expired_nonces_are_reusable_and_purged),
+        T(access_key_rate_throttles_that_key_only),
+        T(no_rate_limit_by_default),
         T(secrets_are_absent_from_the_database_and_wal),
         T(wrong_wrapping_key_fails_clearly),
         T(secrets_survive_a_reopen),
