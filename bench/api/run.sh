@@ -5,7 +5,8 @@
 #   - the in-process ceiling (api_inproc: the same work without HTTP, one thread);
 #   - a minimal libmicrohttpd server answering a fixed body (mhd_fixed).
 # Prints requests/s, p99 latency and the ratios.  The server runs with the
-# KMS quotas off (they would cap it at 1,000/s by design).
+# KMS quotas and the per-AccessKey rate off (they would cap it at 1,000/s by
+# design).
 # Use a release build: cmake --preset release && cmake --build build/release
 set -euo pipefail
 build=${1:?usage: run.sh BUILD_DIR [seconds] [connections]}
@@ -38,7 +39,7 @@ export HOME=$work/home
 mkdir -p "$HOME"
 sp=$(port)
 "$bin" server --data-dir "$work/data" --listen "127.0.0.1:$sp" --api-tls off --kms-quota-crypto 0 \
-    --kms-quota-create 0 >"$work/first" 2>"$work/log" &
+    --kms-quota-create 0 --user-rate-limit 0 >"$work/first" 2>"$work/log" &
 pids+=($!)
 wait_port "$sp" || { echo "server did not start: $(cat "$work/log")" >&2; exit 1; }
 export SD_AKID SD_SECRET SD_KEY_ID SD_BLOB SD_ACTION

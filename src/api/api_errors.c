@@ -34,6 +34,7 @@ static const code_status code_table[] = {
     {"RequestURITooLong", 414},
     {"RequestHeaderFieldsTooLarge", 431},
     {"Throttling", 400},
+    {"Throttling.User", 400},
     {"Rejected.Throttling", 429},
     {"InternalFailure", 500},
     {"InternalError", 500},

@@ -98,8 +98,11 @@ sd_code cli_http_post(const cli_profile *prof, const char *query, const cli_head
         SD_ENSURE(next != NULL, err, SD_E_NOMEM, "out of memory");
         hl = next;
     }
-    /* curl would otherwise add "Expect:" and a form content type */
+    /* curl would otherwise add "Expect:" and a form content type; the
+     * server refuses a V3 request with a content-type it did not sign */
     hl = curl_slist_append(hl, "Expect:");
+    SD_ENSURE(hl != NULL, err, SD_E_NOMEM, "out of memory");
+    hl = curl_slist_append(hl, "Content-Type:");
     SD_ENSURE(hl != NULL, err, SD_E_NOMEM, "out of memory");
     c = curl_easy_init();
     SD_ENSURE(c != NULL, err, SD_E_NOMEM, "cannot start libcurl");

@@ -4,6 +4,7 @@
  * 36-symbol alphabet is used without modulo bias. */
 #include "common/sd_env.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -43,20 +44,53 @@ void sd_time_iso8601(int64_t t, char out[21])
     }
 }
 
+/* The fixed shape "YYYY-MM-DDThh:mm:ss" of s[0..19): strptime alone would
+ * take one-digit fields and leading spaces. */
+static bool iso8601_shape(const char *s)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+
+    for (size_t i = 0; i < sizeof shape - 1; i++) {
+        bool ok = shape[i] == 'd' ? s[i] >= '0' && s[i] <= '9' : s[i] == shape[i];
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
 sd_code sd_time_parse_iso8601(const char *s, int64_t *out, sd_err *err)
 {
     struct tm tm = {0};
     const char *end;
+    size_t n = s != NULL ? strlen(s) : 0;
+    size_t frac = 0;
 
-    if (s == NULL || strlen(s) != 20) {
-        return sd_err_set(err, SD_E_INVALID, SD_HERE, "time must be YYYY-MM-DDThh:mm:ssZ");
+    if (n < 20 || !iso8601_shape(s)) {
+        goto bad;
     }
-    end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (end == NULL || *end != '\0') {
-        return sd_err_set(err, SD_E_INVALID, SD_HERE, "time must be YYYY-MM-DDThh:mm:ssZ");
+    end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (end != s + 19) {
+        goto bad;
+    }
+    /* Older SDKs send milliseconds, as the service accepts: the fraction
+     * is dropped, since the window is counted in whole seconds. */
+    if (*end == '.') {
+        while (end[1 + frac] >= '0' && end[1 + frac] <= '9') {
+            frac++;
+        }
+        if (frac == 0 || frac > 9) {
+            goto bad;
+        }
+        end += 1 + frac;
+    }
+    if (end[0] != 'Z' || end[1] != '\0') {
+        goto bad;
     }
     *out = (int64_t)timegm(&tm);
     return SD_OK;
+bad:
+    return sd_err_set(err, SD_E_INVALID, SD_HERE, "time must be YYYY-MM-DDThh:mm:ss[.fff]Z");
 }
 
 sd_code sd_id_new(const sd_rng *rng, const char *prefix, size_t n, char *out, size_t cap,

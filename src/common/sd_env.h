@@ -42,7 +42,9 @@ SD_MUST_USE static inline sd_code sd_rng_fill(const sd_rng *r, void *buf, size_t
 
 /* Formats t as "YYYY-MM-DDThh:mm:ssZ" into out (at least 21 bytes). */
 void sd_time_iso8601(int64_t t, char out[21]);
-/* Parses "YYYY-MM-DDThh:mm:ssZ" (as the OpenAPI Timestamp); SD_E_INVALID otherwise. */
+/* Parses "YYYY-MM-DDThh:mm:ssZ" (as the OpenAPI Timestamp), optionally with a
+ * fraction of 1-9 digits before the Z ("…:19.772Z", as older SDKs send;
+ * dropped: *out is whole seconds); SD_E_INVALID otherwise. */
 SD_MUST_USE sd_code sd_time_parse_iso8601(const char *s, int64_t *out, sd_err *err);
 
 /* Random identifiers.  prefix + n characters of [0-9a-z], NUL-terminated;

@@ -9,16 +9,17 @@
  *   - iam_open / iam_verify / iam_account_* / iam_key_*: accounts and
  *     AccessKeys persisted in the store, with AccessKey secrets sealed under a
  *     wrapping key (AES-256-GCM, AAD = AccessKeyId), and the full request
- *     authentication with clock-skew and nonce-replay checks.
+ *     authentication with clock-skew and nonce-replay checks (the nonces
+ *     are kept in the store, so a replay is refused across restarts).
  *
  * Errors carry an API Code string (sd_err.api_code): SignatureDoesNotMatch,
  * IncompleteSignature, InvalidTimeStamp.Expired, InvalidTimeStamp.Format,
- * SignatureNonceUsed (SD_E_AUTH); InvalidAccessKeyId.NotFound
+ * SignatureNonceUsed (SD_E_AUTH); Throttling.User (SD_E_THROTTLED); InvalidAccessKeyId.NotFound
  * (SD_E_NOT_FOUND); InvalidAccessKeyId.Inactive (SD_E_DENIED);
  * MissingParameter, InvalidParameter (SD_E_INVALID).
  *
  * Thread model: an iam handle may be shared by many threads (one mutex
- * guards its store handle, secret cache and nonce cache).  iam_params and
+ * guards its store handles and secret cache).  iam_params and
  * iam_request belong to one thread.  The iam_sig_* and parsing functions are
  * pure. */
 #ifndef SD_IAM_H
@@ -31,6 +32,7 @@
 #include "common/sd_buf.h"
 #include "common/sd_env.h"
 #include "common/sd_err.h"
+#include "common/sd_rate.h"
 #include "common/sd_secret.h"
 
 /* ---- Query / form parameters ----------------------------------------- */
@@ -133,7 +135,7 @@ typedef struct iam_sig_info {
  * query and the form body); SD_E_AUTH: IncompleteSignature (malformed
  * Authorization header, unsupported V3 algorithm, a required header not
  * signed or repeated, a signed header absent, a repeated Authorization
- * header). */
+ * header, a content-type or x-acs-* header of the request not signed). */
 SD_MUST_USE sd_code iam_sig_parse(const iam_request *req, iam_sig_info *out, sd_err *err);
 
 /* Appends the StringToSign of req (scheme as iam_sig_parse decides) to out
@@ -176,12 +178,17 @@ typedef struct iam_opts {
     int64_t max_skew;      /* seconds; 900 = ±15 min */
     bool skip_clock_check; /* for replaying captured vectors only */
     bool skip_nonce_check; /* for replaying captured vectors only */
-    size_t nonce_capacity; /* entries in the replay cache (power of two) */
+    /* Per-AccessKey request rate (Throttling.User beyond it): tokens per
+     * second and bucket size; user_rate 0: no limit, user_burst 0: rate. */
+    double user_rate;
+    double user_burst;
+    sd_mono_fn mono; /* the rate's clock; NULL: CLOCK_MONOTONIC */
+    void *mono_ctx;
 } iam_opts;
 
-#define IAM_OPTS_INIT                                                    \
-    {                                                                    \
-        NULL, NULL, {NULL, NULL}, {NULL, NULL}, 900, false, false, 65536 \
+#define IAM_OPTS_INIT                                                               \
+    {                                                                               \
+        NULL, NULL, {NULL, NULL}, {NULL, NULL}, 900, false, false, 0, 0, NULL, NULL \
     }
 
 /* Caller owns *out (iam_close).  Opens the store and checks the wrapping key
@@ -203,9 +210,14 @@ typedef struct iam_auth {
 /* Authenticates req: structure (iam_sig_parse), timestamp format and skew
  * (InvalidTimeStamp.Format / .Expired, SD_E_AUTH), key lookup
  * (InvalidAccessKeyId.NotFound, SD_E_NOT_FOUND; .Inactive, SD_E_DENIED),
- * signature (SignatureDoesNotMatch, SD_E_AUTH), nonce replay within the
- * window (SignatureNonceUsed, SD_E_AUTH; recorded only for requests whose
- * signature verified).  Fills *out on success.  Thread-safe. */
+ * signature (SignatureDoesNotMatch, SD_E_AUTH), the AccessKey's request
+ * rate (Throttling.User, SD_E_THROTTLED; counted only for requests whose
+ * signature verified, so nobody else can spend a key's rate), nonce replay
+ * within the
+ * window (SignatureNonceUsed, SD_E_AUTH; recorded in the store, until the
+ * request's timestamp leaves the window, only for requests whose signature
+ * verified; SD_E_IO if the store cannot record it).  Fills *out on
+ * success.  Thread-safe. */
 SD_MUST_USE sd_code iam_verify(iam *self, const iam_request *req, iam_auth *out, sd_err *err);
 
 typedef struct iam_account_info {

@@ -13,13 +13,24 @@
  *      status is always read from the store, so disabling takes effect on
  *      the next request (iam_key_set_active → iam_verify).
  *   3. A nonce is recorded only after its request's signature verified, so
- *      unauthenticated traffic cannot fill the replay cache (iam_verify).
+ *      unauthenticated traffic cannot write replay records (iam_verify).
+ *      The record is in the store (iam_nonce.c) and lasts until the
+ *      request's timestamp leaves the ±max_skew window; expired records are
+ *      purged at most once a second (purge_nonces).
  *   4. The wrapping key matches the store's check value or iam_open fails.
+ *   5. A request spends a token of its AccessKey's rate (the bucket lives
+ *      in the key's cache entry) only once its signature verified, and is
+ *      refused with Throttling.User before its nonce is recorded
+ *      (iam_verify).  Each key has its own bucket: one key's flood throttles
+ *      only that key.
  *
  * Key lifecycle: iam_key_create/import → Active ⇄ Inactive (iam_key_set_active)
  * → deleted (iam_key_delete).
  *
- * Thread model: one mutex (mu) guards the store handle and both caches. */
+ * Thread model: one mutex (mu) guards both store handles and the cache.
+ * The nonce records go through a handle of their own with relaxed
+ * durability (no fsync per commit: one is written per request), so key and
+ * account writes keep full durability. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +50,7 @@ typedef struct cached {
     struct cached *next;
     char akid[IAM_AKID_MAX];
     sd_secret *secret;
+    sd_rate *rate; /* this AccessKey's request rate; NULL: no limit */
 } cached;
 
 struct iam {
@@ -50,7 +62,12 @@ struct iam {
     int64_t max_skew;
     bool skip_clock;
     bool skip_nonce;
-    iam_nonce_cache *nonces;
+    store *nonce_st;   /* replay records only (store_relax_durability) */
+    int64_t purged_at; /* clock second of the last purge of expired nonces */
+    double user_rate;  /* per AccessKey, requests per second; 0: no limit */
+    double user_burst;
+    sd_mono_fn mono;
+    void *mono_ctx;
     cached *cache;
 };
 
@@ -190,10 +207,19 @@ sd_code iam_open(const iam_opts *opts, iam **out, sd_err *err)
     self->max_skew = opts->max_skew > 0 ? opts->max_skew : 900;
     self->skip_clock = opts->skip_clock_check;
     self->skip_nonce = opts->skip_nonce_check;
+    SD_ENSURE(opts->user_rate >= 0 && opts->user_burst >= 0, err, SD_E_INVALID,
+              "the per-AccessKey rate must not be negative");
+    self->user_rate = opts->user_rate;
+    self->user_burst = opts->user_burst;
+    self->mono = opts->mono;
+    self->mono_ctx = opts->mono_ctx;
     SD_TRY(sd_secret_dup(opts->wrap_key, &self->wrap, err));
-    SD_TRY(iam__nonce_new(opts->nonce_capacity, &self->rng, &self->nonces, err));
     SD_TRY(store_open_sqlite(opts->db_path, &self->st, err));
     SD_TRY(check_wrap(self, err));
+    SD_TRY(store_open_sqlite(opts->db_path, &self->nonce_st, err));
+    SD_TRY(store_relax_durability(self->nonce_st, err));
+    self->purged_at = sd_now(&self->clock);
+    SD_TRY(iam__nonce_purge(self->nonce_st, self->purged_at, err));
     *out = self;
     self = NULL;
 out:
@@ -210,9 +236,10 @@ void iam_close(iam *self)
         cached *c = self->cache;
         self->cache = c->next;
         sd_secret_free(c->secret);
+        sd_rate_free(c->rate);
         free(c);
     }
-    iam__nonce_free(self->nonces);
+    store_close(self->nonce_st);
     store_close(self->st);
     sd_secret_free(self->wrap);
     pthread_mutex_destroy(&self->mu);
@@ -327,19 +354,26 @@ static sd_code cache_put(iam *self, const char *akid, const sd_secret *secret, s
     SD_ENSURE(c != NULL, err, SD_E_NOMEM, "out of memory");
     cpy(c->akid, sizeof c->akid, akid);
     SD_TRY(sd_secret_dup(secret, &c->secret, err));
+    if (self->user_rate > 0) {
+        SD_TRY(sd_rate_new(self->user_rate, self->user_burst, self->mono, self->mono_ctx, &c->rate,
+                           err));
+    }
     c->next = self->cache;
     self->cache = c;
     c = NULL;
 out:
-    free(c);
+    if (c != NULL) {
+        sd_secret_free(c->secret);
+        free(c);
+    }
     return rc;
 }
 
-static const sd_secret *cache_get(const iam *self, const char *akid)
+static cached *cache_get(const iam *self, const char *akid)
 {
-    for (const cached *c = self->cache; c != NULL; c = c->next) {
+    for (cached *c = self->cache; c != NULL; c = c->next) {
         if (strcmp(c->akid, akid) == 0) {
-            return c->secret;
+            return c;
         }
     }
     return NULL;
@@ -354,6 +388,7 @@ static void cache_drop(iam *self, const char *akid)
         if (strcmp(c->akid, akid) == 0) {
             *pp = c->next;
             sd_secret_free(c->secret);
+            sd_rate_free(c->rate);
             free(c);
             return;
         }
@@ -622,29 +657,30 @@ sd_code iam_bootstrap(iam *self, bool *created, iam_account_info *account, iam_k
 
 /* ---- authentication ----------------------------------------------------- */
 
-static sd_code check_time(const iam *self, const iam_sig_info *info, int64_t now, sd_err *err)
+/* *ts gets the request's timestamp. */
+static sd_code check_time(const iam *self, const iam_sig_info *info, int64_t now, int64_t *ts,
+                          sd_err *err)
 {
     sd_code rc = SD_OK;
-    int64_t ts = 0;
     sd_err inner = SD_ERR_INIT;
 
-    if (sd_time_parse_iso8601(info->timestamp, &ts, &inner) != SD_OK) {
+    if (sd_time_parse_iso8601(info->timestamp, ts, &inner) != SD_OK) {
         SD_FAILC(err, SD_E_AUTH, IAM_C_TS_FORMAT,
                  "The specified timestamp or date value is not in the format "
                  "YYYY-MM-DDThh:mm:ssZ.");
     }
     if (!self->skip_clock) {
-        SD_ENSUREC(ts <= now + self->max_skew && ts >= now - self->max_skew, err, SD_E_AUTH,
+        SD_ENSUREC(*ts <= now + self->max_skew && *ts >= now - self->max_skew, err, SD_E_AUTH,
                    IAM_C_TS_EXPIRY, "Specified time stamp or date value is expired.");
     }
 out:
     return rc;
 }
 
-/* The key's account and secret; the caller holds mu and must not free the
- * returned secret (it belongs to the cache). */
+/* The key's account, and its cache entry (secret and rate); the caller
+ * holds mu and must not free the entry (it belongs to the cache). */
 static sd_code key_secret_locked(iam *self, const char *akid, char account[IAM_ACCOUNT_ID_LEN + 1],
-                                 const sd_secret **out, sd_err *err)
+                                 cached **out, sd_err *err)
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
@@ -675,17 +711,39 @@ out:
     return rc;
 }
 
+/* Deletes expired replay records, at most once a clock second: a few
+ * rows at a time under load, nothing when idle.  A failure only delays
+ * the purge. */
+static void purge_nonces(iam *self, int64_t now)
+{
+    sd_err err = SD_ERR_INIT;
+
+    if (now == self->purged_at) {
+        return;
+    }
+    self->purged_at = now;
+    if (iam__nonce_purge(self->nonce_st, now, &err) != SD_OK) {
+        sd_log(SD_LOG_WARN, "iam", "cannot purge expired nonces: %s", err.msg);
+    }
+}
+
 static sd_code verify_locked(iam *self, const iam_request *req, const iam_sig_info *info,
-                             int64_t now, iam_auth *out, sd_err *err)
+                             int64_t now, int64_t ts, iam_auth *out, sd_err *err)
 {
     sd_code rc = SD_OK;
-    const sd_secret *secret = NULL;
+    cached *key = NULL;
 
-    SD_TRY(key_secret_locked(self, info->access_key_id, out->account_id, &secret, err));
-    SD_TRY(iam_sig_check(req, secret, err));
+    SD_TRY(key_secret_locked(self, info->access_key_id, out->account_id, &key, err));
+    SD_TRY(iam_sig_check(req, key->secret, err));
+    /* after the signature, so only the key's holder spends its rate, and
+     * before the nonce, so a refused request leaves no record */
+    SD_ENSUREC(key->rate == NULL || sd_rate_take(key->rate), err, SD_E_THROTTLED, IAM_C_THROTTLE,
+               "Request was denied due to user flow control.");
     if (!self->skip_nonce) {
-        SD_TRY(iam__nonce_record(self->nonces, info->access_key_id, info->nonce, now,
-                                 now + 2 * self->max_skew + 1, err));
+        /* the request stays acceptable while now <= ts + max_skew */
+        SD_TRY(iam__nonce_record(self->nonce_st, info->access_key_id, info->nonce, now,
+                                 ts + self->max_skew + 1, err));
+        purge_nonces(self, now);
     }
 out:
     return rc;
@@ -697,11 +755,12 @@ sd_code iam_verify(iam *self, const iam_request *req, iam_auth *out, sd_err *err
     iam_sig_info info;
     iam_auth a = {0};
     int64_t now = sd_now(&self->clock);
+    int64_t ts = 0;
 
     SD_TRY(iam_sig_parse(req, &info, err));
-    SD_TRY(check_time(self, &info, now, err));
+    SD_TRY(check_time(self, &info, now, &ts, err));
     pthread_mutex_lock(&self->mu);
-    rc = verify_locked(self, req, &info, now, &a, err);
+    rc = verify_locked(self, req, &info, now, ts, &a, err);
     pthread_mutex_unlock(&self->mu);
     SD_TRY(rc);
     a.scheme = info.scheme;

@@ -3,6 +3,7 @@
 #define SD_IAM_INT_H
 
 #include "iam/iam.h"
+#include "store/store.h"
 
 /* The names of API Code strings used in more than one file. */
 #define IAM_C_INVALID   "InvalidParameter"
@@ -14,15 +15,14 @@
 #define IAM_C_NONCE     "SignatureNonceUsed"
 #define IAM_C_AK_NF     "InvalidAccessKeyId.NotFound"
 #define IAM_C_AK_OFF    "InvalidAccessKeyId.Inactive"
+#define IAM_C_THROTTLE  "Throttling.User"
 
-/* Nonce replay cache (iam_nonce.c). Not thread-safe: the iam mutex guards it. */
-typedef struct iam_nonce_cache iam_nonce_cache;
-SD_MUST_USE sd_code iam__nonce_new(size_t capacity, const sd_rng *rng, iam_nonce_cache **out,
-                                   sd_err *err);
-void iam__nonce_free(iam_nonce_cache *c);
-/* Records (akid, nonce) valid until expires; SD_E_AUTH SignatureNonceUsed if
- * a live entry exists, SD_E_THROTTLED if the cache is full of live entries. */
-SD_MUST_USE sd_code iam__nonce_record(iam_nonce_cache *c, const char *akid, const char *nonce,
-                                      int64_t now, int64_t expires, sd_err *err);
+/* Replay records in the store (iam_nonce.c); the iam mutex guards st. */
+/* Records (akid, nonce) until expires.  SD_E_AUTH SignatureNonceUsed if a
+ * record of them has not expired by now; SD_E_IO. */
+SD_MUST_USE sd_code iam__nonce_record(store *st, const char *akid, const char *nonce, int64_t now,
+                                      int64_t expires, sd_err *err);
+/* Deletes the records expired by now.  SD_E_IO. */
+SD_MUST_USE sd_code iam__nonce_purge(store *st, int64_t now, sd_err *err);
 
 #endif

@@ -1,110 +1,55 @@
-/* iam_nonce.c: the SignatureNonce replay cache.
+/* iam_nonce.c: the SignatureNonce replay records, kept in the store.
  *
- * A fixed-size open-addressing table of (tag, expiry).  The tag is the
- * first 16 bytes of SHA-256(salt || AccessKeyId || 0 || nonce), with a
- * random per-process salt, so a client cannot aim nonces at one bucket.  An
- * entry whose expiry has passed is free for reuse; lookups probe a bounded
- * window (IAM_NONCE_PROBE).  When that whole window holds live entries the
- * request is refused (Throttling) rather than forgetting a live nonce: the
- * cache fails closed.  Memory is capacity * 24 bytes, allocated once.
+ * A record (AccessKeyId, nonce, expires) lives in table iam_nonces
+ * (032_iam_nonces.sql) until its request's timestamp leaves the accepted
+ * window, so a replay is refused after a restart and, once nodes share a
+ * store, on every node.  The check and the record are one statement: an
+ * insert on the primary key that, on a conflict, only takes over a row
+ * that has expired.  It changes one row for a fresh nonce and none for a
+ * replay, atomically, whoever else writes the table.
  *
- * Not thread-safe by itself: the iam mutex guards every call. */
-#include <stdlib.h>
-#include <string.h>
-
-#include "crypto/crypto.h"
+ * The key begins with the AccessKeyId, so tenants never share a slot: one
+ * key's flood cannot evict or exhaust another's nonces (its own volume is
+ * bounded by the per-AccessKey rate limit in iam_core.c).  Expired rows are
+ * dead weight only; iam__nonce_purge deletes them, through the index on
+ * expires.
+ *
+ * Not thread-safe by itself: the iam mutex guards the store handle. */
 #include "iam/iam_int.h"
 
-#define IAM_NONCE_PROBE 64
-#define IAM_TAG_LEN     16
-
-typedef struct nonce_slot {
-    uint8_t tag[IAM_TAG_LEN];
-    int64_t expires; /* 0: never used */
-} nonce_slot;
-
-struct iam_nonce_cache {
-    nonce_slot *slots;
-    size_t mask;
-    uint8_t salt[16];
-};
-
-sd_code iam__nonce_new(size_t capacity, const sd_rng *rng, iam_nonce_cache **out, sd_err *err)
-{
-    sd_code rc = SD_OK;
-    iam_nonce_cache *c = NULL;
-    size_t cap = 64;
-
-    while (cap < capacity && cap < ((size_t)1 << 24)) {
-        cap <<= 1;
-    }
-    c = calloc(1, sizeof *c);
-    SD_ENSURE(c != NULL, err, SD_E_NOMEM, "out of memory");
-    c->slots = calloc(cap, sizeof *c->slots);
-    SD_ENSURE(c->slots != NULL, err, SD_E_NOMEM, "out of memory");
-    c->mask = cap - 1;
-    SD_TRY(sd_rng_fill(rng, c->salt, sizeof c->salt, err));
-    *out = c;
-    c = NULL;
-out:
-    iam__nonce_free(c);
-    return rc;
-}
-
-void iam__nonce_free(iam_nonce_cache *c)
-{
-    if (c == NULL) {
-        return;
-    }
-    free(c->slots);
-    free(c);
-}
-
-static sd_code tag_of(const iam_nonce_cache *c, const char *akid, const char *nonce,
-                      uint8_t tag[IAM_TAG_LEN], sd_err *err)
-{
-    sd_code rc = SD_OK;
-    sd_buf b = SD_BUF_INIT(4096);
-    uint8_t h[CRYPTO_SHA256_LEN];
-
-    SD_TRY(sd_buf_append(&b, c->salt, sizeof c->salt, err));
-    SD_TRY(sd_buf_append(&b, akid, strlen(akid) + 1, err));
-    SD_TRY(sd_buf_puts(&b, nonce, err));
-    SD_TRY(crypto_sha256(b.data, b.len, h, err));
-    memcpy(tag, h, IAM_TAG_LEN);
-out:
-    sd_buf_free(&b);
-    return rc;
-}
-
-sd_code iam__nonce_record(iam_nonce_cache *c, const char *akid, const char *nonce, int64_t now,
+sd_code iam__nonce_record(store *st, const char *akid, const char *nonce, int64_t now,
                           int64_t expires, sd_err *err)
 {
     sd_code rc = SD_OK;
-    uint8_t tag[IAM_TAG_LEN];
-    nonce_slot *freeslot = NULL;
-    size_t start;
+    store_stmt *s = NULL;
 
-    SD_TRY(tag_of(c, akid, nonce, tag, err));
-    start = (((size_t)tag[0] << 24) | ((size_t)tag[1] << 16) | ((size_t)tag[2] << 8) | tag[3]) &
-            c->mask;
-    for (size_t i = 0; i < IAM_NONCE_PROBE && i <= c->mask; i++) {
-        nonce_slot *s = &c->slots[(start + i) & c->mask];
-        bool live = s->expires > now;
-        if (live && sd_ct_equal(s->tag, tag, IAM_TAG_LEN)) {
-            SD_FAILC(err, SD_E_AUTH, IAM_C_NONCE, "Specified signature nonce was used already.");
-        }
-        if (!live && freeslot == NULL) {
-            freeslot = s;
-        }
-        if (s->expires == 0) {
-            break; /* never used: nothing further along this probe */
-        }
-    }
-    SD_ENSUREC(freeslot != NULL, err, SD_E_THROTTLED, "Throttling",
-               "Too many requests in the replay window; retry later.");
-    memcpy(freeslot->tag, tag, IAM_TAG_LEN);
-    freeslot->expires = expires;
+    SD_TRY(store_prepare(st,
+                         "INSERT INTO iam_nonces (access_key_id, nonce, expires) VALUES (?, ?, ?)"
+                         " ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires = ?"
+                         " WHERE iam_nonces.expires <= ?",
+                         &s, err));
+    SD_TRY(store_bind_text(s, 1, akid, err));
+    SD_TRY(store_bind_text(s, 2, nonce, err));
+    SD_TRY(store_bind_int64(s, 3, expires, err));
+    SD_TRY(store_bind_int64(s, 4, expires, err));
+    SD_TRY(store_bind_int64(s, 5, now, err));
+    SD_TRY(store_step_done(s, err));
+    SD_ENSUREC(store_changes(st) == 1, err, SD_E_AUTH, IAM_C_NONCE,
+               "Specified signature nonce was used already.");
 out:
+    store_stmt_free(s);
+    return rc;
+}
+
+sd_code iam__nonce_purge(store *st, int64_t now, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *s = NULL;
+
+    SD_TRY(store_prepare(st, "DELETE FROM iam_nonces WHERE expires <= ?", &s, err));
+    SD_TRY(store_bind_int64(s, 1, now, err));
+    SD_TRY(store_step_done(s, err));
+out:
+    store_stmt_free(s);
     return rc;
 }

@@ -7,8 +7,9 @@
  *
  * V3 ACS3-HMAC-SHA256 (§3.4): the canonical request is built from the
  * SignedHeaders list of the Authorization header (which must be sorted,
- * unique, present, and include host and the x-acs-* headers that carry the
- * action, version, date, nonce and body hash); the body hash must equal
+ * unique, present, and include host, content-type when the request has
+ * one, and every x-acs-* header of the request, as the official signer
+ * signs them); the body hash must equal
  * x-acs-content-sha256; StringToSign = "ACS3-HMAC-SHA256\n"
  * hex(SHA-256(canonical request)); the signature is hex(HMAC-SHA256(secret,
  * StringToSign)).
@@ -185,8 +186,29 @@ static bool sh_contains(const char *sh, const char *name)
     return false;
 }
 
+/* The headers the official V3 signer signs whenever a request has them. */
+static bool signable(const char *name)
+{
+    return strcmp(name, "host") == 0 || strcmp(name, "content-type") == 0 ||
+           strncmp(name, "x-acs-", 6) == 0;
+}
+
+/* Every header of req that the official signer signs is in sh. */
+static sd_code sh_covers(const iam_request *req, const char *sh, sd_err *err)
+{
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (signable(req->headers[i].name) && !sh_contains(sh, req->headers[i].name)) {
+            return incomplete(err, "host, content-type and every x-acs-* header must be signed");
+        }
+    }
+    return SD_OK;
+}
+
 /* SignedHeaders: non-empty lower-case names, strictly ascending, each
- * present in the request, and the required ones among them. */
+ * present in the request, the required ones among them, and every header
+ * of the request that the official signer signs (content-type, x-acs-*):
+ * an unsigned one could be changed in flight without breaking the
+ * signature. */
 static sd_code sh_validate(const iam_request *req, const char *sh, sd_err *err)
 {
     sd_code rc = SD_OK;
@@ -224,6 +246,7 @@ static sd_code sh_validate(const iam_request *req, const char *sh, sd_err *err)
             FAIL_INCOMPLETE("a required header is repeated");
         }
     }
+    SD_TRY(sh_covers(req, sh, err));
 out:
     return rc;
 }
@@ -580,12 +603,6 @@ sd_code iam_sign_v1(const char *method, const iam_params *params, const sd_secre
 out:
     sd_buf_free(&sts);
     return rc;
-}
-
-static bool signable(const char *name)
-{
-    return strcmp(name, "host") == 0 || strcmp(name, "content-type") == 0 ||
-           strncmp(name, "x-acs-", 6) == 0;
 }
 
 sd_code iam_sign_v3(const iam_request *req, const char *access_key_id, const sd_secret *secret,

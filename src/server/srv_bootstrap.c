@@ -42,7 +42,8 @@ sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root, const char *
     o.wrap_key = wrap;
     o.clock = sd_clock_system();
     o.rng = crypto_rng_system();
-    o.nonce_capacity = c->replay_cache_entries;
+    o.user_rate = c->user_rate;
+    o.user_burst = c->user_burst;
     SD_TRY(iam_open(&o, out, err));
     SD_TRY(iam_bootstrap(*out, &created, &acct, &key, &secret, err));
     if (!created) {

@@ -330,14 +330,27 @@ static sd_code set_debug(srv_config *c, const char *v, sd_err *err)
     return copy_str(c->debug, sizeof c->debug, v, "debug", err);
 }
 
+static sd_code set_user_rate(srv_config *c, const char *v, sd_err *err)
+{
+    return parse_rate(v, "user_rate_limit", &c->user_rate, err);
+}
+
+static sd_code set_user_burst(srv_config *c, const char *v, sd_err *err)
+{
+    return parse_rate(v, "user_rate_burst", &c->user_burst, err);
+}
+
+/* Obsolete since the replay records moved to the store: accepted, so an
+ * existing config file still loads, and otherwise ignored. */
 static sd_code set_replay_cache(srv_config *c, const char *v, sd_err *err)
 {
     sd_code rc = SD_OK;
     unsigned long n = 0;
 
+    (void)c;
     SD_TRY(parse_uint(v, 1ul << 24, &n, "replay_cache_entries", err));
-    SD_ENSURE(n >= 1024, err, SD_E_INVALID, "replay_cache_entries must be at least 1024");
-    c->replay_cache_entries = (size_t)n;
+    sd_log(SD_LOG_WARN, "server",
+           "replay_cache_entries is obsolete and ignored: SignatureNonces are kept in the store");
 out:
     return rc;
 }
@@ -372,8 +385,12 @@ static const opt opts[] = {
      "KMS ReEncrypt requests per second per region, 0: none (750)"},
     {"kms_quota_create", "--kms-quota-create", set_quota_create,
      "KMS CreateKey requests per second per region, 0: none (10)"},
+    {"user_rate_limit", "--user-rate-limit", set_user_rate,
+     "signed requests per second per AccessKey, beyond which Throttling.User, 0: none (1000)"},
+    {"user_rate_burst", "--user-rate-burst", set_user_burst,
+     "requests an AccessKey may send at once above that rate, 0: the rate (2000)"},
     {"replay_cache_entries", "--replay-cache-entries", set_replay_cache,
-     "signed requests remembered against replay for 15 minutes, 24 bytes each (2097152)"},
+     "obsolete, ignored (SignatureNonces are kept in the store)"},
     {"nbd_listen", "--nbd-listen", set_nbd_listen,
      "ADDRESS:PORT for NBD over TCP, TLS mandatory (default: the unix socket only)"},
     {"nbd_tls_psk", "--nbd-tls-psk", set_nbd_tls_psk, "NBD TLS: a PSK file (identity:hexkey)"},
@@ -414,7 +431,8 @@ void srv_config_defaults(srv_config *c)
     c->http_threads = 2;
     c->api_tls = true;
     c->kms_quota = (kms_quota)KMS_QUOTA_DEFAULT;
-    c->replay_cache_entries = (size_t)1 << 21;
+    c->user_rate = 1000;
+    c->user_burst = 2000;
 }
 
 sd_code srv_config_load(srv_config *c, const char *path, sd_err *err)

@@ -79,6 +79,13 @@ const uint8_t *store_col_blob(store_stmt *st, int col, size_t *len);
 /* Rows changed by the last INSERT/UPDATE/DELETE on this handle. */
 int64_t store_changes(store *s);
 
+/* Relaxes durability on this handle only: its commits survive a crash of
+ * the process but the last ones may be lost on power failure or an OS
+ * crash (SQLite: synchronous=NORMAL in WAL mode, no fsync per commit).
+ * For high-rate records whose rare loss is tolerable (replay nonces); a
+ * handle that writes key material keeps the default. */
+SD_MUST_USE sd_code store_relax_durability(store *s, sd_err *err);
+
 /* Makes every committed transaction durable and shrinks the WAL
  * (a checkpoint); used after destroying key material. */
 SD_MUST_USE sd_code store_checkpoint(store *s, sd_err *err);

@@ -287,6 +287,11 @@ int64_t store_changes(store *s)
     return sqlite3_changes64(s->db);
 }
 
+sd_code store_relax_durability(store *s, sd_err *err)
+{
+    return store_exec(s, "PRAGMA synchronous=NORMAL", err);
+}
+
 sd_code store_checkpoint(store *s, sd_err *err)
 {
     int src = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);

@@ -28,10 +28,14 @@ typedef struct fixture {
     api_audit *audit;
     api_server *srv;
     iam_account_info account;
+    iam_account_info other;
     unsigned nonce;
 } fixture;
 
-static inline fixture *fx_open(size_t max_body)
+/* A server whose AccessKeys may send user_rate requests per second, with
+ * bursts of user_burst (0: no limit); besides testid/testsecret, a second
+ * account has otherid/othersecret. */
+static inline fixture *fx_open_limited(size_t max_body, double user_rate, double user_burst)
 {
     fixture *f = calloc(1, sizeof *f);
     kms_opts ko = {0};
@@ -56,11 +60,17 @@ static inline fixture *fx_open(size_t max_body)
     io.wrap_key = wrap;
     io.clock = sd_clock_system();
     io.rng = crypto_rng_system();
+    io.user_rate = user_rate;
+    io.user_burst = user_burst;
     assert_int_equal(iam_open(&io, &f->i, NULL), SD_OK);
     sd_secret_free(wrap);
     assert_int_equal(iam_account_create(f->i, "tenant", &f->account, NULL), SD_OK);
     assert_int_equal(sd_secret_from("testsecret", 10, &secret, NULL), SD_OK);
     assert_int_equal(iam_key_import(f->i, f->account.account_id, "testid", secret, NULL), SD_OK);
+    sd_secret_free(secret);
+    assert_int_equal(iam_account_create(f->i, "other", &f->other, NULL), SD_OK);
+    assert_int_equal(sd_secret_from("othersecret", 11, &secret, NULL), SD_OK);
+    assert_int_equal(iam_key_import(f->i, f->other.account_id, "otherid", secret, NULL), SD_OK);
     sd_secret_free(secret);
     (void)snprintf(f->path, sizeof f->path, "%s/audit.log", f->dir);
     assert_int_equal(api_audit_open(f->path, &f->audit, NULL), SD_OK);
@@ -72,6 +82,11 @@ static inline fixture *fx_open(size_t max_body)
     ao.clock = sd_clock_system();
     assert_int_equal(api_server_start(&ao, &f->srv, NULL), SD_OK);
     return f;
+}
+
+static inline fixture *fx_open(size_t max_body)
+{
+    return fx_open_limited(max_body, 0, 0);
 }
 
 static inline void fx_close(fixture *f)
@@ -129,11 +144,11 @@ static inline void fx_roundtrip(int fd, const char *req, char *resp, size_t cap)
     }
 }
 
-/* A v1-signed POST of Action with NULL-terminated name, value pairs (a
- * NULL value drops the pair: for tests of absent parameters); the
- * response (status line, headers, body) into resp. */
-static inline void fx_call(fixture *f, const char *action, const char *const *kv, char *resp,
-                           size_t cap)
+/* A POST of Action v1-signed with akid and secret, with NULL-terminated
+ * name, value pairs (a NULL value drops the pair: for tests of absent
+ * parameters); the response (status line, headers, body) into resp. */
+static inline void fx_call_as(fixture *f, const char *akid, const char *secret_text,
+                              const char *action, const char *const *kv, char *resp, size_t cap)
 {
     iam_params p = IAM_PARAMS_INIT;
     sd_buf q = SD_BUF_INIT((size_t)1 << 20);
@@ -151,7 +166,7 @@ static inline void fx_call(fixture *f, const char *action, const char *const *kv
     assert_int_equal(iam_params_add(&p, "Action", action, NULL), SD_OK);
     assert_int_equal(iam_params_add(&p, "Version", "2016-01-20", NULL), SD_OK);
     assert_int_equal(iam_params_add(&p, "Format", "JSON", NULL), SD_OK);
-    assert_int_equal(iam_params_add(&p, "AccessKeyId", "testid", NULL), SD_OK);
+    assert_int_equal(iam_params_add(&p, "AccessKeyId", akid, NULL), SD_OK);
     assert_int_equal(iam_params_add(&p, "SignatureMethod", "HMAC-SHA1", NULL), SD_OK);
     assert_int_equal(iam_params_add(&p, "SignatureVersion", "1.0", NULL), SD_OK);
     assert_int_equal(iam_params_add(&p, "SignatureNonce", nonce, NULL), SD_OK);
@@ -161,7 +176,7 @@ static inline void fx_call(fixture *f, const char *action, const char *const *kv
             assert_int_equal(iam_params_add(&p, kv[i], kv[i + 1], NULL), SD_OK);
         }
     }
-    assert_int_equal(sd_secret_from("testsecret", 10, &secret, NULL), SD_OK);
+    assert_int_equal(sd_secret_from(secret_text, strlen(secret_text), &secret, NULL), SD_OK);
     assert_int_equal(iam_sign_v1("POST", &p, secret, sig, NULL), SD_OK);
     sd_secret_free(secret);
     assert_int_equal(iam_params_add(&p, "Signature", sig, NULL), SD_OK);
@@ -184,6 +199,13 @@ static inline void fx_call(fixture *f, const char *action, const char *const *kv
     free(req);
     sd_buf_free(&q);
     iam_params_free(&p);
+}
+
+/* fx_call_as with testid/testsecret. */
+static inline void fx_call(fixture *f, const char *action, const char *const *kv, char *resp,
+                           size_t cap)
+{
+    fx_call_as(f, "testid", "testsecret", action, kv, resp, cap);
 }
 
 /* The body of a response (after the blank line). */

@@ -35,6 +35,8 @@ static void errors_named_codes_get_the_contract_status(void **state)
     map(API_ECS, SD_E_AUTH, "SignatureDoesNotMatch", 400, "SignatureDoesNotMatch");
     map(API_ECS, SD_E_NOT_FOUND, "InvalidAccessKeyId.NotFound", 404, "InvalidAccessKeyId.NotFound");
     map(API_KMS, SD_E_THROTTLED, "Rejected.Throttling", 429, "Rejected.Throttling");
+    map(API_KMS, SD_E_THROTTLED, "Throttling.User", 400, "Throttling.User");
+    map(API_ECS, SD_E_THROTTLED, "Throttling.User", 400, "Throttling.User");
 }
 
 static void errors_ecs_codes_get_the_contract_status(void **state)

@@ -201,6 +201,45 @@ static void pipeline_refuses_unknown_actions_versions_and_regions(void **state)
            "200", NULL, NULL);
 }
 
+/* One AccessKey's flood is answered Throttling.User (HTTP 400, as the
+ * service answers); another key is not affected. */
+static void pipeline_throttles_a_flooding_access_key_only(void **state)
+{
+    fixture *g = fx_open_limited((size_t)1 << 20, 0.001, 5);
+    char *resp = malloc(RESP_MAX);
+    int throttled = 0;
+
+    (void)state;
+    for (int i = 0; i < 8; i++) {
+        fx_call(g, "ListKeys", NULL, resp, RESP_MAX);
+        if (strstr(resp, "HTTP/1.1 400") != NULL &&
+            strstr(resp, "\"Code\":\"Throttling.User\"") != NULL) {
+            assert_non_null(strstr(resp, "user flow control"));
+            throttled++;
+        } else {
+            assert_non_null(strstr(resp, "HTTP/1.1 200"));
+        }
+    }
+    assert_int_equal(throttled, 3); /* a burst of 5, and a token per 1000 s */
+    fx_call_as(g, "otherid", "othersecret", "ListKeys", NULL, resp, RESP_MAX);
+    assert_non_null(strstr(resp, "HTTP/1.1 200"));
+    free(resp);
+    fx_close(g);
+}
+
+/* Twin: the same flood passes without a limit. */
+static void pipeline_serves_a_burst_without_a_limit(void **state)
+{
+    char *resp = malloc(RESP_MAX);
+
+    (void)state;
+    for (int i = 0; i < 8; i++) {
+        fx_call(fx, "ListKeys", NULL, resp, RESP_MAX);
+        assert_non_null(strstr(resp, "HTTP/1.1 200"));
+    }
+    free(resp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +250,8 @@ int main(void)
         cmocka_unit_test(pipeline_refuses_over_long_values),
         cmocka_unit_test(pipeline_refuses_bad_base64_and_bad_json),
         cmocka_unit_test(pipeline_refuses_unknown_actions_versions_and_regions),
+        cmocka_unit_test(pipeline_throttles_a_flooding_access_key_only),
+        cmocka_unit_test(pipeline_serves_a_burst_without_a_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -45,11 +45,29 @@ static void iso8601_round_trips(void **state)
     assert_int_equal(t, 1700000000);
 }
 
+static void iso8601_accepts_fractional_seconds(void **state)
+{
+    const char *const good[] = {"2023-11-14T22:13:20.772Z", "2023-11-14T22:13:20.9Z",
+                                "2023-11-14T22:13:20.123456789Z"};
+    int64_t t = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        t = 0;
+        assert_int_equal(sd_time_parse_iso8601(good[i], &t, NULL), SD_OK);
+        assert_int_equal(t, 1700000000); /* the fraction is dropped, never rounded up */
+    }
+}
+
 static void iso8601_refuses_other_forms(void **state)
 {
     const char *const bad[] = {"2023-11-14 22:13:20Z",      "2023-11-14T22:13:20",
                                "2023-11-14T22:13:20+08:00", "",
-                               "2023-13-14T22:13:20Z",      "yesterday"};
+                               "2023-13-14T22:13:20Z",      "yesterday",
+                               "2023-11-14T22:13:20.Z",     "2023-11-14T22:13:20.772",
+                               "2023-11-14T22:13:20.7x2Z",  "2023-11-14T22:13:20.1234567890Z",
+                               "2023-11-14T22:13:20Z.5",    "2023-11-14T22:13:20.772ZZ",
+                               "2023-1-14T22:13:20Z",       " 2023-11-14T22:13:20Z"};
     int64_t t = 5;
 
     (void)state;
@@ -116,6 +134,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(clock_fixed_follows_its_variable),
         cmocka_unit_test(iso8601_round_trips),
+        cmocka_unit_test(iso8601_accepts_fractional_seconds),
         cmocka_unit_test(iso8601_refuses_other_forms),
         cmocka_unit_test(ids_have_prefix_length_and_alphabet),
         cmocka_unit_test(ids_refuse_a_short_buffer),

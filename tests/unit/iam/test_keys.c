@@ -16,6 +16,7 @@
 #include "common/sd_b64.h"
 #include "crypto/crypto.h"
 #include "iam_test.h"
+#include "store/store.h"
 
 /* 2026-11-22T10:27:10Z, the time of the captured vectors. */
 #define T_VEC 1795343230
@@ -35,12 +36,24 @@ static sd_secret *secret_of(const char *s)
     return out;
 }
 
-static size_t nonce_capacity = 65536;
+/* The per-AccessKey rate of the next it_open_with (0: none), on a
+ * monotonic clock the test steps. */
+static double user_rate;
+static double user_burst;
+static int64_t mono_now = 1;
+
+static int64_t fake_mono(void *ctx)
+{
+    return *(const int64_t *)ctx;
+}
 
 static sd_code it_open_with(it *t, const sd_secret *wrap, bool skip, iam **out, sd_err *err)
 {
     iam_opts o = IAM_OPTS_INIT;
-    o.nonce_capacity = nonce_capacity;
+    o.user_rate = user_rate;
+    o.user_burst = user_burst;
+    o.mono = fake_mono;
+    o.mono_ctx = &mono_now;
     o.db_path = t->db;
     o.wrap_key = wrap;
     o.clock = sd_clock_fixed(&t->now);
@@ -368,14 +381,12 @@ static void malformed_timestamp_is_refused(void **state)
     rq_free(&x);
 }
 
-/* A request signed now with iam_sign_v1 for a generated key. */
-static void fresh_v1_request(it *t, const char *akid, const sd_secret *s, const char *nonce, rq *x,
-                             iam_params *p)
+/* A request signed with iam_sign_v1 for a generated key, with Timestamp ts. */
+static void v1_request_at(const char *ts, const char *akid, const sd_secret *s, const char *nonce,
+                          rq *x, iam_params *p)
 {
-    char ts[21];
     char sig[29];
     const char *const h[1][2] = {{"host", "127.0.0.1"}};
-    sd_time_iso8601(t->now, ts);
     assert_int_equal(iam_params_add(p, "AccessKeyId", akid, NULL), SD_OK);
     assert_int_equal(iam_params_add(p, "Action", "DescribeRegions", NULL), SD_OK);
     assert_int_equal(iam_params_add(p, "Version", "2014-05-26", NULL), SD_OK);
@@ -387,6 +398,48 @@ static void fresh_v1_request(it *t, const char *akid, const sd_secret *s, const 
     assert_int_equal(iam_params_add(p, "Signature", sig, NULL), SD_OK);
     assert_int_equal(rq_build(x, "GET", "", h, 1, ""), SD_OK);
     x->r.query = p;
+}
+
+/* A request signed now with iam_sign_v1 for a generated key. */
+static void fresh_v1_request(it *t, const char *akid, const sd_secret *s, const char *nonce, rq *x,
+                             iam_params *p)
+{
+    char ts[21];
+    sd_time_iso8601(t->now, ts);
+    v1_request_at(ts, akid, s, nonce, x, p);
+}
+
+/* Older official SDKs send Timestamp with milliseconds; the service accepts it. */
+static void millisecond_timestamp_is_accepted(void **state)
+{
+    it *t = *state;
+    iam_account_info a;
+    iam_key_info k;
+    sd_secret *s = NULL;
+    iam_auth au;
+    rq x;
+    iam_params p = IAM_PARAMS_INIT;
+    sd_err err = SD_ERR_INIT;
+    t->now = 1796240839; /* 2026-12-02T19:47:19Z */
+    account(t, "alice", &a);
+    assert_int_equal(iam_key_create(t->i, a.account_id, &k, &s, NULL), SD_OK);
+    v1_request_at("2026-12-02T19:47:19.772Z", k.access_key_id, s, "n-ms", &x, &p);
+    assert_int_equal(iam_verify(t->i, &x.r, &au, NULL), SD_OK);
+    rq_free(&x);
+    iam_params_free(&p);
+    /* negative twins: a malformed fraction, and the skew check still applies */
+    v1_request_at("2026-12-02T19:47:19.77xZ", k.access_key_id, s, "n-bad", &x, &p);
+    assert_int_equal(iam_verify(t->i, &x.r, &au, &err), SD_E_AUTH);
+    assert_string_equal(err.api_code, "InvalidTimeStamp.Format");
+    rq_free(&x);
+    iam_params_free(&p);
+    sd_err_clear(&err);
+    v1_request_at("2026-12-02T19:31:58.999Z", k.access_key_id, s, "n-old", &x, &p);
+    assert_int_equal(iam_verify(t->i, &x.r, &au, &err), SD_E_AUTH);
+    assert_string_equal(err.api_code, "InvalidTimeStamp.Expired");
+    rq_free(&x);
+    iam_params_free(&p);
+    sd_secret_free(s);
 }
 
 static void keys_authenticate_as_their_account_only(void **state)
@@ -469,45 +522,173 @@ static void concurrent_replays_let_exactly_one_through(void **state)
     assert_int_equal(r.replayed, 7);
 }
 
-static void full_replay_cache_fails_closed_then_recovers(void **state)
+/* One fresh v1 request of key k with nonce at t->now through iam_verify. */
+static sd_code verify_fresh(it *t, const iam_key_info *k, const sd_secret *s, const char *nonce,
+                            sd_err *err)
+{
+    rq x;
+    iam_params p = IAM_PARAMS_INIT;
+    iam_auth au;
+    sd_code rc;
+    fresh_v1_request(t, k->access_key_id, s, nonce, &x, &p);
+    rc = iam_verify(t->i, &x.r, &au, err);
+    rq_free(&x);
+    iam_params_free(&p);
+    return rc;
+}
+
+static int64_t nonce_rows(const it *t)
+{
+    store *st = NULL;
+    store_stmt *q = NULL;
+    bool row = false;
+    int64_t n;
+    assert_int_equal(store_open_sqlite(t->db, &st, NULL), SD_OK);
+    assert_int_equal(store_prepare(st, "SELECT count(*) FROM iam_nonces", &q, NULL), SD_OK);
+    assert_int_equal(store_step(q, &row, NULL), SD_OK);
+    assert_true(row);
+    n = store_col_int64(q, 0);
+    store_stmt_free(q);
+    store_close(st);
+    return n;
+}
+
+static void replay_is_refused_after_a_reopen(void **state)
+{
+    it *t = *state;
+    iam_account_info a;
+    iam_auth au;
+    sd_err err = SD_ERR_INIT;
+    import_testid(t, "alice", &a);
+    assert_int_equal(verify_vector(t, 0, &au, NULL), SD_OK);
+    assert_int_equal(verify_vector(t, 2, &au, NULL), SD_OK);
+    /* a restart: the replay records are in the store, not in the handle */
+    iam_close(t->i);
+    t->i = NULL;
+    assert_int_equal(it_open_with(t, t->wrap, false, &t->i, NULL), SD_OK);
+    assert_int_equal(verify_vector(t, 0, &au, &err), SD_E_AUTH);
+    assert_string_equal(err.api_code, "SignatureNonceUsed");
+    sd_err_clear(&err);
+    assert_int_equal(verify_vector(t, 2, &au, &err), SD_E_AUTH);
+    assert_string_equal(err.api_code, "SignatureNonceUsed");
+    /* negative twin: a nonce never used passes after the restart */
+    assert_int_equal(verify_vector(t, 1, &au, NULL), SD_OK);
+}
+
+static void nonces_are_per_access_key(void **state)
+{
+    it *t = *state;
+    iam_account_info a;
+    iam_account_info b;
+    iam_key_info ka;
+    iam_key_info kb;
+    sd_secret *sa = NULL;
+    sd_secret *sb = NULL;
+    sd_err err = SD_ERR_INIT;
+    t->now = 1800000000;
+    account(t, "alice", &a);
+    account(t, "bob", &b);
+    assert_int_equal(iam_key_create(t->i, a.account_id, &ka, &sa, NULL), SD_OK);
+    assert_int_equal(iam_key_create(t->i, b.account_id, &kb, &sb, NULL), SD_OK);
+    /* alice uses many nonces, among them the one bob will use */
+    for (int j = 0; j < 50; j++) {
+        char nonce[32];
+        (void)snprintf(nonce, sizeof nonce, "n-%d", j);
+        assert_int_equal(verify_fresh(t, &ka, sa, nonce, NULL), SD_OK);
+    }
+    assert_int_equal(verify_fresh(t, &kb, sb, "n-7", NULL), SD_OK);
+    /* each key's own reuse is still refused */
+    assert_int_equal(verify_fresh(t, &ka, sa, "n-7", &err), SD_E_AUTH);
+    assert_string_equal(err.api_code, "SignatureNonceUsed");
+    sd_err_clear(&err);
+    assert_int_equal(verify_fresh(t, &kb, sb, "n-7", &err), SD_E_AUTH);
+    assert_string_equal(err.api_code, "SignatureNonceUsed");
+    sd_secret_free(sa);
+    sd_secret_free(sb);
+}
+
+static void expired_nonces_are_reusable_and_purged(void **state)
 {
     it *t = *state;
     iam_account_info a;
     iam_key_info k;
     sd_secret *s = NULL;
-    iam_auth au;
-    char nonce[32];
-    sd_code rc = SD_OK;
-    size_t accepted = 0;
     sd_err err = SD_ERR_INIT;
-    iam_close(t->i);
-    nonce_capacity = 64;
-    assert_int_equal(it_open_with(t, t->wrap, false, &t->i, NULL), SD_OK);
-    nonce_capacity = 65536;
     t->now = 1800000000;
     account(t, "alice", &a);
     assert_int_equal(iam_key_create(t->i, a.account_id, &k, &s, NULL), SD_OK);
-    for (size_t j = 0; j < 200 && rc == SD_OK; j++) {
-        rq x;
-        iam_params p = IAM_PARAMS_INIT;
-        snprintf(nonce, sizeof nonce, "n-%zu", j);
-        fresh_v1_request(t, k.access_key_id, s, nonce, &x, &p);
-        rc = iam_verify(t->i, &x.r, &au, &err);
-        accepted += rc == SD_OK;
-        rq_free(&x);
-        iam_params_free(&p);
+    assert_int_equal(verify_fresh(t, &k, s, "n-1", NULL), SD_OK);
+    assert_int_equal(verify_fresh(t, &k, s, "n-2", NULL), SD_OK);
+    assert_true(nonce_rows(t) == 2);
+    /* the last second of the window: still a replay */
+    t->now += 900;
+    assert_int_equal(verify_fresh(t, &k, s, "n-1", &err), SD_E_AUTH);
+    assert_string_equal(err.api_code, "SignatureNonceUsed");
+    /* past it, a request with that nonce and a new timestamp passes, and
+     * the expired record of n-2 is purged */
+    t->now += 1;
+    assert_int_equal(verify_fresh(t, &k, s, "n-1", NULL), SD_OK);
+    assert_true(nonce_rows(t) == 1);
+    sd_secret_free(s);
+}
+
+static void access_key_rate_throttles_that_key_only(void **state)
+{
+    it *t = *state;
+    iam_account_info a;
+    iam_account_info b;
+    iam_key_info ka;
+    iam_key_info kb;
+    sd_secret *sa = NULL;
+    sd_secret *sb = NULL;
+    sd_err err = SD_ERR_INIT;
+    iam_close(t->i);
+    user_rate = 1;
+    user_burst = 3;
+    assert_int_equal(it_open_with(t, t->wrap, false, &t->i, NULL), SD_OK);
+    user_rate = 0;
+    user_burst = 0;
+    t->now = 1800000000;
+    account(t, "alice", &a);
+    account(t, "bob", &b);
+    assert_int_equal(iam_key_create(t->i, a.account_id, &ka, &sa, NULL), SD_OK);
+    assert_int_equal(iam_key_create(t->i, b.account_id, &kb, &sb, NULL), SD_OK);
+    assert_int_equal(verify_fresh(t, &ka, sa, "a-1", NULL), SD_OK);
+    assert_int_equal(verify_fresh(t, &ka, sa, "a-2", NULL), SD_OK);
+    assert_int_equal(verify_fresh(t, &ka, sa, "a-3", NULL), SD_OK);
+    assert_int_equal(verify_fresh(t, &ka, sa, "a-4", &err), SD_E_THROTTLED);
+    assert_string_equal(err.api_code, "Throttling.User");
+    /* bob's key has its own bucket */
+    assert_int_equal(verify_fresh(t, &kb, sb, "b-1", NULL), SD_OK);
+    /* a request with a wrong signature spends nothing of bob's rate */
+    for (int j = 0; j < 5; j++) {
+        sd_err_clear(&err);
+        assert_int_equal(verify_fresh(t, &kb, sa, "b-x", &err), SD_E_AUTH);
     }
-    assert_int_equal(rc, SD_E_THROTTLED);
-    assert_true(accepted >= 1 && accepted <= 64);
-    /* after the window, the entries expire and requests pass again */
-    t->now += 2 * 900 + 2;
-    {
-        rq x;
-        iam_params p = IAM_PARAMS_INIT;
-        fresh_v1_request(t, k.access_key_id, s, "n-late", &x, &p);
-        assert_int_equal(iam_verify(t->i, &x.r, &au, NULL), SD_OK);
-        rq_free(&x);
-        iam_params_free(&p);
+    assert_int_equal(verify_fresh(t, &kb, sb, "b-2", NULL), SD_OK);
+    /* a second later alice has one token again, and the refused request's
+     * nonce was not burned */
+    mono_now += 1000000000;
+    assert_int_equal(verify_fresh(t, &ka, sa, "a-4", NULL), SD_OK);
+    sd_err_clear(&err);
+    assert_int_equal(verify_fresh(t, &ka, sa, "a-5", &err), SD_E_THROTTLED);
+    sd_secret_free(sa);
+    sd_secret_free(sb);
+}
+
+static void no_rate_limit_by_default(void **state)
+{
+    it *t = *state;
+    iam_account_info a;
+    iam_key_info k;
+    sd_secret *s = NULL;
+    t->now = 1800000000;
+    account(t, "alice", &a);
+    assert_int_equal(iam_key_create(t->i, a.account_id, &k, &s, NULL), SD_OK);
+    for (int j = 0; j < 100; j++) {
+        char nonce[32];
+        (void)snprintf(nonce, sizeof nonce, "n-%d", j);
+        assert_int_equal(verify_fresh(t, &k, s, nonce, NULL), SD_OK);
     }
     sd_secret_free(s);
 }
@@ -624,9 +805,14 @@ int main(void)
         T(bad_signature_does_not_burn_the_nonce),
         T(clock_skew_beyond_fifteen_minutes_is_refused),
         T(malformed_timestamp_is_refused),
+        T(millisecond_timestamp_is_accepted),
         T(keys_authenticate_as_their_account_only),
         T(concurrent_replays_let_exactly_one_through),
-        T(full_replay_cache_fails_closed_then_recovers),
+        T(replay_is_refused_after_a_reopen),
+        T(nonces_are_per_access_key),
+        T(expired_nonces_are_reusable_and_purged),
+        T(access_key_rate_throttles_that_key_only),
+        T(no_rate_limit_by_default),
         T(secrets_are_absent_from_the_database_and_wal),
         T(wrong_wrapping_key_fails_clearly),
         T(secrets_survive_a_reopen),

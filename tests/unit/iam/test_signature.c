@@ -437,6 +437,74 @@ static void v3_refuses_repeated_required_headers(void **state)
     rq_free(&x);
 }
 
+/* x with one more header that its Authorization does not sign. */
+static void add_unsigned_header(rq *x, const char *name, const char *value)
+{
+    assert_true(x->r.n_headers < IAMV_MAX_HEADERS);
+    x->h[x->r.n_headers].name = name;
+    x->h[x->r.n_headers].value = value;
+    x->r.n_headers++;
+}
+
+static void expect_incomplete(const rq *x)
+{
+    sd_secret *k = secret_of("testsecret");
+    iam_sig_info info;
+    sd_err err = SD_ERR_INIT;
+    assert_int_equal(iam_sig_check(&x->r, k, &err), SD_E_AUTH);
+    assert_string_equal(err.api_code, "IncompleteSignature");
+    sd_err_clear(&err);
+    assert_int_equal(iam_sig_parse(&x->r, &info, &err), SD_E_AUTH);
+    assert_string_equal(err.api_code, "IncompleteSignature");
+    sd_secret_free(k);
+}
+
+static void v3_refuses_an_unsigned_content_type(void **state)
+{
+    const char *const ct[1][2] = {{"content-type", "application/json"}};
+    const char *h[IAMV_MAX_HEADERS][2];
+    char authz[512];
+    rq x;
+    sd_secret *k = secret_of("testsecret");
+    (void)state;
+    /* signed with the content-type: accepted */
+    v3_resigned(&x, ct, 1, "/", h, authz, sizeof authz);
+    assert_non_null(strstr(authz, "SignedHeaders=content-type;host;"));
+    assert_int_equal(iam_sig_check(&x.r, k, NULL), SD_OK);
+    rq_free(&x);
+    /* signed without it, sent with it: refused, though the HMAC matches */
+    v3_resigned(&x, NULL, 0, "/", h, authz, sizeof authz);
+    assert_int_equal(iam_sig_check(&x.r, k, NULL), SD_OK);
+    add_unsigned_header(&x, "content-type", "application/json");
+    expect_incomplete(&x);
+    rq_free(&x);
+    sd_secret_free(k);
+}
+
+static void v3_refuses_an_unsigned_acs_header(void **state)
+{
+    const char *const extra[1][2] = {{"x-acs-retry-attempts", "1"}};
+    const char *h[IAMV_MAX_HEADERS][2];
+    char authz[512];
+    rq x;
+    sd_secret *k = secret_of("testsecret");
+    (void)state;
+    v3_resigned(&x, extra, 1, "/", h, authz, sizeof authz);
+    assert_int_equal(iam_sig_check(&x.r, k, NULL), SD_OK);
+    rq_free(&x);
+    v3_resigned(&x, NULL, 0, "/", h, authz, sizeof authz);
+    add_unsigned_header(&x, "x-acs-retry-attempts", "1");
+    expect_incomplete(&x);
+    rq_free(&x);
+    /* headers the signer leaves out may stay unsigned */
+    v3_resigned(&x, NULL, 0, "/", h, authz, sizeof authz);
+    add_unsigned_header(&x, "user-agent", "AlibabaCloud (linux; x64) Node.js");
+    add_unsigned_header(&x, "accept", "application/json");
+    assert_int_equal(iam_sig_check(&x.r, k, NULL), SD_OK);
+    rq_free(&x);
+    sd_secret_free(k);
+}
+
 /* ---- signing ------------------------------------------------------------ */
 
 static void sign_v1_reproduces_the_sdk_signature(void **state)
@@ -526,6 +594,8 @@ int main(void)
         cmocka_unit_test(v3_signs_repeated_headers_sorted_and_joined),
         cmocka_unit_test(v3_signs_the_path),
         cmocka_unit_test(v3_refuses_repeated_required_headers),
+        cmocka_unit_test(v3_refuses_an_unsigned_content_type),
+        cmocka_unit_test(v3_refuses_an_unsigned_acs_header),
         cmocka_unit_test(sign_v1_reproduces_the_sdk_signature),
         cmocka_unit_test(sign_v3_reproduces_the_sdk_authorization),
         cmocka_unit_test(body_hash_of_empty_body_is_the_known_value),

@@ -38,6 +38,7 @@ static void config_defaults_are_the_embedded_ones(void **state)
     assert_string_equal(c.passphrase_env, "SEALDISK_ROOT_PASSPHRASE");
     assert_int_equal(c.passphrase_fd, -1);
     assert_true(c.data_dir[0] == '/');
+    assert_true(c.user_rate == 1000 && c.user_burst == 2000);
 }
 
 static void config_file_then_flags_win(void **state)
@@ -50,12 +51,14 @@ static void config_file_then_flags_win(void **state)
 
     (void)state;
     write_conf("listen = 127.0.0.2:7000\nregion = eu-central-1\nroot_key = passphrase\n"
-               "http_threads = 8\n");
+               "http_threads = 8\nuser_rate_limit = 50\nuser_rate_burst = 0\n"
+               "replay_cache_entries = 4096\n");
     srv_config_defaults(&c);
     assert_int_equal(srv_config_load(&c, path, NULL), SD_OK);
     assert_string_equal(c.listen_addr, "127.0.0.2");
     assert_int_equal(c.listen_port, 7000);
     assert_int_equal(c.http_threads, 8);
+    assert_true(c.user_rate == 50 && c.user_burst == 0);
     assert_string_equal(c.root_key, "passphrase");
     assert_int_equal(srv_config_flags(&c, 4, argv, &cfg, &help, NULL), SD_OK);
     assert_false(help);
@@ -123,6 +126,8 @@ static void config_file_refuses_unknown_keys_and_bad_values(void **state)
         "api_tls = \n",
         "api_insecure_http = on\n",
         "api_tls_cert = \n",
+        "user_rate_limit = -1\n",
+        "user_rate_burst = lots\n",
     };
     srv_config c;
 

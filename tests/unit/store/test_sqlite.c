@@ -82,6 +82,21 @@ static void sqlite_creates_a_private_wal_database_with_migrations(void **state)
     store_close(s);
 }
 
+static void sqlite_relaxes_durability_on_one_handle_only(void **state)
+{
+    store *a = NULL;
+    store *b = NULL;
+
+    (void)state;
+    assert_int_equal(store_open_sqlite(path, &a, NULL), SD_OK);
+    assert_int_equal(store_open_sqlite(path, &b, NULL), SD_OK);
+    assert_int_equal(store_relax_durability(b, NULL), SD_OK);
+    assert_true(scalar(b, "PRAGMA synchronous") == 1); /* NORMAL */
+    assert_true(scalar(a, "PRAGMA synchronous") == 2); /* FULL, the default */
+    store_close(b);
+    store_close(a);
+}
+
 static void sqlite_refuses_a_database_from_a_newer_version(void **state)
 {
     store *s = NULL;
@@ -223,6 +238,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(sqlite_creates_a_private_wal_database_with_migrations,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(sqlite_relaxes_durability_on_one_handle_only, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(sqlite_refuses_a_database_from_a_newer_version, setup,
                                         teardown),
         cmocka_unit_test(sqlite_binds_reads_and_rolls_back),
