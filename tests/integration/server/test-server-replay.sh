@@ -14,7 +14,7 @@ data=$TMPDIR_TEST/data
 port=$(free_port)
 
 start() {
-    "$bin" server --data-dir "$data" --listen "127.0.0.1:$port" >/dev/null 2>>"$TMPDIR_TEST/log" &
+    "$bin" server --data-dir "$data" --listen "127.0.0.1:$port" --api-tls off >/dev/null 2>>"$TMPDIR_TEST/log" &
     pid=$!
     cleanup_fn "kill $pid 2>/dev/null || true"
     wait_for_port "$port" || fail "server did not listen: $(cat "$TMPDIR_TEST/log")"

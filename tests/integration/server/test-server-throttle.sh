@@ -14,7 +14,7 @@ data=$TMPDIR_TEST/data
 port=$(free_port)
 
 # one request a second, bursts of 3: far slower than any client below
-"$bin" server --data-dir "$data" --listen "127.0.0.1:$port" --user-rate-limit 1 \
+"$bin" server --data-dir "$data" --listen "127.0.0.1:$port" --api-tls off --user-rate-limit 1 \
     --user-rate-burst 3 >/dev/null 2>"$TMPDIR_TEST/log" &
 pid=$!
 cleanup_fn "kill $pid 2>/dev/null || true"
