@@ -38,9 +38,12 @@ typedef struct srv_config {
     kms_quota kms_quota;      /* per-region request quotas (alibaba-api.md figures) */
     char nbd_listen_addr[64]; /* "" = no TCP NBD listener (the unix socket only) */
     uint16_t nbd_listen_port;
-    char nbd_tls_psk[512];       /* TLS (mandatory on TCP): a PSK file, */
-    char nbd_tls_cert[512];      /* or an x509 certificate */
-    char nbd_tls_key[512];       /* and its key */
+    char nbd_tls_psk[512];       /* refused: TCP uses per-instance PSKs */
+    char nbd_tls_cert[512];      /* refused, as is */
+    char nbd_tls_key[512];       /* its key */
+    unsigned nbd_socket_mode;    /* of each instance's socket: 0600 (default) or 0660 */
+    long nbd_socket_uid;         /* its owner; -1: the server's */
+    long nbd_socket_gid;         /* its group; -1: the server's */
     char image_dir[512];         /* "" = DATA_DIR/images: per-account image files */
     size_t replay_cache_entries; /* SignatureNonces remembered (fail closed when full) */
     char debug[128];             /* modules whose debug lines are shown */
