@@ -688,6 +688,17 @@ describe('DescribeDisks, DescribeSnapshots and DescribeInstances filters and pag
     assert.equal(existsSync(dp.Socket), false, 'the socket went with the instance');
     await o.deleteInstance(id, true);
   });
+
+  test('MultiAttach: Disabled is the only kind of disk', async () => {
+    const o = ops(me.ecs);
+    await rejects(() => me.ecs.createDisk(new Ecs.CreateDiskRequest({ regionId: REGION,
+      zoneId: 'cn-hangzhou-a', size: 20, multiAttach: 'Enabled' })), 'InvalidParameter.MultiAttach', 400);
+    const { diskId } = (await me.ecs.createDisk(new Ecs.CreateDiskRequest({ regionId: REGION,
+      zoneId: 'cn-hangzhou-a', size: 20, multiAttach: 'Disabled' }))).body;
+    const d = (await me.ecsRaw('DescribeDisks', { DiskIds: JSON.stringify([diskId]) })).Disks.Disk[0];
+    assert.equal(d.MultiAttach, 'Disabled');
+    await o.deleteDisk(diskId);
+  });
 });
 
 // ---- errors ----------------------------------------------------------------------

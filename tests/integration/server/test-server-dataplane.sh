@@ -3,7 +3,7 @@
 # it lists and opens that instance's disks and nothing else (not another
 # instance's, not another tenant's); there is no shared socket; the socket
 # goes with StopInstance; DescribeInstanceDataPlane answers the owner only
-# and is audited.
+# and is audited; a disk is attached to one instance (MultiAttach).
 source "$(dirname "$0")/../lib/functions.sh"
 requires nbdinfo --version
 tmpdir
@@ -70,6 +70,18 @@ grep -q InvalidInstanceId.NotFound "$TMPDIR_TEST/err" || fail "wrong refusal: $(
     fail "audit failed"
 [[ $(grep -c "\"$x\"" "$TMPDIR_TEST/audit") == 2 ]] || fail "not audited: $(cat "$TMPDIR_TEST/audit")"
 grep -q InvalidInstanceId.NotFound "$TMPDIR_TEST/audit" || fail "the refusal is not audited"
+
+# one instance per disk
+if "$bin" ecs CreateDisk --ZoneId cn-hangzhou-a --Size 1 --MultiAttach Enabled >/dev/null \
+    2>"$TMPDIR_TEST/err"; then
+    fail "a multi-attach disk was made"
+fi
+grep -q InvalidParameter.MultiAttach "$TMPDIR_TEST/err" || fail "wrong refusal: $(cat "$TMPDIR_TEST/err")"
+call "$bin" ecs CreateDisk --ZoneId cn-hangzhou-a --Size 1 --MultiAttach Disabled
+if "$bin" ecs AttachDisk --InstanceId "$y" --DiskId "$x_disk" >/dev/null 2>"$TMPDIR_TEST/err"; then
+    fail "x's disk was attached to y too"
+fi
+grep -q IncorrectDiskStatus "$TMPDIR_TEST/err" || fail "wrong refusal: $(cat "$TMPDIR_TEST/err")"
 
 # StopInstance: the socket and the credential are gone
 call "$bin" ecs StopInstance --InstanceId "$x"
