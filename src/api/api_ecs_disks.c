@@ -28,6 +28,7 @@ sd_code api__ECS_CreateDisk(api_req *r)
     ecs_caller c;
     ecs_disk_spec s = {.encrypted = -1};
     char disk_id[ECS_ID_MAX];
+    const char *multi = NULL;
 
     SD_TRY(api__ecs_begin(r, &c));
     SD_TRY(api_param_str(r->params, "ZoneId", 63, &s.zone, r->err));
@@ -42,6 +43,13 @@ sd_code api__ECS_CreateDisk(api_req *r)
     SD_TRY(api__tristate(r, "Encrypted", &s.encrypted));
     SD_TRY(api_param_str(r->params, "KMSKeyId", ECS_KEY_MAX - 1, &s.kms_key_id, r->err));
     SD_TRY(api_param_str(r->params, "ClientToken", 64, &s.client_token, r->err));
+    SD_TRY(api_param_str(r->params, "MultiAttach", 16, &multi, r->err));
+    /* A disk is served to the one instance it is attached to, and to
+     * nothing else (DESIGN §6): a shared disk is refused, not faked. */
+    SD_ENSUREC(multi == NULL || multi[0] == '\0' || strcmp(multi, "Disabled") == 0, r->err,
+               SD_E_INVALID, "InvalidParameter.MultiAttach",
+               "MultiAttach=%s is not supported: a disk is attached to one instance at a time.",
+               multi);
     SD_TRY(ecs_create_disk(r->opts->ecs, &c, &s, disk_id, r->err));
     api_json_str(r->j, "DiskId", disk_id);
     api_json_str(r->j, "OrderId", "");

@@ -320,6 +320,66 @@ sd_code api__ECS_StopInstance(api_req *r)
     return power(r, POWER_STOP);
 }
 
+/* ---- DescribeInstanceDataPlane (extension) ---------------------------------- */
+
+/* The credential a hypervisor needs to reach this instance's disks and no
+ * others': the instance's own socket and, with NBD over TCP, its TLS PSK
+ * identity and key (hex, as psktool writes them).  Only the instance's
+ * account gets an answer; the call is audited (api_request.c). */
+static void dataplane_body(api_req *r, const char *id, const ecs_dataplane *dp)
+{
+    static const char hex[] = "0123456789abcdef";
+    char key[2 * 64 + 1];
+    char uri[ECS_URI_MAX + 256];
+    size_t n = dp->psk != NULL ? sd_secret_len(dp->psk) : 0;
+    const uint8_t *k = dp->psk != NULL ? sd_secret_data(dp->psk) : NULL;
+
+    for (size_t i = 0; i < n && i < 64; i++) {
+        key[2 * i] = hex[k[i] >> 4];
+        key[2 * i + 1] = hex[k[i] & 15];
+    }
+    api_json_str(r->j, "InstanceId", id);
+    api_json_str(r->j, "Socket", dp->socket);
+    api_json_str(r->j, "TcpAddress", dp->tcp_address);
+    api_json_str(r->j, "PskIdentity", dp->psk_identity);
+    api_json_strn(r->j, "PskKey", key, 2 * (n < 64 ? n : 64));
+    sd_wipe(key, sizeof key);
+    api_json_obj_begin(r->j, "Disks");
+    api_json_arr_begin(r->j, "Disk");
+    for (size_t i = 0; i < dp->ndisks; i++) {
+        api_json_obj_begin(r->j, NULL);
+        api_json_str(r->j, "DiskId", dp->disks[i].disk_id);
+        api_json_str(r->j, "NbdUri", dp->disks[i].uri);
+        uri[0] = '\0';
+        if (dp->tcp_address[0] != '\0') {
+            /* libnbd's form; the client adds tls-psk-file=FILE */
+            (void)snprintf(uri, sizeof uri, "nbds://%s@%s/%s", dp->psk_identity, dp->tcp_address,
+                           dp->disks[i].disk_id);
+        }
+        api_json_str(r->j, "NbdsUri", uri);
+        api_json_obj_end(r->j);
+    }
+    api_json_arr_end(r->j);
+    api_json_obj_end(r->j);
+}
+
+sd_code api__ECS_DescribeInstanceDataPlane(api_req *r)
+{
+    sd_code rc = SD_OK;
+    ecs_caller c;
+    const char *id = NULL;
+    ecs_dataplane dp = {.psk = NULL};
+
+    SD_TRY(api__ecs_begin(r, &c));
+    SD_TRY(api_param_req(r->params, "InstanceId", &id, r->err));
+    (void)snprintf(r->resource, sizeof r->resource, "%s", id); /* the audit line's */
+    SD_TRY(ecs_describe_dataplane(r->opts->ecs, &c, id, &dp, r->err));
+    dataplane_body(r, id, &dp);
+out:
+    ecs_dataplane_clear(&dp);
+    return rc;
+}
+
 sd_code api__ECS_RebootInstance(api_req *r)
 {
     return power(r, POWER_REBOOT);

@@ -10,7 +10,8 @@
  *   3. pick the product from the version and the handler from the actions
  *      table; resolve the region;
  *   4. run the handler into a response that starts with RequestId;
- *   5. write one audit line for every KMS call, success or failure.
+ *   5. write one audit line for every KMS call, success or failure, and
+ *      for every DescribeInstanceDataPlane (it hands out disk access).
  * A failure anywhere becomes the error body of the contract (§5.2). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,13 +266,16 @@ static int error_body(api_product product, const api_http_req *hr, const sd_err 
     return status;
 }
 
-/* Step 5: one line per KMS call, whatever its outcome. */
+/* Step 5: one line per KMS call, whatever its outcome, and per request for
+ * an instance's data-plane credential (who asked for a key to its disks). */
 static void audit(const api_server_opts *o, const pipeline *pl, const api_http_req *hr,
                   const char *code, int status)
 {
     api_audit_rec rec;
+    bool dataplane = pl->product == API_ECS && pl->act != NULL &&
+                     strcmp(pl->act->name, "DescribeInstanceDataPlane") == 0;
 
-    if (o->audit == NULL || pl->product != API_KMS) {
+    if (o->audit == NULL || (pl->product != API_KMS && !dataplane)) {
         return;
     }
     rec = (api_audit_rec){

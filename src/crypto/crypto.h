@@ -106,8 +106,10 @@ SD_MUST_USE sd_code crypto_hmac(crypto_hmac_alg alg, const uint8_t *key, size_t 
 
 /* ---- TLS sessions (the NBD server's STARTTLS) --------------------------- */
 
-/* A server-side TLS configuration (x509 or PSK), immutable once made and
- * shared by every connection; and one TLS session over a socket. */
+/* A server-side TLS configuration (x509 or PSK) shared by every
+ * connection; and one TLS session over a socket.  A PSK context's table of
+ * identities may change while it serves (crypto_tls_ctx_psk_add/remove,
+ * under its own lock); everything else is fixed once made. */
 typedef struct crypto_tls_ctx crypto_tls_ctx;
 typedef struct crypto_tls crypto_tls;
 
@@ -120,8 +122,19 @@ SD_MUST_USE sd_code crypto_tls_ctx_x509(const char *cert_file, const char *key_f
  * GnuTLS psktool format (one "identity:hexkey" line per client; the format
  * qemu's tls-creds-psk and libnbd's tls-psk-file read).  The keys live in
  * sd_secrets.  TLS 1.3 PSK with (EC)DHE, as GnuTLS clients do it, and TLS
- * 1.2 PSK suites.  SD_E_INVALID: bad or empty file. */
+ * 1.2 PSK suites.  psk_file NULL: the table starts empty (identities come
+ * from crypto_tls_ctx_psk_add).  SD_E_INVALID: bad or empty file. */
 SD_MUST_USE sd_code crypto_tls_ctx_psk(const char *psk_file, crypto_tls_ctx **out, sd_err *err);
+/* Adds identity (1..128 bytes) with a copy of key (1..64 bytes) to a PSK
+ * context; new handshakes accept it at once.  Thread-safe.
+ * SD_E_INVALID: not a PSK context, bad sizes; SD_E_CONFLICT: identity
+ * taken. */
+SD_MUST_USE sd_code crypto_tls_ctx_psk_add(crypto_tls_ctx *c, const char *identity,
+                                           const sd_secret *key, sd_err *err);
+/* Forgets identity (its key is wiped); later handshakes with it fail,
+ * sessions already made are untouched.  Unknown identities are ignored.
+ * Thread-safe. */
+void crypto_tls_ctx_psk_remove(crypto_tls_ctx *c, const char *identity);
 /* Wipes the keys and frees; accepts NULL. */
 void crypto_tls_ctx_free(crypto_tls_ctx *c);
 
@@ -132,6 +145,9 @@ void crypto_tls_ctx_free(crypto_tls_ctx *c);
  * The process must ignore SIGPIPE (OpenSSL writes with write(2)). */
 SD_MUST_USE sd_code crypto_tls_accept(const crypto_tls_ctx *c, int fd, int timeout_ms,
                                       crypto_tls **out, sd_err *err);
+/* The PSK identity the peer authenticated with (borrowed, valid while t
+ * lives), or NULL for a certificate session. */
+const char *crypto_tls_psk_identity(const crypto_tls *t);
 /* Reads 1..n bytes into buf; *got = 0 at the peer's orderly end.  Waits at
  * most the session's timeout (crypto_tls_set_timeout) for data. */
 SD_MUST_USE sd_code crypto_tls_read(crypto_tls *t, void *buf, size_t n, size_t *got, sd_err *err);

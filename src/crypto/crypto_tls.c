@@ -11,6 +11,13 @@
  * preference and then skip the PSK).  TLS 1.2 PSK suites are offered too,
  * through the older callback.
  *
+ * The PSK table can change while the context serves: the NBD server gives
+ * each running instance its own identity.  Lookups (from OpenSSL's
+ * callbacks, during a handshake) and changes take the context's mutex, and
+ * a callback copies the key out under it, so a removed key is never read.
+ * The identity a session authenticated with is remembered in the session
+ * (crypto_tls_psk_identity): it says who the peer is.
+ *
  * A session's socket is non-blocking: every SSL call is made under the
  * session mutex and never blocks, and waiting happens in poll() outside
  * the mutex, so one thread can wait for a request while others write
@@ -28,7 +35,7 @@
 
 #include "crypto/crypto_int.h"
 
-#define PSK_MAX_KEYS     64
+#define PSK_FILE_MAX     64 /* identities read from a file */
 #define PSK_MAX_IDENTITY 128
 #define PSK_MAX_KEY      64 /* bytes */
 
@@ -39,8 +46,11 @@ typedef struct psk_key {
 
 struct crypto_tls_ctx {
     SSL_CTX *ssl;
-    psk_key keys[PSK_MAX_KEYS];
+    bool psk;
+    pthread_mutex_t mu; /* keys, nkeys, cap */
+    psk_key *keys;
     size_t nkeys;
+    size_t cap;
 };
 
 struct crypto_tls {
@@ -48,6 +58,8 @@ struct crypto_tls {
     int fd;
     int timeout_ms;
     pthread_mutex_t mu;
+    bool has_identity;
+    char identity[PSK_MAX_IDENTITY + 1]; /* the PSK identity that was accepted */
 };
 
 /* ---- contexts ----------------------------------------------------------- */
@@ -61,6 +73,8 @@ void crypto_tls_ctx_free(crypto_tls_ctx *c)
     for (size_t i = 0; i < c->nkeys; i++) {
         sd_secret_free(c->keys[i].key);
     }
+    free(c->keys);
+    pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
@@ -70,6 +84,7 @@ static sd_code ctx_new(crypto_tls_ctx **out, sd_err *err)
     crypto_tls_ctx *c = calloc(1, sizeof *c);
 
     SD_ENSURE(c != NULL, err, SD_E_NOMEM, "out of memory");
+    pthread_mutex_init(&c->mu, NULL);
     c->ssl = SSL_CTX_new(TLS_server_method());
     SD_ENSURE(c->ssl != NULL, err, SD_E_INTERNAL, "SSL_CTX_new failed");
     SD_ENSURE_OSSL(SSL_CTX_set_min_proto_version(c->ssl, TLS1_2_VERSION), err,
@@ -108,7 +123,8 @@ out:
     return rc;
 }
 
-static const psk_key *psk_lookup(const crypto_tls_ctx *c, const char *id, size_t n)
+/* Under c->mu. */
+static psk_key *psk_lookup(crypto_tls_ctx *c, const char *id, size_t n)
 {
     for (size_t i = 0; i < c->nkeys; i++) {
         if (strlen(c->keys[i].identity) == n && sd_ct_equal(c->keys[i].identity, id, n)) {
@@ -118,22 +134,38 @@ static const psk_key *psk_lookup(const crypto_tls_ctx *c, const char *id, size_t
     return NULL;
 }
 
-static const crypto_tls_ctx *ctx_of(SSL *ssl)
+static crypto_tls_ctx *ctx_of(SSL *ssl)
 {
     return SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+}
+
+/* The session learns who its peer is once its key is found. */
+static void note_identity(SSL *ssl, const char *id, size_t n)
+{
+    crypto_tls *t = SSL_get_app_data(ssl);
+
+    if (t != NULL && n <= PSK_MAX_IDENTITY) {
+        memcpy(t->identity, id, n);
+        t->identity[n] = '\0';
+        t->has_identity = true;
+    }
 }
 
 /* TLS 1.3: an external PSK becomes a session with a SHA-256 cipher. */
 static int psk_find_session(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SESSION **sess)
 {
     static const unsigned char aes128gcmsha256[] = {0x13, 0x01};
-    const psk_key *k = psk_lookup(ctx_of(ssl), (const char *)id, idlen);
+    crypto_tls_ctx *c = ctx_of(ssl);
     const SSL_CIPHER *cipher = SSL_CIPHER_find(ssl, aes128gcmsha256);
-    SSL_SESSION *s;
+    const psk_key *k;
+    SSL_SESSION *s = NULL;
+    int ok = 1;
 
     *sess = NULL;
+    pthread_mutex_lock(&c->mu);
+    k = psk_lookup(c, (const char *)id, idlen);
     if (k == NULL || cipher == NULL) {
-        return 1; /* unknown identity: no PSK, so the handshake fails */
+        goto out; /* unknown identity: no PSK, so the handshake fails */
     }
     s = SSL_SESSION_new();
     if (s == NULL ||
@@ -141,23 +173,55 @@ static int psk_find_session(SSL *ssl, const unsigned char *id, size_t idlen, SSL
         SSL_SESSION_set_cipher(s, cipher) != 1 ||
         SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION) != 1) {
         SSL_SESSION_free(s);
-        return 0;
+        ok = 0;
+        goto out;
     }
+    note_identity(ssl, (const char *)id, idlen);
     *sess = s;
-    return 1;
+out:
+    pthread_mutex_unlock(&c->mu);
+    return ok;
 }
 
 /* TLS 1.2 PSK suites. */
 static unsigned int psk_server_cb(SSL *ssl, const char *id, unsigned char *psk,
                                   unsigned int max_len)
 {
-    const psk_key *k = id != NULL ? psk_lookup(ctx_of(ssl), id, strlen(id)) : NULL;
+    crypto_tls_ctx *c = ctx_of(ssl);
+    const psk_key *k;
+    unsigned int n = 0;
 
-    if (k == NULL || sd_secret_len(k->key) > max_len) {
+    if (id == NULL) {
         return 0;
     }
-    memcpy(psk, sd_secret_data(k->key), sd_secret_len(k->key));
-    return (unsigned int)sd_secret_len(k->key);
+    pthread_mutex_lock(&c->mu);
+    k = psk_lookup(c, id, strlen(id));
+    if (k != NULL && sd_secret_len(k->key) <= max_len) {
+        memcpy(psk, sd_secret_data(k->key), sd_secret_len(k->key));
+        n = (unsigned int)sd_secret_len(k->key);
+        note_identity(ssl, id, strlen(id));
+    }
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+/* Under c->mu (or before the context is shared): room for one more key. */
+static sd_code psk_grow(crypto_tls_ctx *c, sd_err *err)
+{
+    psk_key *k;
+    size_t cap;
+
+    if (c->nkeys < c->cap) {
+        return SD_OK;
+    }
+    cap = c->cap == 0 ? 16 : c->cap * 2;
+    k = realloc(c->keys, cap * sizeof *k);
+    if (k == NULL) {
+        return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
+    }
+    c->keys = k;
+    c->cap = cap;
+    return SD_OK;
 }
 
 static int hexval(char ch)
@@ -190,8 +254,9 @@ static sd_code psk_parse_line(crypto_tls_ctx *c, char *line, sd_err *err)
               "PSK identity must be 1..%d bytes", PSK_MAX_IDENTITY);
     SD_ENSURE(hexlen >= 2 && hexlen % 2 == 0 && hexlen / 2 <= PSK_MAX_KEY, err, SD_E_INVALID,
               "PSK key must be 1..%d bytes of hex", PSK_MAX_KEY);
-    SD_ENSURE(c->nkeys < PSK_MAX_KEYS, err, SD_E_INVALID, "more than %d PSK identities",
-              PSK_MAX_KEYS);
+    SD_ENSURE(c->nkeys < PSK_FILE_MAX, err, SD_E_INVALID, "more than %d PSK identities",
+              PSK_FILE_MAX);
+    SD_TRY(psk_grow(c, err));
     SD_TRY(sd_secret_new(hexlen / 2, &c->keys[c->nkeys].key, err));
     k = sd_secret_data(c->keys[c->nkeys].key);
     memcpy(c->keys[c->nkeys].identity, line, idlen);
@@ -242,7 +307,10 @@ sd_code crypto_tls_ctx_psk(const char *psk_file, crypto_tls_ctx **out, sd_err *e
 
     *out = NULL;
     SD_TRY(ctx_new(&c, err));
-    SD_TRY(psk_load(c, psk_file, err));
+    c->psk = true;
+    if (psk_file != NULL) {
+        SD_TRY(psk_load(c, psk_file, err));
+    }
     SD_ENSURE_OSSL(
         SSL_CTX_set_ciphersuites(c->ssl, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"),
         err, "cannot set TLS 1.3 suites");
@@ -261,7 +329,56 @@ out:
     return rc;
 }
 
+sd_code crypto_tls_ctx_psk_add(crypto_tls_ctx *c, const char *identity, const sd_secret *key,
+                               sd_err *err)
+{
+    sd_code rc = SD_OK;
+    size_t n = strlen(identity);
+    sd_secret *copy = NULL;
+    bool locked = false;
+
+    SD_ENSURE(c->psk, err, SD_E_INVALID, "not a PSK context");
+    SD_ENSURE(n > 0 && n <= PSK_MAX_IDENTITY, err, SD_E_INVALID, "PSK identity must be 1..%d bytes",
+              PSK_MAX_IDENTITY);
+    SD_ENSURE(sd_secret_len(key) > 0 && sd_secret_len(key) <= PSK_MAX_KEY, err, SD_E_INVALID,
+              "PSK key must be 1..%d bytes", PSK_MAX_KEY);
+    SD_TRY(sd_secret_dup(key, &copy, err));
+    pthread_mutex_lock(&c->mu);
+    locked = true;
+    SD_ENSURE(psk_lookup(c, identity, n) == NULL, err, SD_E_CONFLICT,
+              "PSK identity %s already exists", identity);
+    SD_TRY(psk_grow(c, err));
+    memcpy(c->keys[c->nkeys].identity, identity, n + 1);
+    c->keys[c->nkeys].key = copy;
+    c->nkeys++;
+    copy = NULL;
+out:
+    if (locked) {
+        pthread_mutex_unlock(&c->mu);
+    }
+    sd_secret_free(copy);
+    return rc;
+}
+
+void crypto_tls_ctx_psk_remove(crypto_tls_ctx *c, const char *identity)
+{
+    psk_key *k;
+
+    pthread_mutex_lock(&c->mu);
+    k = psk_lookup(c, identity, strlen(identity));
+    if (k != NULL) {
+        sd_secret_free(k->key);
+        *k = c->keys[--c->nkeys];
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
 /* ---- sessions ------------------------------------------------------------ */
+
+const char *crypto_tls_psk_identity(const crypto_tls *t)
+{
+    return t->has_identity ? t->identity : NULL;
+}
 
 void crypto_tls_free(crypto_tls *t)
 {
@@ -317,6 +434,7 @@ sd_code crypto_tls_accept(const crypto_tls_ctx *c, int fd, int timeout_ms, crypt
     t->ssl = SSL_new(c->ssl);
     SD_ENSURE(t->ssl != NULL, err, SD_E_INTERNAL, "SSL_new failed");
     SD_ENSURE_OSSL(SSL_set_fd(t->ssl, fd), err, "SSL_set_fd failed");
+    SD_ENSURE_OSSL(SSL_set_app_data(t->ssl, t), err, "SSL_set_app_data failed");
     for (;;) {
         r = SSL_accept(t->ssl);
         if (r == 1) {

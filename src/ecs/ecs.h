@@ -37,14 +37,45 @@
 
 typedef struct ecs ecs;
 
-/* Publishes and withdraws NBD exports (the server wires it to nbds). */
+#define ECS_ID_MAX      32
+#define ECS_NAME_MAX    129
+#define ECS_DESC_MAX    257
+#define ECS_KEY_MAX     192
+#define ECS_URI_MAX     256
+#define ECS_REGIONS_MAX 16
+
+#define ECS_DATA_DISKS_MAX 16
+
+/* A running instance's data-plane identity: how its hypervisor reaches
+ * its disks, and nothing else's (DescribeInstanceDataPlane). */
+typedef struct ecs_dataplane {
+    char socket[ECS_URI_MAX]; /* the instance's own unix socket; "" without */
+    char tcp_address[80];     /* NBD over TLS, "host:port"; "" without */
+    char psk_identity[128];   /* its TLS PSK identity; "" without TCP */
+    sd_secret *psk;           /* its TLS PSK; NULL without TCP (ecs_dataplane_clear) */
+    size_t ndisks;            /* its exported disks, system disk first */
+    struct {
+        char disk_id[ECS_ID_MAX];
+        char uri[ECS_URI_MAX];
+    } disks[ECS_DATA_DISKS_MAX + 1];
+} ecs_dataplane;
+
+/* Publishes and withdraws NBD exports (the server wires it to nbds).  An
+ * instance's exports are reachable only with that instance's data-plane
+ * identity, which the exporter makes with its first export and destroys
+ * with its last. */
 typedef struct ecs_exporter {
-    /* Takes exp (its close wipes the key) and writes the export's URI. */
-    SD_MUST_USE sd_code (*add)(void *h, const char *name, const blk_export *exp, char *uri,
-                               size_t cap, sd_err *err);
+    /* Takes exp (its close wipes the key), reachable by instance_id only,
+     * and writes the export's URI. */
+    SD_MUST_USE sd_code (*add)(void *h, const char *instance_id, const char *name,
+                               const blk_export *exp, char *uri, size_t cap, sd_err *err);
     /* Withdraws name: its connections are closed and exp->ops->close runs. */
-    void (*remove)(void *h, const char *name);
+    void (*remove)(void *h, const char *instance_id, const char *name);
     void *h;
+    /* Fills the socket, TCP and PSK fields of out for instance_id, which
+     * has exports.  NULL: instances have no identity to describe. */
+    SD_MUST_USE sd_code (*describe)(void *h, const char *instance_id, ecs_dataplane *out,
+                                    sd_err *err);
 } ecs_exporter;
 
 /* Called from a background job's thread, without locks, each time the
@@ -84,13 +115,6 @@ typedef struct ecs_caller {
      * have been carried out fails with DryRunOperation instead */
     bool dry_run;
 } ecs_caller;
-
-#define ECS_ID_MAX      32
-#define ECS_NAME_MAX    129
-#define ECS_DESC_MAX    257
-#define ECS_KEY_MAX     192
-#define ECS_URI_MAX     256
-#define ECS_REGIONS_MAX 16
 
 /* ---- regions, zones, categories --------------------------------------- */
 
@@ -242,8 +266,6 @@ typedef struct ecs_disk_req {
     bool delete_with_instance;
 } ecs_disk_req;
 
-#define ECS_DATA_DISKS_MAX 16
-
 typedef struct ecs_instance_spec {
     const char *zone;
     const char *instance_type; /* NULL: ecs.g7.large */
@@ -270,6 +292,15 @@ SD_MUST_USE sd_code ecs_start_instance(ecs *e, const ecs_caller *c, const char *
 /* Withdraws the exports, flushes and closes the disks, wipes the keys. */
 SD_MUST_USE sd_code ecs_stop_instance(ecs *e, const ecs_caller *c, const char *instance_id,
                                       sd_err *err);
+/* The data-plane identity of the caller's Running instance and the URIs of
+ * its exported disks (sealdisk extension).  *out is the caller's: release
+ * with ecs_dataplane_clear, also on failure.  InvalidInstanceId.NotFound
+ * (also another account's instance); IncorrectInstanceStatus: not
+ * Running; SD_E_INVALID (OperationDenied): no exporter identity. */
+SD_MUST_USE sd_code ecs_describe_dataplane(ecs *e, const ecs_caller *c, const char *instance_id,
+                                           ecs_dataplane *out, sd_err *err);
+/* Wipes and frees out->psk; accepts a zeroed struct. */
+void ecs_dataplane_clear(ecs_dataplane *d);
 SD_MUST_USE sd_code ecs_delete_instance(ecs *e, const ecs_caller *c, const char *instance_id,
                                         bool force, sd_err *err);
 SD_MUST_USE sd_code ecs_attach_disk(ecs *e, const ecs_caller *c, const char *instance_id,

@@ -143,7 +143,9 @@ static void close_open(ecs *e, size_t idx)
     ecs_open_disk *o = &e->open[idx];
 
     if (o->exported && e->exporter.remove != NULL) {
-        e->exporter.remove(e->exporter.h, o->disk_id); /* closes the disk: flush, wipe */
+        /* closes the disk (flush, wipe); the last one of an instance also
+         * ends its data-plane identity */
+        e->exporter.remove(e->exporter.h, o->instance_id, o->disk_id);
     } else if (o->d != NULL) {
         sd_err err = SD_ERR_INIT;
         if (blk_disk_close(o->d, &err) != SD_OK) {
@@ -190,7 +192,7 @@ static sd_code open_disk(ecs *e, const ecs_caller *c, const char *instance_id, c
     if (e->exporter.add != NULL) {
         blk_disk_export(o->d, &exp);
         exp.description = disk_id;
-        rc = e->exporter.add(e->exporter.h, disk_id, &exp, o->uri, sizeof o->uri, err);
+        rc = e->exporter.add(e->exporter.h, instance_id, disk_id, &exp, o->uri, sizeof o->uri, err);
         if (rc != SD_OK) {
             close_open(e, e->nopen - 1);
             goto out;
@@ -504,6 +506,45 @@ sd_code ecs_stop_instance(ecs *e, const ecs_caller *c, const char *instance_id, 
     SD_TRY(ecs__dry_run(c, err));
     stop_locked(e, instance_id);
     SD_TRY(set_status(e, instance_id, "Stopped", err));
+out:
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+void ecs_dataplane_clear(ecs_dataplane *d)
+{
+    sd_secret_free(d->psk);
+    d->psk = NULL;
+}
+
+sd_code ecs_describe_dataplane(ecs *e, const ecs_caller *c, const char *instance_id,
+                               ecs_dataplane *out, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_instance i;
+    disk_ids ids;
+
+    *out = (ecs_dataplane){.ndisks = 0};
+    pthread_mutex_lock(&e->mu);
+    /* load_instance is scoped to the caller's account: another account's
+     * instance is as absent as a missing one */
+    SD_TRY(load_instance(e, c, instance_id, &i, err));
+    SD_ENSUREC(strcmp(i.status, "Running") == 0, err, SD_E_DENIED, "IncorrectInstanceStatus",
+               "The instance %s is %s; only a Running instance has a data plane.", instance_id,
+               i.status);
+    SD_ENSUREC(e->exporter.describe != NULL, err, SD_E_INVALID, "OperationDenied",
+               "This server exports no disks.");
+    SD_TRY(e->exporter.describe(e->exporter.h, instance_id, out, err));
+    SD_TRY(attached_disks(e, instance_id, &ids, err));
+    for (size_t k = 0; k < ids.n; k++) {
+        for (size_t j = 0; j < e->nopen; j++) {
+            if (e->open[j].exported && strcmp(e->open[j].disk_id, ids.id[k]) == 0) {
+                ecs__cpy(out->disks[out->ndisks].disk_id, ECS_ID_MAX, ids.id[k]);
+                ecs__cpy(out->disks[out->ndisks].uri, ECS_URI_MAX, e->open[j].uri);
+                out->ndisks++;
+            }
+        }
+    }
 out:
     pthread_mutex_unlock(&e->mu);
     return rc;

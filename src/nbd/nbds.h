@@ -7,8 +7,20 @@
  * tested and fuzzed over in-memory exports.
  *
  * Lifecycle of a server: nbds_start (listeners and the accept thread run) →
- * nbds_export_add / nbds_export_remove at any time → nbds_stop (every
- * connection closed, every remaining export closed, everything freed).
+ * nbds_export_add / nbds_export_remove and nbds_scope_add /
+ * nbds_scope_remove at any time → nbds_stop (every connection closed,
+ * every remaining export closed, everything freed).
+ *
+ * Scopes: who a connection is.  Every export belongs to one scope and a
+ * connection is in one scope; a connection sees and opens only the exports
+ * of its own scope (OPT_LIST lists only those), and any other name is
+ * answered exactly as a name that does not exist, so names outside the
+ * scope are not revealed.  A connection is in a named scope when it came
+ * through that scope's own unix socket, or authenticated on TCP with that
+ * scope's TLS PSK identity; every other connection (nbds_opts' listeners,
+ * nbds_serve_fd, PSK identities of no scope, certificates) is in the
+ * unnamed scope "", which nbds_export_add publishes to.  The server (ECS)
+ * makes one scope per running instance.
  *
  * Thread model: an nbds_server may be used from any thread; nbds_export_add,
  * nbds_export_remove and nbds_serve_fd may run concurrently with each other
@@ -27,7 +39,8 @@
 #include "common/common.h"
 #include "crypto/crypto.h"
 
-#define NBDS_NAME_MAX 256u /* export names, bytes (the spec's SHOULD) */
+#define NBDS_NAME_MAX  256u /* export names, bytes (the spec's SHOULD) */
+#define NBDS_SCOPE_MAX 64u  /* scope names, bytes */
 
 typedef struct nbds_server nbds_server;
 
@@ -75,6 +88,43 @@ uint16_t nbds_tcp_port(const nbds_server *s);
 SD_MUST_USE sd_code nbds_export_add(nbds_server *s, const char *name, const blk_export *exp,
                                     sd_err *err);
 
+/* As nbds_export_add, in the named scope (which need not exist yet: a
+ * scope is only a name that connections and exports share).  Export names
+ * are unique across scopes.  SD_E_INVALID also: scope longer than
+ * NBDS_SCOPE_MAX. */
+SD_MUST_USE sd_code nbds_export_add_scoped(nbds_server *s, const char *scope, const char *name,
+                                           const blk_export *exp, sd_err *err);
+
+/* How connections reach a scope (an option bundle). */
+typedef struct nbds_scope_opts {
+    /* NULL: none; else a unix socket of its own, created here (an existing
+     * socket file is replaced, anything else is an error) with mode, uid
+     * and gid set before it listens, and unlinked by nbds_scope_remove. */
+    const char *unix_path;
+    unsigned mode;      /* 0600 or 0660 */
+    long uid;           /* -1: the server's */
+    long gid;           /* -1: the server's */
+    const char *psk_id; /* NULL: none; else TLS peers with this PSK identity */
+} nbds_scope_opts;
+
+#define NBDS_SCOPE_OPTS_INIT     \
+    {                            \
+        NULL, 0600, -1, -1, NULL \
+    }
+
+/* Makes scope reachable as o says.  The PSK key itself belongs to the TLS
+ * context (crypto_tls_ctx_psk_add): this only says that the identity is
+ * the scope's.  SD_E_INVALID: bad name, mode or path; SD_E_CONFLICT: the
+ * scope or the identity exists; SD_E_IO: cannot bind, chown or listen. */
+SD_MUST_USE sd_code nbds_scope_add(nbds_server *s, const char *scope, const nbds_scope_opts *o,
+                                   sd_err *err);
+
+/* Unreachable from now: the socket is closed and unlinked, the identity
+ * no longer names the scope, and every connection in the scope is closed
+ * (without waiting).  The scope's exports stay: remove them first.
+ * Unknown scopes are ignored. */
+void nbds_scope_remove(nbds_server *s, const char *scope);
+
 /* Unpublishes an export: new clients no longer see it, its connections are
  * closed (their in-flight requests finish first), then exp->ops->close
  * runs, which wipes its key.  Blocks until all of that is done.
@@ -89,6 +139,10 @@ SD_MUST_USE sd_code nbds_export_remove(nbds_server *s, const char *name, sd_err 
  * negotiating connection out (see nbds_opts).  Used for tests, fuzzing and
  * socket activation.  SD_E_CONFLICT: the server is stopping. */
 SD_MUST_USE sd_code nbds_serve_fd(nbds_server *s, int fd, bool tcp, sd_err *err);
+/* As nbds_serve_fd, with the connection in the named scope from the start
+ * (a TCP peer's PSK identity may still move it). */
+SD_MUST_USE sd_code nbds_serve_fd_scoped(nbds_server *s, int fd, bool tcp, const char *scope,
+                                         sd_err *err);
 
 /* Stops accepting, closes every connection, closes every export, frees.
  * Accepts NULL. */

@@ -131,7 +131,7 @@ static sd_code opt_list(hs *h, sd_err *err)
     if (h->len != 0) {
         return reply_err(h, NBDS_REP_ERR_INVALID, "LIST takes no data", err);
     }
-    SD_TRY(nbds__export_each(h->c->srv, list_one, h, err));
+    SD_TRY(nbds__export_each(h->c, list_one, h, err));
     SD_TRY(reply(h, NBDS_REP_ACK, NULL, 0, err));
 out:
     return rc;
@@ -157,6 +157,7 @@ static sd_code opt_starttls(hs *h, sd_err *err)
      * service thread shuts the socket down); tls_ns per wait is a backstop. */
     SD_TRY(crypto_tls_accept(c->srv->tls, c->fd, (int)(c->srv->tls_ns / 1000000), &c->tls, err));
     nbds__conn_deadline(c, c->born + c->srv->handshake_ns);
+    nbds__scope_of_tls(c); /* the PSK identity says whose disks it may see */
     /* proto.md: everything negotiated before TLS is forgotten. */
     c->sr = false;
     c->meta = false;

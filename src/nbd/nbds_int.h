@@ -25,7 +25,11 @@
  *      connection's own thread (nbds__conn_deadline) and cleared by the
  *      service thread when it shuts the connection down for it.  The
  *      service thread sleeps no later than srv->next_wake; a deadline set
- *      earlier than that wakes it. */
+ *      earlier than that wakes it.
+ *   6. c->scope is fixed before the connection's thread starts, except that
+ *      STARTTLS may set it once from the PSK identity (nbds__scope_of_tls),
+ *      before any export is bound.  An export is visible to c only when
+ *      e->scope equals c->scope (nbds_server.c find_locked). */
 #ifndef SD_NBDS_INT_H
 #define SD_NBDS_INT_H
 
@@ -139,7 +143,8 @@
 typedef struct nbds_export {
     struct nbds_export *next;
     char name[NBDS_NAME_MAX + 1];
-    char *description; /* owned copy, may be NULL */
+    char scope[NBDS_SCOPE_MAX + 1]; /* "" is the unnamed scope */
+    char *description;              /* owned copy, may be NULL */
     blk_export exp;
     unsigned refs; /* connections bound to it (invariant 2) */
 } nbds_export;
@@ -163,8 +168,9 @@ typedef struct nbds_conn {
     nbds_server *srv;
     struct nbds_conn *next; /* in srv->conns (invariant 1) */
     int fd;
-    bool tcp;        /* TLS is mandatory */
-    crypto_tls *tls; /* NULL until STARTTLS */
+    bool tcp;                       /* TLS is mandatory */
+    crypto_tls *tls;                /* NULL until STARTTLS */
+    char scope[NBDS_SCOPE_MAX + 1]; /* invariant 6 */
 
     /* admission and deadlines (invariants 4 and 5) */
     nbds_pool pool;           /* under srv->mu */
@@ -200,6 +206,7 @@ struct nbds_server {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* conns left, export refs dropped */
     nbds_export *exports;
+    struct nbds_scope *scopes; /* nbds_scope.c */
     nbds_conn *conns;
     unsigned nconns;
     bool stopping;
@@ -277,9 +284,9 @@ typedef struct nbds_export_info {
  * With bind, the connection binds to it (invariant 2).  SD_E_NOT_FOUND. */
 SD_MUST_USE sd_code nbds__export_find(nbds_conn *c, const uint8_t *name, size_t len, bool bind,
                                       nbds_export_info *out, sd_err *err);
-/* Calls fn for each export name, under the registry lock (fn must not
- * block on the registry). */
-SD_MUST_USE sd_code nbds__export_each(nbds_server *s,
+/* Calls fn for each export name in c's scope, under the registry lock (fn
+ * must not block on the registry). */
+SD_MUST_USE sd_code nbds__export_each(nbds_conn *c,
                                       sd_code (*fn)(void *ctx, const char *name, sd_err *err),
                                       void *ctx, sd_err *err);
 
@@ -296,6 +303,15 @@ int64_t nbds__deadline_in(int64_t ns);
 SD_MUST_USE sd_code nbds__conn_promote(nbds_conn *c, sd_err *err);
 /* Undoes nbds__conn_promote (a GO that then failed). */
 void nbds__conn_demote(nbds_conn *c);
+
+/* ---- nbds_scope.c: per-scope listeners and identities ------------------- */
+
+/* After STARTTLS: c joins the scope whose PSK identity the peer used, or
+ * the unnamed scope. */
+void nbds__scope_of_tls(nbds_conn *c);
+/* From nbds_stop, before connections are closed: every scope listener is
+ * closed and its thread joined. */
+void nbds__scopes_stop(nbds_server *s);
 
 /* ---- nbds_handshake.c ------------------------------------------------- */
 

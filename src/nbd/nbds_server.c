@@ -21,7 +21,10 @@
  * connection has a deadline while it negotiates (the TLS one is shorter),
  * and while a WRITE's payload is due: the service thread shuts the socket
  * down when one passes, which ends whatever read or write (plain, TLS, or
- * the TLS handshake) is pending, however slowly the peer trickles bytes. */
+ * the TLS handshake) is pending, however slowly the peer trickles bytes.
+ *
+ * Lookups on behalf of a connection see only the exports of its scope
+ * (invariant 6). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -51,20 +54,25 @@
 
 /* ---- the export registry --------------------------------------------- */
 
-static nbds_export *find_locked(nbds_server *s, const uint8_t *name, size_t len)
+/* scope NULL: any scope (export names are unique across scopes). */
+static nbds_export *find_locked(nbds_server *s, const char *scope, const uint8_t *name, size_t len)
 {
     nbds_export *e;
+    nbds_export *only = NULL;
+    size_t n = 0;
 
-    if (len == 0) {
-        /* The default export: unambiguous only when there is one. */
-        return s->exports != NULL && s->exports->next == NULL ? s->exports : NULL;
-    }
     for (e = s->exports; e != NULL; e = e->next) {
-        if (strlen(e->name) == len && memcmp(e->name, name, len) == 0) {
+        if (scope != NULL && strcmp(e->scope, scope) != 0) {
+            continue;
+        }
+        if (len > 0 && strlen(e->name) == len && memcmp(e->name, name, len) == 0) {
             return e;
         }
+        only = e;
+        n++;
     }
-    return NULL;
+    /* The default export "": unambiguous only when the scope has one. */
+    return len == 0 && n == 1 ? only : NULL;
 }
 
 sd_code nbds__export_find(nbds_conn *c, const uint8_t *name, size_t len, bool bind,
@@ -75,7 +83,7 @@ sd_code nbds__export_find(nbds_conn *c, const uint8_t *name, size_t len, bool bi
     sd_code rc = SD_OK;
 
     pthread_mutex_lock(&s->mu);
-    e = find_locked(s, name, len);
+    e = find_locked(s, c->scope, name, len);
     if (e == NULL || s->stopping) {
         pthread_mutex_unlock(&s->mu);
         return sd_err_set(err, SD_E_NOT_FOUND, SD_HERE, "no such export");
@@ -96,15 +104,18 @@ sd_code nbds__export_find(nbds_conn *c, const uint8_t *name, size_t len, bool bi
     return rc;
 }
 
-sd_code nbds__export_each(nbds_server *s, sd_code (*fn)(void *ctx, const char *name, sd_err *err),
+sd_code nbds__export_each(nbds_conn *c, sd_code (*fn)(void *ctx, const char *name, sd_err *err),
                           void *ctx, sd_err *err)
 {
     sd_code rc = SD_OK;
+    nbds_server *s = c->srv;
     nbds_export *e;
 
     pthread_mutex_lock(&s->mu);
     for (e = s->exports; e != NULL && rc == SD_OK; e = e->next) {
-        rc = fn(ctx, e->name, err);
+        if (strcmp(e->scope, c->scope) == 0) {
+            rc = fn(ctx, e->name, err);
+        }
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -143,13 +154,21 @@ static sd_code check_export(const char *name, const blk_export *exp, sd_err *err
 
 sd_code nbds_export_add(nbds_server *s, const char *name, const blk_export *exp, sd_err *err)
 {
+    return nbds_export_add_scoped(s, "", name, exp, err);
+}
+
+sd_code nbds_export_add_scoped(nbds_server *s, const char *scope, const char *name,
+                               const blk_export *exp, sd_err *err)
+{
     sd_code rc = SD_OK;
     nbds_export *e = NULL;
 
+    SD_ENSURE(strlen(scope) <= NBDS_SCOPE_MAX, err, SD_E_INVALID, "scope name too long");
     SD_TRY(check_export(name, exp, err));
     e = calloc(1, sizeof *e);
     SD_ENSURE(e != NULL, err, SD_E_NOMEM, "out of memory");
     (void)snprintf(e->name, sizeof e->name, "%s", name);
+    (void)snprintf(e->scope, sizeof e->scope, "%s", scope);
     e->exp = *exp;
     if (exp->description != NULL) {
         e->description = strndup(exp->description, NBDS_STR_MAX / 4 - 1);
@@ -157,15 +176,15 @@ sd_code nbds_export_add(nbds_server *s, const char *name, const blk_export *exp,
     }
     e->exp.description = e->description;
     pthread_mutex_lock(&s->mu);
-    if (find_locked(s, (const uint8_t *)name, strlen(name)) != NULL) {
+    if (find_locked(s, NULL, (const uint8_t *)name, strlen(name)) != NULL) {
         pthread_mutex_unlock(&s->mu);
         SD_FAIL(err, SD_E_CONFLICT, "export %s already exists", name);
     }
     e->next = s->exports;
     s->exports = e;
     pthread_mutex_unlock(&s->mu);
-    sd_log(SD_LOG_INFO, "nbd", "export added name=%s size=%llu readonly=%d", name,
-           (unsigned long long)exp->size, (int)exp->readonly);
+    sd_log(SD_LOG_INFO, "nbd", "export added name=%s scope=%s size=%llu readonly=%d", name,
+           scope[0] != '\0' ? scope : "-", (unsigned long long)exp->size, (int)exp->readonly);
     e = NULL;
 out:
     if (e != NULL) {
@@ -491,12 +510,19 @@ static sd_code conn_new(nbds_server *s, int fd, bool tcp, nbds_conn **out, sd_er
 
 sd_code nbds_serve_fd(nbds_server *s, int fd, bool tcp, sd_err *err)
 {
+    return nbds_serve_fd_scoped(s, fd, tcp, "", err);
+}
+
+sd_code nbds_serve_fd_scoped(nbds_server *s, int fd, bool tcp, const char *scope, sd_err *err)
+{
     sd_code rc = SD_OK;
     nbds_conn *c = NULL;
     pthread_attr_t attr;
     int64_t deadline;
 
+    SD_ENSURE(strlen(scope) <= NBDS_SCOPE_MAX, err, SD_E_INVALID, "scope name too long");
     SD_TRY(conn_new(s, fd, tcp, &c, err));
+    (void)snprintf(c->scope, sizeof c->scope, "%s", scope);
     deadline = atomic_load(&c->deadline);
     pthread_mutex_lock(&s->mu);
     if (s->stopping) {
@@ -750,6 +776,7 @@ void nbds_stop(nbds_server *s)
         wake_service(s); /* it finds s->stopping set */
         (void)pthread_join(s->service, NULL);
     }
+    nbds__scopes_stop(s);
     for (int i = 0; i < 2; i++) {
         if (s->lfd[i] >= 0) {
             (void)close(s->lfd[i]);

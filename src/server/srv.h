@@ -42,13 +42,16 @@ typedef struct srv_config {
     kms_quota kms_quota;      /* per-region request quotas (alibaba-api.md figures) */
     char nbd_listen_addr[64]; /* "" = no TCP NBD listener (the unix socket only) */
     uint16_t nbd_listen_port;
-    char nbd_tls_psk[512];  /* TLS (mandatory on TCP): a PSK file, */
-    char nbd_tls_cert[512]; /* or an x509 certificate */
-    char nbd_tls_key[512];  /* and its key */
-    char image_dir[512];    /* "" = DATA_DIR/images: per-account image files */
-    double user_rate;       /* signed requests per second per AccessKey; 0: none */
-    double user_burst;      /* requests an AccessKey may send at once */
-    char debug[128];        /* modules whose debug lines are shown */
+    char nbd_tls_psk[512];    /* refused: TCP uses per-instance PSKs */
+    char nbd_tls_cert[512];   /* refused, as is */
+    char nbd_tls_key[512];    /* its key */
+    unsigned nbd_socket_mode; /* of each instance's socket: 0600 (default) or 0660 */
+    long nbd_socket_uid;      /* its owner; -1: the server's */
+    long nbd_socket_gid;      /* its group; -1: the server's */
+    char image_dir[512];      /* "" = DATA_DIR/images: per-account image files */
+    double user_rate;         /* signed requests per second per AccessKey; 0: none */
+    double user_burst;        /* requests an AccessKey may send at once */
+    char debug[128];          /* modules whose debug lines are shown */
 
     /* NBD admission limits; 0: the NBD server's defaults (nbds_opts) */
     unsigned nbd_handshake_timeout;   /* seconds, connect to GO */

@@ -3,6 +3,8 @@
  * same name (--listen, --data-dir ...), described in one table so the two
  * cannot drift apart and --help lists them all. */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +322,55 @@ static sd_code set_nbd_preauth_per_address(srv_config *c, const char *v, sd_err 
     return set_positive(&c->nbd_preauth_per_address, v, 4096, "nbd_preauth_per_address", err);
 }
 
+static sd_code set_nbd_socket_mode(srv_config *c, const char *v, sd_err *err)
+{
+    if (strcmp(v, "0600") == 0 || strcmp(v, "600") == 0) {
+        c->nbd_socket_mode = 0600;
+    } else if (strcmp(v, "0660") == 0 || strcmp(v, "660") == 0) {
+        c->nbd_socket_mode = 0660;
+    } else {
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "nbd_socket_mode must be 0600 or 0660");
+    }
+    return SD_OK;
+}
+
+/* A user or group: a name known to the system, or a number. */
+static sd_code parse_id(const char *v, bool group, long *out, sd_err *err)
+{
+    char buf[4096];
+    struct passwd pw;
+    struct passwd *pwp = NULL;
+    struct group gr;
+    struct group *grp = NULL;
+    unsigned long n = 0;
+    const char *what = group ? "nbd_socket_group" : "nbd_socket_owner";
+
+    if (v[0] >= '0' && v[0] <= '9') {
+        if (parse_uint(v, 0x7fffffffUL, &n, what, err) != SD_OK) {
+            return SD_E_INVALID;
+        }
+        *out = (long)n;
+        return SD_OK;
+    }
+    if (group ? getgrnam_r(v, &gr, buf, sizeof buf, &grp) != 0 || grp == NULL
+              : getpwnam_r(v, &pw, buf, sizeof buf, &pwp) != 0 || pwp == NULL) {
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "%s: no such %s '%s'", what,
+                          group ? "group" : "user", v);
+    }
+    *out = group ? (long)grp->gr_gid : (long)pwp->pw_uid;
+    return SD_OK;
+}
+
+static sd_code set_nbd_socket_owner(srv_config *c, const char *v, sd_err *err)
+{
+    return parse_id(v, false, &c->nbd_socket_uid, err);
+}
+
+static sd_code set_nbd_socket_group(srv_config *c, const char *v, sd_err *err)
+{
+    return parse_id(v, true, &c->nbd_socket_gid, err);
+}
+
 static sd_code set_image_dir(srv_config *c, const char *v, sd_err *err)
 {
     return copy_str(c->image_dir, sizeof c->image_dir, v, "image_dir", err);
@@ -392,10 +443,18 @@ static const opt opts[] = {
     {"replay_cache_entries", "--replay-cache-entries", set_replay_cache,
      "obsolete, ignored (SignatureNonces are kept in the store)"},
     {"nbd_listen", "--nbd-listen", set_nbd_listen,
-     "ADDRESS:PORT for NBD over TCP, TLS mandatory (default: the unix socket only)"},
-    {"nbd_tls_psk", "--nbd-tls-psk", set_nbd_tls_psk, "NBD TLS: a PSK file (identity:hexkey)"},
-    {"nbd_tls_cert", "--nbd-tls-cert", set_nbd_tls_cert, "NBD TLS: an x509 certificate (PEM)"},
-    {"nbd_tls_key", "--nbd-tls-key", set_nbd_tls_key, "NBD TLS: its private key (PEM)"},
+     "ADDRESS:PORT for NBD over TCP: TLS with each running instance's own PSK "
+     "(default: unix sockets only)"},
+    {"nbd_socket_mode", "--nbd-socket-mode", set_nbd_socket_mode,
+     "mode of each running instance's socket DATA_DIR/nbd/<InstanceId>.sock: 0600 or 0660 (0600)"},
+    {"nbd_socket_owner", "--nbd-socket-owner", set_nbd_socket_owner,
+     "owner of those sockets, a user name or uid (the server's)"},
+    {"nbd_socket_group", "--nbd-socket-group", set_nbd_socket_group,
+     "group of those sockets, a group name or gid (the server's)"},
+    {"nbd_tls_psk", "--nbd-tls-psk", set_nbd_tls_psk,
+     "refused: NBD over TCP uses per-instance PSKs (DescribeInstanceDataPlane)"},
+    {"nbd_tls_cert", "--nbd-tls-cert", set_nbd_tls_cert, "refused, as nbd_tls_psk"},
+    {"nbd_tls_key", "--nbd-tls-key", set_nbd_tls_key, "refused, as nbd_tls_psk"},
     {"nbd_handshake_timeout", "--nbd-handshake-timeout", set_nbd_handshake_timeout,
      "NBD: seconds from connecting to the end of option negotiation (10)"},
     {"nbd_tls_timeout", "--nbd-tls-timeout", set_nbd_tls_timeout,
@@ -433,6 +492,9 @@ void srv_config_defaults(srv_config *c)
     c->kms_quota = (kms_quota)KMS_QUOTA_DEFAULT;
     c->user_rate = 1000;
     c->user_burst = 2000;
+    c->nbd_socket_mode = 0600;
+    c->nbd_socket_uid = -1;
+    c->nbd_socket_gid = -1;
 }
 
 sd_code srv_config_load(srv_config *c, const char *path, sd_err *err)

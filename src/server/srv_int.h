@@ -31,7 +31,8 @@ typedef struct srv_ticker srv_ticker;
 SD_MUST_USE sd_code srv__ticker_start(kms *k, unsigned seconds, srv_ticker **out, sd_err *err);
 void srv__ticker_stop(srv_ticker *t);
 
-/* The block store, the NBD server (DATA_DIR/nbd.sock) and ECS over them. */
+/* The block store, the NBD server (a socket per running instance in
+ * DATA_DIR/nbd/, TCP with per-instance TLS PSKs) and ECS over them. */
 typedef struct srv_dataplane srv_dataplane;
 struct ecs;
 SD_MUST_USE sd_code srv__dataplane_open(const srv_config *c, kms *k, iam *accounts,

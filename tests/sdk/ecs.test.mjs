@@ -664,6 +664,41 @@ describe('DescribeDisks, DescribeSnapshots and DescribeInstances filters and pag
     await o.deleteInstance(id, true);
     await ops(me.ecs).deleteDisk(diskId);
   });
+
+  test('DescribeInstanceDataPlane: the running owner gets its own socket, nobody else (extension)', async () => {
+    const o = ops(me.ecs);
+    const [id] = (await o.run({})).instanceIdSets.instanceIdSet;
+    const dp = await me.ecsRaw('DescribeInstanceDataPlane', { InstanceId: id });
+    assert.equal(dp.InstanceId, id);
+    assert.match(dp.Socket, new RegExp(`/nbd/${id}\\.sock$`));
+    assert.equal(dp.Disks.Disk.length, 1);
+    const sys = (await me.ecsRaw('DescribeDisks', { InstanceId: id })).Disks.Disk[0];
+    assert.equal(dp.Disks.Disk[0].DiskId, sys.DiskId);
+    assert.equal(dp.Disks.Disk[0].NbdUri, `nbd+unix:///${sys.DiskId}?socket=${dp.Socket}`);
+    assert.equal(sys.NbdUri, dp.Disks.Disk[0].NbdUri);
+    assert.equal(execFileSync('nbdinfo', ['--size', sys.NbdUri], { encoding: 'utf8' }).trim(),
+      String(sys.Size * 2 ** 30));
+    // another account: as if the instance did not exist
+    await rejects(() => other.ecsRaw('DescribeInstanceDataPlane', { InstanceId: id }),
+      'InvalidInstanceId.NotFound', 404);
+    await rejects(() => me.ecsRaw('DescribeInstanceDataPlane', {}), 'MissingParameter', 400);
+    await o.stop(id);
+    await rejects(() => me.ecsRaw('DescribeInstanceDataPlane', { InstanceId: id }),
+      'IncorrectInstanceStatus', 403);
+    assert.equal(existsSync(dp.Socket), false, 'the socket went with the instance');
+    await o.deleteInstance(id, true);
+  });
+
+  test('MultiAttach: Disabled is the only kind of disk', async () => {
+    const o = ops(me.ecs);
+    await rejects(() => me.ecs.createDisk(new Ecs.CreateDiskRequest({ regionId: REGION,
+      zoneId: 'cn-hangzhou-a', size: 20, multiAttach: 'Enabled' })), 'InvalidParameter.MultiAttach', 400);
+    const { diskId } = (await me.ecs.createDisk(new Ecs.CreateDiskRequest({ regionId: REGION,
+      zoneId: 'cn-hangzhou-a', size: 20, multiAttach: 'Disabled' }))).body;
+    const d = (await me.ecsRaw('DescribeDisks', { DiskIds: JSON.stringify([diskId]) })).Disks.Disk[0];
+    assert.equal(d.MultiAttach, 'Disabled');
+    await o.deleteDisk(diskId);
+  });
 });
 
 // ---- errors ----------------------------------------------------------------------

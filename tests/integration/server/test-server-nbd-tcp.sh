@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The server's NBD over TCP: refused without TLS settings; with a PSK, a
-# running instance's disk is reachable by libnbd over TLS and not in
-# plaintext.
+# The server's NBD over TCP: always TLS, and each running instance has its
+# own PSK identity, from DescribeInstanceDataPlane.  With it libnbd reaches
+# that instance's disks and nothing else; another instance's identity,
+# another tenant's, a plaintext client, a stopped instance's old key and
+# the shared PSK files of earlier versions all reach nothing.
 source "$(dirname "$0")/../lib/functions.sh"
-requires psktool --version
 requires nbdinfo --version
 tmpdir
 bin=${SEALDISK:?SEALDISK must name the sealdisk binary}
@@ -11,29 +12,91 @@ data=$TMPDIR_TEST/data
 port=$(free_port)
 nport=$(free_port)
 
+# a shared PSK file would let one key open every tenant's disks: refused
+printf 'ops:%064d\n' 0 >"$TMPDIR_TEST/keys.psk"
 if "$bin" server --data-dir "$TMPDIR_TEST/other" --listen "127.0.0.1:$(free_port)" \
-    --nbd-listen "127.0.0.1:$nport" 2>"$TMPDIR_TEST/notls"; then
-    fail "NBD over TCP started without TLS"
+    --nbd-listen "127.0.0.1:$nport" --nbd-tls-psk "$TMPDIR_TEST/keys.psk" 2>"$TMPDIR_TEST/old"; then
+    fail "a shared PSK file was accepted"
 fi
-grep -q "nbd_listen needs nbd_tls_psk" "$TMPDIR_TEST/notls" || fail "no reason: $(cat "$TMPDIR_TEST/notls")"
+grep -q "each running instance has its own TLS PSK" "$TMPDIR_TEST/old" ||
+    fail "no reason: $(cat "$TMPDIR_TEST/old")"
 
-mkdir -p "$TMPDIR_TEST/tls"
-psktool -u ops -p "$TMPDIR_TEST/tls/keys.psk" >/dev/null
 "$bin" server --data-dir "$data" --listen "127.0.0.1:$port" --nbd-listen "127.0.0.1:$nport" \
-    --nbd-tls-psk "$TMPDIR_TEST/tls/keys.psk" >/dev/null 2>"$TMPDIR_TEST/log" &
+    >/dev/null 2>"$TMPDIR_TEST/log" &
 pid=$!
 cleanup_fn "kill $pid 2>/dev/null || true"
 wait_for_port "$port" || fail "server did not listen: $(cat "$TMPDIR_TEST/log")"
 wait_for_port "$nport" || fail "no NBD TCP listener: $(cat "$TMPDIR_TEST/log")"
 
-"$bin" ecs RunInstances --SystemDisk.Size 20 --SystemDisk.Encrypted true >"$TMPDIR_TEST/run" ||
-    fail "RunInstances: $(cat "$TMPDIR_TEST/run")"
-"$bin" ecs DescribeDisks >"$TMPDIR_TEST/disks"
-disk=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Disks"]["Disk"][0]["DiskId"])' "$TMPDIR_TEST/disks")
-out=$(nbdinfo --size "nbds://ops@127.0.0.1:$nport/$disk?tls-psk-file=$TMPDIR_TEST/tls/keys.psk") ||
-    fail "nbdinfo over TLS failed"
-[[ $out == 21474836480 ]] || fail "unexpected size $out"
-if nbdinfo --size "nbd://127.0.0.1:$nport/$disk" >/dev/null 2>&1; then
+# the system python: a version manager's shim costs seconds per call
+py=$(command -p -v python3)
+j() { "$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+call() { local out=$TMPDIR_TEST/out; "$@" >"$out" || fail "$* failed: $(cat "$out")"; }
+# instance NAME [env...]: runs one; sets $NAME to its id and NAME_disk to its disk
+instance() {
+    local name=$1
+    shift
+    call env "$@" "$bin" ecs RunInstances --SystemDisk.Size 1 --SystemDisk.Encrypted true
+    printf -v "$name" '%s' "$(j "$TMPDIR_TEST/out" 'd["InstanceIdSets"]["InstanceIdSet"][0]')"
+    call env "$@" "$bin" ecs DescribeInstanceDataPlane --InstanceId "${!name}"
+    printf -v "${name}_disk" '%s' "$(j "$TMPDIR_TEST/out" 'd["Disks"]["Disk"][0]["DiskId"]')"
+    j "$TMPDIR_TEST/out" 'd["PskIdentity"] + ":" + d["PskKey"]' >"$TMPDIR_TEST/$name.psk"
+    [[ $(j "$TMPDIR_TEST/out" 'd["TcpAddress"]') == "127.0.0.1:$nport" ]] ||
+        fail "TcpAddress: $(cat "$TMPDIR_TEST/out")"
+    [[ $(j "$TMPDIR_TEST/out" 'len(d["PskKey"])') == 64 ]] || fail "not a 256-bit PSK"
+}
+# size NAME DISK: nbdinfo --size over TLS as instance NAME
+size() {
+    local id
+    id=$(cut -d: -f1 "$TMPDIR_TEST/$1.psk")
+    nbdinfo --size "nbds://$id@127.0.0.1:$nport/$2?tls-psk-file=$TMPDIR_TEST/$1.psk" 2>/dev/null
+}
+list() {
+    local id
+    id=$(cut -d: -f1 "$TMPDIR_TEST/$1.psk")
+    nbdinfo --list --json "nbds://$id@127.0.0.1:$nport/?tls-psk-file=$TMPDIR_TEST/$1.psk" 2>/dev/null |
+        "$py" -c 'import json,sys; print(" ".join(e["export-name"] for e in json.load(sys.stdin)["exports"]))'
+}
+
+instance x
+instance y
+"$bin" account create tenantb --data-dir "$data" >"$TMPDIR_TEST/acct" 2>/dev/null ||
+    fail "account create failed"
+benv=("ALIBABA_CLOUD_ACCESS_KEY_ID=$(j "$TMPDIR_TEST/acct" 'd["AccessKeyId"]')"
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET=$(j "$TMPDIR_TEST/acct" 'd["AccessKeySecret"]')")
+instance b "${benv[@]}"
+
+[[ $(size x "$x_disk") == 1073741824 ]] || fail "x cannot reach its own disk over TLS"
+[[ $(list x) == "$x_disk" ]] || fail "x's identity lists $(list x), not only $x_disk"
+[[ $(list b) == "$b_disk" ]] || fail "b's identity lists $(list b), not only $b_disk"
+# negative twins: other instances' and tenants' disks are not there
+size x "$y_disk" >/dev/null && fail "x's identity opened y's disk"
+size b "$x_disk" >/dev/null && fail "tenant b's identity opened tenant a's disk"
+size y "$b_disk" >/dev/null && fail "tenant a's identity opened tenant b's disk"
+nbdinfo --size "nbd://127.0.0.1:$nport/$x_disk" >/dev/null 2>&1 &&
     fail "a plaintext NBD client was served over TCP"
-fi
+sed 's/:.*/:'"$(printf '%064d' 0)"'/' "$TMPDIR_TEST/x.psk" >"$TMPDIR_TEST/wrong.psk"
+nbdinfo --size "nbds://$(cut -d: -f1 "$TMPDIR_TEST/x.psk")@127.0.0.1:$nport/$x_disk?tls-psk-file=$TMPDIR_TEST/wrong.psk" \
+    >/dev/null 2>&1 && fail "x's identity with a wrong key was served"
+
+# StopInstance destroys the identity: the old key reaches nothing, even
+# after a restart (which makes a new one)
+call "$bin" ecs StopInstance --InstanceId "$x"
+size x "$x_disk" >/dev/null && fail "a stopped instance's key still works"
+call "$bin" ecs StartInstance --InstanceId "$x"
+size x "$x_disk" >/dev/null && fail "the last start's key works after a restart"
+call "$bin" ecs DescribeInstanceDataPlane --InstanceId "$x"
+j "$TMPDIR_TEST/out" 'd["PskIdentity"] + ":" + d["PskKey"]' >"$TMPDIR_TEST/x.psk"
+[[ $(size x "$x_disk") == 1073741824 ]] || fail "the new identity does not work"
+
+# the keys were handed out audited, and are written nowhere
+"$bin" audit --data-dir "$data" --action DescribeInstanceDataPlane >"$TMPDIR_TEST/audit" ||
+    fail "audit failed"
+grep -q "\"$x\"" "$TMPDIR_TEST/audit" || fail "not audited: $(cat "$TMPDIR_TEST/audit")"
+for n in x y b; do
+    key=$(cut -d: -f2 "$TMPDIR_TEST/$n.psk")
+    if grep -rqi "$key" "$data" "$TMPDIR_TEST/log"; then
+        fail "$n's PSK was written to disk or the log"
+    fi
+done
 echo ok

@@ -26,6 +26,7 @@
 
 typedef struct exported {
     char name[64];
+    char instance_id[ECS_ID_MAX];
     blk_export exp;
 } exported;
 
@@ -118,32 +119,43 @@ static void hold_release(void)
     pthread_mutex_unlock(&held.mu);
 }
 
-static sd_code ex_add(void *h, const char *name, const blk_export *exp, char *uri, size_t cap,
-                      sd_err *err)
+static sd_code ex_add(void *h, const char *instance_id, const char *name, const blk_export *exp,
+                      char *uri, size_t cap, sd_err *err)
 {
     world *x = h;
 
     (void)err;
     assert_true(x->nexports < MAX_EXPORTS);
     (void)snprintf(x->exports[x->nexports].name, sizeof x->exports[0].name, "%s", name);
+    (void)snprintf(x->exports[x->nexports].instance_id, ECS_ID_MAX, "%s", instance_id);
     x->exports[x->nexports].exp = *exp;
     x->nexports++;
     (void)snprintf(uri, cap, "test://%s", name);
     return SD_OK;
 }
 
-static void ex_remove(void *h, const char *name)
+static void ex_remove(void *h, const char *instance_id, const char *name)
 {
     world *x = h;
 
     for (size_t i = 0; i < x->nexports; i++) {
         if (strcmp(x->exports[i].name, name) == 0) {
+            assert_string_equal(x->exports[i].instance_id, instance_id);
             x->exports[i].exp.ops->close(x->exports[i].exp.h);
             x->exports[i] = x->exports[--x->nexports];
             return;
         }
     }
     fail_msg("removing %s, which is not exported", name);
+}
+
+/* A socket named after the instance, and no TCP. */
+static sd_code ex_describe(void *h, const char *instance_id, ecs_dataplane *out, sd_err *err)
+{
+    (void)h;
+    (void)err;
+    (void)snprintf(out->socket, sizeof out->socket, "test-sock/%s", instance_id);
+    return SD_OK;
 }
 
 static const blk_export *export_of(const char *disk)
@@ -196,7 +208,7 @@ static int setup(void **state)
     eo.blocks = w->blocks;
     eo.kms = kms_client_local(w->k);
     eo.iam = w->ids;
-    eo.exporter = (ecs_exporter){ex_add, ex_remove, w};
+    eo.exporter = (ecs_exporter){ex_add, ex_remove, w, ex_describe};
     eo.regions = test_regions;
     eo.nregions = 2;
     (void)snprintf(w->images, sizeof w->images, "%s/images", w->dir);
@@ -514,6 +526,46 @@ static void a_disk_takes_and_deletes_snapshots_without_end(void **state)
     req = (ecs_disk_req){.snapshot_id = snap, .encrypted = -1};
     instance_with(&req, inst2, disk2);
     expect_marker(disk2, 'J');
+}
+
+static void the_data_plane_is_described_to_the_running_owner_only(void **state)
+{
+    ecs_caller a = alice();
+    ecs_caller b = {w->bob.account_id, "cn-hangzhou", false};
+    ecs_disk_req req = {.size_gib = 20, .encrypted = 1, .delete_with_instance = true};
+    char inst[ECS_ID_MAX], disk[ECS_ID_MAX], sock[96];
+    ecs_dataplane dp;
+    sd_err err = SD_ERR_INIT;
+    bool seen = false;
+
+    (void)state;
+    instance_with(&req, inst, disk);
+    for (size_t i = 0; i < w->nexports; i++) {
+        if (strcmp(w->exports[i].name, disk) == 0) {
+            assert_string_equal(w->exports[i].instance_id, inst); /* exported for inst only */
+            seen = true;
+        }
+    }
+    assert_true(seen);
+    assert_int_equal(ecs_describe_dataplane(w->e, &a, inst, &dp, NULL), SD_OK);
+    (void)snprintf(sock, sizeof sock, "test-sock/%s", inst);
+    assert_string_equal(dp.socket, sock);
+    assert_int_equal(dp.ndisks, 2); /* system and data disk */
+    assert_true(strcmp(dp.disks[0].disk_id, disk) == 0 || strcmp(dp.disks[1].disk_id, disk) == 0);
+    assert_memory_equal(dp.disks[0].uri, "test://d-", 9);
+    ecs_dataplane_clear(&dp);
+    /* another account: as if the instance did not exist */
+    expect_code(ecs_describe_dataplane(w->e, &b, inst, &dp, &err), &err,
+                "InvalidInstanceId.NotFound");
+    ecs_dataplane_clear(&dp);
+    sd_err_clear(&err);
+    expect_code(ecs_describe_dataplane(w->e, &a, "i-nosuchinstance", &dp, &err), &err,
+                "InvalidInstanceId.NotFound");
+    ecs_dataplane_clear(&dp);
+    sd_err_clear(&err);
+    assert_int_equal(ecs_stop_instance(w->e, &a, inst, NULL), SD_OK);
+    expect_code(ecs_describe_dataplane(w->e, &a, inst, &dp, &err), &err, "IncorrectInstanceStatus");
+    ecs_dataplane_clear(&dp);
 }
 
 static void r3_r4_snapshots_and_clones_keep_the_key_and_data(void **state)
@@ -1565,6 +1617,7 @@ int main(void)
         cmocka_unit_test(zones_come_from_the_configuration),
         cmocka_unit_test(r9_local_categories_are_never_encrypted),
         cmocka_unit_test(r10_customer_keys_need_the_service_role),
+        cmocka_unit_test(the_data_plane_is_described_to_the_running_owner_only),
         cmocka_unit_test(r3_r4_snapshots_and_clones_keep_the_key_and_data),
         cmocka_unit_test(r4_r5_r6_new_keys_and_first_encryption_copy_the_data),
         cmocka_unit_test(r8_default_encryption_applies_to_new_disks),

@@ -128,6 +128,11 @@ static void config_file_refuses_unknown_keys_and_bad_values(void **state)
         "api_tls_cert = \n",
         "user_rate_limit = -1\n",
         "user_rate_burst = lots\n",
+        "nbd_socket_mode = 0666\n",
+        "nbd_socket_mode = 0640\n",
+        "nbd_socket_owner = no-such-user-here\n",
+        "nbd_socket_group = no-such-group-here\n",
+        "nbd_socket_owner = 99999999999\n",
     };
     srv_config c;
 
@@ -167,6 +172,23 @@ static void config_api_tls_keys(void **state)
     unlink(path);
     assert_true(c.api_tls);
     assert_false(c.api_insecure_http);
+}
+
+static void config_sets_the_instance_sockets_mode_and_owner(void **state)
+{
+    srv_config c;
+
+    (void)state;
+    srv_config_defaults(&c);
+    assert_int_equal(c.nbd_socket_mode, 0600);
+    assert_int_equal(c.nbd_socket_uid, -1);
+    assert_int_equal(c.nbd_socket_gid, -1);
+    write_conf("nbd_socket_mode = 0660\nnbd_socket_owner = root\nnbd_socket_group = 4242\n");
+    assert_int_equal(srv_config_load(&c, path, NULL), SD_OK);
+    unlink(path);
+    assert_int_equal(c.nbd_socket_mode, 0660);
+    assert_int_equal(c.nbd_socket_uid, 0);
+    assert_int_equal(c.nbd_socket_gid, 4242);
 }
 
 static void config_regions_list_the_default_first_once(void **state)
@@ -223,6 +245,7 @@ int main(void)
         cmocka_unit_test(config_file_refuses_unknown_keys_and_bad_values),
         cmocka_unit_test(config_api_tls_keys),
         cmocka_unit_test(config_flags_refuse_unknown_options_and_missing_values),
+        cmocka_unit_test(config_sets_the_instance_sockets_mode_and_owner),
         cmocka_unit_test(config_regions_list_the_default_first_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
