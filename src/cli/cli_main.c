@@ -1,7 +1,9 @@
 /* cli_main.c: `sealdisk kms <Action> --Param value ...`, shaped like the
  * aliyun CLI.  The actions and their one-line summaries come from the
- * server's own actions table (api/api_actions.def), so --help lists
- * exactly what the server serves.
+ * server's own actions table (api/api_actions.def), and their parameters
+ * from its parameter table (api/api_params.def), so --help lists exactly
+ * what the server serves, and a parameter the action does not take is
+ * refused before anything is sent.
  *
  * Exit status: 0 on success (the response JSON, indented, on stdout);
  * 1 when the server answered an error ("ERROR: <Code>: <Message>" on
@@ -28,6 +30,24 @@ static const action_row actions[] = {
 #define API_ACTION(prod, name, summary) {#prod, #name, summary},
 #include "api/api_actions.def"
 #undef API_ACTION
+};
+
+typedef struct param_row {
+    const char *product;
+    const char *action;
+    const char *name;
+    const char *type;
+    bool required;
+    const char *meaning;
+} param_row;
+
+enum { CLI_NEED_Required, CLI_NEED_Optional };
+
+static const param_row params[] = {
+#define API_PARAM(prod, act, name, type, need, meaning) \
+    {#prod, #act, name, #type, CLI_NEED_##need == CLI_NEED_Required, meaning},
+#include "api/api_params.def"
+#undef API_PARAM
 };
 
 static const product products[] = {
@@ -67,6 +87,50 @@ static void usage(const product *p)
         printf("\ncommands:\n  %-32s %s\n", "bulk-encrypt-system-disks",
                "--InstanceIds i-1,i-2 [--KMSKeyId K]: image, copy encrypted, replace (R15)");
     }
+}
+
+/* `sealdisk kms CreateKey --help`: the summary, then each parameter. */
+static void action_usage(const product *p, const action_row *row)
+{
+    bool any = false;
+
+    printf("usage: sealdisk %s %s [--Param value ...]\n\n%s\n\nparameters:\n", p->word, row->name,
+           row->summary);
+    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
+        const param_row *r = &params[i];
+        if (strcmp(r->product, p->tag) == 0 && strcmp(r->action, row->name) == 0) {
+            printf("  --%-30s %-7s %-8s %s\n", r->name, r->type,
+                   r->required ? "required" : "optional", r->meaning);
+            any = true;
+        }
+    }
+    if (!any) {
+        printf("  (none)\n");
+    }
+    printf("  --%-30s %-7s %-8s %s\n", "RegionId", "String", "optional",
+           "the region (default: the profile's)");
+    if (strcmp(p->tag, "ECS") == 0) {
+        printf("  --%-30s %-7s %-8s %s\n", "DryRun", "Boolean", "optional",
+               "run every check, change nothing");
+    }
+    printf("\nA name's N stands for 1, 2, ...: --DataDisk.1.Size 20.\n");
+}
+
+/* Whether the action takes name (api_params.def, or a common parameter). */
+static bool takes(const product *p, const action_row *row, const char *name)
+{
+    if (strcmp(name, "RegionId") == 0 ||
+        (strcmp(p->tag, "ECS") == 0 && strcmp(name, "DryRun") == 0)) {
+        return true;
+    }
+    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
+        const param_row *r = &params[i];
+        if (strcmp(r->product, p->tag) == 0 && strcmp(r->action, row->name) == 0 &&
+            sd_name_match(r->name, name)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Prints the response; returns the exit status. */
@@ -250,8 +314,18 @@ int cli_product_main(int argc, char **argv)
         return 2;
     }
     if (a.help) {
-        printf("sealdisk %s %s: %s\n", p->word, row->name, row->summary);
+        action_usage(p, row);
         return 0;
+    }
+    for (size_t i = 0; i < a.nparams; i++) {
+        if (!takes(p, row, a.params[i].name)) {
+            /* the server would ignore it, and the call would do what was not asked */
+            (void)fprintf(stderr,
+                          "sealdisk %s: %s takes no parameter --%s; nothing was sent "
+                          "(see 'sealdisk %s %s --help')\n",
+                          p->word, row->name, a.params[i].name, p->word, row->name);
+            return 2;
+        }
     }
     return run(p, &a);
 }
