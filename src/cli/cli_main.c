@@ -159,6 +159,22 @@ static int report(int status, const sd_buf *body)
     return exit_status;
 }
 
+/* The profile to poll what the call made with: a copy to another region
+ * (CopyImage's DestinationRegionId) lives, and is listed, there.  *there
+ * borrows prof's secret; it is not cleared. */
+static const cli_profile *where_made(const cli_profile *prof, const cli_args *a, cli_profile *there)
+{
+    for (size_t i = 0; i < a->nparams; i++) {
+        if (strcmp(a->params[i].name, "DestinationRegionId") == 0 &&
+            a->params[i].value[0] != '\0') {
+            *there = *prof;
+            (void)snprintf(there->region, sizeof there->region, "%s", a->params[i].value);
+            return there;
+        }
+    }
+    return prof;
+}
+
 /* --wait: what a background job of the call makes (or, for ReInitDisk,
  * rebuilds: the request's disk), polled until ready. */
 static int wait_made(const cli_profile *prof, const product *p, const cli_args *a,
@@ -172,11 +188,12 @@ static int wait_made(const cli_profile *prof, const product *p, const cli_args *
     };
     const char *text = body->data != NULL ? (const char *)body->data : "";
     char id[64];
+    cli_profile there;
 
     for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
         if (strcmp(p->tag, "ECS") == 0 && strcmp(action, waits[i][0]) == 0 &&
             cli_json_string(text, body->len, waits[i][1], id, sizeof id, NULL) == SD_OK) {
-            return cli_wait_bar(prof, id);
+            return cli_wait_bar(where_made(prof, a, &there), id);
         }
     }
     if (strcmp(p->tag, "ECS") == 0 && strcmp(action, "ReInitDisk") == 0) {

@@ -9,7 +9,7 @@ bin=${SEALDISK:?SEALDISK must name the sealdisk binary}
 data=$TMPDIR_TEST/data
 port=$(free_port)
 
-"$bin" server --data-dir "$data" --listen "127.0.0.1:$port" >/dev/null 2>"$TMPDIR_TEST/log" &
+"$bin" server --data-dir "$data" --listen "127.0.0.1:$port" --regions cn-shanghai >/dev/null 2>"$TMPDIR_TEST/log" &
 pid=$!
 cleanup_fn "kill $pid 2>/dev/null || true"
 wait_for_port "$port" || fail "server did not listen: $(cat "$TMPDIR_TEST/log")"
@@ -103,6 +103,17 @@ truncate -s 1G "$data/images/$account/cli.raw"
     2>"$TMPDIR_TEST/bar" || fail "ImportImage --wait: $(cat "$TMPDIR_TEST/bar")"
 grep -q "100% $(jget "$TMPDIR_TEST/imp" 'd["ImageId"]') Available" "$TMPDIR_TEST/bar" ||
     fail "no progress bar: $(cat "$TMPDIR_TEST/bar")"
+# CopyImage to another region: --wait polls the copy where it lives
+img=$(jget "$TMPDIR_TEST/imp" 'd["ImageId"]')
+"$bin" ecs CopyImage --ImageId "$img" --DestinationRegionId cn-shanghai --Encrypted true --wait \
+    >"$TMPDIR_TEST/copy" 2>"$TMPDIR_TEST/bar" || fail "cross-region CopyImage --wait: $(cat "$TMPDIR_TEST/bar")"
+copy=$(jget "$TMPDIR_TEST/copy" 'd["ImageId"]')
+grep -q "100% $copy Available" "$TMPDIR_TEST/bar" || fail "no progress bar: $(cat "$TMPDIR_TEST/bar")"
+"$bin" ecs DescribeImages --ImageId "$copy" --RegionId cn-shanghai >"$TMPDIR_TEST/imgs"
+[[ $(jget "$TMPDIR_TEST/imgs" 'd["Images"]["Image"][0]["Status"]') == Available ]] || fail "copy not Available"
+# negative twin: the copy is not in the caller's region
+"$bin" ecs DescribeImages --ImageId "$copy" >"$TMPDIR_TEST/imgs"
+[[ $(jget "$TMPDIR_TEST/imgs" 'd["TotalCount"]') == 0 ]] || fail "the copy is listed in the source region"
 # negative twin: --wait on an action that makes nothing in the background
 if "$bin" ecs DescribeRegions --wait >/dev/null 2>"$TMPDIR_TEST/bar"; then
     fail "--wait accepted for DescribeRegions"
