@@ -5,9 +5,13 @@
 #include "kms/kms.h"
 #include "server/srv.h"
 
-/* Loads the configured root key and opens the KMS over DATA_DIR/meta.db.
- * SD_E_AUTH when the root key is not the data directory's. */
-SD_MUST_USE sd_code srv__open_kms(const srv_config *c, kms_rootkey **root, kms **k, sd_err *err);
+/* Loads the configured root key and opens the KMS over DATA_DIR/meta.db;
+ * create: make the root key (file or salt) when absent (the server's
+ * first start), never for other commands.  SD_E_AUTH when the root key is
+ * not the data directory's; SD_E_INVALID when the directory's key comes
+ * from the other provider (nothing written). */
+SD_MUST_USE sd_code srv__open_kms(const srv_config *c, bool create, kms_rootkey **root, kms **k,
+                                  sd_err *err);
 
 #include "iam/iam.h"
 

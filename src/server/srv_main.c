@@ -113,7 +113,7 @@ static sd_code run(const srv_config *c, sd_err *err)
     SD_ENSURE(snprintf(db, sizeof db, "%s/audit.log", c->data_dir) < (int)sizeof db, err,
               SD_E_INVALID, "data directory path too long");
     SD_TRY(api_audit_open(db, &audit, err));
-    SD_TRY(srv__open_kms(c, &root, &k, err));
+    SD_TRY(srv__open_kms(c, true, &root, &k, err));
     SD_TRY(srv__ticker_start(k, 60, &ticker, err));
     SD_ENSURE(snprintf(endpoint, sizeof endpoint, "%s:%u", c->listen_addr,
                        (unsigned)c->listen_port) < (int)sizeof endpoint,
