@@ -2,7 +2,8 @@
 # The first start of a server: it creates the root account and an
 # AccessKey, prints them once on stdout, and writes the CLI profile (0600)
 # with the same credentials; a restart prints nothing.  The AccessKey
-# secret reaches neither the log nor the database or its WAL.
+# secret reaches neither the log nor the database or its WAL.  Each
+# database's migrations are logged once.
 source "$(dirname "$0")/../lib/functions.sh"
 tmpdir
 bin=${SEALDISK:?SEALDISK must name the sealdisk binary}
@@ -20,6 +21,12 @@ run_once() { # run_once OUT ERR: start, wait, stop
 }
 
 port=$(run_once "$TMPDIR_TEST/out1" "$TMPDIR_TEST/err1")
+# one line per database, naming it
+[[ $(grep -c "schema migrated db=$data/meta.db " "$TMPDIR_TEST/err1") == 1 ]] ||
+    fail "meta.db migrations not logged once: $(grep store: "$TMPDIR_TEST/err1")"
+if grep 'store:' "$TMPDIR_TEST/err1" | cut -d' ' -f2- | sort | uniq -d | grep -q .; then
+    fail "a store line is logged twice"
+fi
 id=$(sed -n 's/^  AccessKeyId: *//p' "$TMPDIR_TEST/out1")
 secret=$(sed -n 's/^  AccessKeySecret: *//p' "$TMPDIR_TEST/out1")
 [[ $id =~ ^LTAI[A-Za-z0-9]{20}$ ]] || fail "no AccessKeyId printed: $(cat "$TMPDIR_TEST/out1")"
@@ -45,6 +52,10 @@ done
 grep -q "$id" "$TMPDIR_TEST/err1" || fail "the key id should be logged (the negative twin)"
 
 run_once "$TMPDIR_TEST/out2" "$TMPDIR_TEST/err2" >/dev/null
+# negative twin: a restart migrates nothing
+if grep -q 'schema migrated' "$TMPDIR_TEST/err2"; then
+    fail "a restart logged: $(cat "$TMPDIR_TEST/err2")"
+fi
 [[ ! -s $TMPDIR_TEST/out2 ]] || fail "a restart printed credentials again: $(cat "$TMPDIR_TEST/out2")"
 grep -qx "access_key_id = $id" "$profile" || fail "a restart changed the profile"
 echo PASS
