@@ -4,7 +4,8 @@
  *   1. configuration: defaults, then the config file, then flags;
  *   2. process hardening: no core dumps, not dumpable (keys live here);
  *   3. signals: SIGTERM and SIGINT blocked in every thread, awaited here;
- *   4. the data directory (0700) and its lock, so two servers never share it;
+ *   4. the data directory (0700, an existing one made so) and its lock, so
+ *      two servers never share it;
  *   5. the metadata store (DATA_DIR/meta.db) and the audit log
  *      (DATA_DIR/audit.log);
  *   6. the root key and the KMS (a wrong root key stops here, changing
@@ -28,7 +29,28 @@
 #include "server/srv_int.h"
 #include "store/store.h"
 
-/* mkdir -p with mode 0700 for every directory it creates. */
+/* An existing data directory gets the mode a fresh one has (0700): it
+ * holds the root key, the metadata and every disk's blocks.  A directory
+ * we cannot make private is refused rather than used as it is. */
+static sd_code private_data_dir(const char *dir, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    struct stat st;
+
+    SD_ENSURE(stat(dir, &st) == 0 && S_ISDIR(st.st_mode), err, SD_E_IO,
+              "the data directory %s is not a directory", dir);
+    if ((st.st_mode & 077) != 0) {
+        SD_ENSURE(chmod(dir, 0700) == 0, err, SD_E_DENIED,
+                  "the data directory %s is mode %04o, readable by others, and cannot be made "
+                  "0700 (errno %d): chmod 700 it, or run as its owner",
+                  dir, (unsigned)(st.st_mode & 07777), errno);
+        sd_log(SD_LOG_WARN, "server", "data directory was mode %04o; now 0700 data_dir=%s",
+               (unsigned)(st.st_mode & 07777), dir);
+    }
+out:
+    return rc;
+}
+
 /* Takes an exclusive lock on DATA_DIR/sealdisk.lock; *fd keeps it. */
 static sd_code lock_data_dir(const char *dir, int *fd, sd_err *err)
 {
@@ -106,6 +128,7 @@ static sd_code run(const srv_config *c, sd_err *err)
     signal(SIGPIPE, SIG_IGN); /* NOLINT(cert-err33-c): a closed peer is an EPIPE, not death */
 
     SD_TRY(sd_mkdirs(c->data_dir, 0700, err));
+    SD_TRY(private_data_dir(c->data_dir, err));
     SD_TRY(lock_data_dir(c->data_dir, &lock_fd, err));
     SD_ENSURE(snprintf(db, sizeof db, "%s/meta.db", c->data_dir) < (int)sizeof db, err,
               SD_E_INVALID, "data directory path too long");

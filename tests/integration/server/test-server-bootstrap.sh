@@ -3,7 +3,8 @@
 # AccessKey, prints them once on stdout, and writes the CLI profile (0600)
 # with the same credentials; a restart prints nothing.  The AccessKey
 # secret reaches neither the log nor the database or its WAL.  Each
-# database's migrations are logged once.
+# database's migrations are logged once; an existing data directory that
+# others can read is made 0700 like a fresh one.
 source "$(dirname "$0")/../lib/functions.sh"
 tmpdir
 bin=${SEALDISK:?SEALDISK must name the sealdisk binary}
@@ -20,7 +21,10 @@ run_once() { # run_once OUT ERR: start, wait, stop
     echo "$port"
 }
 
+mkdir -m 0755 "$data"
 port=$(run_once "$TMPDIR_TEST/out1" "$TMPDIR_TEST/err1")
+[[ $(stat -c %a "$data") == 700 ]] || fail "the existing data directory was left $(stat -c %a "$data")"
+grep -q 'data directory was mode 0755; now 0700' "$TMPDIR_TEST/err1" || fail "the mode change is not logged"
 # one line per database, naming it
 [[ $(grep -c "schema migrated db=$data/meta.db " "$TMPDIR_TEST/err1") == 1 ]] ||
     fail "meta.db migrations not logged once: $(grep store: "$TMPDIR_TEST/err1")"
@@ -52,8 +56,8 @@ done
 grep -q "$id" "$TMPDIR_TEST/err1" || fail "the key id should be logged (the negative twin)"
 
 run_once "$TMPDIR_TEST/out2" "$TMPDIR_TEST/err2" >/dev/null
-# negative twin: a restart migrates nothing
-if grep -q 'schema migrated' "$TMPDIR_TEST/err2"; then
+# negative twins: a restart migrates nothing and changes no mode
+if grep -q 'schema migrated\|data directory was mode' "$TMPDIR_TEST/err2"; then
     fail "a restart logged: $(cat "$TMPDIR_TEST/err2")"
 fi
 [[ ! -s $TMPDIR_TEST/out2 ]] || fail "a restart printed credentials again: $(cat "$TMPDIR_TEST/out2")"
