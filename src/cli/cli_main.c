@@ -10,7 +10,9 @@
  * stderr, the body on stdout); 2 on a usage or configuration error;
  * 3 when the server cannot be reached. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -70,9 +72,11 @@ static void usage(const product *p)
 {
     printf(
         "usage: sealdisk %s <Action> [--Param value ...] [--profile FILE] [--endpoint HOST:PORT]\n"
-        "                [--region ID] [--signature v3|v1] [--wait]\n\n"
+        "                [--region ID] [--signature v3|v1] [--wait] [--yes]\n\n"
         "--wait: after CopyImage, ImportImage, CreateDisk or ReInitDisk, poll until\n"
-        "the image or disk is ready, with a progress bar on stderr.\n\n"
+        "the image or disk is ready, with a progress bar on stderr.\n"
+        "--yes: DisableKey and ScheduleKeyDeletion of a key that disks, snapshots,\n"
+        "images or instances depend on go ahead without asking.\n\n"
         "Credentials come from the profile the server wrote at its first start\n"
         "(~/.sealdisk/profile, or $SEALDISK_PROFILE), or from\n"
         "ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET.\n\n"
@@ -208,6 +212,45 @@ static int wait_made(const cli_profile *prof, const product *p, const cli_args *
     return 2;
 }
 
+/* After the R12 warning: --yes, or a "y" typed at a terminal.  Without a
+ * terminal to ask, the answer is no: a script must say --yes. */
+static bool confirmed(const product *p, const cli_args *a)
+{
+    char line[16];
+
+    if (a->yes) {
+        return true;
+    }
+    if (!isatty(STDIN_FILENO)) {
+        (void)fprintf(stderr, "sealdisk %s: %s not sent; give --yes to go ahead\n", p->word,
+                      a->action);
+        return false;
+    }
+    (void)fprintf(stderr, "%s anyway? [y/N] ", a->action);
+    if (fgets(line, sizeof line, stdin) != NULL && (line[0] == 'y' || line[0] == 'Y')) {
+        return true;
+    }
+    (void)fprintf(stderr, "sealdisk %s: %s not sent\n", p->word, a->action);
+    return false;
+}
+
+/* R12: before DisableKey or ScheduleKeyDeletion, what depends on the key
+ * is listed, and a key that anything depends on needs confirmation. */
+static bool key_use_confirmed(const cli_profile *prof, const product *p, const cli_args *a)
+{
+    if (strcmp(p->tag, "KMS") != 0 ||
+        (strcmp(a->action, "DisableKey") != 0 && strcmp(a->action, "ScheduleKeyDeletion") != 0)) {
+        return true;
+    }
+    for (size_t i = 0; i < a->nparams; i++) {
+        if (strcmp(a->params[i].name, "KeyId") == 0 &&
+            cli_warn_dependents(prof, a->params[i].value) > 0 && !confirmed(p, a)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static int run(const product *p, const cli_args *a)
 {
     cli_profile prof;
@@ -234,13 +277,8 @@ static int run(const product *p, const cli_args *a)
     if (a->signature != NULL) {
         prof.sign_v1 = strcmp(a->signature, "v1") == 0;
     }
-    if (strcmp(p->tag, "KMS") == 0 &&
-        (strcmp(a->action, "DisableKey") == 0 || strcmp(a->action, "ScheduleKeyDeletion") == 0)) {
-        for (size_t i = 0; i < a->nparams; i++) {
-            if (strcmp(a->params[i].name, "KeyId") == 0) {
-                cli_warn_dependents(&prof, a->params[i].value); /* R12 */
-            }
-        }
+    if (!key_use_confirmed(&prof, p, a)) {
+        goto out;
     }
     if (strcmp(p->tag, "ECS") == 0 && strcmp(a->action, "bulk-encrypt-system-disks") == 0) {
         exit_status = cli_bulk_encrypt(&prof, a);
@@ -262,7 +300,7 @@ out:
     return exit_status;
 }
 
-void cli_warn_dependents(const cli_profile *prof, const char *key)
+size_t cli_warn_dependents(const cli_profile *prof, const char *key)
 {
     cli_param p[] = {{"KMSKeyId", key}};
     cli_result r;
@@ -270,20 +308,23 @@ void cli_warn_dependents(const cli_profile *prof, const char *key)
     static const char *const kinds[][3] = {
         {"Disks", "Disk", "DiskId"},
         {"Snapshots", "Snapshot", "SnapshotId"},
+        {"Images", "Image", "ImageId"},
         {"Instances", "Instance", "InstanceId"},
     };
     const sd_json_val *total;
+    size_t n = 0;
 
     if (cli_call_json(prof, CLI_ECS_VERSION, "DescribeKeyDependents", p, 1, &r, &err) != SD_OK) {
-        return; /* no ECS to ask: nothing to warn about */
+        return 0; /* no ECS to ask: nothing to warn about */
     }
     total = cli_json_path(&r, "TotalCount", NULL);
     if (r.code[0] == '\0' && total != NULL && strcmp(total->str, "0") != 0) {
+        n = (size_t)strtoul(total->str, NULL, 10);
         (void)fprintf(stderr,
                       "WARNING: %s resources depend on %s; with it disabled or deleted "
                       "they cannot be opened:\n",
                       total->str, key);
-        for (size_t k = 0; k < 3; k++) {
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
             const sd_json_val *list = cli_json_path(&r, kinds[k][0], kinds[k][1]);
             for (const sd_json_val *v = list != NULL ? list->child : NULL; v != NULL; v = v->next) {
                 const sd_json_val *id = sd_json_get(v, kinds[k][2]);
@@ -294,6 +335,7 @@ void cli_warn_dependents(const cli_profile *prof, const char *key)
         }
     }
     cli_result_free(&r);
+    return n;
 }
 
 int cli_product_main(int argc, char **argv)
