@@ -11,6 +11,7 @@
 #ifndef SD_API_H
 #define SD_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,11 +28,14 @@ typedef struct api_server_opts {
     const char *region;         /* region of requests that name none */
     const char *const *regions; /* every region served, region among them (NULL: region only) */
     size_t nregions;
-    api_audit *audit; /* borrowed; every KMS call is recorded here */
-    struct kms *kms;  /* borrowed: serves the KMS actions */
-    struct iam *iam;  /* borrowed: authenticates every request */
-    struct ecs *ecs;  /* borrowed: serves the ECS actions (NULL: they fail) */
-    sd_clock clock;   /* time of audit records */
+    api_audit *audit;   /* borrowed; every KMS call is recorded here */
+    struct kms *kms;    /* borrowed: serves the KMS actions */
+    struct iam *iam;    /* borrowed: authenticates every request */
+    struct ecs *ecs;    /* borrowed: serves the ECS actions (NULL: they fail) */
+    sd_clock clock;     /* time of audit records */
+    bool use_listen_fd; /* listen_fd is a socket from api_bind (bind_addr and port then
+                           only name it); api_server_start owns it from then on */
+    int listen_fd;
 } api_server_opts;
 
 /* Designated, so a new field can never be left out by accident. */
@@ -41,7 +45,16 @@ typedef struct api_server_opts {
         .region = "cn-hangzhou"                                              \
     }
 
-/* Caller owns *out.  SD_E_IO: cannot listen (the message says why). */
+/* Binds a TCP socket to addr:port (IPv4; port 0: any free one) without
+ * listening yet, so a server can claim its address before it prepares
+ * anything else, and answer connections only once api_server_start
+ * listens; *fd is the caller's (close it, or hand it to
+ * api_server_start).  SD_E_INVALID: addr is not an IPv4 address; SD_E_IO:
+ * the bind failed, the message names the address and why. */
+SD_MUST_USE sd_code api_bind(const char *addr, uint16_t port, int *fd, sd_err *err);
+
+/* Caller owns *out.  SD_E_IO: cannot listen (the message says why).
+ * Takes opts->listen_fd when use_listen_fd, even on failure. */
 SD_MUST_USE sd_code api_server_start(const api_server_opts *opts, api_server **out, sd_err *err);
 /* The TCP port the server listens on. */
 uint16_t api_server_port(const api_server *s);

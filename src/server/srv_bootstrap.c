@@ -2,9 +2,11 @@
  *
  * The iam module keeps AccessKey secrets sealed under a key derived from
  * the root key (so the root key never leaves kms).  On an empty data
- * directory the root account and its first AccessKey are created, printed
- * once on stdout, and written to the CLI profile (0600), the one place the
- * secret is kept outside the data directory; later starts print nothing. */
+ * directory, once the server is up (its configuration checked and its
+ * listeners bound), the root account and its first AccessKey are created,
+ * printed once on stdout, and written to the CLI profile (0600), the one
+ * place the secret is kept outside the data directory; later starts print
+ * nothing. */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,18 +17,12 @@
 
 #define IAM_WRAP_LABEL "sealdisk-iam-access-key-wrap-v1"
 
-sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root, const char *endpoint, iam **out,
-                      sd_err *err)
+sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root, iam **out, sd_err *err)
 {
     sd_code rc = SD_OK;
     sd_secret *wrap = NULL;
-    sd_secret *secret = NULL;
     iam_opts o = IAM_OPTS_INIT;
-    iam_account_info acct;
-    iam_key_info key;
-    bool created = false;
     char db[600];
-    char profile[512];
 
     *out = NULL;
     SD_ENSURE(snprintf(db, sizeof db, "%s/meta.db", c->data_dir) < (int)sizeof db, err,
@@ -38,7 +34,25 @@ sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root, const char *
     o.rng = crypto_rng_system();
     o.nonce_capacity = c->replay_cache_entries;
     SD_TRY(iam_open(&o, out, err));
-    SD_TRY(iam_bootstrap(*out, &created, &acct, &key, &secret, err));
+out:
+    sd_secret_free(wrap);
+    if (rc != SD_OK) {
+        iam_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+sd_code srv__first_start(const srv_config *c, iam *accounts, const char *endpoint, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    sd_secret *secret = NULL;
+    iam_account_info acct;
+    iam_key_info key;
+    bool created = false;
+    char profile[512];
+
+    SD_TRY(iam_bootstrap(accounts, &created, &acct, &key, &secret, err));
     if (!created) {
         goto out;
     }
@@ -60,10 +74,5 @@ sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root, const char *
            acct.account_id, key.access_key_id, profile);
 out:
     sd_secret_free(secret);
-    sd_secret_free(wrap);
-    if (rc != SD_OK) {
-        iam_close(*out);
-        *out = NULL;
-    }
     return rc;
 }

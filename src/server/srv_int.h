@@ -15,11 +15,14 @@ SD_MUST_USE sd_code srv__open_kms(const srv_config *c, bool create, kms_rootkey 
 
 #include "iam/iam.h"
 
-/* Opens iam (AccessKey secrets sealed under a key derived from root) and,
- * on an empty data directory, creates the root account and AccessKey,
- * prints them once and writes the CLI profile pointing at endpoint. */
-SD_MUST_USE sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root,
-                                  const char *endpoint, iam **out, sd_err *err);
+/* Opens iam (AccessKey secrets sealed under a key derived from root). */
+SD_MUST_USE sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root, iam **out,
+                                  sd_err *err);
+/* On an empty data directory, creates the root account and AccessKey,
+ * prints them once and writes the CLI profile pointing at endpoint; called
+ * once the server is up, so a start that fails shows and writes nothing. */
+SD_MUST_USE sd_code srv__first_start(const srv_config *c, iam *accounts, const char *endpoint,
+                                     sd_err *err);
 
 /* A thread that runs kms_tick every `seconds` (rotations, deletions). */
 typedef struct srv_ticker srv_ticker;

@@ -1,7 +1,9 @@
 /* srv_main.c: start-up and shutdown of `sealdisk server`.
  *
  * Start-up, in order (each step undone in reverse on the way out):
- *   1. configuration: defaults, then the config file, then flags;
+ *   1. configuration: defaults, then the config file, then flags; then the
+ *      API's address is bound (not yet listening), so a taken port fails
+ *      before anything is made;
  *   2. process hardening: no core dumps, not dumpable (keys live here);
  *   3. signals: SIGTERM and SIGINT blocked in every thread, awaited here;
  *   4. the data directory (0700, an existing one made so) and its lock, so
@@ -9,10 +11,11 @@
  *   5. the metadata store (DATA_DIR/meta.db) and the audit log
  *      (DATA_DIR/audit.log);
  *   6. the root key and the KMS (a wrong root key stops here, changing
- *      nothing), the KMS scheduler (rotations, deletion windows), and
- *      accounts (on the first start: the root account and AccessKey,
- *      printed once and written to the CLI profile);
- *   7. the HTTP API;
+ *      nothing), the KMS scheduler (rotations, deletion windows), accounts
+ *      and the data plane;
+ *   7. on the first start only, now that everything else has started, the
+ *      root account and AccessKey, printed once and written to the CLI
+ *      profile; then the HTTP API listens;
  * then sigwait until SIGTERM or SIGINT, and an orderly stop. */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +25,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "api/api.h"
@@ -103,6 +108,9 @@ static sd_code run(const srv_config *c, sd_err *err)
     sd_code rc = SD_OK;
     sigset_t stop;
     int lock_fd = -1;
+    int listen_fd = -1;
+    struct sockaddr_in bound = {0};
+    socklen_t bound_len = sizeof bound;
     store *st = NULL;
     api_server *api = NULL;
     api_audit *audit = NULL;
@@ -127,6 +135,14 @@ static sd_code run(const srv_config *c, sd_err *err)
               "cannot block signals");
     signal(SIGPIPE, SIG_IGN); /* NOLINT(cert-err33-c): a closed peer is an EPIPE, not death */
 
+    /* The API's address first: a taken port must fail before the data
+     * directory is made or touched. */
+    SD_TRY(api_bind(c->listen_addr, c->listen_port, &listen_fd, err));
+    SD_ENSURE(getsockname(listen_fd, (struct sockaddr *)&bound, &bound_len) == 0, err, SD_E_IO,
+              "cannot read the API's bound port");
+    SD_ENSURE(snprintf(endpoint, sizeof endpoint, "%s:%u", c->listen_addr,
+                       (unsigned)ntohs(bound.sin_port)) < (int)sizeof endpoint,
+              err, SD_E_INVALID, "listen address too long");
     SD_TRY(sd_mkdirs(c->data_dir, 0700, err));
     SD_TRY(private_data_dir(c->data_dir, err));
     SD_TRY(lock_data_dir(c->data_dir, &lock_fd, err));
@@ -138,10 +154,7 @@ static sd_code run(const srv_config *c, sd_err *err)
     SD_TRY(api_audit_open(db, &audit, err));
     SD_TRY(srv__open_kms(c, true, &root, &k, err));
     SD_TRY(srv__ticker_start(k, 60, &ticker, err));
-    SD_ENSURE(snprintf(endpoint, sizeof endpoint, "%s:%u", c->listen_addr,
-                       (unsigned)c->listen_port) < (int)sizeof endpoint,
-              err, SD_E_INVALID, "listen address too long");
-    SD_TRY(srv__open_iam(c, root, endpoint, &accounts, err));
+    SD_TRY(srv__open_iam(c, root, &accounts, err));
     SD_TRY(srv__dataplane_open(c, k, accounts, &dp, err));
 
     aopts.bind_addr = c->listen_addr;
@@ -156,6 +169,11 @@ static sd_code run(const srv_config *c, sd_err *err)
     aopts.iam = accounts;
     aopts.ecs = srv__dataplane_ecs(dp);
     aopts.clock = sd_clock_system();
+    aopts.use_listen_fd = true;
+    aopts.listen_fd = listen_fd;
+    /* Before the API answers: whoever waits for the port finds the profile. */
+    SD_TRY(srv__first_start(c, accounts, endpoint, err));
+    listen_fd = -1; /* the API server's now, even if it fails to start */
     SD_TRY(api_server_start(&aopts, &api, err));
     sd_log(SD_LOG_INFO, "server", "ready data_dir=%s listen=%s:%u region=%s", c->data_dir,
            c->listen_addr, (unsigned)api_server_port(api), c->region);
@@ -173,6 +191,9 @@ out:
     store_close(st);
     if (lock_fd >= 0) {
         close(lock_fd);
+    }
+    if (listen_fd >= 0) {
+        close(listen_fd);
     }
     return rc;
 }
