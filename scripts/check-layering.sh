@@ -16,7 +16,7 @@ declare -A allowed=(
     [ecs]="common store iam block ecs kms/kms_client.h"
     [api]="common crypto store kms iam block nbd ecs api"
     [server]="common crypto store kms iam block nbd ecs api server cli"
-    [cli]="common iam cli api/api_actions.def"
+    [cli]="common iam cli api/api_actions.def api/api_params.def"
 )
 declare -A prefix=(
     [common]=sd [crypto]=crypto [store]=store [kms]=kms [iam]=iam

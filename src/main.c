@@ -34,6 +34,10 @@ static const cmd commands[] = {
     {"nbd-serve", srv_nbd_main, "serve one disk of a local block store over NBD (developers)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "list the commands"},
+    /* the spellings every first-time user tries; not listed by help */
+    {"--help", cmd_help, NULL},
+    {"-h", cmd_help, NULL},
+    {"--version", cmd_version, NULL},
 };
 
 static int cmd_version(int argc, char **argv)
@@ -50,8 +54,12 @@ static int cmd_help(int argc, char **argv)
     (void)argv;
     printf("usage: sealdisk <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        printf("  %-14s %s\n", commands[i].name, commands[i].help);
+        if (commands[i].help != NULL) {
+            printf("  %-18s %s\n", commands[i].name, commands[i].help);
+        }
     }
+    printf("\n'sealdisk kms --help' lists the KMS actions (likewise ecs, ram), and\n"
+           "'sealdisk kms <Action> --help' an action's parameters.\n");
     return 0;
 }
 

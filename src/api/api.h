@@ -42,6 +42,9 @@ typedef struct api_server_opts {
     const char *tls_cert; /* PEM certificate chain: HTTPS (NULL: plain HTTP) */
     const char *tls_key;  /* its private key (PEM) */
     bool insecure_http;   /* allow plain HTTP on an address outside 127.0.0.0/8 */
+    bool use_listen_fd;   /* listen_fd is a socket from api_bind (bind_addr and port then
+                             only name it); api_server_start owns it from then on */
+    int listen_fd;
 } api_server_opts;
 
 /* The longest request-target (path and query) accepted: longer is 414
@@ -58,9 +61,18 @@ typedef struct api_server_opts {
         .region = "cn-hangzhou"                                              \
     }
 
+/* Binds a TCP socket to addr:port (IPv4; port 0: any free one) without
+ * listening yet, so a server can claim its address before it prepares
+ * anything else, and answer connections only once api_server_start
+ * listens; *fd is the caller's (close it, or hand it to
+ * api_server_start).  SD_E_INVALID: addr is not an IPv4 address; SD_E_IO:
+ * the bind failed, the message names the address and why. */
+SD_MUST_USE sd_code api_bind(const char *addr, uint16_t port, int *fd, sd_err *err);
+
 /* Caller owns *out.  SD_E_IO: cannot listen (the message says why);
  * SD_E_INVALID: a bad address, plain HTTP on a non-loopback address
- * without insecure_http, or unreadable or mismatched TLS files. */
+ * without insecure_http, or unreadable or mismatched TLS files.  Takes
+ * opts->listen_fd when use_listen_fd, even on failure. */
 SD_MUST_USE sd_code api_server_start(const api_server_opts *opts, api_server **out, sd_err *err);
 /* Reads the certificate and key files again and serves new connections
  * with them, on the same socket (connections already open keep theirs).

@@ -243,6 +243,7 @@ sd_code api__ECS_DescribeKeyDependents(api_req *r)
     api_json_str(r->j, "KMSKeyId", key);
     dependents_of(r->j, &d, "disk", "Disks", "Disk", "DiskId");
     dependents_of(r->j, &d, "snapshot", "Snapshots", "Snapshot", "SnapshotId");
+    dependents_of(r->j, &d, "image", "Images", "Image", "ImageId");
     dependents_of(r->j, &d, "instance", "Instances", "Instance", "InstanceId");
     api_json_int(r->j, "TotalCount", (int64_t)d.n);
 out:

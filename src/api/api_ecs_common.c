@@ -19,13 +19,13 @@
 static const char *implied_region(api_req *r)
 {
     static const char *const ids[] = {"InstanceId", "DiskId", "SnapshotId", "ImageId"};
-    const char *region = api_param(r->params, "RegionId");
+    const char *region = api_param_peek(r->params, "RegionId");
 
     if (region != NULL && region[0] != '\0') {
         return NULL;
     }
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
-        const char *id = api_param(r->params, ids[i]);
+        const char *id = api_param_peek(r->params, ids[i]);
         if (id != NULL && id[0] != '\0') {
             return ecs_resource_region(r->opts->ecs, r->caller.account, id);
         }

@@ -28,11 +28,13 @@
  * quiesced daemon finishes its connections until the next reload or the
  * stop.  Plain HTTP is refused on an address outside 127.0.0.0/8 unless
  * insecure_http says otherwise. */
+#include <errno.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -379,12 +381,60 @@ out:
     return rc;
 }
 
+/* Why a bind failed, in words (strerror is not thread-safe). */
+static const char *bind_reason(int e)
+{
+    switch (e) {
+    case EADDRINUSE:
+        return "the address is in use";
+    case EADDRNOTAVAIL:
+        return "no interface of this host has that address";
+    case EACCES:
+        return "permission denied (ports below 1024 need privileges)";
+    default:
+        return "bind failed";
+    }
+}
+
+sd_code api_bind(const char *addr, uint16_t port, int *fd, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    struct sockaddr_in sa;
+    int one = 1;
+    int e;
+
+    *fd = -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    SD_ENSURE(inet_pton(AF_INET, addr, &sa.sin_addr) == 1, err, SD_E_INVALID,
+              "cannot listen on '%s': not an IPv4 address", addr);
+    *fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    SD_ENSURE(*fd >= 0, err, SD_E_IO, "cannot listen on %s:%u: no socket (errno %d)", addr,
+              (unsigned)port, errno);
+    /* a restarted server must not wait out TIME_WAIT connections */
+    SD_ENSURE(setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0, err, SD_E_IO,
+              "cannot listen on %s:%u: setsockopt failed (errno %d)", addr, (unsigned)port, errno);
+    if (bind(*fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        e = errno;
+        SD_FAIL(err, SD_E_IO, "cannot listen on %s:%u: %s (errno %d)", addr, (unsigned)port,
+                bind_reason(e), e);
+    }
+out:
+    if (rc != SD_OK && *fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    return rc;
+}
+
 sd_code api_server_start(const api_server_opts *opts, api_server **out, sd_err *err)
 {
     sd_code rc = SD_OK;
     api_server *s = NULL;
-    struct sockaddr_in addr;
     const union MHD_DaemonInfo *info;
+    struct sockaddr_in addr;
+    int fd = opts->use_listen_fd ? opts->listen_fd : -1;
 
     *out = NULL;
     s = calloc(1, sizeof *s);
@@ -411,7 +461,15 @@ sd_code api_server_start(const api_server_opts *opts, api_server **out, sd_err *
     if (opts->tls_cert != NULL) {
         SD_TRY(load_credentials(opts, &s->cur, err));
     }
-    SD_TRY(daemon_start(s, &s->cur, &addr, -1, err));
+    if (!opts->use_listen_fd) {
+        SD_TRY(api_bind(opts->bind_addr, opts->port, &fd, err));
+    }
+    SD_ENSURE(listen(fd, 128) == 0, err, SD_E_IO, "cannot listen on %s:%u (errno %d)",
+              opts->bind_addr, (unsigned)opts->port, errno);
+    /* MHD gets a socket we bound, so a bind failure is ours to explain (it
+     * would say "Failed to bind to port 0" for any address). */
+    SD_TRY(daemon_start(s, &s->cur, NULL, fd, err));
+    fd = -1; /* MHD closes it when stopped */
     info = MHD_get_daemon_info(s->cur.mhd, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info != NULL ? info->port : opts->port;
     SD_ENSURE(snprintf(s->host_id, sizeof s->host_id, "%s:%u", opts->bind_addr, (unsigned)s->port) <
@@ -422,6 +480,9 @@ sd_code api_server_start(const api_server_opts *opts, api_server **out, sd_err *
     *out = s;
     s = NULL;
 out:
+    if (fd >= 0) {
+        close(fd);
+    }
     api_server_stop(s);
     return rc;
 }

@@ -1,7 +1,9 @@
-/* api_params.c: typed and flattened parameter access.
+/* api_params.c: typed and flattened parameter access, and the parameter
+ * table (api_params.def) the handlers are held to.
  *
  * Lookups are linear: a request carries at most a few hundred parameters
- * (bounded by the body limit), and a handler reads a handful. */
+ * (bounded by the body limit), and a handler reads a handful; the table
+ * check, in test builds only, walks a few hundred rows. */
 #include "api/api_params.h"
 
 #include <errno.h>
@@ -11,7 +13,87 @@
 #include <string.h>
 #include <strings.h>
 
+/* Only these types and needs compile: a typo in the table is a build error. */
+enum param_type { API_PT_String, API_PT_Integer, API_PT_Boolean, API_PT_JSON };
+enum param_need { API_NEED_Required, API_NEED_Optional };
+
+typedef struct param_row {
+    const char *product;
+    const char *action;
+    const char *name;
+    enum param_type type;
+    enum param_need need;
+} param_row;
+
+static const param_row param_rows[] = {
+#define API_PARAM(prod, act, name, type, need, meaning) \
+    {#prod, #act, name, API_PT_##type, API_NEED_##need},
+#include "api/api_params.def"
+#undef API_PARAM
+};
+
+bool api_param_declared(const char *product, const char *action, const char *name)
+{
+    if (strcmp(name, API_COMMON_PARAMS) == 0 ||
+        (strcmp(product, "ECS") == 0 && strcmp(name, API_ECS_COMMON_PARAMS) == 0)) {
+        return true;
+    }
+    for (size_t i = 0; i < sizeof param_rows / sizeof param_rows[0]; i++) {
+        const param_row *r = &param_rows[i];
+        if (strcmp(r->product, product) == 0 && strcmp(r->action, action) == 0 &&
+            sd_name_match(r->name, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+#ifdef SD_FAULTS
+/* Whether some row of the action is prefix or a list or map under it. */
+static bool prefix_declared(const char *product, const char *action, const char *prefix)
+{
+    for (size_t i = 0; i < sizeof param_rows / sizeof param_rows[0]; i++) {
+        const param_row *r = &param_rows[i];
+        if (strcmp(r->product, product) == 0 && strcmp(r->action, action) == 0 &&
+            sd_name_has_prefix(r->name, prefix)) {
+            return true;
+        }
+    }
+    return false;
+}
+#endif
+
+/* Test builds: a handler read what its action's table rows do not list.
+ * Stopping here makes every API test a test of the table. */
+static void check_declared(const api_params *p, const char *name, bool prefix)
+{
+#ifdef SD_FAULTS
+    bool ok;
+
+    if (p->product == NULL || p->action == NULL) {
+        return;
+    }
+    ok = prefix ? prefix_declared(p->product, p->action, name)
+                : api_param_declared(p->product, p->action, name);
+    if (!ok) {
+        sd_log(SD_LOG_ERROR, "api", "%s %s reads parameter %s, which api_params.def does not list",
+               p->product, p->action, name);
+        abort();
+    }
+#else
+    (void)p;
+    (void)name;
+    (void)prefix;
+#endif
+}
+
 const char *api_param(const api_params *p, const char *name)
+{
+    check_declared(p, name, false);
+    return api_param_peek(p, name);
+}
+
+const char *api_param_peek(const api_params *p, const char *name)
 {
     for (size_t i = 0; i < p->n; i++) {
         if (strcmp(p->pairs[i].name, name) == 0) {
@@ -108,6 +190,7 @@ sd_code api_param_map(const api_params *p, const char *prefix, api_pair **out, s
     size_t plen = strlen(prefix);
     size_t count = 0;
 
+    check_declared(p, prefix, true);
     *out = NULL;
     *n = 0;
     for (size_t i = 0; i < p->n; i++) {
@@ -170,6 +253,7 @@ sd_code api_param_list(const api_params *p, const char *prefix, size_t max, unsi
     size_t k = 0;
     unsigned *idx = NULL;
 
+    check_declared(p, prefix, true);
     *out = NULL;
     *n = 0;
     idx = calloc(p->n + 1, sizeof *idx);

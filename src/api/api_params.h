@@ -26,10 +26,27 @@ typedef struct api_pair {
 typedef struct api_params {
     const api_pair *pairs;
     size_t n;
+    /* The action whose rows of api_params.def a handler may read ("KMS",
+     * "CreateKey"); NULL: any.  In test builds (SD_FAULTS) reading another
+     * parameter stops the server, so the table cannot drift. */
+    const char *product;
+    const char *action;
 } api_params;
+
+/* Parameters every action takes besides its rows in api_params.def. */
+#define API_COMMON_PARAMS "RegionId"
+/* ECS's: every ECS action runs its checks alone on DryRun=true. */
+#define API_ECS_COMMON_PARAMS "DryRun"
+
+/* Whether action (of product) takes parameter name, by api_params.def and
+ * the common parameters; flattened names match their row's pattern. */
+bool api_param_declared(const char *product, const char *action, const char *name);
 
 /* The value of name, or NULL. */
 const char *api_param(const api_params *p, const char *name);
+/* api_param without the table check, for the pipeline's own probes (the
+ * region a resource id implies). */
+const char *api_param_peek(const api_params *p, const char *name);
 /* *out = the value; MissingParameter when absent or empty. */
 SD_MUST_USE sd_code api_param_req(const api_params *p, const char *name, const char **out,
                                   sd_err *err);

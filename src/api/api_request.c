@@ -191,7 +191,7 @@ static sd_code route(const api_server_opts *o, pipeline *pl, sd_err *err)
     for (size_t i = 0; i < pl->form.n; i++) {
         pl->pairs[pl->query.n + i] = (api_pair){pl->form.v[i].name, pl->form.v[i].value};
     }
-    pl->params = (api_params){pl->pairs, n};
+    pl->params = (api_params){pl->pairs, n, product_name(pl->product), pl->act->name};
     region = api_param(&pl->params, "RegionId");
     if (region == NULL || region[0] == '\0') {
         region = o->region;

@@ -62,6 +62,7 @@ typedef struct cli_args {
     const char *region;    /* --region */
     const char *signature; /* --signature v1|v3 */
     bool wait;             /* --wait: poll until what the call makes is ready */
+    bool yes;              /* --yes: no confirmation before DisableKey of a used key */
     bool help;
 } cli_args;
 
@@ -151,8 +152,9 @@ int cli_verify_main(int argc, char **argv);
  * [--KMSKeyId K]` (R15), resumable; returns the exit status. */
 int cli_bulk_encrypt(const cli_profile *prof, const cli_args *a);
 
-/* Warns on stderr when ECS resources depend on key (R12); never fails. */
-void cli_warn_dependents(const cli_profile *prof, const char *key);
+/* Warns on stderr when ECS resources depend on key (R12) and returns how
+ * many; 0 when none, or when there is no ECS to ask. */
+size_t cli_warn_dependents(const cli_profile *prof, const char *key);
 
 /* `sealdisk <product> <Action> ...` (argv[0] is the product word, "kms");
  * returns the exit status. */

@@ -2,8 +2,8 @@
  *
  * `--Name value` with an upper-case first letter is an API parameter
  * (names are PascalCase, with dots for nesting); `--name value` in lower
- * case is a client option; `--Name=value` works for both; `--wait` takes
- * no value.  Values are borrowed from argv. */
+ * case is a client option; `--Name=value` works for both; `--wait` and
+ * `--yes` take no value.  Values are borrowed from argv. */
 #include <string.h>
 
 #include "cli/cli.h"
@@ -63,7 +63,11 @@ sd_code cli_args_parse(int argc, char **argv, cli_args *out, sd_err *err)
             continue;
         }
         if (strcmp(a, "--wait") == 0) {
-            out->wait = true; /* the one option without a value */
+            out->wait = true; /* the options without a value */
+            continue;
+        }
+        if (strcmp(a, "--yes") == 0) {
+            out->yes = true;
             continue;
         }
         if (strncmp(a, "--", 2) != 0) {

@@ -1,14 +1,18 @@
 /* cli_main.c: `sealdisk kms <Action> --Param value ...`, shaped like the
  * aliyun CLI.  The actions and their one-line summaries come from the
- * server's own actions table (api/api_actions.def), so --help lists
- * exactly what the server serves.
+ * server's own actions table (api/api_actions.def), and their parameters
+ * from its parameter table (api/api_params.def), so --help lists exactly
+ * what the server serves, and a parameter the action does not take is
+ * refused before anything is sent.
  *
  * Exit status: 0 on success (the response JSON, indented, on stdout);
  * 1 when the server answered an error ("ERROR: <Code>: <Message>" on
  * stderr, the body on stdout); 2 on a usage or configuration error;
  * 3 when the server cannot be reached. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -30,6 +34,24 @@ static const action_row actions[] = {
 #undef API_ACTION
 };
 
+typedef struct param_row {
+    const char *product;
+    const char *action;
+    const char *name;
+    const char *type;
+    bool required;
+    const char *meaning;
+} param_row;
+
+enum { CLI_NEED_Required, CLI_NEED_Optional };
+
+static const param_row params[] = {
+#define API_PARAM(prod, act, name, type, need, meaning) \
+    {#prod, #act, name, #type, CLI_NEED_##need == CLI_NEED_Required, meaning},
+#include "api/api_params.def"
+#undef API_PARAM
+};
+
 static const product products[] = {
     {"kms", "KMS", CLI_KMS_VERSION},
     {"ecs", "ECS", CLI_ECS_VERSION},
@@ -49,10 +71,12 @@ static const action_row *find_action(const product *p, const char *name)
 static void usage(const product *p)
 {
     printf("usage: sealdisk %s <Action> [--Param value ...] [--profile FILE] [--endpoint URL]\n"
-           "                [--region ID] [--signature v3|v1] [--wait]\n\n"
+           "                [--region ID] [--signature v3|v1] [--wait] [--yes]\n\n"
            "--endpoint: https://HOST:PORT, or HOST:PORT for plain HTTP.\n"
            "--wait: after CopyImage, ImportImage, CreateDisk or ReInitDisk, poll until\n"
-           "the image or disk is ready, with a progress bar on stderr.\n\n"
+           "the image or disk is ready, with a progress bar on stderr.\n"
+           "--yes: DisableKey and ScheduleKeyDeletion of a key that disks, snapshots,\n"
+           "images or instances depend on go ahead without asking.\n\n"
            "Credentials come from the profile the server wrote at its first start\n"
            "(~/.sealdisk/profile, or $SEALDISK_PROFILE), or from\n"
            "ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET.\n\n"
@@ -67,6 +91,50 @@ static void usage(const product *p)
         printf("\ncommands:\n  %-32s %s\n", "bulk-encrypt-system-disks",
                "--InstanceIds i-1,i-2 [--KMSKeyId K]: image, copy encrypted, replace (R15)");
     }
+}
+
+/* `sealdisk kms CreateKey --help`: the summary, then each parameter. */
+static void action_usage(const product *p, const action_row *row)
+{
+    bool any = false;
+
+    printf("usage: sealdisk %s %s [--Param value ...]\n\n%s\n\nparameters:\n", p->word, row->name,
+           row->summary);
+    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
+        const param_row *r = &params[i];
+        if (strcmp(r->product, p->tag) == 0 && strcmp(r->action, row->name) == 0) {
+            printf("  --%-30s %-7s %-8s %s\n", r->name, r->type,
+                   r->required ? "required" : "optional", r->meaning);
+            any = true;
+        }
+    }
+    if (!any) {
+        printf("  (none)\n");
+    }
+    printf("  --%-30s %-7s %-8s %s\n", "RegionId", "String", "optional",
+           "the region (default: the profile's)");
+    if (strcmp(p->tag, "ECS") == 0) {
+        printf("  --%-30s %-7s %-8s %s\n", "DryRun", "Boolean", "optional",
+               "run every check, change nothing");
+    }
+    printf("\nA name's N stands for 1, 2, ...: --DataDisk.1.Size 20.\n");
+}
+
+/* Whether the action takes name (api_params.def, or a common parameter). */
+static bool takes(const product *p, const action_row *row, const char *name)
+{
+    if (strcmp(name, "RegionId") == 0 ||
+        (strcmp(p->tag, "ECS") == 0 && strcmp(name, "DryRun") == 0)) {
+        return true;
+    }
+    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
+        const param_row *r = &params[i];
+        if (strcmp(r->product, p->tag) == 0 && strcmp(r->action, row->name) == 0 &&
+            sd_name_match(r->name, name)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Prints the response; returns the exit status. */
@@ -95,6 +163,22 @@ static int report(int status, const sd_buf *body)
     return exit_status;
 }
 
+/* The profile to poll what the call made with: a copy to another region
+ * (CopyImage's DestinationRegionId) lives, and is listed, there.  *there
+ * borrows prof's secret; it is not cleared. */
+static const cli_profile *where_made(const cli_profile *prof, const cli_args *a, cli_profile *there)
+{
+    for (size_t i = 0; i < a->nparams; i++) {
+        if (strcmp(a->params[i].name, "DestinationRegionId") == 0 &&
+            a->params[i].value[0] != '\0') {
+            *there = *prof;
+            (void)snprintf(there->region, sizeof there->region, "%s", a->params[i].value);
+            return there;
+        }
+    }
+    return prof;
+}
+
 /* --wait: what a background job of the call makes (or, for ReInitDisk,
  * rebuilds: the request's disk), polled until ready. */
 static int wait_made(const cli_profile *prof, const product *p, const cli_args *a,
@@ -108,11 +192,12 @@ static int wait_made(const cli_profile *prof, const product *p, const cli_args *
     };
     const char *text = body->data != NULL ? (const char *)body->data : "";
     char id[64];
+    cli_profile there;
 
     for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
         if (strcmp(p->tag, "ECS") == 0 && strcmp(action, waits[i][0]) == 0 &&
             cli_json_string(text, body->len, waits[i][1], id, sizeof id, NULL) == SD_OK) {
-            return cli_wait_bar(prof, id);
+            return cli_wait_bar(where_made(prof, a, &there), id);
         }
     }
     if (strcmp(p->tag, "ECS") == 0 && strcmp(action, "ReInitDisk") == 0) {
@@ -125,6 +210,45 @@ static int wait_made(const cli_profile *prof, const product *p, const cli_args *
     (void)fprintf(stderr, "sealdisk: --wait applies to ecs CopyImage, ImportImage, CreateDisk "
                           "and ReInitDisk\n");
     return 2;
+}
+
+/* After the R12 warning: --yes, or a "y" typed at a terminal.  Without a
+ * terminal to ask, the answer is no: a script must say --yes. */
+static bool confirmed(const product *p, const cli_args *a)
+{
+    char line[16];
+
+    if (a->yes) {
+        return true;
+    }
+    if (!isatty(STDIN_FILENO)) {
+        (void)fprintf(stderr, "sealdisk %s: %s not sent; give --yes to go ahead\n", p->word,
+                      a->action);
+        return false;
+    }
+    (void)fprintf(stderr, "%s anyway? [y/N] ", a->action);
+    if (fgets(line, sizeof line, stdin) != NULL && (line[0] == 'y' || line[0] == 'Y')) {
+        return true;
+    }
+    (void)fprintf(stderr, "sealdisk %s: %s not sent\n", p->word, a->action);
+    return false;
+}
+
+/* R12: before DisableKey or ScheduleKeyDeletion, what depends on the key
+ * is listed, and a key that anything depends on needs confirmation. */
+static bool key_use_confirmed(const cli_profile *prof, const product *p, const cli_args *a)
+{
+    if (strcmp(p->tag, "KMS") != 0 ||
+        (strcmp(a->action, "DisableKey") != 0 && strcmp(a->action, "ScheduleKeyDeletion") != 0)) {
+        return true;
+    }
+    for (size_t i = 0; i < a->nparams; i++) {
+        if (strcmp(a->params[i].name, "KeyId") == 0 &&
+            cli_warn_dependents(prof, a->params[i].value) > 0 && !confirmed(p, a)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static int run(const product *p, const cli_args *a)
@@ -153,13 +277,8 @@ static int run(const product *p, const cli_args *a)
     if (a->signature != NULL) {
         prof.sign_v1 = strcmp(a->signature, "v1") == 0;
     }
-    if (strcmp(p->tag, "KMS") == 0 &&
-        (strcmp(a->action, "DisableKey") == 0 || strcmp(a->action, "ScheduleKeyDeletion") == 0)) {
-        for (size_t i = 0; i < a->nparams; i++) {
-            if (strcmp(a->params[i].name, "KeyId") == 0) {
-                cli_warn_dependents(&prof, a->params[i].value); /* R12 */
-            }
-        }
+    if (!key_use_confirmed(&prof, p, a)) {
+        goto out;
     }
     if (strcmp(p->tag, "ECS") == 0 && strcmp(a->action, "bulk-encrypt-system-disks") == 0) {
         exit_status = cli_bulk_encrypt(&prof, a);
@@ -181,7 +300,7 @@ out:
     return exit_status;
 }
 
-void cli_warn_dependents(const cli_profile *prof, const char *key)
+size_t cli_warn_dependents(const cli_profile *prof, const char *key)
 {
     cli_param p[] = {{"KMSKeyId", key}};
     cli_result r;
@@ -189,20 +308,23 @@ void cli_warn_dependents(const cli_profile *prof, const char *key)
     static const char *const kinds[][3] = {
         {"Disks", "Disk", "DiskId"},
         {"Snapshots", "Snapshot", "SnapshotId"},
+        {"Images", "Image", "ImageId"},
         {"Instances", "Instance", "InstanceId"},
     };
     const sd_json_val *total;
+    size_t n = 0;
 
     if (cli_call_json(prof, CLI_ECS_VERSION, "DescribeKeyDependents", p, 1, &r, &err) != SD_OK) {
-        return; /* no ECS to ask: nothing to warn about */
+        return 0; /* no ECS to ask: nothing to warn about */
     }
     total = cli_json_path(&r, "TotalCount", NULL);
     if (r.code[0] == '\0' && total != NULL && strcmp(total->str, "0") != 0) {
+        n = (size_t)strtoul(total->str, NULL, 10);
         (void)fprintf(stderr,
                       "WARNING: %s resources depend on %s; with it disabled or deleted "
                       "they cannot be opened:\n",
                       total->str, key);
-        for (size_t k = 0; k < 3; k++) {
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
             const sd_json_val *list = cli_json_path(&r, kinds[k][0], kinds[k][1]);
             for (const sd_json_val *v = list != NULL ? list->child : NULL; v != NULL; v = v->next) {
                 const sd_json_val *id = sd_json_get(v, kinds[k][2]);
@@ -213,6 +335,7 @@ void cli_warn_dependents(const cli_profile *prof, const char *key)
         }
     }
     cli_result_free(&r);
+    return n;
 }
 
 int cli_product_main(int argc, char **argv)
@@ -250,8 +373,18 @@ int cli_product_main(int argc, char **argv)
         return 2;
     }
     if (a.help) {
-        printf("sealdisk %s %s: %s\n", p->word, row->name, row->summary);
+        action_usage(p, row);
         return 0;
+    }
+    for (size_t i = 0; i < a.nparams; i++) {
+        if (!takes(p, row, a.params[i].name)) {
+            /* the server would ignore it, and the call would do what was not asked */
+            (void)fprintf(stderr,
+                          "sealdisk %s: %s takes no parameter --%s; nothing was sent "
+                          "(see 'sealdisk %s %s --help')\n",
+                          p->word, row->name, a.params[i].name, p->word, row->name);
+            return 2;
+        }
     }
     return run(p, &a);
 }

@@ -184,7 +184,7 @@ static int experiment(verify *v)
 
     for (size_t i = 0; i < v->nkeys; i++) {
         char what[160];
-        cli_warn_dependents(v->prof, v->keys[i]);
+        (void)cli_warn_dependents(v->prof, v->keys[i]); /* enabled again below */
         (void)snprintf(what, sizeof what, "disabling %s", v->keys[i]);
         step(what);
         if (!key_action(v, "DisableKey", v->keys[i])) {

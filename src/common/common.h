@@ -3,7 +3,8 @@
  * Errors (sd_err.h), logging (sd_log.h), bounded buffers and readers
  * (sd_buf.h), secrets and constant-time compare (sd_secret.h), base64
  * (sd_b64.h), the injectable clock and RNG and identifiers (sd_env.h),
- * fault points (sd_fault.h), "key = value" files (sd_kv.h) and token-bucket
+ * fault points (sd_fault.h), "key = value" files (sd_kv.h), flattened
+ * parameter names (sd_name.h) and token-bucket
  * rate limits (sd_rate.h).  Depends on nothing but libc. */
 #ifndef SD_COMMON_H
 #define SD_COMMON_H
@@ -17,6 +18,7 @@
 #include "common/sd_json.h"
 #include "common/sd_kv.h"
 #include "common/sd_log.h"
+#include "common/sd_name.h"
 #include "common/sd_rate.h"
 #include "common/sd_secret.h"
 

@@ -17,12 +17,23 @@
  * never swapped; each unit only sets its tweak.  Should that pool fail to
  * lock, libgcrypt says so on stderr ("using insecure memory"); the XTS key
  * itself is an sd_secret, which already refuses unlocked memory unless the
- * operator allowed it. */
+ * operator allowed it.
+ *
+ * libgcrypt maps and locks that pool itself and offers no hook to mark it
+ * MADV_DONTDUMP, so after it is set up, and after each handle (the pool
+ * grows by whole new mappings), every locked mapping of the process is
+ * marked: locked memory here is key memory, and sd_secret's slabs are
+ * marked already. */
 #include <gcrypt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <sys/mman.h>
 
 #include "crypto/crypto.h"
 
@@ -39,6 +50,43 @@ struct crypto_xts {
 
 static pthread_once_t xts_once = PTHREAD_ONCE_INIT;
 static bool xts_ready;
+static pthread_mutex_t xts_dump_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Marks every locked mapping (VmFlags "lo") without "dd" MADV_DONTDUMP.
+ * A failure is logged: the server also disables core dumps outright. */
+static void xts_dontdump_locked(void)
+{
+#if !defined(SD_SANITIZE) /* ASan's shadow bookkeeping dislikes DONTDUMP regions */
+    char line[512];
+    uintptr_t lo = 0;
+    uintptr_t hi = 0;
+    FILE *f;
+
+    pthread_mutex_lock(&xts_dump_mu);
+    f = fopen("/proc/self/smaps", "re");
+    if (f == NULL) {
+        sd_log(SD_LOG_WARN, "crypto", "cannot read /proc/self/smaps: secure pool left dumpable");
+        goto out;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *end = NULL;
+        uintptr_t a = (uintptr_t)strtoull(line, &end, 16);
+        if (end != NULL && end != line && *end == '-') {
+            lo = a; /* a mapping's header: "start-end perms ..." */
+            hi = (uintptr_t)strtoull(end + 1, NULL, 16);
+            continue;
+        }
+        if (strncmp(line, "VmFlags:", 8) == 0 && strstr(line, " lo") != NULL &&
+            strstr(line, " dd") == NULL && hi > lo &&
+            madvise((void *)lo, hi - lo, MADV_DONTDUMP) != 0) { // NOLINT(performance-no-int-to-ptr)
+            sd_log(SD_LOG_WARN, "crypto", "madvise(MADV_DONTDUMP) failed on a locked mapping");
+        }
+    }
+    (void)fclose(f);
+out:
+    pthread_mutex_unlock(&xts_dump_mu);
+#endif
+}
 
 /* libgcrypt must be initialised once before any other call; we are its only
  * user in the process, so we own its set-up. */
@@ -52,6 +100,7 @@ static void xts_init_library(void)
         gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0) != 0) {
         return;
     }
+    xts_dontdump_locked();
     xts_ready = true;
 }
 
@@ -83,6 +132,7 @@ sd_code crypto_xts_new(const sd_secret *key, crypto_xts **out, sd_err *err)
     SD_ENSURE(x != NULL, err, SD_E_NOMEM, "out of memory");
     ge = gcry_cipher_open(&x->h, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_XTS, GCRY_CIPHER_SECURE);
     SD_ENSURE(ge == 0, err, SD_E_NOMEM, "cannot open an AES-256-XTS handle: %s", gcry_strerror(ge));
+    xts_dontdump_locked(); /* the pool may have grown a mapping for this handle */
     ge = gcry_cipher_setkey(x->h, k, CRYPTO_XTS_KEY_LEN);
     SD_ENSURE(ge == 0, err, SD_E_INVALID, "AES-256-XTS key rejected: %s", gcry_strerror(ge));
     *out = x;

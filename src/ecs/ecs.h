@@ -391,8 +391,9 @@ SD_MUST_USE sd_code ecs_list_shared_images(ecs *e, const ecs_caller *c, ecs_imag
 /* ---- dependencies on a key (R12) ------------------------------------------- */
 
 typedef void (*ecs_dep_fn)(void *ctx, const char *kind, const char *id, const char *status);
-/* Disks, snapshots and running instances whose data depend on key (id,
- * alias or ARN). */
+/* Disks, snapshots, encrypted images and instances (running or not: a
+ * stopped one cannot start again) whose data depend on key (id, alias or
+ * ARN); kind is "disk", "snapshot", "image" or "instance". */
 SD_MUST_USE sd_code ecs_key_dependents(ecs *e, const ecs_caller *c, const char *key, ecs_dep_fn fn,
                                        void *ctx, sd_err *err);
 

@@ -759,10 +759,12 @@ sd_code ecs_key_dependents(ecs *e, const ecs_caller *c, const char *key, ecs_dep
                          "UNION ALL SELECT 'snapshot', s.snapshot_id, 'accomplished' FROM "
                          "ecs_snapshots s WHERE s.account = ?1 AND s.region = ?2 AND s.kms_key_id "
                          "= ?3 "
+                         "UNION ALL SELECT 'image', m.image_id, m.status FROM ecs_images m "
+                         "WHERE m.account = ?1 AND m.region = ?2 AND m.encrypted = 1 AND "
+                         "m.kms_key_id = ?3 "
                          "UNION ALL SELECT DISTINCT 'instance', i.instance_id, i.status FROM "
                          "ecs_instances i JOIN ecs_disks d ON d.instance_id = i.instance_id WHERE "
-                         "i.account = ?1 AND i.region = ?2 AND d.kms_key_id = ?3 AND i.status = "
-                         "'Running'",
+                         "i.account = ?1 AND i.region = ?2 AND d.kms_key_id = ?3",
                          &st, err));
     SD_TRY(store_bind_text(st, 1, c->account, err));
     SD_TRY(store_bind_text(st, 2, c->region, err));

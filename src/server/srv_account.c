@@ -39,8 +39,8 @@ static sd_code create(const srv_config *c, const char *name, sd_err *err)
               SD_E_INVALID, "data directory path too long");
     SD_ENSURE(stat(db, &st) == 0, err, SD_E_NOT_FOUND,
               "%s is not an initialised data directory (start the server once first)", c->data_dir);
-    SD_TRY(srv__open_kms(c, &root, &k, err));
-    SD_TRY(srv__open_iam(c, root, "", NULL, &accounts, err));
+    SD_TRY(srv__open_kms(c, false, &root, &k, err)); /* never a new root key */
+    SD_TRY(srv__open_iam(c, root, &accounts, err));
     SD_TRY(iam_account_create(accounts, name, &acct, err));
     SD_TRY(iam_key_create(accounts, acct.account_id, &key, &secret, err));
     printf("{\"AccountId\":\"%s\",\"AccountName\":\"%s\",\"AccessKeyId\":\"%s\","

@@ -2,9 +2,11 @@
  *
  * The iam module keeps AccessKey secrets sealed under a key derived from
  * the root key (so the root key never leaves kms).  On an empty data
- * directory the root account and its first AccessKey are created, printed
- * once on stdout, and written to the CLI profile (0600), the one place the
- * secret is kept outside the data directory; later starts print nothing.
+ * directory, once the server is up (its configuration checked and its
+ * listeners bound), the root account and its first AccessKey are created,
+ * printed once on stdout, and written to the CLI profile (0600), the one
+ * place the secret is kept outside the data directory; later starts print
+ * nothing.
  *
  * The API's TLS certificate, unless configured, is DATA_DIR/tls/api.crt
  * and api.key, made self-signed when both are missing.  The profile pins
@@ -21,18 +23,12 @@
 
 #define IAM_WRAP_LABEL "sealdisk-iam-access-key-wrap-v1"
 
-sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root, const char *endpoint,
-                      const char *tls_pin, iam **out, sd_err *err)
+sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root, iam **out, sd_err *err)
 {
     sd_code rc = SD_OK;
     sd_secret *wrap = NULL;
-    sd_secret *secret = NULL;
     iam_opts o = IAM_OPTS_INIT;
-    iam_account_info acct;
-    iam_key_info key;
-    bool created = false;
     char db[600];
-    char profile[512];
 
     *out = NULL;
     SD_ENSURE(snprintf(db, sizeof db, "%s/meta.db", c->data_dir) < (int)sizeof db, err,
@@ -45,7 +41,26 @@ sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root, const char *
     o.user_rate = c->user_rate;
     o.user_burst = c->user_burst;
     SD_TRY(iam_open(&o, out, err));
-    SD_TRY(iam_bootstrap(*out, &created, &acct, &key, &secret, err));
+out:
+    sd_secret_free(wrap);
+    if (rc != SD_OK) {
+        iam_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+sd_code srv__first_start(const srv_config *c, iam *accounts, const char *endpoint,
+                         const char *tls_pin, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    sd_secret *secret = NULL;
+    iam_account_info acct;
+    iam_key_info key;
+    bool created = false;
+    char profile[512];
+
+    SD_TRY(iam_bootstrap(accounts, &created, &acct, &key, &secret, err));
     if (!created) {
         goto out;
     }
@@ -68,11 +83,6 @@ sd_code srv__open_iam(const srv_config *c, const kms_rootkey *root, const char *
            acct.account_id, key.access_key_id, profile);
 out:
     sd_secret_free(secret);
-    sd_secret_free(wrap);
-    if (rc != SD_OK) {
-        iam_close(*out);
-        *out = NULL;
-    }
     return rc;
 }
 
@@ -93,6 +103,7 @@ sd_code srv__api_tls(const srv_config *c, char *cert, char *key, char *pin, sd_e
 {
     sd_code rc = SD_OK;
     char dir[600];
+    crypto_tls_ctx *check = NULL;
     bool defaults = c->api_tls_cert[0] == '\0' && c->api_tls_key[0] == '\0';
 
     SD_TRY(tls_path(c, c->api_tls_cert, "api.crt", cert, err));
@@ -104,8 +115,12 @@ sd_code srv__api_tls(const srv_config *c, char *cert, char *key, char *pin, sd_e
         SD_TRY(crypto_cert_self_signed(cert, key, err));
         sd_log(SD_LOG_INFO, "server", "made a self-signed API certificate cert=%s", cert);
     }
+    /* the pair is checked now, before the first start prints a secret or
+     * writes a profile pointing at a server that will not start */
+    SD_TRY(crypto_tls_ctx_x509(cert, key, &check, err));
     SD_TRY(crypto_cert_pin(cert, pin, err));
     sd_log(SD_LOG_INFO, "server", "API certificate cert=%s pin=%s", cert, pin);
 out:
+    crypto_tls_ctx_free(check);
     return rc;
 }

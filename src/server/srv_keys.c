@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "crypto/crypto.h"
 #include "kms/kms.h"
 #include "server/srv_int.h"
@@ -61,7 +63,41 @@ out:
     return rc;
 }
 
-sd_code srv__open_kms(const srv_config *c, kms_rootkey **root, kms **k, sd_err *err)
+/* Whether DATA_DIR/name exists. */
+static bool has_file(const srv_config *c, const char *name)
+{
+    char path[600];
+    struct stat st;
+
+    return snprintf(path, sizeof path, "%s/%s", c->data_dir, name) < (int)sizeof path &&
+           stat(path, &st) == 0;
+}
+
+/* A data directory whose root key comes from the other provider would
+ * otherwise get a second, new root key (a root.key beside root.salt) that
+ * matches nothing in it: refuse before anything is written, and say how
+ * the directory's own provider is given. */
+static sd_code check_provider(const srv_config *c, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    bool pass = strcmp(c->root_key, "passphrase") == 0;
+
+    SD_ENSURE(
+        pass || c->root_key_file[0] != '\0' || has_file(c, "root.key") || !has_file(c, "root.salt"),
+        err, SD_E_INVALID,
+        "%s uses a passphrase root key (root.salt): give --root-key passphrase (or root_key = "
+        "passphrase in its sealdisk.conf) with the passphrase in $%s or on --passphrase-fd "
+        "N; nothing was changed",
+        c->data_dir, c->passphrase_env);
+    SD_ENSURE(!pass || has_file(c, "root.salt") || !has_file(c, "root.key"), err, SD_E_INVALID,
+              "%s uses a root key file (root.key), not a passphrase: leave out --root-key "
+              "passphrase; nothing was changed",
+              c->data_dir);
+out:
+    return rc;
+}
+
+sd_code srv__open_kms(const srv_config *c, bool create, kms_rootkey **root, kms **k, sd_err *err)
 {
     sd_code rc = SD_OK;
     sd_secret *pass = NULL;
@@ -70,11 +106,12 @@ sd_code srv__open_kms(const srv_config *c, kms_rootkey **root, kms **k, sd_err *
 
     *root = NULL;
     *k = NULL;
+    SD_TRY(check_provider(c, err));
     if (strcmp(c->root_key, "passphrase") == 0) {
         SD_TRY(read_passphrase(c, &pass, err));
         SD_ENSURE(snprintf(path, sizeof path, "%s/root.salt", c->data_dir) < (int)sizeof path, err,
                   SD_E_INVALID, "data directory path too long");
-        SD_TRY(kms_rootkey_passphrase(pass, path, true, 15, root, err));
+        SD_TRY(kms_rootkey_passphrase(pass, path, create, 15, root, err));
     } else {
         if (c->root_key_file[0] != '\0') {
             SD_ENSURE(strlen(c->root_key_file) < sizeof path, err, SD_E_INVALID,
@@ -84,7 +121,7 @@ sd_code srv__open_kms(const srv_config *c, kms_rootkey **root, kms **k, sd_err *
             SD_ENSURE(snprintf(path, sizeof path, "%s/root.key", c->data_dir) < (int)sizeof path,
                       err, SD_E_INVALID, "data directory path too long");
         }
-        SD_TRY(kms_rootkey_file(path, true, root, err));
+        SD_TRY(kms_rootkey_file(path, create, root, err));
     }
     SD_ENSURE(snprintf(path, sizeof path, "%s/meta.db", c->data_dir) < (int)sizeof path, err,
               SD_E_INVALID, "data directory path too long");

@@ -1,18 +1,22 @@
 /* srv_main.c: start-up and shutdown of `sealdisk server`.
  *
  * Start-up, in order (each step undone in reverse on the way out):
- *   1. configuration: defaults, then the config file, then flags;
+ *   1. configuration: defaults, then the config file, then flags; then the
+ *      API's address is bound (not yet listening), so a taken port fails
+ *      before anything is made;
  *   2. process hardening: no core dumps, not dumpable (keys live here);
  *   3. signals: SIGTERM and SIGINT blocked in every thread, awaited here;
- *   4. the data directory (0700) and its lock, so two servers never share it;
+ *   4. the data directory (0700, an existing one made so) and its lock, so
+ *      two servers never share it;
  *   5. the metadata store (DATA_DIR/meta.db) and the audit log
  *      (DATA_DIR/audit.log);
  *   6. the root key and the KMS (a wrong root key stops here, changing
- *      nothing), the KMS scheduler (rotations, deletion windows), and
- *      accounts (on the first start: the root account and AccessKey,
- *      printed once and written to the CLI profile);
- *   7. the HTTP API (HTTPS unless api_tls is off; a self-signed certificate
- *      is made at the first start);
+ *      nothing), the KMS scheduler (rotations, deletion windows), accounts
+ *      and the data plane; the API's certificate (HTTPS unless api_tls is
+ *      off; a self-signed one is made at the first start) is checked;
+ *   7. on the first start only, now that everything else has started, the
+ *      root account and AccessKey, printed once and written to the CLI
+ *      profile; then the HTTP API listens;
  * then sigwait until SIGTERM or SIGINT, and an orderly stop.  SIGHUP makes
  * the API read its certificate and key files again. */
 #include <errno.h>
@@ -23,7 +27,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "api/api.h"
@@ -31,7 +37,28 @@
 #include "server/srv_int.h"
 #include "store/store.h"
 
-/* mkdir -p with mode 0700 for every directory it creates. */
+/* An existing data directory gets the mode a fresh one has (0700): it
+ * holds the root key, the metadata and every disk's blocks.  A directory
+ * we cannot make private is refused rather than used as it is. */
+static sd_code private_data_dir(const char *dir, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    struct stat st;
+
+    SD_ENSURE(stat(dir, &st) == 0 && S_ISDIR(st.st_mode), err, SD_E_IO,
+              "the data directory %s is not a directory", dir);
+    if ((st.st_mode & 077) != 0) {
+        SD_ENSURE(chmod(dir, 0700) == 0, err, SD_E_DENIED,
+                  "the data directory %s is mode %04o, readable by others, and cannot be made "
+                  "0700 (errno %d): chmod 700 it, or run as its owner",
+                  dir, (unsigned)(st.st_mode & 07777), errno);
+        sd_log(SD_LOG_WARN, "server", "data directory was mode %04o; now 0700 data_dir=%s",
+               (unsigned)(st.st_mode & 07777), dir);
+    }
+out:
+    return rc;
+}
+
 /* Takes an exclusive lock on DATA_DIR/sealdisk.lock; *fd keeps it. */
 static sd_code lock_data_dir(const char *dir, int *fd, sd_err *err)
 {
@@ -84,6 +111,9 @@ static sd_code run(const srv_config *c, sd_err *err)
     sd_code rc = SD_OK;
     sigset_t stop;
     int lock_fd = -1;
+    int listen_fd = -1;
+    struct sockaddr_in bound = {0};
+    socklen_t bound_len = sizeof bound;
     store *st = NULL;
     api_server *api = NULL;
     api_audit *audit = NULL;
@@ -112,7 +142,24 @@ static sd_code run(const srv_config *c, sd_err *err)
               "cannot block signals");
     signal(SIGPIPE, SIG_IGN); /* NOLINT(cert-err33-c): a closed peer is an EPIPE, not death */
 
+    /* The API's address first: a taken port must fail before the data
+     * directory is made or touched. */
+    SD_TRY(api_bind(c->listen_addr, c->listen_port, &listen_fd, err));
+    SD_ENSURE(getsockname(listen_fd, (struct sockaddr *)&bound, &bound_len) == 0, err, SD_E_IO,
+              "cannot read the API's bound port");
+    SD_ENSURE(snprintf(endpoint, sizeof endpoint, "%s%s:%u", c->api_tls ? "https://" : "",
+                       c->listen_addr, (unsigned)ntohs(bound.sin_port)) < (int)sizeof endpoint,
+              err, SD_E_INVALID, "listen address too long");
+    /* Checked again by the API; here so a refusal comes before the data
+     * directory is touched. */
+    SD_ENSURE(c->api_tls || c->api_insecure_http || (ntohl(bound.sin_addr.s_addr) >> 24) == 127,
+              err, SD_E_INVALID,
+              "refusing plain HTTP on %s, which is not a loopback address: request signatures "
+              "and data keys would cross the network in clear; turn TLS on (api_tls), or set "
+              "api_insecure_http = true if something else encrypts the traffic",
+              c->listen_addr);
     SD_TRY(sd_mkdirs(c->data_dir, 0700, err));
+    SD_TRY(private_data_dir(c->data_dir, err));
     SD_TRY(lock_data_dir(c->data_dir, &lock_fd, err));
     SD_ENSURE(snprintf(db, sizeof db, "%s/meta.db", c->data_dir) < (int)sizeof db, err,
               SD_E_INVALID, "data directory path too long");
@@ -120,17 +167,14 @@ static sd_code run(const srv_config *c, sd_err *err)
     SD_ENSURE(snprintf(db, sizeof db, "%s/audit.log", c->data_dir) < (int)sizeof db, err,
               SD_E_INVALID, "data directory path too long");
     SD_TRY(api_audit_open(db, &audit, err));
-    SD_TRY(srv__open_kms(c, &root, &k, err));
+    SD_TRY(srv__open_kms(c, true, &root, &k, err));
     SD_TRY(srv__ticker_start(k, 60, &ticker, err));
     if (c->api_tls) {
         SD_TRY(srv__api_tls(c, cert, key, pin, err));
         aopts.tls_cert = cert;
         aopts.tls_key = key;
     }
-    SD_ENSURE(snprintf(endpoint, sizeof endpoint, "%s%s:%u", c->api_tls ? "https://" : "",
-                       c->listen_addr, (unsigned)c->listen_port) < (int)sizeof endpoint,
-              err, SD_E_INVALID, "listen address too long");
-    SD_TRY(srv__open_iam(c, root, endpoint, c->api_tls ? pin : NULL, &accounts, err));
+    SD_TRY(srv__open_iam(c, root, &accounts, err));
     SD_TRY(srv__dataplane_open(c, k, accounts, &dp, err));
 
     aopts.bind_addr = c->listen_addr;
@@ -146,6 +190,11 @@ static sd_code run(const srv_config *c, sd_err *err)
     aopts.ecs = srv__dataplane_ecs(dp);
     aopts.clock = sd_clock_system();
     aopts.insecure_http = c->api_insecure_http;
+    aopts.use_listen_fd = true;
+    aopts.listen_fd = listen_fd;
+    /* Before the API answers: whoever waits for the port finds the profile. */
+    SD_TRY(srv__first_start(c, accounts, endpoint, c->api_tls ? pin : NULL, err));
+    listen_fd = -1; /* the API server's now, even if it fails to start */
     SD_TRY(api_server_start(&aopts, &api, err));
     sd_log(SD_LOG_INFO, "server", "ready data_dir=%s listen=%s:%u region=%s", c->data_dir,
            c->listen_addr, (unsigned)api_server_port(api), c->region);
@@ -176,6 +225,9 @@ out:
     store_close(st);
     if (lock_fd >= 0) {
         close(lock_fd);
+    }
+    if (listen_fd >= 0) {
+        close(listen_fd);
     }
     return rc;
 }

@@ -316,11 +316,13 @@ out:
     return rc;
 }
 
-static sd_code migrate(store *s, sd_err *err)
+static sd_code migrate(store *s, const char *path, sd_err *err)
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
     bool row = false;
+    size_t applied_now = 0;
+    const char *last = NULL;
 
     SD_TRY(store_exec(s,
                       "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -361,7 +363,15 @@ static sd_code migrate(store *s, sd_err *err)
         SD_TRY(store_bind_text(st, 1, m->name, err));
         SD_TRY(store_step_done(st, err));
         SD_TRY(store_commit(s, err));
-        sd_log(SD_LOG_INFO, "store", "applied schema migration name=%s", m->name);
+        sd_log(SD_LOG_DEBUG, "store", "applied schema migration db=%s name=%s", path, m->name);
+        applied_now++;
+        last = m->name;
+    }
+    /* One line per database: the server opens each several times (one
+     * connection per module), and only the first applies anything. */
+    if (applied_now > 0) {
+        sd_log(SD_LOG_INFO, "store", "schema migrated db=%s applied=%zu latest=%s", path,
+               applied_now, last);
     }
 out:
     store_rollback(s);
@@ -402,7 +412,7 @@ sd_code store_open_sqlite(const char *path, store **out, sd_err *err)
                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                       "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
                       err));
-    SD_TRY(migrate(s, err));
+    SD_TRY(migrate(s, path, err));
     *out = s;
     s = NULL;
 out:

@@ -1133,13 +1133,14 @@ describe('disk encryption rules', () => {
     await o.start(id);
   });
 
-  test('R12 DescribeKeyDependents lists the disks, snapshots and running instances of a key', async () => {
+  test('R12 DescribeKeyDependents lists the disks, snapshots, images and instances of a key', async () => {
     const t = me;
     const o = ops(t.ecs);
     await grantRole(t);
     const key = await customerKey(t, 'alias/r12');
     const { diskId } = await o.createDisk({ encrypted: true, KMSKeyId: key });
     const sid = await o.snapshot(diskId);
+    const img = await o.createImage({ snapshotId: sid, imageName: 'r12-deps' });
     const r = await o.run({ dataDisk: [new Ecs.RunInstancesRequestDataDisk({ size: 10, encrypted: 'true', KMSKeyId: key })] });
     const [id] = r.instanceIdSets.instanceIdSet;
     const [, data] = await disksOf(o, id);
@@ -1148,13 +1149,17 @@ describe('disk encryption rules', () => {
     assert.deepEqual(deps.Disks.Disk.map((d) => [d.DiskId, d.Status]).sort(),
       [[diskId, 'Available'], [data.diskId, 'In_use']].sort());
     assert.deepEqual(deps.Snapshots.Snapshot.map((s) => s.SnapshotId), [sid]);
+    assert.deepEqual(deps.Images.Image.map((i) => [i.ImageId, i.Status]), [[img, 'Available']]);
     assert.deepEqual(deps.Instances.Instance.map((i) => [i.InstanceId, i.Status]), [[id, 'Running']]);
-    assert.equal(deps.TotalCount, 4);
+    assert.equal(deps.TotalCount, 5);
+    // a stopped instance still depends on the key: it could not start again
     await o.stop(id);
     const after = await t.ecsRaw('DescribeKeyDependents', { KMSKeyId: key });
-    assert.deepEqual(after.Instances.Instance ?? [], []);
+    assert.deepEqual(after.Instances.Instance.map((i) => [i.InstanceId, i.Status]), [[id, 'Stopped']]);
+    assert.equal(after.TotalCount, 5);
     const none = await t.ecsRaw('DescribeKeyDependents', { KMSKeyId: await customerKey(t) });
-    assert.deepEqual([none.Disks.Disk, none.Snapshots.Snapshot, none.TotalCount], [[], [], 0]);
+    assert.deepEqual([none.Disks.Disk, none.Snapshots.Snapshot, none.Images.Image, none.Instances.Instance, none.TotalCount],
+      [[], [], [], [], 0]);
     await rejects(() => t.ecsRaw('DescribeKeyDependents', { KMSKeyId: 'key-aaaaaaaaaaaaaaaaaaaa' }),
       'InvalidParameter.KMSKeyId.NotFound', 404);
     // another account cannot ask about this key

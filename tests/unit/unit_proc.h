@@ -25,4 +25,23 @@ static inline long unit_locked_kb(void)
     return kb;
 }
 
+/* Mappings of this process that are locked (VmFlags "lo") and, of those,
+ * the ones still included in core dumps (no "dd"). */
+static inline void unit_locked_mappings(int *locked, int *dumpable)
+{
+    char line[512];
+    FILE *f = fopen("/proc/self/smaps", "r");
+
+    assert_non_null(f);
+    *locked = 0;
+    *dumpable = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "VmFlags:", 8) == 0 && strstr(line, " lo") != NULL) {
+            (*locked)++;
+            *dumpable += strstr(line, " dd") == NULL;
+        }
+    }
+    (void)fclose(f);
+}
+
 #endif

@@ -9,7 +9,7 @@ bin=${SEALDISK:?SEALDISK must name the sealdisk binary}
 data=$TMPDIR_TEST/data
 port=$(free_port)
 
-"$bin" server --data-dir "$data" --listen "127.0.0.1:$port" >/dev/null 2>"$TMPDIR_TEST/log" &
+"$bin" server --data-dir "$data" --listen "127.0.0.1:$port" --regions cn-shanghai >/dev/null 2>"$TMPDIR_TEST/log" &
 pid=$!
 cleanup_fn "kill $pid 2>/dev/null || true"
 wait_for_port "$port" || fail "server did not listen: $(cat "$TMPDIR_TEST/log")"
@@ -25,10 +25,27 @@ key=$(jget "$TMPDIR_TEST/key" 'd["KeyMetadata"]["KeyId"]')
     --DataDisk.1.KMSKeyId "$key" >"$TMPDIR_TEST/run" || fail "RunInstances: $(cat "$TMPDIR_TEST/run")"
 inst=$(jget "$TMPDIR_TEST/run" 'd["InstanceIdSets"]["InstanceIdSet"][0]')
 
-# R12: the CLI lists what depends on a key before disabling it
-"$bin" kms DisableKey --KeyId "$key" >/dev/null 2>"$TMPDIR_TEST/warn" || fail "DisableKey"
-grep -q "WARNING: .* depend on $key" "$TMPDIR_TEST/warn" || fail "no R12 warning: $(cat "$TMPDIR_TEST/warn")"
+# R12: the CLI lists what depends on a key (an image too) and asks before
+# disabling it; with no terminal to ask, only --yes goes ahead
+"$bin" ecs DescribeDisks --InstanceId "$inst" --DiskType data >"$TMPDIR_TEST/dd" || fail "DescribeDisks"
+"$bin" ecs CreateSnapshot --DiskId "$(jget "$TMPDIR_TEST/dd" 'd["Disks"]["Disk"][0]["DiskId"]')" \
+    >"$TMPDIR_TEST/s12" || fail "CreateSnapshot"
+"$bin" ecs CreateImage --SnapshotId "$(jget "$TMPDIR_TEST/s12" 'd["SnapshotId"]')" >"$TMPDIR_TEST/i12" ||
+    fail "CreateImage"
+img12=$(jget "$TMPDIR_TEST/i12" 'd["ImageId"]')
+set +e
+"$bin" kms DisableKey --KeyId "$key" </dev/null >/dev/null 2>"$TMPDIR_TEST/warn"; rc_ask=$?
+set -e
+[[ $rc_ask == 2 ]] || fail "DisableKey of a used key without --yes exits $rc_ask"
+grep -q "WARNING: 4 resources depend on $key" "$TMPDIR_TEST/warn" || fail "no R12 warning: $(cat "$TMPDIR_TEST/warn")"
 grep -q "Instance *$inst" "$TMPDIR_TEST/warn" || fail "the running instance is not listed"
+grep -q "Image *$img12" "$TMPDIR_TEST/warn" || fail "the encrypted image is not listed"
+grep -q "give --yes" "$TMPDIR_TEST/warn" || fail "--yes is not named: $(cat "$TMPDIR_TEST/warn")"
+"$bin" kms DescribeKey --KeyId "$key" >"$TMPDIR_TEST/desc"
+[[ $(jget "$TMPDIR_TEST/desc" 'd["KeyMetadata"]["KeyState"]') == Enabled ]] || fail "disabled without --yes"
+"$bin" kms DisableKey --KeyId "$key" --yes >/dev/null 2>"$TMPDIR_TEST/warn" || fail "DisableKey --yes"
+"$bin" kms DescribeKey --KeyId "$key" >"$TMPDIR_TEST/desc"
+[[ $(jget "$TMPDIR_TEST/desc" 'd["KeyMetadata"]["KeyState"]') == Disabled ]] || fail "--yes did not disable"
 "$bin" kms EnableKey --KeyId "$key" >/dev/null || fail "EnableKey"
 
 # R16: verified, and everything put back
@@ -103,6 +120,17 @@ truncate -s 1G "$data/images/$account/cli.raw"
     2>"$TMPDIR_TEST/bar" || fail "ImportImage --wait: $(cat "$TMPDIR_TEST/bar")"
 grep -q "100% $(jget "$TMPDIR_TEST/imp" 'd["ImageId"]') Available" "$TMPDIR_TEST/bar" ||
     fail "no progress bar: $(cat "$TMPDIR_TEST/bar")"
+# CopyImage to another region: --wait polls the copy where it lives
+img=$(jget "$TMPDIR_TEST/imp" 'd["ImageId"]')
+"$bin" ecs CopyImage --ImageId "$img" --DestinationRegionId cn-shanghai --Encrypted true --wait \
+    >"$TMPDIR_TEST/copy" 2>"$TMPDIR_TEST/bar" || fail "cross-region CopyImage --wait: $(cat "$TMPDIR_TEST/bar")"
+copy=$(jget "$TMPDIR_TEST/copy" 'd["ImageId"]')
+grep -q "100% $copy Available" "$TMPDIR_TEST/bar" || fail "no progress bar: $(cat "$TMPDIR_TEST/bar")"
+"$bin" ecs DescribeImages --ImageId "$copy" --RegionId cn-shanghai >"$TMPDIR_TEST/imgs"
+[[ $(jget "$TMPDIR_TEST/imgs" 'd["Images"]["Image"][0]["Status"]') == Available ]] || fail "copy not Available"
+# negative twin: the copy is not in the caller's region
+"$bin" ecs DescribeImages --ImageId "$copy" >"$TMPDIR_TEST/imgs"
+[[ $(jget "$TMPDIR_TEST/imgs" 'd["TotalCount"]') == 0 ]] || fail "the copy is listed in the source region"
 # negative twin: --wait on an action that makes nothing in the background
 if "$bin" ecs DescribeRegions --wait >/dev/null 2>"$TMPDIR_TEST/bar"; then
     fail "--wait accepted for DescribeRegions"

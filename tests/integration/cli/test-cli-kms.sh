@@ -37,6 +37,12 @@ for sig in v3 v1; do
     grep -q '^ERROR: InvalidParameter: ' "$TMPDIR_TEST/err" || fail "no Code on stderr: $(cat "$TMPDIR_TEST/err")"
 done
 
+# a parameter DisableKey does not take is refused, and the key stays enabled
+if "$bin" kms DisableKey --KeyId "$key" --DryRun true >/dev/null 2>&1; then
+    fail "DisableKey --DryRun was sent"
+fi
+"$bin" kms DescribeKey --KeyId "$key" | grep -q '"KeyState": "Enabled"' || fail "a refused DisableKey disabled the key"
+
 set +e
 "$bin" kms DisableKey --KeyId "$key" >/dev/null || fail "DisableKey failed"
 "$bin" kms Encrypt --KeyId "$key" --Plaintext aGk= >/dev/null 2>"$TMPDIR_TEST/err"

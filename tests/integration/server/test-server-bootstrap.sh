@@ -2,7 +2,9 @@
 # The first start of a server: it creates the root account and an
 # AccessKey, prints them once on stdout, and writes the CLI profile (0600)
 # with the same credentials; a restart prints nothing.  The AccessKey
-# secret reaches neither the log nor the database or its WAL.
+# secret reaches neither the log nor the database or its WAL.  Each
+# database's migrations are logged once; an existing data directory that
+# others can read is made 0700 like a fresh one.
 source "$(dirname "$0")/../lib/functions.sh"
 tmpdir
 bin=${SEALDISK:?SEALDISK must name the sealdisk binary}
@@ -19,7 +21,16 @@ run_once() { # run_once OUT ERR: start, wait, stop
     echo "$port"
 }
 
+mkdir -m 0755 "$data"
 port=$(run_once "$TMPDIR_TEST/out1" "$TMPDIR_TEST/err1")
+[[ $(stat -c %a "$data") == 700 ]] || fail "the existing data directory was left $(stat -c %a "$data")"
+grep -q 'data directory was mode 0755; now 0700' "$TMPDIR_TEST/err1" || fail "the mode change is not logged"
+# one line per database, naming it
+[[ $(grep -c "schema migrated db=$data/meta.db " "$TMPDIR_TEST/err1") == 1 ]] ||
+    fail "meta.db migrations not logged once: $(grep store: "$TMPDIR_TEST/err1")"
+if grep 'store:' "$TMPDIR_TEST/err1" | cut -d' ' -f2- | sort | uniq -d | grep -q .; then
+    fail "a store line is logged twice"
+fi
 id=$(sed -n 's/^  AccessKeyId: *//p' "$TMPDIR_TEST/out1")
 secret=$(sed -n 's/^  AccessKeySecret: *//p' "$TMPDIR_TEST/out1")
 [[ $id =~ ^LTAI[A-Za-z0-9]{20}$ ]] || fail "no AccessKeyId printed: $(cat "$TMPDIR_TEST/out1")"
@@ -46,6 +57,10 @@ done
 grep -q "$id" "$TMPDIR_TEST/err1" || fail "the key id should be logged (the negative twin)"
 
 run_once "$TMPDIR_TEST/out2" "$TMPDIR_TEST/err2" >/dev/null
+# negative twins: a restart migrates nothing and changes no mode
+if grep -q 'schema migrated\|data directory was mode' "$TMPDIR_TEST/err2"; then
+    fail "a restart logged: $(cat "$TMPDIR_TEST/err2")"
+fi
 [[ ! -s $TMPDIR_TEST/out2 ]] || fail "a restart printed credentials again: $(cat "$TMPDIR_TEST/out2")"
 grep -qx "access_key_id = $id" "$profile" || fail "a restart changed the profile"
 echo PASS

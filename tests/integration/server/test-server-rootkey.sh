@@ -49,6 +49,23 @@ must_refuse "no passphrase" "$data" --root-key passphrase
 grep -q 'SEALDISK_ROOT_PASSPHRASE is not set' "$TMPDIR_TEST/refused" || fail "unclear error: $(cat "$TMPDIR_TEST/refused")"
 printf 'correct horse battery staple\n' >"$TMPDIR_TEST/pass.txt"
 start_stop "$data" --root-key passphrase --passphrase-fd 3 3<"$TMPDIR_TEST/pass.txt"
+# the other provider's flags: refused, naming how to give the right one,
+# and no second root key is written (server and account create alike)
+must_refuse "no --root-key passphrase on a passphrase directory" "$data"
+grep -q 'uses a passphrase root key' "$TMPDIR_TEST/refused" || fail "unclear error: $(cat "$TMPDIR_TEST/refused")"
+grep -q 'SEALDISK_ROOT_PASSPHRASE' "$TMPDIR_TEST/refused" || fail "how to give it is not said: $(cat "$TMPDIR_TEST/refused")"
+if "$bin" account create tenant1 --data-dir "$data" >"$TMPDIR_TEST/acct" 2>"$TMPDIR_TEST/refused"; then
+    fail "account create ran on a passphrase directory without the passphrase"
+fi
+grep -q 'uses a passphrase root key' "$TMPDIR_TEST/refused" || fail "unclear error: $(cat "$TMPDIR_TEST/refused")"
+[[ ! -e $data/root.key ]] || fail "a root.key was written beside root.salt"
+# positive twin: with the passphrase, account create works
+SEALDISK_ROOT_PASSPHRASE='correct horse battery staple' "$bin" account create tenant1 --data-dir "$data" \
+    --root-key passphrase >"$TMPDIR_TEST/acct" 2>>"$TMPDIR_TEST/log" || fail "account create with the passphrase failed"
+grep -q '"AccessKeyId"' "$TMPDIR_TEST/acct" || fail "no AccessKey: $(cat "$TMPDIR_TEST/acct")"
+SEALDISK_ROOT_PASSPHRASE='x' must_refuse "--root-key passphrase on a key-file directory" "$TMPDIR_TEST/file" --root-key passphrase
+grep -q 'uses a root key file' "$TMPDIR_TEST/refused" || fail "unclear error: $(cat "$TMPDIR_TEST/refused")"
+[[ ! -e $TMPDIR_TEST/file/root.salt ]] || fail "a root.salt was written beside root.key"
 # the passphrase never reaches the logs
 if grep -q 'horse' "$TMPDIR_TEST/log"; then
     fail "the passphrase appears in the log"

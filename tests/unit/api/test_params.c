@@ -1,11 +1,16 @@
 /* test_params.c: typed parameters with the contract's error codes, and the
  * flattened list and map forms. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -29,7 +34,7 @@ static const api_pair pairs[] = {
     {"DataDisk.x.Size", "bad index"},
     {"Tag.1", "scalar item"},
 };
-static const api_params params = {pairs, sizeof pairs / sizeof pairs[0]};
+static const api_params params = {pairs, sizeof pairs / sizeof pairs[0], NULL, NULL};
 
 static void params_read_required_strings(void **state)
 {
@@ -117,6 +122,113 @@ static void params_read_flattened_lists_in_numeric_order(void **state)
     assert_null(idx);
 }
 
+typedef struct action_name {
+    const char *product;
+    const char *name;
+} action_name;
+
+static const action_name actions[] = {
+#define API_ACTION(prod, name, summary) {#prod, #name},
+#include "api/api_actions.def"
+#undef API_ACTION
+};
+
+static void params_table_rows_name_served_actions(void **state)
+{
+    static const action_name rows[] = {
+#define API_PARAM(prod, act, name, type, need, meaning) {#prod, #act},
+#include "api/api_params.def"
+#undef API_PARAM
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        bool found = false;
+        for (size_t k = 0; k < sizeof actions / sizeof actions[0]; k++) {
+            found = found || (strcmp(rows[i].product, actions[k].product) == 0 &&
+                              strcmp(rows[i].name, actions[k].name) == 0);
+        }
+        if (!found) {
+            fail_msg("api_params.def row %zu names %s %s, which api_actions.def lacks", i,
+                     rows[i].product, rows[i].name);
+        }
+    }
+}
+
+static void params_declared_by_table_and_common(void **state)
+{
+    (void)state;
+    assert_true(api_param_declared("KMS", "CreateKey", "Description"));
+    assert_true(api_param_declared("KMS", "DisableKey", "KeyId"));
+    assert_true(api_param_declared("KMS", "DisableKey", "RegionId"));
+    assert_true(api_param_declared("ECS", "DeleteDisk", "DryRun"));
+    assert_true(api_param_declared("ECS", "RunInstances", "DataDisk.12.Size"));
+    assert_true(api_param_declared("ECS", "ModifyImageSharePermission", "AddAccount.3"));
+}
+
+static void params_undeclared_refused(void **state)
+{
+    (void)state;
+    assert_false(api_param_declared("KMS", "DisableKey", "DryRun")); /* KMS has no DryRun */
+    assert_false(api_param_declared("KMS", "DisableKey", "Description"));
+    assert_false(api_param_declared("KMS", "NoSuchAction", "KeyId"));
+    assert_false(api_param_declared("ECS", "RunInstances", "DataDisk.0.Size"));
+    assert_false(api_param_declared("ECS", "RunInstances", "DataDisk.x.Size"));
+    assert_false(api_param_declared("ECS", "RunInstances", "DataDisk.1"));
+    assert_false(api_param_declared("ECS", "CreateDisk", "DataDisk.1.Size"));
+}
+
+/* Runs fn in a child; returns its wait status. */
+static int in_child(void (*fn)(const api_params *), const api_params *p)
+{
+    int status = 0;
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        fn(p);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static void read_key_id(const api_params *p)
+{
+    (void)api_param(p, "KeyId");
+}
+
+static void read_data_disks(const api_params *p)
+{
+    unsigned *idx = NULL;
+    size_t n = 0;
+
+    if (api_param_list(p, "DataDisk", 16, &idx, &n, NULL) == SD_OK) {
+        free(idx);
+    }
+}
+
+static void params_handler_read_checked_against_table(void **state)
+{
+    const api_params describe = {pairs, sizeof pairs / sizeof pairs[0], "KMS", "DescribeKey"};
+    const api_params list_keys = {pairs, sizeof pairs / sizeof pairs[0], "KMS", "ListKeys"};
+    const api_params run = {pairs, sizeof pairs / sizeof pairs[0], "ECS", "RunInstances"};
+    const api_params disk = {pairs, sizeof pairs / sizeof pairs[0], "ECS", "CreateDisk"};
+
+    (void)state;
+    assert_int_equal(in_child(read_key_id, &describe), 0);
+    assert_int_equal(in_child(read_data_disks, &run), 0);
+#ifdef SD_FAULTS
+    /* negative twins: reads the table does not list stop a test build */
+    assert_true(WIFSIGNALED(in_child(read_key_id, &list_keys)));
+    assert_int_equal(WTERMSIG(in_child(read_key_id, &list_keys)), SIGABRT);
+    assert_true(WIFSIGNALED(in_child(read_data_disks, &disk)));
+#else
+    assert_int_equal(in_child(read_key_id, &list_keys), 0);
+    assert_int_equal(in_child(read_data_disks, &disk), 0);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +237,10 @@ int main(void)
         cmocka_unit_test(params_read_booleans),
         cmocka_unit_test(params_read_flattened_maps),
         cmocka_unit_test(params_read_flattened_lists_in_numeric_order),
+        cmocka_unit_test(params_table_rows_name_served_actions),
+        cmocka_unit_test(params_declared_by_table_and_common),
+        cmocka_unit_test(params_undeclared_refused),
+        cmocka_unit_test(params_handler_read_checked_against_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -727,7 +727,9 @@ static void r11_a_disabled_key_stops_starts_but_not_running_instances(void **sta
 typedef struct deps {
     int disks;
     int snapshots;
+    int images;
     int instances;
+    int stopped;
 } deps;
 
 static void count_dep(void *ctx, const char *kind, const char *id, const char *status)
@@ -735,13 +737,15 @@ static void count_dep(void *ctx, const char *kind, const char *id, const char *s
     deps *d = ctx;
 
     (void)id;
-    (void)status;
     if (strcmp(kind, "disk") == 0) {
         d->disks++;
     } else if (strcmp(kind, "snapshot") == 0) {
         d->snapshots++;
+    } else if (strcmp(kind, "image") == 0) {
+        d->images++;
     } else if (strcmp(kind, "instance") == 0) {
         d->instances++;
+        d->stopped += strcmp(status, "Stopped") == 0;
     }
 }
 
@@ -749,7 +753,7 @@ static void r12_the_dependents_of_a_key_are_listed(void **state)
 {
     ecs_caller c = alice();
     char cmk[KMS_ID_MAX];
-    char inst[ECS_ID_MAX], disk[ECS_ID_MAX], snap[ECS_ID_MAX];
+    char inst[ECS_ID_MAX], disk[ECS_ID_MAX], snap[ECS_ID_MAX], img[ECS_ID_MAX];
     ecs_disk_req req = {.size_gib = 20, .encrypted = 1};
     deps d = {0};
 
@@ -759,14 +763,19 @@ static void r12_the_dependents_of_a_key_are_listed(void **state)
     req.kms_key_id = cmk;
     instance_with(&req, inst, disk);
     assert_int_equal(ecs_create_snapshot(w->e, &c, disk, NULL, NULL, snap, NULL), SD_OK);
+    assert_int_equal(ecs_create_image(w->e, &c, snap, NULL, NULL, NULL, img, NULL), SD_OK);
     assert_int_equal(ecs_key_dependents(w->e, &c, cmk, count_dep, &d, NULL), SD_OK);
     assert_int_equal(d.disks, 1);
     assert_int_equal(d.snapshots, 1);
+    assert_int_equal(d.images, 1);
     assert_int_equal(d.instances, 1);
+    assert_int_equal(d.stopped, 0);
     assert_int_equal(ecs_stop_instance(w->e, &c, inst, NULL), SD_OK);
     d = (deps){0};
     assert_int_equal(ecs_key_dependents(w->e, &c, cmk, count_dep, &d, NULL), SD_OK);
-    assert_int_equal(d.instances, 0); /* only running instances */
+    assert_int_equal(d.instances, 1); /* a stopped instance could not start again */
+    assert_int_equal(d.stopped, 1);
+    assert_int_equal(d.images, 1);
 }
 
 /* ---- tenants, attachments ------------------------------------------------------------ */
