@@ -50,7 +50,9 @@ struct crypto_xts {
 
 static pthread_once_t xts_once = PTHREAD_ONCE_INIT;
 static bool xts_ready;
+#if !defined(SD_SANITIZE)
 static pthread_mutex_t xts_dump_mu = PTHREAD_MUTEX_INITIALIZER;
+#endif
 
 /* Marks every locked mapping (VmFlags "lo") without "dd" MADV_DONTDUMP.
  * A failure is logged: the server also disables core dumps outright. */

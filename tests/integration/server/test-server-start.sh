@@ -34,6 +34,30 @@ if "$bin" server --data-dir "$data" --listen "127.0.0.1:$(free_port)" --nbd-list
 fi
 [[ ! -e $profile && ! -s $TMPDIR_TEST/out ]] || fail "a failed start printed a secret or wrote a profile"
 
+# plain HTTP off loopback: refused before the data directory is touched
+rm -rf "$data"
+if "$bin" server --data-dir "$data" --listen "0.0.0.0:$(free_port)" --api-tls off \
+    >"$TMPDIR_TEST/out" 2>"$TMPDIR_TEST/err"; then
+    fail "the server served plain HTTP on 0.0.0.0"
+fi
+grep -q 'refusing plain HTTP on 0.0.0.0' "$TMPDIR_TEST/err" || fail "no reason: $(cat "$TMPDIR_TEST/err")"
+[[ ! -e $data ]] || fail "the data directory was made before plain HTTP was refused"
+
+# a certificate whose key does not match: refused before the first start
+# prints a secret or writes a profile
+mkdir -p "$TMPDIR_TEST/tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=a -days 1 \
+    -keyout "$TMPDIR_TEST/tls/a.key" -out "$TMPDIR_TEST/tls/a.crt" 2>/dev/null || fail "openssl a"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=b -days 1 \
+    -keyout "$TMPDIR_TEST/tls/b.key" -out "$TMPDIR_TEST/tls/b.crt" 2>/dev/null || fail "openssl b"
+if "$bin" server --data-dir "$data" --listen "127.0.0.1:$(free_port)" \
+    --api-tls-cert "$TMPDIR_TEST/tls/a.crt" --api-tls-key "$TMPDIR_TEST/tls/b.key" \
+    >"$TMPDIR_TEST/out" 2>"$TMPDIR_TEST/err"; then
+    fail "the server started with a key that is not its certificate's"
+fi
+[[ ! -e $profile && ! -s $TMPDIR_TEST/out ]] || fail "a mismatched certificate still printed a secret"
+rm -rf "$data"
+
 # positive twin: port 0 binds a free port, and the profile names it
 "$bin" server --data-dir "$data" --listen 127.0.0.1:0 >"$TMPDIR_TEST/out" 2>"$TMPDIR_TEST/err" &
 pid=$!
@@ -44,7 +68,7 @@ for ((i = 0; i < 100; i++)); do
 done
 [[ -s $profile ]] || fail "no profile: $(cat "$TMPDIR_TEST/err")"
 endpoint=$(sed -n 's/^endpoint = //p' "$profile")
-[[ $endpoint =~ ^127\.0\.0\.1:[1-9][0-9]*$ ]] || fail "the profile's endpoint is $endpoint"
-wait_for_port "${endpoint#*:}" || fail "nothing answers at the profile's endpoint $endpoint"
+[[ $endpoint =~ ^https://127\.0\.0\.1:[1-9][0-9]*$ ]] || fail "the profile's endpoint is $endpoint"
+wait_for_port "${endpoint##*:}" || fail "nothing answers at the profile's endpoint $endpoint"
 grep -q '^  AccessKeySecret:' "$TMPDIR_TEST/out" || fail "the first start printed no secret"
 echo PASS
