@@ -72,6 +72,7 @@ static const code_status code_table[] = {
     {"DiskStillAttached", 403},
     {"DiskCreatingSnapshot", 403},
     {"SnapshotCreatedDisk", 403},
+    {"SnapshotCreatedImage", 403},
     {"InvalidSnapshotId.NotReady", 403},
     {"OperationDenied", 403},
     {"IdempotentParameterMismatch", 400},

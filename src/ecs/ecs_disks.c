@@ -875,6 +875,29 @@ out:
     return rc;
 }
 
+/* The image a snapshot was made for (a re-encrypting copy's, R7) while it
+ * exists; "" otherwise. */
+static sd_code snapshot_image(ecs *e, const char *id, char image_id[ECS_ID_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    image_id[0] = '\0';
+    SD_TRY(store_prepare(e->st,
+                         "SELECT i.image_id FROM ecs_snapshots s JOIN ecs_images i ON i.image_id "
+                         "= s.image_id WHERE s.snapshot_id = ? AND s.image_id <> ''",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    SD_TRY(store_step(st, &row, err));
+    if (row) {
+        ecs__cpy(image_id, ECS_ID_MAX, store_col_text(st, 0));
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
 sd_code ecs_delete_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id, bool force,
                             sd_err *err)
 {
@@ -882,9 +905,15 @@ sd_code ecs_delete_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id
     snap_row s = {0};
     store_stmt *st = NULL;
     int64_t users = 0;
+    char image_id[ECS_ID_MAX];
 
     pthread_mutex_lock(&e->mu);
     SD_TRY(ecs__load_snapshot(e, c, snapshot_id, &s, err));
+    /* Force is about disks: an image's own snapshot goes after the image */
+    SD_TRY(snapshot_image(e, snapshot_id, image_id, err));
+    SD_ENSUREC(image_id[0] == '\0', err, SD_E_DENIED, "SnapshotCreatedImage",
+               "The snapshot %s was created for the image %s; delete the image first.", snapshot_id,
+               image_id);
     SD_TRY(snapshot_users(e, snapshot_id, &users, err));
     SD_ENSUREC(force || users == 0, err, SD_E_DENIED, "SnapshotCreatedDisk",
                "Disks were created from the snapshot %s; use Force to delete it anyway.",

@@ -6,7 +6,9 @@
  * image's id and removed, so an image never shares a name with anything a
  * user can delete.  The DK blob and CMK travel with the data: an image
  * from an encrypted snapshot is encrypted under the same key, and a copy
- * under another key is re-encrypted into a new lineage. */
+ * under another key is re-encrypted into a new lineage, which the copy
+ * also owns as a snapshot (R7): its SnapshotId names data under its own
+ * key, never the source's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -392,24 +394,46 @@ out:
 
 /* ---- background jobs: copies and imports ----------------------------------------- */
 
+static sd_code store_image_state(ecs *e, const char *image, const char *status, int progress,
+                                 bool clear_job, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    SD_TRY(store_prepare(e->st,
+                         clear_job
+                             ? "UPDATE ecs_images SET status = ?, progress = ?, job_disk = '', "
+                               "job_file = '' WHERE image_id = ?"
+                             : "UPDATE ecs_images SET status = ?, progress = ? WHERE image_id = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, status, err));
+    SD_TRY(store_bind_int64(st, 2, progress, err));
+    SD_TRY(store_bind_text(st, 3, image, err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
 static void set_image_state(ecs *e, const char *image, const char *status, int progress,
                             bool clear_job)
 {
-    store_stmt *st = NULL;
     sd_err err = SD_ERR_INIT;
 
-    if (store_prepare(e->st,
-                      clear_job
-                          ? "UPDATE ecs_images SET status = ?, progress = ?, job_disk = '', "
-                            "job_file = '' WHERE image_id = ?"
-                          : "UPDATE ecs_images SET status = ?, progress = ? WHERE image_id = ?",
-                      &st, &err) != SD_OK ||
-        store_bind_text(st, 1, status, &err) != SD_OK ||
-        store_bind_int64(st, 2, progress, &err) != SD_OK ||
-        store_bind_text(st, 3, image, &err) != SD_OK || store_step_done(st, &err) != SD_OK) {
+    if (store_image_state(e, image, status, progress, clear_job, &err) != SD_OK) {
         sd_log(SD_LOG_ERROR, "ecs", "image=%s: cannot record %s: %s", image, status, err.msg);
     }
-    store_stmt_free(st);
+}
+
+/* CreateFailed; a SnapshotId that names no snapshot (the one a failed
+ * copy was to own) goes too, so the image never reports a missing one. */
+static void fail_image(ecs *e, const char *image)
+{
+    set_image_state(e, image, "CreateFailed", 0, true);
+    sd_ignore(ecs__exec_id(e,
+                           "UPDATE ecs_images SET snapshot_id = '' WHERE image_id = ? AND "
+                           "snapshot_id NOT IN (SELECT snapshot_id FROM ecs_snapshots)",
+                           image, NULL)); /* at worst it names a snapshot that is gone */
 }
 
 static void image_progress(ecs *e, const ecs_job *j, int pct)
@@ -417,23 +441,85 @@ static void image_progress(ecs *e, const ecs_job *j, int pct)
     set_image_state(e, j->target, "Creating", pct, false);
 }
 
-/* The job's disk, once written, becomes the image's block snapshot. */
+/* R7: a re-encrypting copy's own snapshot, in the image's region under its
+ * key and DK blob, made for it (ecs_delete_snapshot refuses it while the
+ * image exists). */
+static sd_code insert_copy_snapshot(ecs *e, const ecs_job *j, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    SD_TRY(store_prepare(e->st,
+                         "INSERT INTO ecs_snapshots (snapshot_id, account, region, name, "
+                         "description, source_disk_id, source_disk_size, source_disk_type, "
+                         "encrypted, kms_key_id, dk_blob, created, image_id) SELECT ?, account, "
+                         "region, '', 'Created for image ' || image_id || ' by CopyImage from ' "
+                         "|| source_image_id, '', size_gib, 'system', encrypted, kms_key_id, "
+                         "dk_blob, ?, image_id FROM ecs_images WHERE image_id = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, j->snap, err));
+    SD_TRY(store_bind_int64(st, 2, sd_now(&e->clock), err));
+    SD_TRY(store_bind_text(st, 3, j->target, err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+/* The image Available with its snapshot row, both or neither. */
+static sd_code seal_job_image(ecs *e, const ecs_job *j, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    SD_TRY(store_begin(e->st, err));
+    if (j->snap[0] != '\0') {
+        rc = insert_copy_snapshot(e, j, err);
+    }
+    if (rc == SD_OK) {
+        rc = store_image_state(e, j->target, "Available", 100, true, err);
+    }
+    if (rc == SD_OK) {
+        rc = store_commit(e->st, err);
+    }
+    if (rc != SD_OK) {
+        store_rollback(e->st);
+    }
+out:
+    return rc;
+}
+
+/* The job's disk, once written, becomes the image's block snapshot, and a
+ * re-encrypting copy's own snapshot too. */
 static void image_finish(ecs *e, const ecs_job *j, sd_code rc, const sd_err *err)
 {
     sd_err serr = SD_ERR_INIT;
+    bool snapped = false;
 
     if (rc == SD_OK) {
         rc = blk_snapshot_create(e->blocks, j->tmp, j->target, &serr);
         err = &serr;
+        snapped = rc == SD_OK;
     }
-    sd_ignore(blk_disk_remove(e->blocks, j->tmp, NULL)); /* the snapshot keeps the layers */
+    if (rc == SD_OK && j->snap[0] != '\0') {
+        rc = blk_snapshot_create(e->blocks, j->tmp, j->snap, &serr);
+    }
+    sd_ignore(blk_disk_remove(e->blocks, j->tmp, NULL)); /* the snapshots keep the layers */
     if (rc == SD_OK) {
-        set_image_state(e, j->target, "Available", 100, true);
-        sd_log(SD_LOG_INFO, "ecs", "image=%s made", j->target);
-    } else {
-        set_image_state(e, j->target, "CreateFailed", 0, true);
-        sd_log(SD_LOG_ERROR, "ecs", "image=%s failed: %s", j->target, err->msg);
+        rc = seal_job_image(e, j, &serr);
     }
+    if (rc == SD_OK) {
+        sd_log(SD_LOG_INFO, "ecs", "image=%s made snapshot=%s", j->target,
+               j->snap[0] != '\0' ? j->snap : "-");
+        return;
+    }
+    if (snapped) {
+        sd_ignore(blk_snapshot_remove(e->blocks, j->target, NULL)); /* an orphan at worst */
+    }
+    if (j->snap[0] != '\0') {
+        sd_ignore(blk_snapshot_remove(e->blocks, j->snap, NULL)); /* may not exist */
+    }
+    fail_image(e, j->target);
+    sd_log(SD_LOG_ERROR, "ecs", "image=%s failed: %s", j->target, err->msg);
 }
 
 static const ecs_job_ops copy_ops = {ecs__job_copy, image_progress, image_finish};
@@ -445,11 +531,16 @@ void ecs__recover_images(ecs *e)
     char ids[64][ECS_ID_MAX];
     char disks[64][ECS_ID_MAX];
     char files[64][ECS_PATH_MAX];
+    char snaps[64][ECS_ID_MAX];
     size_t n = 0;
 
+    /* a copy's own snapshot has a row only once the image is Available
+     * (seal_job_image), so a SnapshotId without one names, at most, an
+     * orphan block snapshot of the interrupted job */
     if (store_prepare(e->st,
-                      "SELECT image_id, job_disk, job_file FROM ecs_images WHERE status = "
-                      "'Creating' LIMIT 64",
+                      "SELECT image_id, job_disk, job_file, CASE WHEN snapshot_id IN (SELECT "
+                      "snapshot_id FROM ecs_snapshots) THEN '' ELSE snapshot_id END FROM "
+                      "ecs_images WHERE status = 'Creating' LIMIT 64",
                       &st, NULL) != SD_OK) {
         return;
     }
@@ -457,6 +548,7 @@ void ecs__recover_images(ecs *e)
         ecs__cpy(ids[n], ECS_ID_MAX, store_col_text(st, 0));
         ecs__cpy(disks[n], ECS_ID_MAX, store_col_text(st, 1));
         ecs__cpy(files[n], ECS_PATH_MAX, store_col_text(st, 2));
+        ecs__cpy(snaps[n], ECS_ID_MAX, store_col_text(st, 3));
         n++;
     }
     store_stmt_free(st);
@@ -469,7 +561,10 @@ void ecs__recover_images(ecs *e)
             (void)unlink(files[i]); /* likewise */
         }
         sd_ignore(blk_snapshot_remove(e->blocks, ids[i], NULL)); /* likewise */
-        set_image_state(e, ids[i], "CreateFailed", 0, true);
+        if (snaps[i][0] != '\0') {
+            sd_ignore(blk_snapshot_remove(e->blocks, snaps[i], NULL)); /* likewise */
+        }
+        fail_image(e, ids[i]);
         sd_log(SD_LOG_WARN, "ecs", "image=%s: its making was interrupted by a restart", ids[i]);
     }
 }
@@ -580,6 +675,11 @@ sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id, const 
     SD_TRY(ecs__job_new(&copy_ops, image_id_out, &j, err));
     ecs__cpy(j->src, sizeof j->src, image_id);
     ecs__cpy(j->tmp, sizeof j->tmp, tmp);
+    /* the new lineage is the copy's own snapshot, reported from the start
+     * and made when the data are (image_finish): not the source's, whose
+     * key the copy no longer depends on */
+    SD_TRY(ecs__new_id(e, "s-", j->snap, err));
+    ecs__cpy(dst.i.snapshot_id, sizeof dst.i.snapshot_id, j->snap);
     if (src.i.encrypted) {
         SD_TRY(ecs__unwrap_dk(e, c, src.i.kms_key_id, src.dk_blob, src.dk_len, &j->src_dk, err));
     }

@@ -218,6 +218,7 @@ struct ecs_job {
     char target[ECS_ID_MAX]; /* the image or disk being made */
     char src[ECS_ID_MAX];    /* copies: the block snapshot read */
     char tmp[ECS_ID_MAX];    /* the block-store disk written */
+    char snap[ECS_ID_MAX];   /* re-encrypting copies: the snapshot made with the image */
     char file[ECS_PATH_MAX]; /* imports: the file read */
     char raw[ECS_PATH_MAX];  /* qcow2 imports: the raw file made from it */
     uint64_t size;           /* imports: the size the data must have; disks: their size */

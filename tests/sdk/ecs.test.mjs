@@ -1393,6 +1393,14 @@ describe('image encryption rules', () => {
     const moved = await o.copyImage({ imageId: enc, encrypted: true, KMSKeyId: 'alias/r7-copy' });
     const m = await rawImage(t, moved);
     assert.deepEqual([m.Encrypted, m.KMSKeyId], [true, key]);
+    // it owns a snapshot of its new data under that key, not the source's
+    const snapOf = (img) => img.DiskDeviceMappings.DiskDeviceMapping[0].SnapshotId;
+    const own = snapOf(m);
+    assert.ok(own, 'the copy reports a snapshot');
+    assert.notEqual(own, snapOf(await rawImage(t, enc)));
+    const s = await o.snap(own);
+    assert.deepEqual([s.encrypted, s.KMSKeyId, s.regionId], [true, key, REGION]);
+    await rejects(() => o.deleteSnapshot(own, true), 'SnapshotCreatedImage', 403);
     // without KMSKeyId a copy keeps the source's key
     const same = await o.copyImage({ imageId: moved, encrypted: true });
     assert.equal((await rawImage(t, same)).KMSKeyId, key);

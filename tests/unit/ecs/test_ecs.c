@@ -993,6 +993,124 @@ static void r7_images_and_their_copies_keep_or_gain_encryption(void **state)
     (void)unlink(path);
 }
 
+typedef struct found_snap {
+    const char *id;
+    ecs_snapshot s;
+    bool seen;
+} found_snap;
+
+static void find_snap(void *ctx, const ecs_snapshot *s)
+{
+    found_snap *f = ctx;
+    if (strcmp(s->snapshot_id, f->id) == 0) {
+        f->s = *s;
+        f->seen = true;
+    }
+}
+
+/* Whether alice's snapshot id is listed in region; *out gets it. */
+static bool snapshot_in(const char *region, const char *id, ecs_snapshot *out)
+{
+    ecs_caller c = {w->alice.account_id, region, false};
+    found_snap f = {.id = id};
+
+    assert_int_equal(ecs_list_snapshots(w->e, &c, find_snap, &f, NULL), SD_OK);
+    if (out != NULL) {
+        *out = f.s;
+    }
+    return f.seen;
+}
+
+static void shanghai_image_state(const char *id, char status[16], int *progress)
+{
+    ecs_caller c = {w->alice.account_id, "cn-shanghai", false};
+    found_image f = {.id = id};
+
+    assert_int_equal(ecs_list_images(w->e, &c, find_image, &f, NULL), SD_OK);
+    assert_true(f.seen);
+    (void)snprintf(status, 16, "%s", f.img.status);
+    *progress = f.img.progress;
+}
+
+/* R7: a copy re-encrypted under another key owns a snapshot of its new
+ * data under that key, and reports it, so nothing it names depends on the
+ * source's key; the snapshot lives in the copy's region and goes only
+ * after the copy. */
+static void r7_a_reencrypted_copy_owns_a_snapshot_under_its_key(void **state)
+{
+    ecs_caller c = alice();
+    ecs_caller sh = {w->alice.account_id, "cn-shanghai", false};
+    ecs_disk_req req = {.size_gib = 20, .encrypted = 1};
+    char inst[ECS_ID_MAX], disk[ECS_ID_MAX], snap[ECS_ID_MAX], img[ECS_ID_MAX];
+    char copy[ECS_ID_MAX], same[ECS_ID_MAX], far[ECS_ID_MAX], inst2[ECS_ID_MAX];
+    char sys2[ECS_ID_MAX], cmk[KMS_ID_MAX], status[16];
+    ecs_snapshot src, own;
+    ecs_image m;
+    ecs_disk d;
+    found_image f = {0};
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    instance_with(&req, inst, disk);
+    write_marker(disk, 'O');
+    assert_int_equal(ecs_create_snapshot(w->e, &c, disk, NULL, NULL, snap, NULL), SD_OK);
+    assert_int_equal(ecs_create_image(w->e, &c, snap, NULL, "owned", NULL, img, NULL), SD_OK);
+    assert_true(snapshot_in("cn-hangzhou", snap, &src));
+    /* a copy under the same key shares the source's lineage and snapshot */
+    assert_int_equal(ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 1, NULL, same, NULL), SD_OK);
+    assert_string_equal(image_of(same).snapshot_id, snap);
+    assert_int_equal(ecs_delete_image(w->e, &c, same, false, NULL), SD_OK);
+    /* under another key: a snapshot of its own, under that key */
+    new_cmk(cmk);
+    grant_role();
+    assert_int_equal(ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 1, cmk, copy, NULL), SD_OK);
+    m = wait_image(copy);
+    assert_true(m.snapshot_id[0] != '\0');
+    assert_string_not_equal(m.snapshot_id, snap);
+    assert_true(snapshot_in("cn-hangzhou", m.snapshot_id, &own));
+    assert_true(own.encrypted);
+    assert_string_equal(own.kms_key_id, cmk);
+    assert_string_not_equal(own.kms_key_id, src.kms_key_id);
+    assert_int_equal(own.source_disk_size, m.size_gib);
+    /* it is the image's while the image lives: not even Force deletes it */
+    expect_code(ecs_delete_snapshot(w->e, &c, m.snapshot_id, true, &err), &err,
+                "SnapshotCreatedImage");
+    assert_true(snapshot_in("cn-hangzhou", m.snapshot_id, NULL));
+    /* the source image and snapshot go; the copy still boots with the data */
+    assert_int_equal(ecs_delete_image(w->e, &c, img, false, NULL), SD_OK);
+    assert_int_equal(ecs_delete_snapshot(w->e, &c, snap, false, NULL), SD_OK);
+    run_from_image(copy, inst2, sys2);
+    expect_marker(sys2, 'O');
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst2, true, NULL), SD_OK);
+    /* its snapshot makes disks too, under the new key */
+    req = (ecs_disk_req){.snapshot_id = own.snapshot_id, .encrypted = -1};
+    instance_with(&req, inst2, sys2);
+    disk_of(sys2, &d);
+    assert_string_equal(d.kms_key_id, cmk);
+    expect_marker(sys2, 'O');
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst2, true, NULL), SD_OK);
+    /* to another region: the copy's snapshot lives there, under its key */
+    assert_int_equal(ecs_copy_image(w->e, &c, copy, "cn-shanghai", NULL, NULL, -1, NULL, far, NULL),
+                     SD_OK);
+    assert_true(wait_ended(far, shanghai_image_state, status));
+    f.id = far;
+    assert_int_equal(ecs_list_images(w->e, &sh, find_image, &f, NULL), SD_OK);
+    assert_true(f.seen);
+    assert_string_not_equal(f.img.snapshot_id, own.snapshot_id);
+    assert_false(snapshot_in("cn-hangzhou", f.img.snapshot_id, NULL));
+    assert_true(snapshot_in("cn-shanghai", f.img.snapshot_id, &src));
+    assert_true(src.encrypted);
+    assert_string_equal(src.kms_key_id, f.img.kms_key_id);
+    assert_string_equal(src.region, "cn-shanghai");
+    /* once the copy is gone, its snapshot can go */
+    assert_int_equal(ecs_delete_image(w->e, &c, copy, false, NULL), SD_OK);
+    assert_int_equal(ecs_delete_snapshot(w->e, &c, own.snapshot_id, true, NULL), SD_OK);
+    assert_false(snapshot_in("cn-hangzhou", own.snapshot_id, NULL));
+    assert_int_equal(ecs_delete_image(w->e, &sh, far, false, NULL), SD_OK);
+    assert_int_equal(ecs_delete_snapshot(w->e, &sh, src.snapshot_id, false, NULL), SD_OK);
+    assert_int_equal(ecs_delete_instance(w->e, &c, inst, true, NULL), SD_OK);
+}
+
 /* ---- roll back, reinitialise, replace (R11, R15) --------------------------------------------- */
 
 static void reset_and_reinit_need_a_stopped_instance_and_the_key(void **state)
@@ -1430,6 +1548,12 @@ static void count_instance(void *ctx, const ecs_instance *i)
     (*(int *)ctx)++;
 }
 
+static void count_snapshot(void *ctx, const ecs_snapshot *s)
+{
+    (void)s;
+    (*(int *)ctx)++;
+}
+
 static void a_failed_copy_leaves_nothing_available(void **state)
 {
     ecs_caller c = alice();
@@ -1443,6 +1567,8 @@ static void a_failed_copy_leaves_nothing_available(void **state)
     sd_code rc = SD_OK;
     int before = 0;
     int after = 0;
+    int snaps_before = 0;
+    int snaps_after = 0;
 
     (void)state;
     plain_image('F', "failing", inst, snap, img);
@@ -1460,10 +1586,15 @@ static void a_failed_copy_leaves_nothing_available(void **state)
         usleep(10000);
     }
     expect_code(rc, &err, "InvalidDiskId.NotFound");
-    /* an image: CreateFailed, unusable, deletable */
+    /* an image: CreateFailed, unusable, deletable, and without the
+     * snapshot it was to own (R7) */
+    assert_int_equal(ecs_list_snapshots(w->e, &c, count_snapshot, &snaps_before, NULL), SD_OK);
     assert_int_equal(ecs_copy_image(w->e, &c, img, NULL, NULL, NULL, 1, NULL, copy, NULL), SD_OK);
     assert_false(wait_ended(copy, image_state, status));
     assert_string_equal(status, "CreateFailed");
+    assert_string_equal(image_of(copy).snapshot_id, "");
+    assert_int_equal(ecs_list_snapshots(w->e, &c, count_snapshot, &snaps_after, NULL), SD_OK);
+    assert_int_equal(snaps_after, snaps_before);
     sd_err_clear(&err);
     expect_code(ecs_copy_image(w->e, &c, copy, NULL, NULL, NULL, 1, NULL, other, &err), &err,
                 "IncorrectImageStatus");
@@ -1579,6 +1710,7 @@ static void a_restart_fails_every_row_left_creating(void **state)
     ecs_instance_spec is = {.start = false};
     char disk[ECS_ID_MAX], snap[ECS_ID_MAX], img[ECS_ID_MAX], inst[ECS_ID_MAX], sys[ECS_ID_MAX];
     char tmp[] = "d-jobtmp000000000000001";
+    char jsnap[] = "s-jobsnap00000000000001";
     char file[160];
     char sql[400];
     ecs_disk d;
@@ -1594,6 +1726,8 @@ static void a_restart_fails_every_row_left_creating(void **state)
     assert_int_equal(ecs_delete_snapshot(w->e, &c, snap, true, NULL), SD_OK);
     /* as a crash would leave them: a job's temporary disk and file, rows Creating */
     assert_int_equal(blk_disk_create(w->blocks, tmp, (uint64_t)1 << 30, false, NULL), SD_OK);
+    /* a copy's own snapshot made in the block store, its row not yet (R7) */
+    assert_int_equal(blk_snapshot_create(w->blocks, tmp, jsnap, NULL), SD_OK);
     (void)snprintf(file, sizeof file, "%s/left.raw", w->dir);
     f = fopen(file, "w");
     assert_non_null(f);
@@ -1602,8 +1736,8 @@ static void a_restart_fails_every_row_left_creating(void **state)
     poke("UPDATE ecs_disks SET status = 'Creating', progress = 42 WHERE disk_id = ?", disk);
     (void)snprintf(sql, sizeof sql,
                    "UPDATE ecs_images SET status = 'Creating', progress = 7, job_disk = '%s', "
-                   "job_file = '%s' WHERE image_id = ?",
-                   tmp, file);
+                   "job_file = '%s', snapshot_id = '%s' WHERE image_id = ?",
+                   tmp, file, jsnap);
     poke(sql, img);
     poke("UPDATE ecs_instances SET status = 'Pending' WHERE instance_id = ?", inst);
     assert_int_equal(ecs_open(&w->eo, &w->e, NULL), SD_OK);
@@ -1611,6 +1745,9 @@ static void a_restart_fails_every_row_left_creating(void **state)
     expect_code(ecs_describe_disk(w->e, &c, disk, &d, &err), &err, "InvalidDiskId.NotFound");
     assert_int_equal(blk_disk_info(w->blocks, disk, NULL, NULL, NULL), SD_E_NOT_FOUND);
     assert_string_equal(image_of(img).status, "CreateFailed");
+    assert_string_equal(image_of(img).snapshot_id, "");
+    assert_int_equal(blk_snapshot_info(w->blocks, jsnap, NULL, NULL, NULL), SD_E_NOT_FOUND);
+    assert_false(snapshot_in("cn-hangzhou", jsnap, NULL));
     assert_int_equal(blk_disk_info(w->blocks, tmp, NULL, NULL, NULL), SD_E_NOT_FOUND);
     assert_int_equal(access(file, F_OK), -1);
     sd_err_clear(&err);
@@ -1635,6 +1772,7 @@ int main(void)
         cmocka_unit_test(other_accounts_see_nothing),
         cmocka_unit_test(attached_disks_cannot_be_deleted_and_attach_asks_for_the_key),
         cmocka_unit_test(r7_images_and_their_copies_keep_or_gain_encryption),
+        cmocka_unit_test(r7_a_reencrypted_copy_owns_a_snapshot_under_its_key),
         cmocka_unit_test(reset_and_reinit_need_a_stopped_instance_and_the_key),
         cmocka_unit_test(r15_a_system_disk_is_encrypted_by_image_copy_and_replace),
         cmocka_unit_test(client_tokens_make_requests_idempotent),
