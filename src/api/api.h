@@ -69,6 +69,13 @@ typedef struct api_server_opts {
  * the bind failed, the message names the address and why. */
 SD_MUST_USE sd_code api_bind(const char *addr, uint16_t port, int *fd, sd_err *err);
 
+/* Whether the API may listen on addr (IPv4) with or without TLS: plain
+ * HTTP only on 127.0.0.0/8 unless insecure_http.  api_server_start checks
+ * it; a server calls it earlier too, before it writes anything.
+ * SD_E_INVALID says why not. */
+SD_MUST_USE sd_code api_transport_allowed(const char *addr, bool tls, bool insecure_http,
+                                          sd_err *err);
+
 /* Caller owns *out.  SD_E_IO: cannot listen (the message says why);
  * SD_E_INVALID: a bad address, plain HTTP on a non-loopback address
  * without insecure_http, or unreadable or mismatched TLS files.  Takes

@@ -286,6 +286,22 @@ static bool is_loopback(const struct in_addr *a)
     return (ntohl(a->s_addr) >> 24) == 127;
 }
 
+sd_code api_transport_allowed(const char *addr, bool tls, bool insecure_http, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    struct in_addr a;
+
+    SD_ENSURE(inet_pton(AF_INET, addr, &a) == 1, err, SD_E_INVALID,
+              "cannot listen on '%s': not an IPv4 address", addr);
+    SD_ENSURE(tls || insecure_http || is_loopback(&a), err, SD_E_INVALID,
+              "refusing plain HTTP on %s, which is not a loopback address: request signatures "
+              "and data keys would cross the network in clear; turn TLS on (api_tls), or set "
+              "api_insecure_http = true if something else encrypts the traffic",
+              addr);
+out:
+    return rc;
+}
+
 #define PEM_MAX ((size_t)64 << 10)
 
 /* The whole of a PEM file, NUL-terminated, into locked memory. */
@@ -433,7 +449,6 @@ sd_code api_server_start(const api_server_opts *opts, api_server **out, sd_err *
     sd_code rc = SD_OK;
     api_server *s = NULL;
     const union MHD_DaemonInfo *info;
-    struct sockaddr_in addr;
     int fd = opts->use_listen_fd ? opts->listen_fd : -1;
 
     *out = NULL;
@@ -447,17 +462,8 @@ sd_code api_server_start(const api_server_opts *opts, api_server **out, sd_err *
     if (s->opts.clock.now == NULL) {
         s->opts.clock = sd_clock_system();
     }
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(opts->port);
-    SD_ENSURE(inet_pton(AF_INET, opts->bind_addr, &addr.sin_addr) == 1, err, SD_E_INVALID,
-              "cannot listen on '%s': not an IPv4 address", opts->bind_addr);
-    SD_ENSURE(opts->tls_cert != NULL || opts->insecure_http || is_loopback(&addr.sin_addr), err,
-              SD_E_INVALID,
-              "refusing plain HTTP on %s, which is not a loopback address: request signatures "
-              "and data keys would cross the network in clear; turn TLS on (api_tls), or set "
-              "api_insecure_http = true if something else encrypts the traffic",
-              opts->bind_addr);
+    SD_TRY(
+        api_transport_allowed(opts->bind_addr, opts->tls_cert != NULL, opts->insecure_http, err));
     if (opts->tls_cert != NULL) {
         SD_TRY(load_credentials(opts, &s->cur, err));
     }

@@ -152,12 +152,7 @@ static sd_code run(const srv_config *c, sd_err *err)
               err, SD_E_INVALID, "listen address too long");
     /* Checked again by the API; here so a refusal comes before the data
      * directory is touched. */
-    SD_ENSURE(c->api_tls || c->api_insecure_http || (ntohl(bound.sin_addr.s_addr) >> 24) == 127,
-              err, SD_E_INVALID,
-              "refusing plain HTTP on %s, which is not a loopback address: request signatures "
-              "and data keys would cross the network in clear; turn TLS on (api_tls), or set "
-              "api_insecure_http = true if something else encrypts the traffic",
-              c->listen_addr);
+    SD_TRY(api_transport_allowed(c->listen_addr, c->api_tls, c->api_insecure_http, err));
     SD_TRY(sd_mkdirs(c->data_dir, 0700, err));
     SD_TRY(private_data_dir(c->data_dir, err));
     SD_TRY(lock_data_dir(c->data_dir, &lock_fd, err));
