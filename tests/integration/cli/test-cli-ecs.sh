@@ -9,10 +9,7 @@ bin=${SEALDISK:?SEALDISK must name the sealdisk binary}
 data=$TMPDIR_TEST/data
 port=$(free_port)
 
-"$bin" server --data-dir "$data" --listen "127.0.0.1:$port" --regions cn-shanghai >/dev/null 2>"$TMPDIR_TEST/log" &
-pid=$!
-cleanup_fn "kill $pid 2>/dev/null || true"
-wait_for_port "$port" || fail "server did not listen: $(cat "$TMPDIR_TEST/log")"
+start_server --regions cn-shanghai
 
 # jget FILE EXPR: a value out of a JSON response
 jget() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }

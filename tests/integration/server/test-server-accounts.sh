@@ -10,10 +10,7 @@ bin=${SEALDISK:?SEALDISK must name the sealdisk binary}
 data=$TMPDIR_TEST/data
 port=$(free_port)
 
-"$bin" server --data-dir "$data" --listen "127.0.0.1:$port" >/dev/null 2>"$TMPDIR_TEST/log" &
-pid=$!
-cleanup_fn "kill $pid 2>/dev/null || true"
-wait_for_port "$port" || fail "server did not listen: $(cat "$TMPDIR_TEST/log")"
+start_server
 
 for n in 1 2 3 4; do
     "$bin" account create "tenant$n" --data-dir "$data" >"$TMPDIR_TEST/acct" 2>/dev/null ||

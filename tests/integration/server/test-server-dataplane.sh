@@ -7,29 +7,21 @@
 source "$(dirname "$0")/../lib/functions.sh"
 requires nbdinfo --version
 tmpdir
+sys_python
 bin=${SEALDISK:?SEALDISK must name the sealdisk binary}
 data=$TMPDIR_TEST/data
 port=$(free_port)
 
-"$bin" server --data-dir "$data" --listen "127.0.0.1:$port" --nbd-socket-mode 0660 \
-    >/dev/null 2>"$TMPDIR_TEST/log" &
-pid=$!
-cleanup_fn "kill $pid 2>/dev/null || true"
-wait_for_port "$port" || fail "server did not listen: $(cat "$TMPDIR_TEST/log")"
-
-# the system python: a version manager's shim costs seconds per call
-py=$(command -p -v python3)
-j() { "$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
-call() { local out=$TMPDIR_TEST/out; "$@" >"$out" || fail "$* failed: $(cat "$out")"; }
+start_server --nbd-socket-mode 0660
 # instance NAME [env...]: runs one; sets $NAME, NAME_disk and NAME_sock
 instance() {
     local name=$1
     shift
-    call env "$@" "$bin" ecs RunInstances --SystemDisk.Size 1
-    printf -v "$name" '%s' "$(j "$TMPDIR_TEST/out" 'd["InstanceIdSets"]["InstanceIdSet"][0]')"
-    call env "$@" "$bin" ecs DescribeInstanceDataPlane --InstanceId "${!name}"
-    printf -v "${name}_disk" '%s' "$(j "$TMPDIR_TEST/out" 'd["Disks"]["Disk"][0]["DiskId"]')"
-    printf -v "${name}_sock" '%s' "$(j "$TMPDIR_TEST/out" 'd["Socket"]')"
+    run_ok env "$@" "$bin" ecs RunInstances --SystemDisk.Size 1
+    printf -v "$name" '%s' "$(json_get "$TMPDIR_TEST/out" 'd["InstanceIdSets"]["InstanceIdSet"][0]')"
+    run_ok env "$@" "$bin" ecs DescribeInstanceDataPlane --InstanceId "${!name}"
+    printf -v "${name}_disk" '%s' "$(json_get "$TMPDIR_TEST/out" 'd["Disks"]["Disk"][0]["DiskId"]')"
+    printf -v "${name}_sock" '%s' "$(json_get "$TMPDIR_TEST/out" 'd["Socket"]')"
 }
 size() { nbdinfo --size "nbd+unix:///$2?socket=$1" 2>/dev/null; }
 list() {
@@ -39,17 +31,15 @@ list() {
 
 instance x
 instance y
-"$bin" account create tenantb --data-dir "$data" >"$TMPDIR_TEST/acct" 2>/dev/null ||
-    fail "account create failed"
-benv=("ALIBABA_CLOUD_ACCESS_KEY_ID=$(j "$TMPDIR_TEST/acct" 'd["AccessKeyId"]')"
-    "ALIBABA_CLOUD_ACCESS_KEY_SECRET=$(j "$TMPDIR_TEST/acct" 'd["AccessKeySecret"]')")
+tenant_env tenantb
+benv=("${tenant[@]}")
 instance b "${benv[@]}"
 
 [[ ! -e $data/nbd.sock ]] || fail "a shared socket exists"
 [[ $x_sock == "$data/nbd/$x.sock" && -S $x_sock ]] || fail "x's socket is $x_sock"
 [[ $(stat -c %a "$x_sock") == 660 ]] || fail "mode $(stat -c %a "$x_sock"), not nbd_socket_mode"
-call "$bin" ecs DescribeDisks --DiskIds "[\"$x_disk\"]"
-[[ $(j "$TMPDIR_TEST/out" 'd["Disks"]["Disk"][0]["NbdUri"]') == "nbd+unix:///$x_disk?socket=$x_sock" ]] ||
+run_ok "$bin" ecs DescribeDisks --DiskIds "[\"$x_disk\"]"
+[[ $(json_get "$TMPDIR_TEST/out" 'd["Disks"]["Disk"][0]["NbdUri"]') == "nbd+unix:///$x_disk?socket=$x_sock" ]] ||
     fail "NbdUri is not on x's socket: $(cat "$TMPDIR_TEST/out")"
 
 [[ $(size "$x_sock" "$x_disk") == 1073741824 ]] || fail "x cannot reach its disk"
@@ -77,14 +67,14 @@ if "$bin" ecs CreateDisk --ZoneId cn-hangzhou-a --Size 1 --MultiAttach Enabled >
     fail "a multi-attach disk was made"
 fi
 grep -q InvalidParameter.MultiAttach "$TMPDIR_TEST/err" || fail "wrong refusal: $(cat "$TMPDIR_TEST/err")"
-call "$bin" ecs CreateDisk --ZoneId cn-hangzhou-a --Size 1 --MultiAttach Disabled
+run_ok "$bin" ecs CreateDisk --ZoneId cn-hangzhou-a --Size 1 --MultiAttach Disabled
 if "$bin" ecs AttachDisk --InstanceId "$y" --DiskId "$x_disk" >/dev/null 2>"$TMPDIR_TEST/err"; then
     fail "x's disk was attached to y too"
 fi
 grep -q IncorrectDiskStatus "$TMPDIR_TEST/err" || fail "wrong refusal: $(cat "$TMPDIR_TEST/err")"
 
 # StopInstance: the socket and the credential are gone
-call "$bin" ecs StopInstance --InstanceId "$x"
+run_ok "$bin" ecs StopInstance --InstanceId "$x"
 [[ ! -e $x_sock ]] || fail "x's socket outlived it"
 size "$x_sock" "$x_disk" >/dev/null && fail "a stopped instance's disk was served"
 if "$bin" ecs DescribeInstanceDataPlane --InstanceId "$x" >/dev/null 2>"$TMPDIR_TEST/err"; then

@@ -6,6 +6,7 @@
 # the shared PSK files of earlier versions all reach nothing.
 source "$(dirname "$0")/../lib/functions.sh"
 requires nbdinfo --version
+sys_python
 tmpdir
 bin=${SEALDISK:?SEALDISK must name the sealdisk binary}
 data=$TMPDIR_TEST/data
@@ -21,29 +22,20 @@ fi
 grep -q "each running instance has its own TLS PSK" "$TMPDIR_TEST/old" ||
     fail "no reason: $(cat "$TMPDIR_TEST/old")"
 
-"$bin" server --data-dir "$data" --listen "127.0.0.1:$port" --nbd-listen "127.0.0.1:$nport" \
-    >/dev/null 2>"$TMPDIR_TEST/log" &
-pid=$!
-cleanup_fn "kill $pid 2>/dev/null || true"
-wait_for_port "$port" || fail "server did not listen: $(cat "$TMPDIR_TEST/log")"
+start_server --nbd-listen "127.0.0.1:$nport"
 wait_for_port "$nport" || fail "no NBD TCP listener: $(cat "$TMPDIR_TEST/log")"
-
-# the system python: a version manager's shim costs seconds per call
-py=$(command -p -v python3)
-j() { "$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
-call() { local out=$TMPDIR_TEST/out; "$@" >"$out" || fail "$* failed: $(cat "$out")"; }
 # instance NAME [env...]: runs one; sets $NAME to its id and NAME_disk to its disk
 instance() {
     local name=$1
     shift
-    call env "$@" "$bin" ecs RunInstances --SystemDisk.Size 1 --SystemDisk.Encrypted true
-    printf -v "$name" '%s' "$(j "$TMPDIR_TEST/out" 'd["InstanceIdSets"]["InstanceIdSet"][0]')"
-    call env "$@" "$bin" ecs DescribeInstanceDataPlane --InstanceId "${!name}"
-    printf -v "${name}_disk" '%s' "$(j "$TMPDIR_TEST/out" 'd["Disks"]["Disk"][0]["DiskId"]')"
-    j "$TMPDIR_TEST/out" 'd["PskIdentity"] + ":" + d["PskKey"]' >"$TMPDIR_TEST/$name.psk"
-    [[ $(j "$TMPDIR_TEST/out" 'd["TcpAddress"]') == "127.0.0.1:$nport" ]] ||
+    run_ok env "$@" "$bin" ecs RunInstances --SystemDisk.Size 1 --SystemDisk.Encrypted true
+    printf -v "$name" '%s' "$(json_get "$TMPDIR_TEST/out" 'd["InstanceIdSets"]["InstanceIdSet"][0]')"
+    run_ok env "$@" "$bin" ecs DescribeInstanceDataPlane --InstanceId "${!name}"
+    printf -v "${name}_disk" '%s' "$(json_get "$TMPDIR_TEST/out" 'd["Disks"]["Disk"][0]["DiskId"]')"
+    json_get "$TMPDIR_TEST/out" 'd["PskIdentity"] + ":" + d["PskKey"]' >"$TMPDIR_TEST/$name.psk"
+    [[ $(json_get "$TMPDIR_TEST/out" 'd["TcpAddress"]') == "127.0.0.1:$nport" ]] ||
         fail "TcpAddress: $(cat "$TMPDIR_TEST/out")"
-    [[ $(j "$TMPDIR_TEST/out" 'len(d["PskKey"])') == 64 ]] || fail "not a 256-bit PSK"
+    [[ $(json_get "$TMPDIR_TEST/out" 'len(d["PskKey"])') == 64 ]] || fail "not a 256-bit PSK"
 }
 # size NAME DISK: nbdinfo --size over TLS as instance NAME
 size() {
@@ -60,10 +52,8 @@ list() {
 
 instance x
 instance y
-"$bin" account create tenantb --data-dir "$data" >"$TMPDIR_TEST/acct" 2>/dev/null ||
-    fail "account create failed"
-benv=("ALIBABA_CLOUD_ACCESS_KEY_ID=$(j "$TMPDIR_TEST/acct" 'd["AccessKeyId"]')"
-    "ALIBABA_CLOUD_ACCESS_KEY_SECRET=$(j "$TMPDIR_TEST/acct" 'd["AccessKeySecret"]')")
+tenant_env tenantb
+benv=("${tenant[@]}")
 instance b "${benv[@]}"
 
 [[ $(size x "$x_disk") == 1073741824 ]] || fail "x cannot reach its own disk over TLS"
@@ -81,12 +71,12 @@ nbdinfo --size "nbds://$(cut -d: -f1 "$TMPDIR_TEST/x.psk")@127.0.0.1:$nport/$x_d
 
 # StopInstance destroys the identity: the old key reaches nothing, even
 # after a restart (which makes a new one)
-call "$bin" ecs StopInstance --InstanceId "$x"
+run_ok "$bin" ecs StopInstance --InstanceId "$x"
 size x "$x_disk" >/dev/null && fail "a stopped instance's key still works"
-call "$bin" ecs StartInstance --InstanceId "$x"
+run_ok "$bin" ecs StartInstance --InstanceId "$x"
 size x "$x_disk" >/dev/null && fail "the last start's key works after a restart"
-call "$bin" ecs DescribeInstanceDataPlane --InstanceId "$x"
-j "$TMPDIR_TEST/out" 'd["PskIdentity"] + ":" + d["PskKey"]' >"$TMPDIR_TEST/x.psk"
+run_ok "$bin" ecs DescribeInstanceDataPlane --InstanceId "$x"
+json_get "$TMPDIR_TEST/out" 'd["PskIdentity"] + ":" + d["PskKey"]' >"$TMPDIR_TEST/x.psk"
 [[ $(size x "$x_disk") == 1073741824 ]] || fail "the new identity does not work"
 
 # the keys were handed out audited, and are written nowhere

@@ -16,10 +16,7 @@ port=$(free_port)
 crt=$data/tls/api.crt
 key=$data/tls/api.key
 
-"$bin" server --data-dir "$data" --listen "127.0.0.1:$port" >/dev/null 2>"$TMPDIR_TEST/log" &
-pid=$!
-cleanup_fn "kill $pid 2>/dev/null || true"
-wait_for_port "$port" || fail "server did not listen: $(cat "$TMPDIR_TEST/log")"
+start_server
 
 [[ $(stat -c %a "$key") == 600 ]] || fail "the TLS key is not 0600"
 [[ $(stat -c %a "$data/tls") == 700 ]] || fail "the TLS directory is not 0700"
