@@ -15,6 +15,8 @@ PACKAGES=(
     qemu-utils libnbd-bin python3-libnbd nbdkit fio gnutls-bin curl openssl
     # load generation for benchmarks, node for the SDK tests
     wrk nodejs npm
+    # the PostgreSQL store: libpq, and a throw-away server for its tests (scripts/pg-dev.sh)
+    libpq-dev postgresql-15 postgresql-client-15
 )
 
 missing=()
