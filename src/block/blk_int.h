@@ -82,10 +82,10 @@ SD_MUST_USE sd_code blk__layer_open(blk_store *bs, const char *id, const char *s
                                     sd_err *err);
 
 /* Metadata of disk (or snapshot) name: the chain bottom-first in
- * ids[0..*depth).  SD_E_NOT_FOUND. */
+ * (*ids)[0..*depth), an array the caller frees (free()).  SD_E_NOT_FOUND. */
 SD_MUST_USE sd_code blk__chain_load(blk_store *bs, bool snapshot, const char *name, uint64_t *size,
-                                    bool *encrypted, blk_layer_id ids[BLK_MAX_DEPTH],
-                                    unsigned *depth, sd_err *err);
+                                    bool *encrypted, blk_layer_id **ids, unsigned *depth,
+                                    sd_err *err);
 /* Opens the chain ids[0..depth) as a disk of size bytes; claim, when not
  * NULL, is the disk name to mark open (SD_E_CONFLICT if it is).  Writes go
  * to ids[depth-1]: only open a snapshot's chain to read it. */

@@ -201,10 +201,11 @@ out:
 }
 
 /* Deletes the rows of layers from id downwards that nothing refers to any
- * more; their ids go to gone[0..*ngone) for object removal after commit,
+ * more; their ids go to gone[0..*ngone) (BLK_MAX_DEPTH entries, from
+ * new_gone) for object removal after commit,
  * and the first layer still referred to (or "") to stop. */
-static sd_code release_layers(blk_store *bs, const char *id, blk_layer_id gone[BLK_MAX_DEPTH],
-                              unsigned *ngone, blk_layer_id stop, sd_err *err)
+static sd_code release_layers(blk_store *bs, const char *id, blk_layer_id *gone, unsigned *ngone,
+                              blk_layer_id stop, sd_err *err)
 {
     sd_code rc = SD_OK;
     blk_layer_id cur;
@@ -912,8 +913,9 @@ sd_code blk_disk_clone(blk_store *bs, const char *snap, const char *name, sd_err
     SD_ENSURE(name_ok(name), err, SD_E_INVALID, "bad disk name");
     SD_TRY(read_row(bs, true, snap, &size, &enc, layer, err));
     SD_TRY(chain_depth(bs, layer, &depth, err));
-    SD_ENSURE(depth < BLK_MAX_DEPTH, err, SD_E_CONFLICT,
-              "snapshot %s is %u layers deep: a clone would exceed %u", snap, depth, BLK_MAX_DEPTH);
+    /* A clone's snapshots need room above its base (BLK_MAX_DEPTH). */
+    SD_ENSURE(depth <= BLK_MAX_BASE, err, SD_E_CONFLICT,
+              "snapshot %s is %u layers deep: a clone takes at most %u", snap, depth, BLK_MAX_BASE);
     SD_TRY(new_disk(bs, name, layer, size, enc, err));
 out:
     pthread_mutex_unlock(&bs->mu);
@@ -963,6 +965,14 @@ out:
     return rc;
 }
 
+/* Room for the layers release_layers may drop: a whole chain, 16 KiB, too
+ * big for a stack. */
+static sd_code new_gone(blk_layer_id **gone, sd_err *err)
+{
+    *gone = calloc(BLK_MAX_DEPTH, sizeof **gone);
+    return *gone != NULL ? SD_OK : sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
+}
+
 /* Commits the transaction that dropped the layers in gone, then removes
  * their objects: rows first, objects after, so a crash between leaves
  * orphans, not holes.  A failed commit has rolled back: the objects stay. */
@@ -983,12 +993,15 @@ static sd_code remove_row(blk_store *bs, bool snapshot, const char *name, sd_err
 {
     sd_code rc = SD_OK;
     blk_layer_id layer;
-    blk_layer_id gone[BLK_MAX_DEPTH];
+    blk_layer_id *gone = NULL;
     blk_layer_id stop;
     unsigned ngone = 0;
     bool in_tx = false;
+    bool locked = false;
 
+    SD_TRY(new_gone(&gone, err));
     pthread_mutex_lock(&bs->mu);
+    locked = true;
     SD_ENSURE(snapshot || !is_open(bs, name), err, SD_E_CONFLICT, "disk %s is open", name);
     SD_TRY(store_begin(bs->db, err));
     in_tx = true;
@@ -1005,7 +1018,10 @@ out:
     if (in_tx) {
         store_rollback(bs->db);
     }
-    pthread_mutex_unlock(&bs->mu);
+    if (locked) {
+        pthread_mutex_unlock(&bs->mu);
+    }
+    free(gone);
     return rc;
 }
 
@@ -1014,7 +1030,7 @@ sd_code blk_disk_replace(blk_store *bs, const char *name, const char *from, sd_e
     sd_code rc = SD_OK;
     blk_layer_id old_top;
     blk_layer_id new_top;
-    blk_layer_id gone[BLK_MAX_DEPTH];
+    blk_layer_id *gone = NULL;
     blk_layer_id stop;
     unsigned ngone = 0;
     uint64_t size = 0;
@@ -1022,8 +1038,11 @@ sd_code blk_disk_replace(blk_store *bs, const char *name, const char *from, sd_e
     int64_t sz = 0;
     int64_t enc = 0;
     bool in_tx = false;
+    bool locked = false;
 
+    SD_TRY(new_gone(&gone, err));
     pthread_mutex_lock(&bs->mu);
+    locked = true;
     SD_ENSURE(strcmp(name, from) != 0, err, SD_E_INVALID, "disk %s cannot replace itself", name);
     SD_ENSURE(!is_open(bs, name) && !is_open(bs, from), err, SD_E_CONFLICT, "disk %s or %s is open",
               name, from);
@@ -1044,7 +1063,10 @@ out:
     if (in_tx) {
         store_rollback(bs->db);
     }
-    pthread_mutex_unlock(&bs->mu);
+    if (locked) {
+        pthread_mutex_unlock(&bs->mu);
+    }
+    free(gone);
     return rc;
 }
 
@@ -1059,28 +1081,34 @@ sd_code blk_snapshot_remove(blk_store *bs, const char *snap, sd_err *err)
 }
 
 sd_code blk__chain_load(blk_store *bs, bool snapshot, const char *name, uint64_t *size,
-                        bool *encrypted, blk_layer_id ids[BLK_MAX_DEPTH], unsigned *depth,
-                        sd_err *err)
+                        bool *encrypted, blk_layer_id **ids, unsigned *depth, sd_err *err)
 {
     sd_code rc = SD_OK;
-    blk_layer_id top_first[BLK_MAX_DEPTH];
+    blk_layer_id *v = calloc(BLK_MAX_DEPTH, sizeof *v); /* 16 KiB: too big for a stack */
     blk_layer_id cur;
     unsigned n = 0;
 
+    *ids = NULL;
     *depth = 0;
     pthread_mutex_lock(&bs->mu);
+    SD_ENSURE(v != NULL, err, SD_E_NOMEM, "out of memory");
     SD_TRY(read_row(bs, snapshot, name, size, encrypted, cur, err));
     while (cur[0] != '\0') {
         SD_ENSURE(n < BLK_MAX_DEPTH, err, SD_E_INTERNAL, "layer chain of %s too deep", name);
-        (void)snprintf(top_first[n++], sizeof(blk_layer_id), "%s", cur);
+        (void)snprintf(v[n++], sizeof(blk_layer_id), "%s", cur);
         SD_TRY(layer_parent(bs, cur, cur, err));
     }
-    for (unsigned i = 0; i < n; i++) {
-        (void)snprintf(ids[i], sizeof(blk_layer_id), "%s", top_first[n - 1 - i]);
+    for (unsigned i = 0; i < n / 2; i++) { /* top-first as walked: turn it bottom-first */
+        memcpy(cur, v[i], sizeof cur);
+        memcpy(v[i], v[n - 1 - i], sizeof cur);
+        memcpy(v[n - 1 - i], cur, sizeof cur);
     }
+    *ids = v;
+    v = NULL;
     *depth = n;
 out:
     pthread_mutex_unlock(&bs->mu);
+    free(v);
     return rc;
 }
 
