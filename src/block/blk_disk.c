@@ -984,9 +984,12 @@ static void disk_free(blk_disk *d)
         return;
     }
     if (d->registered) {
-        /* First: a merge (bs->mu held throughout) must not find a handle
-         * being torn down. */
+        /* First: a merge must not find a handle being torn down, nor
+         * lose the one it is absorbing into. */
         pthread_mutex_lock(&d->bs->mu);
+        if (d->name[0] != '\0') {
+            blk__merge_wait(d->bs, NULL, d->chain[d->depth - 1].id); /* absorbing into d */
+        }
         for (blk_disk **p = &d->bs->handles; *p != NULL; p = &(*p)->next_handle) {
             if (*p == d) {
                 *p = d->next_handle;
@@ -1329,6 +1332,9 @@ sd_code blk_disk_snapshot(blk_disk *d, const char *snap, sd_err *err)
 
     /* bs->mu before the disk's locks, the order a merge takes them in */
     pthread_mutex_lock(&d->bs->mu);
+    /* A merge into d's top holds flush_mu while it copies: wait without
+     * holding bs->mu, which it does not take meanwhile. */
+    blk__merge_wait(d->bs, NULL, d->chain[d->depth - 1].id);
     pthread_mutex_lock(&d->flush_mu);
     pthread_rwlock_wrlock(&d->drain);
     drained = true;
@@ -1379,7 +1385,7 @@ out:
     return rc;
 }
 
-/* ---- merges (bs->mu held) ------------------------------------------------ */
+/* ---- merges (blk__disk_absorb without bs->mu, the rest with it) --------- */
 
 blk_disk *blk__handle_with_top(blk_store *bs, const char *top)
 {

@@ -119,8 +119,10 @@ SD_MUST_USE sd_code blk_disk_replace(blk_store *bs, const char *name, const char
  * a layer left to one child layer alone is merged into that child, online
  * (an open disk's handle takes part; its I/O goes on) and crash-safely: a
  * crash leaves the data right and the next open finishes the merge.  The
- * merge copies the layer's sectors the child lacks, under the store's lock,
- * so other metadata calls wait for it.  Also after blk_disk_remove and
+ * merge copies the layer's sectors the child lacks without the store's
+ * lock: other disks open, snapshot and do I/O meanwhile; other removals
+ * and replaces, and the open, snapshot, resize or close of the disk
+ * merged into, wait for it.  Also after blk_disk_remove and
  * blk_disk_replace. */
 SD_MUST_USE sd_code blk_snapshot_remove(blk_store *bs, const char *snap, sd_err *err);
 /* Whether a disk (or snapshot) of that name exists; size and encryption. */
