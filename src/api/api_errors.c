@@ -100,6 +100,7 @@ static const code_status code_table[] = {
     {"InvalidSystemDiskSize.ValueNotSupported", 400},
     {"InvalidInstanceType.ValueNotSupported", 400},
     {"InstanceDiskLimitExceeded", 403},
+    {"QuotaExceed.Snapshot", 403},
     /* ECS: id-list filters */
     {"InvalidParameter.DiskIds", 400},
     {"InvalidDiskIds.Malformed", 403},

@@ -36,12 +36,12 @@ static sd_code open_source(blk_store *bs, const char *src, const sd_secret *dk, 
                            sd_err *err)
 {
     sd_code rc = SD_OK;
-    blk_layer_id ids[BLK_MAX_DEPTH];
+    blk_layer_id *ids = NULL;
     unsigned depth = 0;
     uint64_t size = 0;
     bool enc = false;
 
-    rc = blk__chain_load(bs, true, src, &size, &enc, ids, &depth, err);
+    rc = blk__chain_load(bs, true, src, &size, &enc, &ids, &depth, err);
     if (rc == SD_E_NOT_FOUND) {
         rc = blk_disk_open(bs, src, dk, out, err);
         goto out;
@@ -49,6 +49,7 @@ static sd_code open_source(blk_store *bs, const char *src, const sd_secret *dk, 
     SD_TRY(rc);
     SD_TRY(blk__chain_open(bs, ids, depth, size, enc, dk, NULL, out, err));
 out:
+    free(ids);
     return rc;
 }
 

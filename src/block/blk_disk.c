@@ -7,15 +7,19 @@
  *     a snapshot never rewrites the resolved map.
  *   - res[group][sector]: RES_HOLE (no layer has it: zeroes), RES_ZERO (the
  *     nearest layer that has it says ZERO) or RES_DATA + k (data in
- *     chain[k]).  Reads consult this one byte instead of walking the chain.
+ *     chain[k]).  Reads consult this one uint16_t instead of walking the
+ *     chain: two bytes, because a chain holds up to BLK_MAX_DEPTH (512)
+ *     layers, more than one byte can name.
  *   - topmap[group]: the byte image of the top layer's map object (2 bits
  *     per sector), one 4096-byte map page per group, and dirty[group] for
  *     the pages not yet written back.
  *   Both maps are sparse: a group (BLK_GROUP sectors, 64 MiB of disk) gets
  *   its res chunk and map page on its first write or when a layer's map
  *   has a bit in it; a NULL group is all HOLE / UNALLOCATED.  A mostly
- *   empty 1 TiB disk therefore costs two pointer tables (256 KiB each),
- *   not 256 MiB + 64 MiB, and opening or snapshotting it stays cheap.
+ *   empty 1 TiB disk therefore costs two pointer tables (128 KiB each),
+ *   not 512 MiB + 64 MiB, and opening or snapshotting it stays cheap.
+ *   Both tables are void *: each slot is converted to its type (uint16_t
+ *   res entries, uint8_t map bytes) where it is read.
  *   Groups are published with a compare-and-swap and never freed while
  *   the disk is open (top-map pages are replaced only by a snapshot, with
  *   drain held exclusively).
@@ -68,9 +72,10 @@
 #define BLK_MAP_PAGE 4096u
 #define BLK_GROUP    ((size_t)16384) /* sectors whose bits fill one 4096-byte map page */
 
-#define RES_HOLE 0u
-#define RES_ZERO 1u
-#define RES_DATA 2u
+#define RES_HOLE        0u
+#define RES_ZERO        1u
+#define RES_DATA        2u
+#define RES_GROUP_BYTES (BLK_GROUP * sizeof(uint16_t)) /* one group's resolved entries */
 _Static_assert(RES_HOLE == BLK_RUN_HOLE && RES_ZERO == BLK_RUN_ZERO && RES_DATA == BLK_RUN_DATA,
                "run classes are resolved values");
 
@@ -79,7 +84,7 @@ _Static_assert(RES_HOLE == BLK_RUN_HOLE && RES_ZERO == BLK_RUN_ZERO && RES_DATA 
 #define MAP_ZERO        2u
 
 _Static_assert(BLK_CHUNK_SECTORS < BLK_STRIPES, "a chunk must not wrap around the stripes");
-_Static_assert(RES_DATA + BLK_MAX_DEPTH <= 255, "resolved map entries are one byte");
+_Static_assert(RES_DATA + BLK_MAX_DEPTH <= UINT16_MAX, "resolved map entries are two bytes");
 
 static const char xts_info[] = "sealdisk blk aes-256-xts sector key v1";
 
@@ -109,10 +114,10 @@ struct blk_disk {
     blk_layer chain[BLK_MAX_DEPTH];
     unsigned depth;
     void *topmap_obj;
-    uint8_t **res;    /* [ngroups], chunks of BLK_GROUP bytes, NULL: all HOLE */
-    uint8_t **topmap; /* [ngroups], pages of BLK_MAP_PAGE bytes, NULL: all 0 */
-    size_t mapbytes;  /* size of the map object's image */
-    uint8_t *dirty;   /* [ngroups] */
+    void **res;      /* [ngroups], chunks of BLK_GROUP uint16_t, NULL: all HOLE */
+    void **topmap;   /* [ngroups], pages of BLK_MAP_PAGE bytes, NULL: all 0 */
+    size_t mapbytes; /* size of the map object's image */
+    uint8_t *dirty;  /* [ngroups] */
     size_t ngroups;
     int data_dirty; /* the top data object has unsynced writes or punches */
     /* A sync failed: the kernel may have dropped the dirty pages it could
@@ -140,7 +145,7 @@ struct blk_disk {
 
 static unsigned res_get(const blk_disk *d, uint64_t s)
 {
-    const uint8_t *c = __atomic_load_n(&d->res[s / BLK_GROUP], __ATOMIC_ACQUIRE);
+    const uint16_t *c = __atomic_load_n(&d->res[s / BLK_GROUP], __ATOMIC_ACQUIRE);
 
     return c == NULL ? RES_HOLE : __atomic_load_n(&c[s % BLK_GROUP], __ATOMIC_RELAXED);
 }
@@ -148,9 +153,9 @@ static unsigned res_get(const blk_disk *d, uint64_t s)
 /* The group of s must exist (ensure_groups). */
 static void res_set(blk_disk *d, uint64_t s, unsigned v)
 {
-    uint8_t *c = __atomic_load_n(&d->res[s / BLK_GROUP], __ATOMIC_ACQUIRE);
+    uint16_t *c = __atomic_load_n(&d->res[s / BLK_GROUP], __ATOMIC_ACQUIRE);
 
-    __atomic_store_n(&c[s % BLK_GROUP], (uint8_t)v, __ATOMIC_RELAXED);
+    __atomic_store_n(&c[s % BLK_GROUP], (uint16_t)v, __ATOMIC_RELAXED);
 }
 
 static unsigned topmap_get(const blk_disk *d, uint64_t s)
@@ -177,10 +182,10 @@ static void topmap_set(blk_disk *d, uint64_t s, unsigned v)
 }
 
 /* Publishes a zeroed block of len bytes in *slot unless one is there. */
-static bool slot_ensure(uint8_t **slot, size_t len)
+static bool slot_ensure(void **slot, size_t len)
 {
-    uint8_t *fresh = NULL;
-    uint8_t *expected = NULL;
+    void *fresh = NULL;
+    void *expected = NULL;
 
     if (__atomic_load_n(slot, __ATOMIC_ACQUIRE) != NULL) {
         return true;
@@ -203,7 +208,8 @@ static sd_code ensure_groups(blk_disk *d, uint64_t s, uint64_t n, sd_err *err)
     sd_code rc = SD_OK;
 
     for (uint64_t g = s / BLK_GROUP; g <= (s + n - 1) / BLK_GROUP; g++) {
-        SD_ENSURE(slot_ensure(&d->res[g], BLK_GROUP) && slot_ensure(&d->topmap[g], BLK_MAP_PAGE),
+        SD_ENSURE(slot_ensure(&d->res[g], RES_GROUP_BYTES) &&
+                      slot_ensure(&d->topmap[g], BLK_MAP_PAGE),
                   err, SD_E_NOMEM, "out of memory for the map");
     }
 out:
@@ -229,7 +235,7 @@ uint64_t blk__disk_run(const blk_disk *d, uint64_t s, uint64_t end, unsigned *cl
 
     *cls = run_class(res_get(d, s));
     while (t < end) {
-        const uint8_t *c = __atomic_load_n(&d->res[t / BLK_GROUP], __ATOMIC_ACQUIRE);
+        const uint16_t *c = __atomic_load_n(&d->res[t / BLK_GROUP], __ATOMIC_ACQUIRE);
         uint64_t gend = (t / BLK_GROUP + 1) * BLK_GROUP;
         gend = gend < end ? gend : end;
         if (c == NULL) {
@@ -961,7 +967,7 @@ out:
 
 /* ---- open, close, snapshot ----------------------------------------------- */
 
-static void free_groups(uint8_t **g, size_t n)
+static void free_groups(void **g, size_t n)
 {
     if (g == NULL) {
         return;
@@ -978,9 +984,12 @@ static void disk_free(blk_disk *d)
         return;
     }
     if (d->registered) {
-        /* First: a merge (bs->mu held throughout) must not find a handle
-         * being torn down. */
+        /* First: a merge must not find a handle being torn down, nor
+         * lose the one it is absorbing into. */
         pthread_mutex_lock(&d->bs->mu);
+        if (d->name[0] != '\0') {
+            blk__merge_wait(d->bs, NULL, d->chain[d->depth - 1].id); /* absorbing into d */
+        }
         for (blk_disk **p = &d->bs->handles; *p != NULL; p = &(*p)->next_handle) {
             if (*p == d) {
                 *p = d->next_handle;
@@ -1080,12 +1089,13 @@ static sd_code apply_page(blk_disk *d, unsigned k, size_t p, const uint8_t *pg, 
                           sd_err *err)
 {
     sd_code rc = SD_OK;
-    uint8_t *c = NULL;
+    uint16_t *c = NULL;
 
     if (all_zero(pg, len)) {
         goto out;
     }
-    SD_ENSURE(slot_ensure(&d->res[p], BLK_GROUP), err, SD_E_NOMEM, "out of memory for the map");
+    SD_ENSURE(slot_ensure(&d->res[p], RES_GROUP_BYTES), err, SD_E_NOMEM,
+              "out of memory for the map");
     if (k == d->depth - 1) {
         SD_ENSURE(slot_ensure(&d->topmap[p], BLK_MAP_PAGE), err, SD_E_NOMEM,
                   "out of memory for the map");
@@ -1100,7 +1110,7 @@ static sd_code apply_page(blk_disk *d, unsigned k, size_t p, const uint8_t *pg, 
                 break;
             }
             if (v == MAP_DATA) {
-                c[s % BLK_GROUP] = (uint8_t)(RES_DATA + k);
+                c[s % BLK_GROUP] = (uint16_t)(RES_DATA + k);
             } else if (v == MAP_ZERO) {
                 c[s % BLK_GROUP] = RES_ZERO;
             }
@@ -1244,7 +1254,7 @@ sd_code blk_disk_open(blk_store *bs, const char *name, const sd_secret *dk, blk_
                       sd_err *err)
 {
     sd_code rc = SD_OK;
-    blk_layer_id ids[BLK_MAX_DEPTH];
+    blk_layer_id *ids = NULL;
     unsigned depth = 0;
     bool encrypted = false;
     uint64_t size = 0;
@@ -1257,12 +1267,16 @@ sd_code blk_disk_open(blk_store *bs, const char *name, const sd_secret *dk, blk_
      * is dropped unused and opened afresh.  Merges after the registration
      * see the handle. */
     for (int attempt = 0;; attempt++) {
-        SD_TRY(blk__chain_load(bs, false, name, &size, &encrypted, ids, &depth, err));
+        SD_TRY(blk__chain_load(bs, false, name, &size, &encrypted, &ids, &depth, err));
         SD_TRY(blk__chain_open(bs, ids, depth, size, encrypted, dk, name, &d, err));
-        SD_TRY(blk__chain_load(bs, false, name, &size, &encrypted, ids, &depth, err));
+        free(ids);
+        ids = NULL;
+        SD_TRY(blk__chain_load(bs, false, name, &size, &encrypted, &ids, &depth, err));
         if (same_chain(d, ids, depth)) {
             break;
         }
+        free(ids);
+        ids = NULL;
         disk_free(d);
         d = NULL;
         SD_ENSURE(attempt < 8, err, SD_E_CONFLICT, "disk %s keeps changing under its open", name);
@@ -1270,6 +1284,7 @@ sd_code blk_disk_open(blk_store *bs, const char *name, const sd_secret *dk, blk_
     *out = d;
     d = NULL;
 out:
+    free(ids);
     disk_free(d);
     return rc;
 }
@@ -1312,11 +1327,14 @@ sd_code blk_disk_snapshot(blk_disk *d, const char *snap, sd_err *err)
     bool drained = false;
     void *data = NULL;
     void *map = NULL;
-    uint8_t **topmap = NULL;
+    void **topmap = NULL;
     uint8_t *dirty = NULL;
 
     /* bs->mu before the disk's locks, the order a merge takes them in */
     pthread_mutex_lock(&d->bs->mu);
+    /* A merge into d's top holds flush_mu while it copies: wait without
+     * holding bs->mu, which it does not take meanwhile. */
+    blk__merge_wait(d->bs, NULL, d->chain[d->depth - 1].id);
     pthread_mutex_lock(&d->flush_mu);
     pthread_rwlock_wrlock(&d->drain);
     drained = true;
@@ -1367,7 +1385,7 @@ out:
     return rc;
 }
 
-/* ---- merges (bs->mu held) ------------------------------------------------ */
+/* ---- merges (blk__disk_absorb without bs->mu, the rest with it) --------- */
 
 blk_disk *blk__handle_with_top(blk_store *bs, const char *top)
 {
@@ -1482,7 +1500,7 @@ static void drop_index(blk_disk *d, unsigned k)
     pthread_mutex_lock(&d->flush_mu);
     pthread_rwlock_wrlock(&d->drain);
     for (size_t g = 0; g < d->ngroups; g++) {
-        uint8_t *c = d->res[g];
+        uint16_t *c = d->res[g];
         for (size_t i = 0; c != NULL && i < BLK_GROUP; i++) {
             if (c[i] > RES_DATA + k) {
                 c[i]--;

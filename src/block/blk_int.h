@@ -53,7 +53,23 @@ struct blk_store {
      * whose chain holds the layer it removes.  Lock order: mu, then a
      * disk's flush_mu, then its drain. */
     blk_disk *handles;
+    /* The merge under way (blk_store.c, merge_layer), which copies data
+     * without mu: its lower layer and child ("" when none), and the closed
+     * disk whose top the child is ("" if none).  Under mu; merge_cv is
+     * broadcast when it ends.  Whatever could change those layers waits
+     * for it (blk__merge_wait): a removal or replace, an open, snapshot,
+     * resize of that disk, a snapshot or close of the handle writing the
+     * child. */
+    blk_layer_id merge_lower;
+    blk_layer_id merge_child;
+    char merge_disk[BLK_NAME_MAX + 1];
+    pthread_cond_t merge_cv;
 };
+
+/* Waits (mu held, released while waiting) until no merge is under way or,
+ * with name or top not NULL, until none involves disk name or the layer
+ * top. */
+void blk__merge_wait(blk_store *bs, const char *name, const char *top);
 
 /* Initialises h (no thread yet).  SD_E_INTERNAL if a lock cannot be made. */
 SD_MUST_USE sd_code blk__helper_init(blk_helper *h, sd_err *err);
@@ -82,10 +98,10 @@ SD_MUST_USE sd_code blk__layer_open(blk_store *bs, const char *id, const char *s
                                     sd_err *err);
 
 /* Metadata of disk (or snapshot) name: the chain bottom-first in
- * ids[0..*depth).  SD_E_NOT_FOUND. */
+ * (*ids)[0..*depth), an array the caller frees (free()).  SD_E_NOT_FOUND. */
 SD_MUST_USE sd_code blk__chain_load(blk_store *bs, bool snapshot, const char *name, uint64_t *size,
-                                    bool *encrypted, blk_layer_id ids[BLK_MAX_DEPTH],
-                                    unsigned *depth, sd_err *err);
+                                    bool *encrypted, blk_layer_id **ids, unsigned *depth,
+                                    sd_err *err);
 /* Opens the chain ids[0..depth) as a disk of size bytes; claim, when not
  * NULL, is the disk name to mark open (SD_E_CONFLICT if it is).  Writes go
  * to ids[depth-1]: only open a snapshot's chain to read it. */
@@ -99,7 +115,8 @@ blk_disk *blk__handle_with_top(blk_store *bs, const char *top);
  * lower_data) into d's top, through d: every sector the top leaves
  * UNALLOCATED takes the lower layer's state, DATA with its bytes (raw:
  * the XTS tweak is the sector's index in the disk, so ciphertext moves as
- * it is).  Then flushes d: data before map, as every write. */
+ * it is).  Then flushes d: data before map, as every write.  Without
+ * bs->mu: the merge has marked d's top (blk__merge_wait). */
 SD_MUST_USE sd_code blk__disk_absorb(blk_disk *d, void *lower_map, void *lower_data, sd_err *err);
 /* Drops layer id (merged into the layer above it) from the chain of every
  * handle in bs->handles that has it below its top. */

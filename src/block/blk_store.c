@@ -201,10 +201,11 @@ out:
 }
 
 /* Deletes the rows of layers from id downwards that nothing refers to any
- * more; their ids go to gone[0..*ngone) for object removal after commit,
+ * more; their ids go to gone[0..*ngone) (BLK_MAX_DEPTH entries, from
+ * new_gone) for object removal after commit,
  * and the first layer still referred to (or "") to stop. */
-static sd_code release_layers(blk_store *bs, const char *id, blk_layer_id gone[BLK_MAX_DEPTH],
-                              unsigned *ngone, blk_layer_id stop, sd_err *err)
+static sd_code release_layers(blk_store *bs, const char *id, blk_layer_id *gone, unsigned *ngone,
+                              blk_layer_id stop, sd_err *err)
 {
     sd_code rc = SD_OK;
     blk_layer_id cur;
@@ -239,7 +240,15 @@ out:
  * A layer that no disk or snapshot names and that exactly one child layer
  * sits on is only that child's background: it is merged into the child,
  * so chains stay short however many snapshots a disk takes and deletes
- * over its life.  All under bs->mu, in three steps, each crash-safe:
+ * over its life.  In three steps, each crash-safe; bs->mu is released
+ * for step 1, the data copy, so a big merge stalls no other disk.  The
+ * merge marks its layers (bs->merge_lower, merge_child, merge_disk) and
+ * whatever could change them waits (blk__merge_wait): removals and
+ * replaces (so merges run one at a time), the open, snapshot and resize
+ * of the closed disk whose top is the child, and the snapshot and close
+ * of the handle that writes it.  Readers of a chain that holds both
+ * layers meanwhile are right either way (the child takes only the bytes
+ * the chain resolved to):
  *   1. absorb: every sector the child leaves UNALLOCATED takes the lower
  *      layer's state, DATA with its bytes (raw ciphertext: the XTS tweak is
  *      the sector's index in the disk), data made durable before the map
@@ -248,8 +257,8 @@ out:
  *      Through the disk's open handle when the child is an open disk's top
  *      (blk__disk_absorb: under its stripes, so the guest's writes win);
  *      on the objects otherwise (the child is frozen, or the top of a
- *      closed disk, which nobody can open while bs->mu is held).
- *   2. one transaction: the child's parent becomes the lower layer's
+ *      closed disk, which nobody opens until the merge ends).
+ *   2. (bs->mu again) one transaction: the child's parent becomes the lower layer's
  *      parent and the lower layer's row goes.
  *   3. open handles drop the layer from their chains (blk__handles_drop_
  *      layer), and its objects are removed.  A crash before that leaves
@@ -327,26 +336,93 @@ out:
     return rc;
 }
 
-/* Merges layer lower into child, its only referrer (bs->mu held). */
+void blk__merge_wait(blk_store *bs, const char *name, const char *top)
+{
+    for (;;) {
+        bool busy = bs->merge_lower[0] != '\0';
+        if (busy && (name != NULL || top != NULL)) {
+            busy = (name != NULL && strcmp(bs->merge_disk, name) == 0) ||
+                   (top != NULL && strcmp(bs->merge_child, top) == 0);
+        }
+        if (!busy) {
+            return;
+        }
+        pthread_cond_wait(&bs->merge_cv, &bs->mu);
+    }
+}
+
+/* The disk whose top is layer id into name ("" if none: a frozen layer). */
+static sd_code disk_with_top(blk_store *bs, const char *id, char name[BLK_NAME_MAX + 1],
+                             sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    name[0] = '\0';
+    SD_TRY(store_prepare(bs->db, "SELECT name FROM blk_disks WHERE top = ?", &st, err));
+    SD_TRY(store_bind_text(st, 1, id, err));
+    SD_TRY(store_step(st, &row, err));
+    if (row) {
+        (void)snprintf(name, BLK_NAME_MAX + 1, "%s", store_col_text(st, 0));
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+/* Step 1 of a merge, without bs->mu (blk__merge_wait keeps the layers
+ * still): lower's sectors into child, through h when it is not NULL. */
+static sd_code absorb(blk_store *bs, blk_disk *h, const char *lower, const char *child, void **lmap,
+                      void **ldata, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    void *cmap = NULL;
+    void *cdata = NULL;
+
+    SD_TRY(blk__layer_open(bs, lower, "map", lmap, err));
+    SD_TRY(blk__layer_open(bs, lower, "data", ldata, err));
+    if (h != NULL) {
+        SD_TRY(blk__disk_absorb(h, *lmap, *ldata, err));
+    } else {
+        SD_TRY(blk__layer_open(bs, child, "map", &cmap, err));
+        SD_TRY(blk__layer_open(bs, child, "data", &cdata, err));
+        SD_TRY(absorb_objects(bs, *lmap, *ldata, cmap, cdata, err));
+    }
+out:
+    if (cmap != NULL) {
+        blk__ops(bs)->close(cmap);
+    }
+    if (cdata != NULL) {
+        blk__ops(bs)->close(cdata);
+    }
+    return rc;
+}
+
+/* Merges layer lower into child, its only referrer (bs->mu held on entry
+ * and return, released while the data move: a big merge must not stall
+ * every other disk's open and snapshot). */
 static sd_code merge_layer(blk_store *bs, const char *lower, const char *child, sd_err *err)
 {
     sd_code rc = SD_OK;
     void *lmap = NULL;
     void *ldata = NULL;
-    void *cmap = NULL;
-    void *cdata = NULL;
     bool in_tx = false;
+    bool marked = false;
     blk_disk *h = blk__handle_with_top(bs, child);
 
-    SD_TRY(blk__layer_open(bs, lower, "map", &lmap, err));
-    SD_TRY(blk__layer_open(bs, lower, "data", &ldata, err));
-    if (h != NULL) {
-        SD_TRY(blk__disk_absorb(h, lmap, ldata, err));
-    } else {
-        SD_TRY(blk__layer_open(bs, child, "map", &cmap, err));
-        SD_TRY(blk__layer_open(bs, child, "data", &cdata, err));
-        SD_TRY(absorb_objects(bs, lmap, ldata, cmap, cdata, err));
+    /* A closed disk whose top is child must stay closed (an open handle
+     * would write the child under the absorb); h's own disk is claimed. */
+    if (h == NULL) {
+        SD_TRY(disk_with_top(bs, child, bs->merge_disk, err));
     }
+    (void)snprintf(bs->merge_lower, sizeof bs->merge_lower, "%s", lower);
+    (void)snprintf(bs->merge_child, sizeof bs->merge_child, "%s", child);
+    marked = true;
+    pthread_mutex_unlock(&bs->mu);
+    rc = absorb(bs, h, lower, child, &lmap, &ldata, err);
+    pthread_mutex_lock(&bs->mu);
+    SD_TRY(rc);
     SD_ENSURE(!SD_FAULT("blk.merge.synced"), err, SD_E_IO, "merge: injected fault");
     SD_TRY(store_begin(bs->db, err));
     in_tx = true;
@@ -368,11 +444,17 @@ out:
     if (in_tx) {
         store_rollback(bs->db);
     }
-    for (size_t i = 0; i < 4; i++) {
-        void *obj = i == 0 ? lmap : i == 1 ? ldata : i == 2 ? cmap : cdata;
-        if (obj != NULL) {
-            blk__ops(bs)->close(obj);
-        }
+    if (marked) {
+        bs->merge_lower[0] = '\0';
+        bs->merge_child[0] = '\0';
+        bs->merge_disk[0] = '\0';
+        pthread_cond_broadcast(&bs->merge_cv);
+    }
+    if (lmap != NULL) {
+        blk__ops(bs)->close(lmap);
+    }
+    if (ldata != NULL) {
+        blk__ops(bs)->close(ldata);
     }
     return rc;
 }
@@ -485,6 +567,7 @@ sd_code blk_store_open(const char *db_path, blk_backend **be, blk_store **out, s
     bs->be = *be;
     *be = NULL;
     SD_ENSURE(pthread_mutex_init(&bs->mu, NULL) == 0, err, SD_E_INTERNAL, "mutex init");
+    SD_ENSURE(pthread_cond_init(&bs->merge_cv, NULL) == 0, err, SD_E_INTERNAL, "cond init");
     SD_TRY(blk__helper_init(&bs->helper, err));
     SD_TRY(store_open_sqlite(db_path, &bs->db, err));
     *out = bs;
@@ -593,6 +676,7 @@ void blk_store_close(blk_store *bs)
     if (bs->lock_fd >= 0) {
         close(bs->lock_fd); /* after the database: the lock covers it too */
     }
+    pthread_cond_destroy(&bs->merge_cv);
     pthread_mutex_destroy(&bs->mu);
     free(bs);
 }
@@ -725,6 +809,7 @@ sd_code blk__claim(blk_store *bs, const char *name, sd_err *err)
     blk_open_name *n = NULL;
 
     pthread_mutex_lock(&bs->mu);
+    blk__merge_wait(bs, name, NULL); /* its top is being merged into */
     for (blk_open_name *o = bs->open; o != NULL; o = o->next) {
         SD_ENSURE(strcmp(o->name, name) != 0, err, SD_E_CONFLICT, "disk %s is already open", name);
     }
@@ -912,8 +997,9 @@ sd_code blk_disk_clone(blk_store *bs, const char *snap, const char *name, sd_err
     SD_ENSURE(name_ok(name), err, SD_E_INVALID, "bad disk name");
     SD_TRY(read_row(bs, true, snap, &size, &enc, layer, err));
     SD_TRY(chain_depth(bs, layer, &depth, err));
-    SD_ENSURE(depth < BLK_MAX_DEPTH, err, SD_E_CONFLICT,
-              "snapshot %s is %u layers deep: a clone would exceed %u", snap, depth, BLK_MAX_DEPTH);
+    /* A clone's snapshots need room above its base (BLK_MAX_DEPTH). */
+    SD_ENSURE(depth <= BLK_MAX_BASE, err, SD_E_CONFLICT,
+              "snapshot %s is %u layers deep: a clone takes at most %u", snap, depth, BLK_MAX_BASE);
     SD_TRY(new_disk(bs, name, layer, size, enc, err));
 out:
     pthread_mutex_unlock(&bs->mu);
@@ -931,6 +1017,7 @@ sd_code blk_disk_resize(blk_store *bs, const char *name, uint64_t new_size, sd_e
     /* bs->mu throughout: nobody can open the disk between the check and
      * the commit. */
     pthread_mutex_lock(&bs->mu);
+    blk__merge_wait(bs, name, NULL);
     SD_ENSURE(new_size > 0 && new_size % BLK_SECTOR == 0 && new_size <= BLK_MAX_SIZE, err,
               SD_E_INVALID, "disk size %llu is not a positive multiple of %u up to %llu",
               (unsigned long long)new_size, BLK_SECTOR, (unsigned long long)BLK_MAX_SIZE);
@@ -963,6 +1050,14 @@ out:
     return rc;
 }
 
+/* Room for the layers release_layers may drop: a whole chain, 16 KiB, too
+ * big for a stack. */
+static sd_code new_gone(blk_layer_id **gone, sd_err *err)
+{
+    *gone = calloc(BLK_MAX_DEPTH, sizeof **gone);
+    return *gone != NULL ? SD_OK : sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
+}
+
 /* Commits the transaction that dropped the layers in gone, then removes
  * their objects: rows first, objects after, so a crash between leaves
  * orphans, not holes.  A failed commit has rolled back: the objects stay. */
@@ -983,12 +1078,18 @@ static sd_code remove_row(blk_store *bs, bool snapshot, const char *name, sd_err
 {
     sd_code rc = SD_OK;
     blk_layer_id layer;
-    blk_layer_id gone[BLK_MAX_DEPTH];
+    blk_layer_id *gone = NULL;
     blk_layer_id stop;
     unsigned ngone = 0;
     bool in_tx = false;
+    bool locked = false;
 
+    SD_TRY(new_gone(&gone, err));
     pthread_mutex_lock(&bs->mu);
+    locked = true;
+    /* A removal may drop the layers a merge is moving, and may start a
+     * merge of its own: one at a time. */
+    blk__merge_wait(bs, NULL, NULL);
     SD_ENSURE(snapshot || !is_open(bs, name), err, SD_E_CONFLICT, "disk %s is open", name);
     SD_TRY(store_begin(bs->db, err));
     in_tx = true;
@@ -1005,7 +1106,10 @@ out:
     if (in_tx) {
         store_rollback(bs->db);
     }
-    pthread_mutex_unlock(&bs->mu);
+    if (locked) {
+        pthread_mutex_unlock(&bs->mu);
+    }
+    free(gone);
     return rc;
 }
 
@@ -1014,7 +1118,7 @@ sd_code blk_disk_replace(blk_store *bs, const char *name, const char *from, sd_e
     sd_code rc = SD_OK;
     blk_layer_id old_top;
     blk_layer_id new_top;
-    blk_layer_id gone[BLK_MAX_DEPTH];
+    blk_layer_id *gone = NULL;
     blk_layer_id stop;
     unsigned ngone = 0;
     uint64_t size = 0;
@@ -1022,8 +1126,12 @@ sd_code blk_disk_replace(blk_store *bs, const char *name, const char *from, sd_e
     int64_t sz = 0;
     int64_t enc = 0;
     bool in_tx = false;
+    bool locked = false;
 
+    SD_TRY(new_gone(&gone, err));
     pthread_mutex_lock(&bs->mu);
+    locked = true;
+    blk__merge_wait(bs, NULL, NULL); /* as remove_row */
     SD_ENSURE(strcmp(name, from) != 0, err, SD_E_INVALID, "disk %s cannot replace itself", name);
     SD_ENSURE(!is_open(bs, name) && !is_open(bs, from), err, SD_E_CONFLICT, "disk %s or %s is open",
               name, from);
@@ -1044,7 +1152,10 @@ out:
     if (in_tx) {
         store_rollback(bs->db);
     }
-    pthread_mutex_unlock(&bs->mu);
+    if (locked) {
+        pthread_mutex_unlock(&bs->mu);
+    }
+    free(gone);
     return rc;
 }
 
@@ -1059,28 +1170,37 @@ sd_code blk_snapshot_remove(blk_store *bs, const char *snap, sd_err *err)
 }
 
 sd_code blk__chain_load(blk_store *bs, bool snapshot, const char *name, uint64_t *size,
-                        bool *encrypted, blk_layer_id ids[BLK_MAX_DEPTH], unsigned *depth,
-                        sd_err *err)
+                        bool *encrypted, blk_layer_id **ids, unsigned *depth, sd_err *err)
 {
     sd_code rc = SD_OK;
-    blk_layer_id top_first[BLK_MAX_DEPTH];
+    blk_layer_id *v = calloc(BLK_MAX_DEPTH, sizeof *v); /* 16 KiB: too big for a stack */
     blk_layer_id cur;
     unsigned n = 0;
 
+    *ids = NULL;
     *depth = 0;
     pthread_mutex_lock(&bs->mu);
+    SD_ENSURE(v != NULL, err, SD_E_NOMEM, "out of memory");
+    if (!snapshot) {
+        blk__merge_wait(bs, name, NULL); /* its chain is about to lose a layer */
+    }
     SD_TRY(read_row(bs, snapshot, name, size, encrypted, cur, err));
     while (cur[0] != '\0') {
         SD_ENSURE(n < BLK_MAX_DEPTH, err, SD_E_INTERNAL, "layer chain of %s too deep", name);
-        (void)snprintf(top_first[n++], sizeof(blk_layer_id), "%s", cur);
+        (void)snprintf(v[n++], sizeof(blk_layer_id), "%s", cur);
         SD_TRY(layer_parent(bs, cur, cur, err));
     }
-    for (unsigned i = 0; i < n; i++) {
-        (void)snprintf(ids[i], sizeof(blk_layer_id), "%s", top_first[n - 1 - i]);
+    for (unsigned i = 0; i < n / 2; i++) { /* top-first as walked: turn it bottom-first */
+        memcpy(cur, v[i], sizeof cur);
+        memcpy(v[i], v[n - 1 - i], sizeof cur);
+        memcpy(v[n - 1 - i], cur, sizeof cur);
     }
+    *ids = v;
+    v = NULL;
     *depth = n;
 out:
     pthread_mutex_unlock(&bs->mu);
+    free(v);
     return rc;
 }
 
@@ -1157,6 +1277,7 @@ sd_code blk_snapshot_create(blk_store *bs, const char *disk, const char *snap, s
     /* bs->mu throughout: nobody can open the disk between the check and
      * the commit. */
     pthread_mutex_lock(&bs->mu);
+    blk__merge_wait(bs, disk, NULL);
     SD_ENSURE(name_ok(snap), err, SD_E_INVALID, "bad snapshot name");
     SD_ENSURE(name_ok(disk), err, SD_E_INVALID, "bad disk name");
     SD_ENSURE(!is_open(bs, disk), err, SD_E_CONFLICT,

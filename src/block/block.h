@@ -42,12 +42,22 @@
 #include "block/blk_export.h"
 #include "common/common.h"
 
-#define BLK_SECTOR    4096u
-#define BLK_IO_ALIGN  512u
-#define BLK_DK_LEN    32u
-#define BLK_MAX_DEPTH 128u                /* layers in one chain */
-#define BLK_MAX_SIZE  ((uint64_t)1 << 44) /* 16 TiB per disk */
-#define BLK_NAME_MAX  64u                 /* disk and snapshot names */
+#define BLK_SECTOR   4096u
+#define BLK_IO_ALIGN 512u
+#define BLK_DK_LEN   32u
+/* A chain fits a disk's BLK_MAX_SNAPSHOTS live snapshots (Alibaba's
+ * per-disk maximum of manual snapshots, which ECS enforces), its top layer
+ * and up to BLK_MAX_BASE layers below them from the snapshot or image it
+ * was cloned from (blk_disk_clone refuses a deeper source).  An open disk
+ * resolves its sectors to a layer index in a uint16_t per 4096-byte sector:
+ * 512 KiB of memory per GiB of the disk that any layer has written (and
+ * 64 KiB per GiB for the top layer's map), allocated per 64 MiB group on
+ * first use; it also holds one open data object per layer. */
+#define BLK_MAX_SNAPSHOTS 256u
+#define BLK_MAX_BASE      255u
+#define BLK_MAX_DEPTH     (BLK_MAX_BASE + BLK_MAX_SNAPSHOTS + 1u) /* layers in one chain: 512 */
+#define BLK_MAX_SIZE      ((uint64_t)1 << 44)                     /* 16 TiB per disk */
+#define BLK_NAME_MAX      64u                                     /* disk and snapshot names */
 
 typedef struct blk_store blk_store;
 typedef struct blk_disk blk_disk;
@@ -78,7 +88,9 @@ SD_MUST_USE sd_code blk_disk_create(blk_store *bs, const char *name, uint64_t si
  * SD_E_NOT_FOUND; SD_E_CONFLICT while it is open. */
 SD_MUST_USE sd_code blk_disk_remove(blk_store *bs, const char *name, sd_err *err);
 /* Creates disk `name` from snapshot `snap`: a new empty top layer over the
- * snapshot's chain, same size and encryption.  O(1). */
+ * snapshot's chain, same size and encryption.  O(1).  SD_E_CONFLICT: the
+ * snapshot's chain is deeper than BLK_MAX_BASE layers (a copy, blk_copy,
+ * makes a one-layer disk of it instead). */
 SD_MUST_USE sd_code blk_disk_clone(blk_store *bs, const char *snap, const char *name, sd_err *err);
 /* Grows disk `name` to new_size bytes (a multiple of 4096, at most
  * BLK_MAX_SIZE) in one metadata transaction; O(1) in the disk's size.  The
@@ -107,8 +119,10 @@ SD_MUST_USE sd_code blk_disk_replace(blk_store *bs, const char *name, const char
  * a layer left to one child layer alone is merged into that child, online
  * (an open disk's handle takes part; its I/O goes on) and crash-safely: a
  * crash leaves the data right and the next open finishes the merge.  The
- * merge copies the layer's sectors the child lacks, under the store's lock,
- * so other metadata calls wait for it.  Also after blk_disk_remove and
+ * merge copies the layer's sectors the child lacks without the store's
+ * lock: other disks open, snapshot and do I/O meanwhile; other removals
+ * and replaces, and the open, snapshot, resize or close of the disk
+ * merged into, wait for it.  Also after blk_disk_remove and
  * blk_disk_replace. */
 SD_MUST_USE sd_code blk_snapshot_remove(blk_store *bs, const char *snap, sd_err *err);
 /* Whether a disk (or snapshot) of that name exists; size and encryption. */

@@ -803,6 +803,33 @@ out:
     return rc;
 }
 
+/* Alibaba's CreateSnapshot refuses a disk that keeps 256 manual snapshots
+ * (QuotaExceed.Snapshot, 403); the block store's chains have room for
+ * exactly those (BLK_MAX_SNAPSHOTS).  A copy's own snapshot (image_id set)
+ * is not the user's and does not count. */
+static sd_code snapshot_room(ecs *e, const char *disk_id, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+    int64_t n = 0;
+
+    SD_TRY(store_prepare(e->st,
+                         "SELECT count(*) FROM ecs_snapshots WHERE source_disk_id = ? AND "
+                         "image_id = ''",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, disk_id, err));
+    SD_TRY(store_step(st, &row, err));
+    n = row ? store_col_int64(st, 0) : 0;
+    SD_ENSUREC(n < (int64_t)BLK_MAX_SNAPSHOTS, err, SD_E_CONFLICT, "QuotaExceed.Snapshot",
+               "The snapshot quota exceeds: disk %s already has %lld snapshots, the most a disk "
+               "keeps is %u. Delete a snapshot of it first.",
+               disk_id, (long long)n, BLK_MAX_SNAPSHOTS);
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
 sd_code ecs_create_snapshot(ecs *e, const ecs_caller *c, const char *disk_id, const char *name,
                             const char *description, char snapshot_id[ECS_ID_MAX], sd_err *err)
 {
@@ -813,6 +840,7 @@ sd_code ecs_create_snapshot(ecs *e, const ecs_caller *c, const char *disk_id, co
     pthread_mutex_lock(&e->mu);
     SD_TRY(ecs__load_disk(e, c, disk_id, &d, err));
     SD_TRY(ecs__disk_ready(&d.d, err));
+    SD_TRY(snapshot_room(e, disk_id, err));
     SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__new_id(e, "s-", snapshot_id, err));
     /* R3: the snapshot shares the disk's chain, DK and CMK */

@@ -499,8 +499,53 @@ static void instance_with(const ecs_disk_req *data, char inst[ECS_ID_MAX], char 
     fail_msg("no data disk exported for %s", inst);
 }
 
+/* Alibaba's CreateSnapshot limit: 256 manual snapshots of a disk are
+ * kept (a disk made from a snapshot, so its chain has a base too); the
+ * 257th is QuotaExceed.Snapshot naming the disk and the limit, and
+ * changes nothing; deleting one makes room again.  Another disk is not
+ * limited by this one's snapshots. */
+static void a_disk_keeps_256_snapshots_and_not_one_more(void **state)
+{
+    ecs_caller c = alice();
+    ecs_disk_spec s = {.size_gib = 20, .encrypted = 0};
+    char base[ECS_ID_MAX], disk[ECS_ID_MAX], other[ECS_ID_MAX], snap[ECS_ID_MAX];
+    char first[ECS_ID_MAX] = "";
+    char limit[16];
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, base, NULL), SD_OK);
+    assert_int_equal(ecs_create_snapshot(w->e, &c, base, NULL, NULL, snap, NULL), SD_OK);
+    s.snapshot_id = snap;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, disk, NULL), SD_OK);
+    s.snapshot_id = NULL;
+    assert_int_equal(ecs_create_disk(w->e, &c, &s, other, NULL), SD_OK);
+    for (unsigned i = 0; i < BLK_MAX_SNAPSHOTS; i++) {
+        assert_int_equal(ecs_create_snapshot(w->e, &c, disk, NULL, NULL, snap, NULL), SD_OK);
+        if (i == 100) {
+            (void)snprintf(first, sizeof first, "%s", snap);
+        }
+    }
+    assert_int_equal(BLK_MAX_SNAPSHOTS, 256);
+    expect_code(ecs_create_snapshot(w->e, &c, disk, NULL, NULL, snap, &err), &err,
+                "QuotaExceed.Snapshot");
+    assert_non_null(strstr(err.msg, disk));
+    (void)snprintf(limit, sizeof limit, " %u", BLK_MAX_SNAPSHOTS);
+    assert_non_null(strstr(err.msg, limit));
+    /* the refusal made no snapshot: still refused */
+    sd_err_clear(&err);
+    expect_code(ecs_create_snapshot(w->e, &c, disk, NULL, NULL, snap, &err), &err,
+                "QuotaExceed.Snapshot");
+    assert_int_equal(ecs_create_snapshot(w->e, &c, other, NULL, NULL, snap, NULL), SD_OK);
+    assert_int_equal(ecs_delete_snapshot(w->e, &c, first, false, NULL), SD_OK);
+    assert_int_equal(ecs_create_snapshot(w->e, &c, disk, NULL, NULL, snap, NULL), SD_OK);
+    sd_err_clear(&err);
+    expect_code(ecs_create_snapshot(w->e, &c, disk, NULL, NULL, snap, &err), &err,
+                "QuotaExceed.Snapshot");
+}
+
 /* A running instance's encrypted disk takes and deletes snapshots past
- * the block store's chain depth (128): deleting a snapshot merges its
+ * the number a disk keeps at once (256): deleting a snapshot merges its
  * layer, so CreateSnapshot never runs out; the data and the snapshot kept
  * last stay right. */
 static void a_disk_takes_and_deletes_snapshots_without_end(void **state)
@@ -1783,6 +1828,7 @@ int main(void)
         cmocka_unit_test(a_restart_mid_reinit_keeps_the_old_data),
         cmocka_unit_test(an_instance_is_pending_until_its_disks_are_made),
         cmocka_unit_test(a_disk_takes_and_deletes_snapshots_without_end),
+        cmocka_unit_test(a_disk_keeps_256_snapshots_and_not_one_more),
 #ifdef SD_FAULTS
         cmocka_unit_test(a_failed_reinit_leaves_the_disk_whole),
         cmocka_unit_test(a_failed_copy_leaves_nothing_available),
