@@ -253,6 +253,11 @@ out:
     return rc;
 }
 
+int store_param_count(store_stmt *st)
+{
+    return sqlite3_bind_parameter_count(st->st);
+}
+
 int store_col_count(store_stmt *st)
 {
     return sqlite3_column_count(st->st);
@@ -261,6 +266,22 @@ int store_col_count(store_stmt *st)
 bool store_col_is_null(store_stmt *st, int col)
 {
     return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+}
+
+store_type store_col_type(store_stmt *st, int col)
+{
+    switch (sqlite3_column_type(st->st, col)) {
+    case SQLITE_NULL:
+        return STORE_TYPE_NULL;
+    case SQLITE_INTEGER:
+        return STORE_TYPE_INT;
+    case SQLITE_TEXT:
+        return STORE_TYPE_TEXT;
+    case SQLITE_BLOB:
+        return STORE_TYPE_BLOB;
+    default:
+        return STORE_TYPE_OTHER;
+    }
 }
 
 int64_t store_col_int64(store_stmt *st, int col)
