@@ -10,9 +10,10 @@
  *     transactions), which each backend implements: store_sqlite.c now, a
  *     PostgreSQL one (multi-node) later.  TODO(#13): the ecs module still
  *     calls them directly; once it uses the helpers, they become internal.
- * The SQL is the portable subset that SQLite and PostgreSQL share, with `?`
- * placeholders; the PostgreSQL backend rewrites them to $1, $2, ... at
- * prepare (outside quoted literals).  SQLite in WAL mode is the embedded
+ * The SQL is the portable subset that SQLite and PostgreSQL share, with
+ * plain `?` placeholders (not ?NNN), in argument order; the PostgreSQL
+ * backend rewrites them to $1, $2, ... at prepare (outside quoted
+ * literals).  SQLite in WAL mode is the embedded
  * default.
  *
  * Schema: every file src/store/schema/NNN_<name>.sql is embedded at build
