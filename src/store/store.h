@@ -134,6 +134,7 @@ SD_MUST_USE sd_code store_checkpoint(store *s, sd_err *err);
  *         STORE_COL(kms_key_meta, created),     (int64_t, int, bool, uint64_t...)
  *         STORE_COL_BLOB(row, wrapped, wrapped_len), (uint8_t[] + size_t)
  *         STORE_COL(row, dk),                   (sd_buf: bounded by its max)
+ *         STORE_COL_DUP(row, blob, blob_len, 4096), (uint8_t *: a malloc'd copy)
  *         STORE_COL_SKIP,                       (a column nobody reads)
  *     };
  *     SD_TRY(store_query_one(s, sql, args, STORE_COLS(key_cols), &m, &found, err));
@@ -150,6 +151,9 @@ SD_MUST_USE sd_code store_checkpoint(store *s, sd_err *err);
  *     error: nothing is truncated;
  *   - NULL reads as "" for text, 0 for integers and false, length 0 for
  *     blobs.
+ * A STORE_COL_DUP field receives a new allocation at each row read (NULL
+ * for an empty or NULL blob), which the caller owns and frees with free(),
+ * also after an error; a blob over the given maximum is an error.
  * On an error the row struct may be partly written (an sd_buf field keeps
  * its allocation; the caller frees it as usual).
  *
@@ -200,13 +204,14 @@ typedef enum store_col_kind {
     STORE_COL_KIND_BOOL, /* bool: any non-zero integer is true */
     STORE_COL_KIND_BLOB, /* uint8_t[size], length in the size_t at len_off */
     STORE_COL_KIND_BUF,  /* sd_buf, replaced, bounded by its max */
+    STORE_COL_KIND_DUP,  /* uint8_t *, malloc'd, at most size bytes, length at len_off */
 } store_col_kind;
 
 typedef struct store_col {
     store_col_kind kind;
     size_t off;     /* offsetof the field in the row struct */
-    size_t size;    /* sizeof the field */
-    size_t len_off; /* STORE_COL_KIND_BLOB: offsetof its size_t length */
+    size_t size;    /* sizeof the field; STORE_COL_KIND_DUP: the largest blob */
+    size_t len_off; /* STORE_COL_KIND_BLOB, _DUP: offsetof its size_t length */
 } store_col;
 
 #define STORE_COL_KIND_OF(T, f) \
@@ -220,6 +225,10 @@ typedef struct store_col {
 #define STORE_COL_BLOB(T, f, lenf)                                                  \
     {                                                                               \
         STORE_COL_KIND_BLOB, offsetof(T, f), sizeof(((T *)0)->f), offsetof(T, lenf) \
+    }
+#define STORE_COL_DUP(T, f, lenf, max)                               \
+    {                                                                \
+        STORE_COL_KIND_DUP, offsetof(T, f), (max), offsetof(T, lenf) \
     }
 #define STORE_COL_SKIP               \
     {                                \

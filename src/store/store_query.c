@@ -75,6 +75,7 @@ static store_type wanted_type(store_col_kind k)
         return STORE_TYPE_TEXT;
     case STORE_COL_KIND_BLOB:
     case STORE_COL_KIND_BUF:
+    case STORE_COL_KIND_DUP:
         return STORE_TYPE_BLOB;
     case STORE_COL_KIND_I64:
     case STORE_COL_KIND_I32:
@@ -125,10 +126,33 @@ static sd_code read_int(store_stmt *st, int i, const store_col *c, void *field, 
     case STORE_COL_KIND_TEXT:
     case STORE_COL_KIND_BLOB:
     case STORE_COL_KIND_BUF:
+    case STORE_COL_KIND_DUP:
         break;
     }
     return sd_err_set(err, SD_E_INTERNAL, SD_HERE, "column %d: %lld is out of range", i,
                       (long long)v);
+}
+
+static sd_code read_dup(store_stmt *st, int i, const store_col *c, void *row, sd_err *err)
+{
+    size_t n = 0;
+    const uint8_t *p = store_col_blob(st, i, &n);
+    uint8_t *copy = NULL;
+
+    if (n > c->size) {
+        return sd_err_set(err, SD_E_INTERNAL, SD_HERE,
+                          "column %d: a blob of %zu bytes is over its limit of %zu", i, n, c->size);
+    }
+    if (n > 0) {
+        copy = malloc(n);
+        if (copy == NULL) {
+            return sd_err_set(err, SD_E_NOMEM, SD_HERE, "out of memory");
+        }
+        memcpy(copy, p, n);
+    }
+    memcpy((uint8_t *)row + c->off, &copy, sizeof copy);
+    memcpy((uint8_t *)row + c->len_off, &n, sizeof n);
+    return SD_OK;
 }
 
 static sd_code read_col(store_stmt *st, int i, const store_col *c, void *row, sd_err *err)
@@ -171,6 +195,9 @@ static sd_code read_col(store_stmt *st, int i, const store_col *c, void *row, sd
         SD_TRY(sd_buf_append(b, p, n, err));
         break;
     }
+    case STORE_COL_KIND_DUP:
+        SD_TRY(read_dup(st, i, c, row, err));
+        break;
     case STORE_COL_KIND_I64:
     case STORE_COL_KIND_I32:
     case STORE_COL_KIND_U64:

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -367,6 +368,48 @@ static void count_reads_the_first_integer_or_zero(void **state)
     assert_int_equal(store_count(s, "SELECT name FROM t", STORE_NO_ARGS, &n, &err), SD_E_INTERNAL);
 }
 
+typedef struct dup_row {
+    uint8_t *p;
+    size_t n;
+} dup_row;
+
+static void dup_copies_blobs_into_owned_memory_up_to_a_limit(void **state)
+{
+    store *s = *state;
+    static const store_col cols[] = {STORE_COL_DUP(dup_row, p, n, 4)};
+    dup_row r = {NULL, 99};
+    sd_err err = SD_ERR_INIT;
+
+    assert_int_equal(
+        store_run(s,
+                  "INSERT INTO t (name, blob) VALUES ('a', ?), ('b', NULL), "
+                  "('c', X''), ('d', ?)",
+                  STORE_ARGS(STORE_BLOB("\x01\x02\x03\x04", 4), STORE_BLOB("12345", 5)), NULL),
+        SD_OK);
+    assert_int_equal(store_query_one(s, "SELECT blob FROM t WHERE name = 'a'", STORE_NO_ARGS,
+                                     STORE_COLS(cols), &r, NULL, NULL),
+                     SD_OK);
+    assert_int_equal(r.n, 4);
+    assert_memory_equal(r.p, "\x01\x02\x03\x04", 4);
+    free(r.p);
+    for (int i = 0; i < 2; i++) {
+        r = (dup_row){NULL, 99};
+        assert_int_equal(store_query_one(s,
+                                         i == 0 ? "SELECT blob FROM t WHERE name = 'b'"
+                                                : "SELECT blob FROM t WHERE name = 'c'",
+                                         STORE_NO_ARGS, STORE_COLS(cols), &r, NULL, NULL),
+                         SD_OK);
+        assert_null(r.p);
+        assert_int_equal(r.n, 0);
+    }
+    r = (dup_row){NULL, 99};
+    assert_int_equal(store_query_one(s, "SELECT blob FROM t WHERE name = 'd'", STORE_NO_ARGS,
+                                     STORE_COLS(cols), &r, NULL, &err),
+                     SD_E_INTERNAL);
+    assert_non_null(strstr(err.msg, "over its limit of 4"));
+    assert_null(r.p);
+}
+
 static void run_reports_constraint_violations_as_conflicts(void **state)
 {
     store *s = *state;
@@ -401,6 +444,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_row_is_not_found_or_found_false, setup, teardown),
         cmocka_unit_test_setup_teardown(query_and_next_read_many_rows_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(count_reads_the_first_integer_or_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(dup_copies_blobs_into_owned_memory_up_to_a_limit, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(run_reports_constraint_violations_as_conflicts, setup,
                                         teardown),
     };
