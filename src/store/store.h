@@ -147,8 +147,8 @@ SD_MUST_USE sd_code store_checkpoint(store *s, sd_err *err);
  *     a blob field only a blob;
  *   - a text value that does not fit its array (with its NUL), a blob that
  *     does not fit its array or its sd_buf's max, an integer out of the
- *     field's range (int, unsigned, bool takes 0 or 1 only as != 0) is an
- *     error: nothing is truncated;
+ *     field's range (int, unsigned, uint64_t) is an error: nothing is
+ *     truncated; a bool field takes any integer, non-zero as true;
  *   - NULL reads as "" for text, 0 for integers and false, length 0 for
  *     blobs.
  * A STORE_COL_DUP field receives a new allocation at each row read (NULL
