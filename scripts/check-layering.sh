@@ -57,5 +57,48 @@ for dir in src/*/; do
         fi
     done
 done
+# File order inside a module: files sit on levels (separated by "|"), and a
+# file may call the m__private() functions of files on earlier levels only,
+# so calls between a module's files run one way.  Every .c file of a listed
+# module must have a place.
+declare -A file_order=(
+    [kms]="kms_blob.c kms_ctx.c kms_rootkey.c | kms_core.c |
+           kms_keys.c kms_alias.c kms_import.c kms_envelope.c kms_client.c"
+)
+for m in "${!file_order[@]}"; do
+    p=${prefix[$m]}
+    unset level def
+    declare -A level=() def=()
+    lv=0
+    for f in ${file_order[$m]}; do
+        if [[ $f == "|" ]]; then
+            lv=$((lv + 1))
+        else
+            level[$f]=$lv
+        fi
+    done
+    for f in "src/$m"/*.c; do
+        if [[ -z ${level[$(basename "$f")]+x} ]]; then
+            echo "check-layering: $f has no place in the file order of $m" >&2
+            status=1
+        fi
+    done
+    while IFS=: read -r file name; do
+        def[$name]=$(basename "$file")
+    done < <(grep -oE "^[a-z_][^(]*\b${p}__[a-z0-9_]+\(" "src/$m"/*.c |
+        sed -E "s/^([^:]+):.*\b(${p}__[a-z0-9_]+)\($/\1:\2/")
+    while IFS=: read -r file name; do
+        b=$(basename "$file")
+        d=${def[$name]:-}
+        [[ -z $d || $d == "$b" || -z ${level[$b]+x} ]] && continue
+        if ((level[$d] >= level[$b])); then
+            echo "check-layering: $file calls $name of $d, which is not on an earlier level" \
+                "(order of $m: $(xargs <<<"${file_order[$m]}"))" >&2
+            status=1
+        fi
+    done < <(grep -oE "\b${p}__[a-z0-9_]+[[:space:]]*\(" "src/$m"/*.c | sed -E 's/[[:space:]]*\($//' |
+        sort -u)
+done
+
 [[ $status -eq 0 ]] && echo "check-layering: ok"
 exit $status

@@ -120,66 +120,25 @@ void blk__layer_remove_objects(blk_store *bs, const char *id)
 
 /* ---- small SQL helpers (bs->mu held) ------------------------------------ */
 
-/* Runs sql with text binds a[0..n); *count receives column 0 of the first
- * row (0 when there is none). */
-static sd_code sql_count(blk_store *bs, const char *sql, const char *a, int64_t *count, sd_err *err)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    bool row = false;
+/* One layer id: a parent, a child, a candidate for merging. */
+typedef struct layer_row {
+    blk_layer_id id;
+} layer_row;
 
-    *count = 0;
-    SD_TRY(store_prepare(bs->db, sql, &st, err));
-    SD_TRY(store_bind_text(st, 1, a, err));
-    SD_TRY(store_step(st, &row, err));
-    if (row) {
-        *count = store_col_int64(st, 0);
-    }
-out:
-    store_stmt_free(st);
-    return rc;
-}
-
-static sd_code sql_run(blk_store *bs, const char *sql, const char *a, const char *b,
-                       const int64_t *n1, const int64_t *n2, sd_err *err)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    int i = 1;
-
-    SD_TRY(store_prepare(bs->db, sql, &st, err));
-    if (a != NULL) {
-        SD_TRY(store_bind_text(st, i++, a, err));
-    }
-    if (b != NULL) {
-        SD_TRY(store_bind_text(st, i++, b, err));
-    }
-    if (n1 != NULL) {
-        SD_TRY(store_bind_int64(st, i++, *n1, err));
-    }
-    if (n2 != NULL) {
-        SD_TRY(store_bind_int64(st, i++, *n2, err));
-    }
-    SD_TRY(store_step_done(st, err));
-out:
-    store_stmt_free(st);
-    return rc;
-}
+static const store_col layer_cols[] = {STORE_COL(layer_row, id)};
 
 /* Parent of layer id into parent ("" for a base layer).  SD_E_NOT_FOUND. */
 static sd_code layer_parent(blk_store *bs, const char *id, blk_layer_id parent, sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     bool row = false;
+    layer_row r;
 
-    SD_TRY(store_prepare(bs->db, "SELECT parent FROM blk_layers WHERE id = ?", &st, err));
-    SD_TRY(store_bind_text(st, 1, id, err));
-    SD_TRY(store_step(st, &row, err));
+    SD_TRY(store_query_one(bs->db, "SELECT parent FROM blk_layers WHERE id = ?",
+                           STORE_ARGS(STORE_TEXT(id)), STORE_COLS(layer_cols), &r, &row, err));
     SD_ENSURE(row, err, SD_E_INTERNAL, "layer %s is missing from the chain", id);
-    (void)snprintf(parent, sizeof(blk_layer_id), "%s", store_col_text(st, 0));
+    memcpy(parent, r.id, sizeof r.id);
 out:
-    store_stmt_free(st);
     return rc;
 }
 
@@ -216,18 +175,22 @@ static sd_code release_layers(blk_store *bs, const char *id, blk_layer_id *gone,
         int64_t refs = 0;
         int64_t n = 0;
         blk_layer_id parent;
-        SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_disks WHERE top = ?", cur, &n, err));
+        SD_TRY(store_count(bs->db, "SELECT count(*) FROM blk_disks WHERE top = ?",
+                           STORE_ARGS(STORE_TEXT(cur)), &n, err));
         refs += n;
-        SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_snapshots WHERE layer = ?", cur, &n, err));
+        SD_TRY(store_count(bs->db, "SELECT count(*) FROM blk_snapshots WHERE layer = ?",
+                           STORE_ARGS(STORE_TEXT(cur)), &n, err));
         refs += n;
-        SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_layers WHERE parent = ?", cur, &n, err));
+        SD_TRY(store_count(bs->db, "SELECT count(*) FROM blk_layers WHERE parent = ?",
+                           STORE_ARGS(STORE_TEXT(cur)), &n, err));
         refs += n;
         if (refs > 0) {
             (void)snprintf(stop, sizeof(blk_layer_id), "%s", cur);
             break;
         }
         SD_TRY(layer_parent(bs, cur, parent, err));
-        SD_TRY(sql_run(bs, "DELETE FROM blk_layers WHERE id = ?", cur, NULL, NULL, NULL, err));
+        SD_TRY(store_run(bs->db, "DELETE FROM blk_layers WHERE id = ?", STORE_ARGS(STORE_TEXT(cur)),
+                         err));
         (void)snprintf(gone[(*ngone)++], sizeof(blk_layer_id), "%s", cur);
         (void)snprintf(cur, sizeof cur, "%s", parent);
     }
@@ -426,11 +389,12 @@ static sd_code merge_layer(blk_store *bs, const char *lower, const char *child, 
     SD_ENSURE(!SD_FAULT("blk.merge.synced"), err, SD_E_IO, "merge: injected fault");
     SD_TRY(store_begin(bs->db, err));
     in_tx = true;
-    SD_TRY(sql_run(bs,
-                   "UPDATE blk_layers SET parent = (SELECT parent FROM blk_layers WHERE id = ?1) "
-                   "WHERE id = ?2",
-                   lower, child, NULL, NULL, err));
-    SD_TRY(sql_run(bs, "DELETE FROM blk_layers WHERE id = ?", lower, NULL, NULL, NULL, err));
+    SD_TRY(store_run(bs->db,
+                     "UPDATE blk_layers SET parent = (SELECT parent FROM blk_layers WHERE id = ?) "
+                     "WHERE id = ?",
+                     STORE_ARGS(STORE_TEXT(lower), STORE_TEXT(child)), err));
+    SD_TRY(store_run(bs->db, "DELETE FROM blk_layers WHERE id = ?", STORE_ARGS(STORE_TEXT(lower)),
+                     err));
     SD_TRY(store_commit(bs->db, err));
     in_tx = false;
     blk__handles_drop_layer(bs, lower);
@@ -467,24 +431,27 @@ static sd_code lone_child(blk_store *bs, const char *id, blk_layer_id child, sd_
     store_stmt *st = NULL;
     bool row = false;
     int64_t n = 0;
+    layer_row r;
 
     child[0] = '\0';
-    SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_disks WHERE top = ?", id, &n, err));
+    SD_TRY(store_count(bs->db, "SELECT count(*) FROM blk_disks WHERE top = ?",
+                       STORE_ARGS(STORE_TEXT(id)), &n, err));
     if (n > 0) {
         goto out;
     }
-    SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_snapshots WHERE layer = ?", id, &n, err));
+    SD_TRY(store_count(bs->db, "SELECT count(*) FROM blk_snapshots WHERE layer = ?",
+                       STORE_ARGS(STORE_TEXT(id)), &n, err));
     if (n > 0) {
         goto out;
     }
-    SD_TRY(store_prepare(bs->db, "SELECT id FROM blk_layers WHERE parent = ? LIMIT 2", &st, err));
-    SD_TRY(store_bind_text(st, 1, id, err));
-    SD_TRY(store_step(st, &row, err));
+    SD_TRY(store_query(bs->db, "SELECT id FROM blk_layers WHERE parent = ? LIMIT 2",
+                       STORE_ARGS(STORE_TEXT(id)), &st, err));
+    SD_TRY(store_next(st, STORE_COLS(layer_cols), &r, &row, err));
     if (!row) {
         goto out;
     }
-    (void)snprintf(child, sizeof(blk_layer_id), "%s", store_col_text(st, 0));
-    SD_TRY(store_step(st, &row, err));
+    memcpy(child, r.id, sizeof r.id);
+    SD_TRY(store_next(st, STORE_COLS(layer_cols), &r, &row, err));
     if (row) {
         child[0] = '\0'; /* two children share it: it stays */
     }
@@ -520,35 +487,30 @@ static void merge_if_alone(blk_store *bs, const char *id)
 static sd_code merge_all(blk_store *bs, uint64_t *merged, sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     bool row = false;
 
     *merged = 0;
     pthread_mutex_lock(&bs->mu);
     for (;;) {
-        blk_layer_id id;
+        layer_row r;
+        const char *id = r.id;
         blk_layer_id child;
-        SD_TRY(store_prepare(bs->db,
-                             "SELECT l.id FROM blk_layers l WHERE "
-                             "NOT EXISTS (SELECT 1 FROM blk_disks WHERE top = l.id) AND "
-                             "NOT EXISTS (SELECT 1 FROM blk_snapshots WHERE layer = l.id) AND "
-                             "(SELECT count(*) FROM blk_layers c WHERE c.parent = l.id) = 1 "
-                             "LIMIT 1",
-                             &st, err));
-        SD_TRY(store_step(st, &row, err));
+        SD_TRY(store_query_one(bs->db,
+                               "SELECT l.id FROM blk_layers l WHERE "
+                               "NOT EXISTS (SELECT 1 FROM blk_disks WHERE top = l.id) AND "
+                               "NOT EXISTS (SELECT 1 FROM blk_snapshots WHERE layer = l.id) AND "
+                               "(SELECT count(*) FROM blk_layers c WHERE c.parent = l.id) = 1 "
+                               "LIMIT 1",
+                               STORE_NO_ARGS, STORE_COLS(layer_cols), &r, &row, err));
         if (!row) {
             break;
         }
-        (void)snprintf(id, sizeof id, "%s", store_col_text(st, 0));
-        store_stmt_free(st);
-        st = NULL;
         SD_TRY(lone_child(bs, id, child, err));
         SD_ENSURE(child[0] != '\0', err, SD_E_INTERNAL, "layer %s has no lone child", id);
         SD_TRY(merge_layer(bs, id, child, err));
         (*merged)++;
     }
 out:
-    store_stmt_free(st);
     pthread_mutex_unlock(&bs->mu);
     return rc;
 }
@@ -748,7 +710,8 @@ sd_code blk_store_gc(blk_store *bs, bool dry_run, blk_orphan_fn fn, void *ctx, u
         int64_t rows = 0;
         memcpy(id, l.v[i].name, BLK_LAYER_ID_LEN);
         id[BLK_LAYER_ID_LEN] = '\0';
-        SD_TRY(sql_count(bs, "SELECT count(*) FROM blk_layers WHERE id = ?", id, &rows, err));
+        SD_TRY(store_count(bs->db, "SELECT count(*) FROM blk_layers WHERE id = ?",
+                           STORE_ARGS(STORE_TEXT(id)), &rows, err));
         if (rows > 0) {
             continue;
         }
@@ -788,17 +751,10 @@ out:
 
 sd_code blk_store_layer_count(blk_store *bs, int64_t *out, sd_err *err)
 {
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    bool row = false;
+    sd_code rc;
 
-    *out = 0;
     pthread_mutex_lock(&bs->mu);
-    SD_TRY(store_prepare(bs->db, "SELECT count(*) FROM blk_layers", &st, err));
-    SD_TRY(store_step(st, &row, err));
-    *out = row ? store_col_int64(st, 0) : 0;
-out:
-    store_stmt_free(st);
+    rc = store_count(bs->db, "SELECT count(*) FROM blk_layers", STORE_NO_ARGS, out, err);
     pthread_mutex_unlock(&bs->mu);
     return rc;
 }
@@ -858,26 +814,19 @@ static sd_code insert_disk(blk_store *bs, const char *name, const char *id, cons
     bool in_tx = false;
     int64_t sz = (int64_t)size;
     int64_t enc = encrypted ? 1 : 0;
-    store_stmt *st = NULL;
 
     SD_TRY(store_begin(bs->db, err));
     in_tx = true;
-    SD_TRY(store_prepare(bs->db, "INSERT INTO blk_layers (id, parent, size) VALUES (?, ?, ?)", &st,
-                         err));
-    SD_TRY(store_bind_text(st, 1, id, err));
-    if (parent[0] == '\0') {
-        SD_TRY(store_bind_null(st, 2, err));
-    } else {
-        SD_TRY(store_bind_text(st, 2, parent, err));
-    }
-    SD_TRY(store_bind_int64(st, 3, sz, err));
-    SD_TRY(store_step_done(st, err));
-    SD_TRY(sql_run(bs, "INSERT INTO blk_disks (name, top, size, encrypted) VALUES (?, ?, ?, ?)",
-                   name, id, &sz, &enc, err));
+    SD_TRY(store_run(
+        bs->db, "INSERT INTO blk_layers (id, parent, size) VALUES (?, ?, ?)",
+        STORE_ARGS(STORE_TEXT(id), STORE_TEXT(parent[0] != '\0' ? parent : NULL), STORE_INT(sz)),
+        err));
+    SD_TRY(store_run(
+        bs->db, "INSERT INTO blk_disks (name, top, size, encrypted) VALUES (?, ?, ?, ?)",
+        STORE_ARGS(STORE_TEXT(name), STORE_TEXT(id), STORE_INT(sz), STORE_INT(enc)), err));
     SD_TRY(store_commit(bs->db, err));
     in_tx = false;
 out:
-    store_stmt_free(st);
     if (in_tx) {
         store_rollback(bs->db);
     }
@@ -936,29 +885,37 @@ out:
 static sd_code read_row(blk_store *bs, bool snapshot, const char *name, uint64_t *size,
                         bool *encrypted, char *layer, sd_err *err)
 {
+    typedef struct disk_row {
+        blk_layer_id layer;
+        uint64_t size;
+        bool encrypted;
+    } disk_row;
+    static const store_col cols[] = {
+        STORE_COL(disk_row, layer),
+        STORE_COL(disk_row, size),
+        STORE_COL(disk_row, encrypted),
+    };
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     bool row = false;
+    disk_row r;
     const char *sql = snapshot ? "SELECT layer, size, encrypted FROM blk_snapshots WHERE name = ?"
                                : "SELECT top, size, encrypted FROM blk_disks WHERE name = ?";
 
     SD_ENSURE(name_ok(name), err, SD_E_INVALID, "bad name");
-    SD_TRY(store_prepare(bs->db, sql, &st, err));
-    SD_TRY(store_bind_text(st, 1, name, err));
-    SD_TRY(store_step(st, &row, err));
+    SD_TRY(store_query_one(bs->db, sql, STORE_ARGS(STORE_TEXT(name)), STORE_COLS(cols), &r, &row,
+                           err));
     SD_ENSURE(row, err, SD_E_NOT_FOUND, "%s %s does not exist", snapshot ? "snapshot" : "disk",
               name);
     if (layer != NULL) {
-        (void)snprintf(layer, sizeof(blk_layer_id), "%s", store_col_text(st, 0));
+        memcpy(layer, r.layer, sizeof r.layer);
     }
     if (size != NULL) {
-        *size = (uint64_t)store_col_int64(st, 1);
+        *size = r.size;
     }
     if (encrypted != NULL) {
-        *encrypted = store_col_int64(st, 2) != 0;
+        *encrypted = r.encrypted;
     }
 out:
-    store_stmt_free(st);
     return rc;
 }
 
@@ -1036,10 +993,10 @@ sd_code blk_disk_resize(blk_store *bs, const char *name, uint64_t new_size, sd_e
      * has a bit at or past its size) and read as zeroes. */
     SD_TRY(store_begin(bs->db, err));
     in_tx = true;
-    /* sql_run binds text first, so the numbered parameters put it last. */
-    SD_TRY(
-        sql_run(bs, "UPDATE blk_disks SET size = ?2 WHERE name = ?1", name, NULL, &sz, NULL, err));
-    SD_TRY(sql_run(bs, "UPDATE blk_layers SET size = ?2 WHERE id = ?1", top, NULL, &sz, NULL, err));
+    SD_TRY(store_run(bs->db, "UPDATE blk_disks SET size = ? WHERE name = ?",
+                     STORE_ARGS(STORE_INT(sz), STORE_TEXT(name)), err));
+    SD_TRY(store_run(bs->db, "UPDATE blk_layers SET size = ? WHERE id = ?",
+                     STORE_ARGS(STORE_INT(sz), STORE_TEXT(top)), err));
     SD_TRY(store_commit(bs->db, err));
     in_tx = false;
 out:
@@ -1094,10 +1051,10 @@ static sd_code remove_row(blk_store *bs, bool snapshot, const char *name, sd_err
     SD_TRY(store_begin(bs->db, err));
     in_tx = true;
     SD_TRY(read_row(bs, snapshot, name, NULL, NULL, layer, err));
-    SD_TRY(sql_run(bs,
-                   snapshot ? "DELETE FROM blk_snapshots WHERE name = ?"
-                            : "DELETE FROM blk_disks WHERE name = ?",
-                   name, NULL, NULL, NULL, err));
+    SD_TRY(store_run(bs->db,
+                     snapshot ? "DELETE FROM blk_snapshots WHERE name = ?"
+                              : "DELETE FROM blk_disks WHERE name = ?",
+                     STORE_ARGS(STORE_TEXT(name)), err));
     SD_TRY(release_layers(bs, layer, gone, &ngone, stop, err));
     in_tx = false;
     SD_TRY(commit_release(bs, gone, ngone, err));
@@ -1141,9 +1098,11 @@ sd_code blk_disk_replace(blk_store *bs, const char *name, const char *from, sd_e
     SD_TRY(read_row(bs, false, from, &size, &encrypted, new_top, err));
     sz = (int64_t)size;
     enc = encrypted ? 1 : 0;
-    SD_TRY(sql_run(bs, "DELETE FROM blk_disks WHERE name = ?", from, NULL, NULL, NULL, err));
-    SD_TRY(sql_run(bs, "UPDATE blk_disks SET top = ?2, size = ?3, encrypted = ?4 WHERE name = ?1",
-                   name, new_top, &sz, &enc, err));
+    SD_TRY(store_run(bs->db, "DELETE FROM blk_disks WHERE name = ?", STORE_ARGS(STORE_TEXT(from)),
+                     err));
+    SD_TRY(store_run(
+        bs->db, "UPDATE blk_disks SET top = ?, size = ?, encrypted = ? WHERE name = ?",
+        STORE_ARGS(STORE_TEXT(new_top), STORE_INT(sz), STORE_INT(enc), STORE_TEXT(name)), err));
     SD_TRY(release_layers(bs, old_top, gone, &ngone, stop, err));
     in_tx = false;
     SD_TRY(commit_release(bs, gone, ngone, err));
@@ -1224,15 +1183,15 @@ static sd_code commit_snapshot_locked(blk_store *bs, const char *disk, const cha
               disk);
     sz = (int64_t)size;
     e = enc ? 1 : 0;
-    SD_TRY(sql_run(bs,
-                   "INSERT INTO blk_snapshots (name, layer, size, encrypted) VALUES (?, ?, ?, ?)",
-                   snap, old_top, &sz, &e, err));
-    SD_TRY(sql_run(bs, "UPDATE blk_layers SET frozen = 1 WHERE id = ?", old_top, NULL, NULL, NULL,
-                   err));
-    SD_TRY(sql_run(bs, "INSERT INTO blk_layers (id, parent, size) VALUES (?, ?, ?)", new_top,
-                   old_top, &sz, NULL, err));
-    SD_TRY(
-        sql_run(bs, "UPDATE blk_disks SET top = ? WHERE name = ?", new_top, disk, NULL, NULL, err));
+    SD_TRY(store_run(
+        bs->db, "INSERT INTO blk_snapshots (name, layer, size, encrypted) VALUES (?, ?, ?, ?)",
+        STORE_ARGS(STORE_TEXT(snap), STORE_TEXT(old_top), STORE_INT(sz), STORE_INT(e)), err));
+    SD_TRY(store_run(bs->db, "UPDATE blk_layers SET frozen = 1 WHERE id = ?",
+                     STORE_ARGS(STORE_TEXT(old_top)), err));
+    SD_TRY(store_run(bs->db, "INSERT INTO blk_layers (id, parent, size) VALUES (?, ?, ?)",
+                     STORE_ARGS(STORE_TEXT(new_top), STORE_TEXT(old_top), STORE_INT(sz)), err));
+    SD_TRY(store_run(bs->db, "UPDATE blk_disks SET top = ? WHERE name = ?",
+                     STORE_ARGS(STORE_TEXT(new_top), STORE_TEXT(disk)), err));
     SD_TRY(store_commit(bs->db, err));
     in_tx = false;
 out:

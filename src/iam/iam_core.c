@@ -151,23 +151,29 @@ out:
     return rc;
 }
 
+/* A sealed value as stored: the check value or an AccessKey secret. */
+#define SEALED_MAX 512
+
+typedef struct sealed_row {
+    sd_buf sealed;
+} sealed_row;
+
+static const store_col sealed_cols[] = {STORE_COL(sealed_row, sealed)};
+
 /* Reads the check value or writes it on first open (invariant 4). */
 static sd_code check_wrap(iam *self, sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
+    sealed_row r = {.sealed = SD_BUF_INIT(SEALED_MAX)};
     sd_buf b = SD_BUF_INIT(256);
     sd_secret *pt = NULL;
     bool row = false;
     sd_err inner = SD_ERR_INIT;
 
-    SD_TRY(
-        store_prepare(self->st, "SELECT value FROM iam_meta WHERE name = 'wrap_check'", &st, err));
-    SD_TRY(store_step(st, &row, err));
+    SD_TRY(store_query_one(self->st, "SELECT value FROM iam_meta WHERE name = 'wrap_check'",
+                           STORE_NO_ARGS, STORE_COLS(sealed_cols), &r, &row, err));
     if (row) {
-        size_t n = 0;
-        const uint8_t *v = store_col_blob(st, 0, &n);
-        if (unseal(self, IAM_CHECK_AAD, v, n, &pt, &inner) != SD_OK ||
+        if (unseal(self, IAM_CHECK_AAD, r.sealed.data, r.sealed.len, &pt, &inner) != SD_OK ||
             sd_secret_len(pt) != strlen(IAM_CHECK_PT) ||
             !sd_ct_equal(sd_secret_data(pt), IAM_CHECK_PT, strlen(IAM_CHECK_PT))) {
             SD_FAIL(err, SD_E_AUTH,
@@ -175,16 +181,12 @@ static sd_code check_wrap(iam *self, sd_err *err)
         }
         goto out;
     }
-    store_stmt_free(st);
-    st = NULL;
     SD_TRY(seal(self, IAM_CHECK_AAD, (const uint8_t *)IAM_CHECK_PT, strlen(IAM_CHECK_PT), &b, err));
-    SD_TRY(store_prepare(self->st, "INSERT INTO iam_meta (name, value) VALUES ('wrap_check', ?)",
-                         &st, err));
-    SD_TRY(store_bind_blob(st, 1, b.data, b.len, err));
-    SD_TRY(store_step_done(st, err));
+    SD_TRY(store_run(self->st, "INSERT INTO iam_meta (name, value) VALUES ('wrap_check', ?)",
+                     STORE_ARGS(STORE_BLOB(b.data, b.len)), err));
 out:
     sd_secret_free(pt);
-    store_stmt_free(st);
+    sd_buf_free(&r.sealed);
     sd_buf_free(&b);
     return rc;
 }
@@ -268,23 +270,23 @@ static bool name_ok(const char *s)
 static sd_code account_get_locked(iam *self, const char *account_id, iam_account_info *out,
                                   sd_err *err)
 {
+    static const store_col cols[] = {
+        STORE_COL(iam_account_info, account_id),
+        STORE_COL(iam_account_info, name),
+        STORE_COL(iam_account_info, created),
+    };
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     bool row = false;
+    iam_account_info a;
 
-    SD_TRY(store_prepare(self->st,
-                         "SELECT account_id, name, created FROM iam_accounts WHERE account_id = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, account_id, err));
-    SD_TRY(store_step(st, &row, err));
+    SD_TRY(store_query_one(
+        self->st, "SELECT account_id, name, created FROM iam_accounts WHERE account_id = ?",
+        STORE_ARGS(STORE_TEXT(account_id)), STORE_COLS(cols), &a, &row, err));
     SD_ENSURE(row, err, SD_E_NOT_FOUND, "account %.20s does not exist", account_id);
     if (out != NULL) {
-        cpy(out->account_id, sizeof out->account_id, store_col_text(st, 0));
-        cpy(out->name, sizeof out->name, store_col_text(st, 1));
-        out->created = store_col_int64(st, 2);
+        *out = a;
     }
 out:
-    store_stmt_free(st);
     return rc;
 }
 
@@ -292,7 +294,6 @@ static sd_code account_create_locked(iam *self, const char *name, iam_account_in
                                      sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     iam_account_info a = {{0}, {0}, 0};
     uint8_t id[IAM_ACCOUNT_ID_LEN];
 
@@ -303,13 +304,9 @@ static sd_code account_create_locked(iam *self, const char *name, iam_account_in
     memcpy(a.account_id, id, sizeof id);
     cpy(a.name, sizeof a.name, name);
     a.created = sd_now(&self->clock);
-    SD_TRY(store_prepare(self->st,
-                         "INSERT INTO iam_accounts (account_id, name, created) VALUES (?, ?, ?)",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, a.account_id, err));
-    SD_TRY(store_bind_text(st, 2, a.name, err));
-    SD_TRY(store_bind_int64(st, 3, a.created, err));
-    rc = store_step_done(st, err);
+    rc = store_run(
+        self->st, "INSERT INTO iam_accounts (account_id, name, created) VALUES (?, ?, ?)",
+        STORE_ARGS(STORE_TEXT(a.account_id), STORE_TEXT(a.name), STORE_INT(a.created)), err);
     if (rc == SD_E_CONFLICT) {
         sd_err_clear(err); /* the constraint's SQL text says less than this */
         SD_FAILC(err, SD_E_CONFLICT, "EntityAlreadyExists.Account",
@@ -320,7 +317,6 @@ static sd_code account_create_locked(iam *self, const char *name, iam_account_in
         *out = a;
     }
 out:
-    store_stmt_free(st);
     return rc;
 }
 
@@ -400,21 +396,17 @@ static sd_code key_insert_locked(iam *self, const char *account_id, const char *
                                  const sd_secret *secret, iam_key_info *out, sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    sd_buf sealed = SD_BUF_INIT(512);
+    sd_buf sealed = SD_BUF_INIT(SEALED_MAX);
     int64_t now = sd_now(&self->clock);
 
     SD_TRY(account_get_locked(self, account_id, NULL, err));
     SD_TRY(seal(self, akid, sd_secret_data(secret), sd_secret_len(secret), &sealed, err));
-    SD_TRY(store_prepare(self->st,
-                         "INSERT INTO iam_keys (access_key_id, account_id, active, created, sealed)"
-                         " VALUES (?, ?, 1, ?, ?)",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, akid, err));
-    SD_TRY(store_bind_text(st, 2, account_id, err));
-    SD_TRY(store_bind_int64(st, 3, now, err));
-    SD_TRY(store_bind_blob(st, 4, sealed.data, sealed.len, err));
-    SD_TRY(store_step_done(st, err));
+    SD_TRY(store_run(self->st,
+                     "INSERT INTO iam_keys (access_key_id, account_id, active, created, sealed)"
+                     " VALUES (?, ?, 1, ?, ?)",
+                     STORE_ARGS(STORE_TEXT(akid), STORE_TEXT(account_id), STORE_INT(now),
+                                STORE_BLOB(sealed.data, sealed.len)),
+                     err));
     SD_TRY(cache_put(self, akid, secret, err));
     if (out != NULL) {
         cpy(out->access_key_id, sizeof out->access_key_id, akid);
@@ -423,7 +415,6 @@ static sd_code key_insert_locked(iam *self, const char *account_id, const char *
         out->created = now;
     }
 out:
-    store_stmt_free(st);
     sd_buf_free(&sealed);
     return rc;
 }
@@ -488,31 +479,26 @@ out:
     return rc;
 }
 
-static void key_row(store_stmt *st, iam_key_info *out)
-{
-    cpy(out->access_key_id, sizeof out->access_key_id, store_col_text(st, 0));
-    cpy(out->account_id, sizeof out->account_id, store_col_text(st, 1));
-    out->active = store_col_int64(st, 2) != 0;
-    out->created = store_col_int64(st, 3);
-}
+static const store_col key_cols[] = {
+    STORE_COL(iam_key_info, access_key_id),
+    STORE_COL(iam_key_info, account_id),
+    STORE_COL(iam_key_info, active),
+    STORE_COL(iam_key_info, created),
+};
 
 sd_code iam_key_get(iam *self, const char *access_key_id, iam_key_info *out, sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     bool row = false;
 
     pthread_mutex_lock(&self->mu);
-    SD_TRY(store_prepare(self->st,
-                         "SELECT access_key_id, account_id, active, created FROM iam_keys"
-                         " WHERE access_key_id = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, access_key_id, err));
-    SD_TRY(store_step(st, &row, err));
+    SD_TRY(store_query_one(self->st,
+                           "SELECT access_key_id, account_id, active, created FROM iam_keys"
+                           " WHERE access_key_id = ?",
+                           STORE_ARGS(STORE_TEXT(access_key_id)), STORE_COLS(key_cols), out, &row,
+                           err));
     SD_ENSUREC(row, err, SD_E_NOT_FOUND, IAM_C_AK_NF, "Specified access key is not found.");
-    key_row(st, out);
 out:
-    store_stmt_free(st);
     pthread_mutex_unlock(&self->mu);
     return rc;
 }
@@ -525,15 +511,15 @@ sd_code iam_key_list(iam *self, const char *account_id, iam_key_info **out, size
     size_t cnt = 0;
     size_t cap = 0;
     bool row = false;
+    iam_key_info k;
 
     pthread_mutex_lock(&self->mu);
-    SD_TRY(store_prepare(self->st,
-                         "SELECT access_key_id, account_id, active, created FROM iam_keys"
-                         " WHERE account_id = ? ORDER BY rowid",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, account_id, err));
+    SD_TRY(store_query(self->st,
+                       "SELECT access_key_id, account_id, active, created FROM iam_keys"
+                       " WHERE account_id = ? ORDER BY rowid",
+                       STORE_ARGS(STORE_TEXT(account_id)), &st, err));
     for (;;) {
-        SD_TRY(store_step(st, &row, err));
+        SD_TRY(store_next(st, STORE_COLS(key_cols), &k, &row, err));
         if (!row) {
             break;
         }
@@ -544,7 +530,7 @@ sd_code iam_key_list(iam *self, const char *account_id, iam_key_info **out, size
             v = nv;
             cap = nc;
         }
-        key_row(st, &v[cnt++]);
+        v[cnt++] = k;
     }
     *out = v;
     *n = cnt;
@@ -561,24 +547,15 @@ void iam_key_list_free(iam_key_info *list)
     free(list);
 }
 
-static sd_code key_update(iam *self, const char *sql, const char *account_id,
-                          const char *access_key_id, int64_t active, sd_err *err)
+/* Runs sql on one AccessKey; SD_E_NOT_FOUND when it changed no row. */
+static sd_code key_update(iam *self, const char *sql, const store_arg *args, sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    int idx = 1;
 
-    SD_TRY(store_prepare(self->st, sql, &st, err));
-    if (active >= 0) {
-        SD_TRY(store_bind_int64(st, idx++, active, err));
-    }
-    SD_TRY(store_bind_text(st, idx++, access_key_id, err));
-    SD_TRY(store_bind_text(st, idx, account_id, err));
-    SD_TRY(store_step_done(st, err));
+    SD_TRY(store_run(self->st, sql, args, err));
     SD_ENSUREC(store_changes(self->st) == 1, err, SD_E_NOT_FOUND, IAM_C_AK_NF,
                "Specified access key is not found.");
 out:
-    store_stmt_free(st);
     return rc;
 }
 
@@ -588,9 +565,10 @@ sd_code iam_key_set_active(iam *self, const char *account_id, const char *access
     sd_code rc;
 
     pthread_mutex_lock(&self->mu);
-    rc = key_update(self,
-                    "UPDATE iam_keys SET active = ? WHERE access_key_id = ? AND account_id = ?",
-                    account_id, access_key_id, active ? 1 : 0, err);
+    rc = key_update(
+        self, "UPDATE iam_keys SET active = ? WHERE access_key_id = ? AND account_id = ?",
+        STORE_ARGS(STORE_INT(active ? 1 : 0), STORE_TEXT(access_key_id), STORE_TEXT(account_id)),
+        err);
     pthread_mutex_unlock(&self->mu);
     return rc;
 }
@@ -601,7 +579,7 @@ sd_code iam_key_delete(iam *self, const char *account_id, const char *access_key
 
     pthread_mutex_lock(&self->mu);
     rc = key_update(self, "DELETE FROM iam_keys WHERE access_key_id = ? AND account_id = ?",
-                    account_id, access_key_id, -1, err);
+                    STORE_ARGS(STORE_TEXT(access_key_id), STORE_TEXT(account_id)), err);
     if (rc == SD_OK) {
         cache_drop(self, access_key_id);
     }
@@ -613,13 +591,9 @@ static sd_code bootstrap_locked(iam *self, bool *created, iam_account_info *acco
                                 iam_key_info *key, sd_secret **secret, sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    bool row = false;
     int64_t n = 0;
 
-    SD_TRY(store_prepare(self->st, "SELECT COUNT(*) FROM iam_accounts", &st, err));
-    SD_TRY(store_step(st, &row, err));
-    n = row ? store_col_int64(st, 0) : 0;
+    SD_TRY(store_count(self->st, "SELECT COUNT(*) FROM iam_accounts", STORE_NO_ARGS, &n, err));
     if (n > 0) {
         goto out;
     }
@@ -638,7 +612,6 @@ out:
     if (rc != SD_OK) {
         sd_secret_free(sd_secret_take(secret));
     }
-    store_stmt_free(st);
     return rc;
 }
 
@@ -682,32 +655,36 @@ out:
 static sd_code key_secret_locked(iam *self, const char *akid, char account[IAM_ACCOUNT_ID_LEN + 1],
                                  cached **out, sd_err *err)
 {
+    typedef struct secret_row {
+        char account[IAM_ACCOUNT_ID_LEN + 1];
+        bool active;
+        sd_buf sealed;
+    } secret_row;
+    static const store_col cols[] = {
+        STORE_COL(secret_row, account),
+        STORE_COL(secret_row, active),
+        STORE_COL(secret_row, sealed),
+    };
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     sd_secret *s = NULL;
     bool row = false;
-    size_t n = 0;
-    const uint8_t *blob;
+    secret_row r = {.sealed = SD_BUF_INIT(SEALED_MAX)};
 
-    SD_TRY(store_prepare(self->st,
-                         "SELECT account_id, active, sealed FROM iam_keys WHERE access_key_id = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, akid, err));
-    SD_TRY(store_step(st, &row, err));
+    SD_TRY(store_query_one(
+        self->st, "SELECT account_id, active, sealed FROM iam_keys WHERE access_key_id = ?",
+        STORE_ARGS(STORE_TEXT(akid)), STORE_COLS(cols), &r, &row, err));
     SD_ENSUREC(row, err, SD_E_NOT_FOUND, IAM_C_AK_NF, "Specified access key is not found.");
-    SD_ENSUREC(store_col_int64(st, 1) != 0, err, SD_E_DENIED, IAM_C_AK_OFF,
-               "Specified access key is disabled.");
-    cpy(account, IAM_ACCOUNT_ID_LEN + 1, store_col_text(st, 0));
+    SD_ENSUREC(r.active, err, SD_E_DENIED, IAM_C_AK_OFF, "Specified access key is disabled.");
+    memcpy(account, r.account, sizeof r.account);
     *out = cache_get(self, akid);
     if (*out == NULL) {
-        blob = store_col_blob(st, 2, &n);
-        SD_TRY(unseal(self, akid, blob, n, &s, err));
+        SD_TRY(unseal(self, akid, r.sealed.data, r.sealed.len, &s, err));
         SD_TRY(cache_put(self, akid, s, err));
         *out = cache_get(self, akid);
     }
 out:
     sd_secret_free(s);
-    store_stmt_free(st);
+    sd_buf_free(&r.sealed);
     return rc;
 }
 
@@ -793,37 +770,34 @@ static sd_code role_name_check(const char *n, sd_err *err)
     return SD_OK;
 }
 
-static void role_row(store_stmt *st, iam_role_info *out)
-{
-    cpy(out->account_id, sizeof out->account_id, store_col_text(st, 0));
-    cpy(out->name, sizeof out->name, store_col_text(st, 1));
-    cpy(out->role_id, sizeof out->role_id, store_col_text(st, 2));
-    cpy(out->description, sizeof out->description, store_col_text(st, 3));
-    cpy(out->policy, sizeof out->policy, store_col_text(st, 4));
-    out->created = store_col_int64(st, 5);
-}
+static const store_col role_cols[] = {
+    STORE_COL(iam_role_info, account_id), STORE_COL(iam_role_info, name),
+    STORE_COL(iam_role_info, role_id),    STORE_COL(iam_role_info, description),
+    STORE_COL(iam_role_info, policy),     STORE_COL(iam_role_info, created),
+};
 
 static sd_code role_get_locked(iam *self, const char *account_id, const char *name,
                                iam_role_info *out, sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     bool row = false;
+    int64_t n = 0;
 
-    SD_TRY(store_prepare(self->st,
-                         "SELECT account_id, role_name, role_id, description, policy, created "
-                         "FROM iam_roles WHERE account_id = ? AND role_name = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, account_id, err));
-    SD_TRY(store_bind_text(st, 2, name, err));
-    SD_TRY(store_step(st, &row, err));
+    if (out == NULL) {
+        SD_TRY(store_count(self->st,
+                           "SELECT 1 FROM iam_roles WHERE account_id = ? AND role_name = ?",
+                           STORE_ARGS(STORE_TEXT(account_id), STORE_TEXT(name)), &n, err));
+        row = n != 0;
+    } else {
+        SD_TRY(store_query_one(self->st,
+                               "SELECT account_id, role_name, role_id, description, policy, "
+                               "created FROM iam_roles WHERE account_id = ? AND role_name = ?",
+                               STORE_ARGS(STORE_TEXT(account_id), STORE_TEXT(name)),
+                               STORE_COLS(role_cols), out, &row, err));
+    }
     SD_ENSUREC(row, err, SD_E_NOT_FOUND, "EntityNotExist.Role", "The role does not exist: %s.",
                name);
-    if (out != NULL) {
-        role_row(st, out);
-    }
 out:
-    store_stmt_free(st);
     return rc;
 }
 
@@ -832,7 +806,6 @@ static sd_code role_create_locked(iam *self, const char *account_id, const char 
                                   sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     iam_role_info r = {.created = 0};
     uint8_t id[19];
 
@@ -852,17 +825,13 @@ static sd_code role_create_locked(iam *self, const char *account_id, const char 
     cpy(r.description, sizeof r.description, description);
     cpy(r.policy, sizeof r.policy, policy);
     r.created = sd_now(&self->clock);
-    SD_TRY(store_prepare(self->st,
-                         "INSERT INTO iam_roles (account_id, role_name, role_id, description, "
-                         "policy, created) VALUES (?, ?, ?, ?, ?, ?)",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, r.account_id, err));
-    SD_TRY(store_bind_text(st, 2, r.name, err));
-    SD_TRY(store_bind_text(st, 3, r.role_id, err));
-    SD_TRY(store_bind_text(st, 4, r.description, err));
-    SD_TRY(store_bind_text(st, 5, r.policy, err));
-    SD_TRY(store_bind_int64(st, 6, r.created, err));
-    rc = store_step_done(st, err);
+    rc =
+        store_run(self->st,
+                  "INSERT INTO iam_roles (account_id, role_name, role_id, description, "
+                  "policy, created) VALUES (?, ?, ?, ?, ?, ?)",
+                  STORE_ARGS(STORE_TEXT(r.account_id), STORE_TEXT(r.name), STORE_TEXT(r.role_id),
+                             STORE_TEXT(r.description), STORE_TEXT(r.policy), STORE_INT(r.created)),
+                  err);
     if (rc == SD_E_CONFLICT) {
         sd_err_clear(err);
         SD_FAILC(err, SD_E_CONFLICT, "EntityAlreadyExists.Role", "The role already exists: %s.",
@@ -873,7 +842,6 @@ static sd_code role_create_locked(iam *self, const char *account_id, const char 
         *out = r;
     }
 out:
-    store_stmt_free(st);
     return rc;
 }
 
@@ -902,17 +870,12 @@ sd_code iam_role_get(iam *self, const char *account_id, const char *name, iam_ro
 sd_code iam_role_delete(iam *self, const char *account_id, const char *name, sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
 
     pthread_mutex_lock(&self->mu);
     SD_TRY(role_get_locked(self, account_id, name, NULL, err));
-    SD_TRY(store_prepare(self->st, "DELETE FROM iam_roles WHERE account_id = ? AND role_name = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, account_id, err));
-    SD_TRY(store_bind_text(st, 2, name, err));
-    SD_TRY(store_step_done(st, err));
+    SD_TRY(store_run(self->st, "DELETE FROM iam_roles WHERE account_id = ? AND role_name = ?",
+                     STORE_ARGS(STORE_TEXT(account_id), STORE_TEXT(name)), err));
 out:
-    store_stmt_free(st);
     pthread_mutex_unlock(&self->mu);
     return rc;
 }

@@ -21,35 +21,22 @@ sd_code iam__nonce_record(store *st, const char *akid, const char *nonce, int64_
                           int64_t expires, sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *s = NULL;
 
-    SD_TRY(store_prepare(st,
-                         "INSERT INTO iam_nonces (access_key_id, nonce, expires) VALUES (?, ?, ?)"
-                         " ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires = ?"
-                         " WHERE iam_nonces.expires <= ?",
-                         &s, err));
-    SD_TRY(store_bind_text(s, 1, akid, err));
-    SD_TRY(store_bind_text(s, 2, nonce, err));
-    SD_TRY(store_bind_int64(s, 3, expires, err));
-    SD_TRY(store_bind_int64(s, 4, expires, err));
-    SD_TRY(store_bind_int64(s, 5, now, err));
-    SD_TRY(store_step_done(s, err));
+    SD_TRY(store_run(st,
+                     "INSERT INTO iam_nonces (access_key_id, nonce, expires) VALUES (?, ?, ?)"
+                     " ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires = ?"
+                     " WHERE iam_nonces.expires <= ?",
+                     STORE_ARGS(STORE_TEXT(akid), STORE_TEXT(nonce), STORE_INT(expires),
+                                STORE_INT(expires), STORE_INT(now)),
+                     err));
     SD_ENSUREC(store_changes(st) == 1, err, SD_E_AUTH, IAM_C_NONCE,
                "Specified signature nonce was used already.");
 out:
-    store_stmt_free(s);
     return rc;
 }
 
 sd_code iam__nonce_purge(store *st, int64_t now, sd_err *err)
 {
-    sd_code rc = SD_OK;
-    store_stmt *s = NULL;
-
-    SD_TRY(store_prepare(st, "DELETE FROM iam_nonces WHERE expires <= ?", &s, err));
-    SD_TRY(store_bind_int64(s, 1, now, err));
-    SD_TRY(store_step_done(s, err));
-out:
-    store_stmt_free(s);
-    return rc;
+    return store_run(st, "DELETE FROM iam_nonces WHERE expires <= ?", STORE_ARGS(STORE_INT(now)),
+                     err);
 }

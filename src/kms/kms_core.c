@@ -1,5 +1,10 @@
-/* kms_core.c: the kms handle, key resolution, the state table, versions
- * and their cache, and destruction.
+/* kms_core.c: the kms handle, key rows and their insertion, key
+ * resolution, the state table, versions and their cache, and destruction.
+ *
+ * File order: this file calls only kms_blob.c, kms_ctx.c and kms_rootkey.c;
+ * kms_keys.c, kms_alias.c, kms_import.c, kms_envelope.c and kms_client.c
+ * call it, never the reverse (scripts/check-layering.sh).  That is why key
+ * insertion lives here: resolving alias/acs/ecs creates the service key.
  *
  * Invariants:
  *   1. Version material exists in plaintext only in kms_vkey entries
@@ -15,7 +20,6 @@
  *        PendingDeletion -> (destroyed)  [kms__destroy, from kms_tick or a
  *                                         lookup after the window]
  *      Which operations each state refuses is kms__state_allows. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,61 +28,40 @@
 
 static const char verifier_aad[] = "sealdisk-root-key-verifier-v1";
 
-sd_code kms__exec(kms *k, const char *sql, sd_err *err, ...)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    va_list ap;
-    int i = 1;
-    const char *v;
+/* A wrapped value as stored: the root key's wrap adds a fixed overhead to
+ * at most 32 bytes (a version key, a verifier). */
+typedef struct wrapped_row {
+    uint8_t data[256];
+    size_t len;
+} wrapped_row;
 
-    va_start(ap, err);
-    rc = store_prepare(k->st, sql, &st, err);
-    while (rc == SD_OK && (v = va_arg(ap, const char *)) != NULL) {
-        rc = store_bind_text(st, i++, v, err);
-    }
-    va_end(ap);
-    SD_TRY(rc);
-    SD_TRY(store_step_done(st, err));
-out:
-    store_stmt_free(st);
-    return rc;
-}
+static const store_col wrapped_cols[] = {STORE_COL_BLOB(wrapped_row, data, len)};
 
 /* Checks (or, on a new data directory, records) that the root key is the
  * one this directory was created with. */
 static sd_code check_root(kms *k, sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     bool row = false;
     sd_secret *probe = NULL;
     sd_buf wrapped = SD_BUF_INIT(256);
-    size_t n = 0;
-    const uint8_t *blob;
+    wrapped_row w;
 
-    SD_TRY(
-        store_prepare(k->st, "SELECT value FROM kms_meta WHERE name = 'root_verifier'", &st, err));
-    SD_TRY(store_step(st, &row, err));
+    SD_TRY(store_query_one(k->st, "SELECT value FROM kms_meta WHERE name = 'root_verifier'",
+                           STORE_NO_ARGS, STORE_COLS(wrapped_cols), &w, &row, err));
     if (row) {
-        blob = store_col_blob(st, 0, &n);
-        rc = kms__root_unwrap(k->root, verifier_aad, blob, n, &probe, NULL);
+        rc = kms__root_unwrap(k->root, verifier_aad, w.data, w.len, &probe, NULL);
         SD_ENSURE(rc == SD_OK, err, SD_E_AUTH,
                   "the root key does not match this data directory (it was created with "
                   "another one); nothing was changed");
         goto out;
     }
-    store_stmt_free(st);
-    st = NULL;
     SD_TRY(sd_secret_new(32, &probe, err));
     SD_TRY(sd_rng_fill(&k->rng, sd_secret_data(probe), 32, err));
     SD_TRY(kms__root_wrap(k->root, verifier_aad, probe, &k->rng, &wrapped, err));
-    SD_TRY(store_prepare(k->st, "INSERT INTO kms_meta (name, value) VALUES ('root_verifier', ?)",
-                         &st, err));
-    SD_TRY(store_bind_blob(st, 1, wrapped.data, wrapped.len, err));
-    SD_TRY(store_step_done(st, err));
+    SD_TRY(store_run(k->st, "INSERT INTO kms_meta (name, value) VALUES ('root_verifier', ?)",
+                     STORE_ARGS(STORE_BLOB(wrapped.data, wrapped.len)), err));
 out:
-    store_stmt_free(st);
     sd_secret_free(probe);
     sd_buf_free(&wrapped);
     return rc;
@@ -192,37 +175,40 @@ out:
     "created, delete_at, rotation_seconds, last_rotation, primary_version, material_expire, " \
     "service"
 
-static void copy_col(char *dst, size_t cap, store_stmt *st, int col)
-{
-    const char *v = store_col_text(st, col);
-    size_t n = strnlen(v, cap - 1);
-    memcpy(dst, v, n);
-    dst[n] = '\0';
-}
-
-static void fill_meta(store_stmt *st, kms_key_meta *m)
-{
+/* A kms_keys row: the metadata plus what only the ARN needs. */
+typedef struct key_row {
+    kms_key_meta m;
     char account[KMS_ID_MAX];
     char region[64];
+} key_row;
 
-    *m = (kms_key_meta){0};
-    copy_col(m->key_id, sizeof m->key_id, st, 0);
-    copy_col(account, sizeof account, st, 1);
-    copy_col(region, sizeof region, st, 2);
-    copy_col(m->description, sizeof m->description, st, 3);
-    copy_col(m->usage, sizeof m->usage, st, 4);
-    copy_col(m->spec, sizeof m->spec, st, 5);
-    copy_col(m->origin, sizeof m->origin, st, 6);
-    copy_col(m->protection, sizeof m->protection, st, 7);
-    copy_col(m->state, sizeof m->state, st, 8);
-    copy_col(m->creator, sizeof m->creator, st, 9);
-    m->created = store_col_int64(st, 10);
-    m->delete_at = store_col_int64(st, 11);
-    m->rotation_seconds = store_col_int64(st, 12);
-    m->last_rotation = store_col_int64(st, 13);
-    copy_col(m->primary_version, sizeof m->primary_version, st, 14);
-    m->material_expire = store_col_int64(st, 15);
-    m->service = store_col_int64(st, 16) != 0;
+static const store_col key_cols[] = {
+    STORE_COL(key_row, m.key_id),
+    STORE_COL(key_row, account),
+    STORE_COL(key_row, region),
+    STORE_COL(key_row, m.description),
+    STORE_COL(key_row, m.usage),
+    STORE_COL(key_row, m.spec),
+    STORE_COL(key_row, m.origin),
+    STORE_COL(key_row, m.protection),
+    STORE_COL(key_row, m.state),
+    STORE_COL(key_row, m.creator),
+    STORE_COL(key_row, m.created),
+    STORE_COL(key_row, m.delete_at),
+    STORE_COL(key_row, m.rotation_seconds),
+    STORE_COL(key_row, m.last_rotation),
+    STORE_COL(key_row, m.primary_version),
+    STORE_COL(key_row, m.material_expire),
+    STORE_COL(key_row, m.service),
+};
+
+/* Fills what the row does not hold: rotation, next rotation and the ARN. */
+static void finish_meta(const key_row *r, kms_key_meta *m)
+{
+    const char *account = r->account;
+    const char *region = r->region;
+
+    *m = r->m;
     memcpy(m->rotation, m->rotation_seconds > 0 ? "Enabled" : "Disabled",
            m->rotation_seconds > 0 ? sizeof "Enabled" : sizeof "Disabled");
     m->next_rotation = m->rotation_seconds > 0 ? m->last_rotation + m->rotation_seconds : 0;
@@ -243,47 +229,91 @@ static sd_code load_by_id(kms *k, const kms_caller *c, const char *key_id, const
                           kms_key_meta *m, sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     bool row = false;
+    key_row r = {0};
 
-    SD_TRY(store_prepare(k->st,
-                         "SELECT " KEY_COLUMNS
-                         " FROM kms_keys WHERE key_id = ? AND account = ? AND region = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, key_id, err));
-    SD_TRY(store_bind_text(st, 2, c->account, err));
-    SD_TRY(store_bind_text(st, 3, c->region, err));
-    SD_TRY(store_step(st, &row, err));
+    SD_TRY(store_query_one(
+        k->st,
+        "SELECT " KEY_COLUMNS " FROM kms_keys WHERE key_id = ? AND account = ? AND region = ?",
+        STORE_ARGS(STORE_TEXT(key_id), STORE_TEXT(c->account), STORE_TEXT(c->region)),
+        STORE_COLS(key_cols), &r, &row, err));
     if (!row) {
         rc = key_not_found(err, ref);
         goto out;
     }
-    fill_meta(st, m);
+    finish_meta(&r, m);
 out:
-    store_stmt_free(st);
     return rc;
+}
+
+sd_code kms__insert_key(kms *k, const kms_caller *c, const char *desc, const char *usage,
+                        const char *spec, const char *origin, const char *protection,
+                        int64_t rotation, bool service, kms_key_meta *m, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char key_id[KMS_ID_MAX];
+    int64_t now = sd_now(&k->clock);
+    bool external = strcmp(origin, "EXTERNAL") == 0;
+
+    SD_TRY(sd_id_new(&k->rng, "key-", 20, key_id, sizeof key_id, err));
+    SD_TRY(store_begin(k->st, err));
+    SD_TRY(store_run(k->st,
+                     "INSERT INTO kms_keys (key_id, account, region, description, usage, "
+                     "spec, origin, protection, state, creator, created, rotation_seconds, "
+                     "last_rotation, service) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     STORE_ARGS(STORE_TEXT(key_id), STORE_TEXT(c->account), STORE_TEXT(c->region),
+                                STORE_TEXT(desc), STORE_TEXT(usage), STORE_TEXT(spec),
+                                STORE_TEXT(origin), STORE_TEXT(protection),
+                                STORE_TEXT(external ? "PendingImport" : "Enabled"),
+                                STORE_TEXT(service ? "Ecs" : c->account), STORE_INT(now),
+                                STORE_INT(rotation), STORE_INT(now), STORE_INT(service ? 1 : 0)),
+                     err));
+    if (!external) {
+        SD_TRY(kms__new_version(k, key_id, now, NULL, err));
+    }
+    if (service) {
+        SD_TRY(store_run(
+            k->st,
+            "INSERT INTO kms_aliases (account, region, alias, key_id) "
+            "VALUES (?, ?, '" KMS_SERVICE_ALIAS "', ?)",
+            STORE_ARGS(STORE_TEXT(c->account), STORE_TEXT(c->region), STORE_TEXT(key_id)), err));
+    }
+    SD_TRY(store_commit(k->st, err));
+    rc = load_by_id(k, c, key_id, key_id, m, err);
+out:
+    store_rollback(k->st);
+    return rc;
+}
+
+static sd_code create_service_key(kms *k, const kms_caller *c, kms_key_meta *m, sd_err *err)
+{
+    sd_log(SD_LOG_INFO, "kms", "creating the service key account=%s region=%s", c->account,
+           c->region);
+    return kms__insert_key(k, c, "Default key for ECS disk encryption (alias/acs/ecs)",
+                           "ENCRYPT/DECRYPT", "Aliyun_AES_256", "Aliyun_KMS", "SOFTWARE", 0, true,
+                           m, err);
 }
 
 sd_code kms__alias_target(kms *k, const kms_caller *c, const char *alias, char *key_id, bool *found,
                           sd_err *err)
 {
+    typedef struct alias_row {
+        char key_id[KMS_ID_MAX];
+    } alias_row;
+    static const store_col cols[] = {STORE_COL(alias_row, key_id)};
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
+    alias_row r;
 
-    *found = false;
-    SD_TRY(store_prepare(k->st,
-                         "SELECT key_id FROM kms_aliases WHERE account = ? AND region = ? AND "
-                         "alias = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, c->account, err));
-    SD_TRY(store_bind_text(st, 2, c->region, err));
-    SD_TRY(store_bind_text(st, 3, alias, err));
-    SD_TRY(store_step(st, found, err));
+    SD_TRY(store_query_one(
+        k->st,
+        "SELECT key_id FROM kms_aliases WHERE account = ? AND region = ? AND "
+        "alias = ?",
+        STORE_ARGS(STORE_TEXT(c->account), STORE_TEXT(c->region), STORE_TEXT(alias)),
+        STORE_COLS(cols), &r, found, err));
     if (*found && key_id != NULL) {
-        copy_col(key_id, KMS_ID_MAX, st, 0);
+        memcpy(key_id, r.key_id, strlen(r.key_id) + 1);
     }
 out:
-    store_stmt_free(st);
     return rc;
 }
 
@@ -331,7 +361,7 @@ sd_code kms__resolve(kms *k, const kms_caller *c, const char *ref, kms_key_meta 
     if (strncmp(rest, "alias/", 6) == 0) {
         SD_TRY(kms__alias_target(k, c, rest, key_id, &found, err));
         if (!found && strcmp(rest, KMS_SERVICE_ALIAS) == 0) {
-            SD_TRY(kms__create_service_key(k, c, m, err));
+            SD_TRY(create_service_key(k, c, m, err));
             goto out;
         }
         SD_ENSUREC(found, err, SD_E_NOT_FOUND, "Forbidden.AliasNotFound",
@@ -425,33 +455,22 @@ sd_code kms__put_version(kms *k, const char *key_id, const char *version_id,
 {
     sd_code rc = SD_OK;
     sd_buf wrapped = SD_BUF_INIT(256);
-    store_stmt *st = NULL;
     char aad[192];
 
     version_aad(aad, sizeof aad, key_id, version_id);
     SD_TRY(kms__root_wrap(k->root, aad, material, &k->rng, &wrapped, err));
-    SD_TRY(store_prepare(k->st,
-                         "INSERT INTO kms_versions (version_id, key_id, created, wrapped) "
-                         "VALUES (?, ?, ?, ?) ON CONFLICT (version_id) DO UPDATE SET "
-                         "wrapped = excluded.wrapped",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, version_id, err));
-    SD_TRY(store_bind_text(st, 2, key_id, err));
-    SD_TRY(store_bind_int64(st, 3, now, err));
-    SD_TRY(store_bind_blob(st, 4, wrapped.data, wrapped.len, err));
-    SD_TRY(store_step_done(st, err));
-    store_stmt_free(st);
-    st = NULL;
-    SD_TRY(store_prepare(k->st,
-                         "UPDATE kms_keys SET primary_version = ?, last_rotation = ? "
-                         "WHERE key_id = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, version_id, err));
-    SD_TRY(store_bind_int64(st, 2, now, err));
-    SD_TRY(store_bind_text(st, 3, key_id, err));
-    SD_TRY(store_step_done(st, err));
+    SD_TRY(store_run(k->st,
+                     "INSERT INTO kms_versions (version_id, key_id, created, wrapped) "
+                     "VALUES (?, ?, ?, ?) ON CONFLICT (version_id) DO UPDATE SET "
+                     "wrapped = excluded.wrapped",
+                     STORE_ARGS(STORE_TEXT(version_id), STORE_TEXT(key_id), STORE_INT(now),
+                                STORE_BLOB(wrapped.data, wrapped.len)),
+                     err));
+    SD_TRY(store_run(k->st,
+                     "UPDATE kms_keys SET primary_version = ?, last_rotation = ? "
+                     "WHERE key_id = ?",
+                     STORE_ARGS(STORE_TEXT(version_id), STORE_INT(now), STORE_TEXT(key_id)), err));
 out:
-    store_stmt_free(st);
     sd_buf_free(&wrapped);
     return rc;
 }
@@ -479,15 +498,15 @@ sd_code kms__wipe_material(kms *k, const char *key_id, sd_err *err)
     sd_code rc = SD_OK;
 
     cache_drop(k, key_id);
-    SD_TRY(kms__exec(k,
+    SD_TRY(store_run(k->st,
                      "UPDATE kms_versions SET wrapped = zeroblob(length(wrapped)) WHERE key_id = ?",
-                     err, key_id, NULL));
-    SD_TRY(
-        kms__exec(k, "UPDATE kms_versions SET wrapped = X'' WHERE key_id = ?", err, key_id, NULL));
-    SD_TRY(kms__exec(k,
+                     STORE_ARGS(STORE_TEXT(key_id)), err));
+    SD_TRY(store_run(k->st, "UPDATE kms_versions SET wrapped = X'' WHERE key_id = ?",
+                     STORE_ARGS(STORE_TEXT(key_id)), err));
+    SD_TRY(store_run(k->st,
                      "UPDATE kms_keys SET material_expire = 0, state = CASE state WHEN "
                      "'PendingDeletion' THEN state ELSE 'PendingImport' END WHERE key_id = ?",
-                     err, key_id, NULL));
+                     STORE_ARGS(STORE_TEXT(key_id)), err));
 out:
     return rc;
 }
@@ -496,11 +515,9 @@ sd_code kms__version_key(kms *k, const char *key_id, const char *version_id, con
                          sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     bool row = false;
     kms_vkey *v = NULL;
-    size_t n = 0;
-    const uint8_t *wrapped;
+    wrapped_row w;
     char aad[192];
 
     *out = NULL;
@@ -510,18 +527,16 @@ sd_code kms__version_key(kms *k, const char *key_id, const char *version_id, con
             return SD_OK;
         }
     }
-    SD_TRY(store_prepare(
-        k->st, "SELECT wrapped FROM kms_versions WHERE version_id = ? AND key_id = ?", &st, err));
-    SD_TRY(store_bind_text(st, 1, version_id, err));
-    SD_TRY(store_bind_text(st, 2, key_id, err));
-    SD_TRY(store_step(st, &row, err));
+    SD_TRY(store_query_one(k->st,
+                           "SELECT wrapped FROM kms_versions WHERE version_id = ? AND key_id = ?",
+                           STORE_ARGS(STORE_TEXT(version_id), STORE_TEXT(key_id)),
+                           STORE_COLS(wrapped_cols), &w, &row, err));
     SD_ENSUREC(row, err, SD_E_AUTH, "InvalidParameter",
                "The CiphertextBlob names a key version that does not exist.");
-    wrapped = store_col_blob(st, 0, &n);
     v = calloc(1, sizeof *v);
     SD_ENSURE(v != NULL, err, SD_E_NOMEM, "out of memory");
     version_aad(aad, sizeof aad, key_id, version_id);
-    rc = kms__root_unwrap(k->root, aad, wrapped, n, &v->key, NULL);
+    rc = kms__root_unwrap(k->root, aad, w.data, w.len, &v->key, NULL);
     SD_ENSURE(rc == SD_OK, err, SD_E_INTERNAL,
               "the stored material of key version %s does not authenticate", version_id);
     memcpy(v->version_id, version_id, strlen(version_id) + 1);
@@ -532,9 +547,20 @@ sd_code kms__version_key(kms *k, const char *key_id, const char *version_id, con
     v = NULL;
 out:
     free(v);
-    store_stmt_free(st);
     return rc;
 }
+
+/* What kms__destroy runs, in order: the wrapped material is overwritten
+ * before its row is deleted (secure_delete then zeroes the freed pages). */
+static const char *const destroy_sql[] = {
+    "UPDATE kms_versions SET wrapped = zeroblob(length(wrapped)) WHERE key_id = ?",
+    "DELETE FROM kms_versions WHERE key_id = ?",
+    "DELETE FROM kms_aliases WHERE key_id = ?",
+    "DELETE FROM kms_tags WHERE key_id = ?",
+    "DELETE FROM kms_imports WHERE key_id = ?",
+    "DELETE FROM kms_material_check WHERE key_id = ?",
+    "DELETE FROM kms_keys WHERE key_id = ?",
+};
 
 sd_code kms__destroy(kms *k, const char *key_id, sd_err *err)
 {
@@ -542,17 +568,9 @@ sd_code kms__destroy(kms *k, const char *key_id, sd_err *err)
 
     cache_drop(k, key_id);
     SD_TRY(store_begin(k->st, err));
-    /* overwrite the wrapped material before deleting (secure_delete then
-     * zeroes the freed pages) */
-    SD_TRY(kms__exec(k,
-                     "UPDATE kms_versions SET wrapped = zeroblob(length(wrapped)) WHERE key_id = ?",
-                     err, key_id, NULL));
-    SD_TRY(kms__exec(k, "DELETE FROM kms_versions WHERE key_id = ?", err, key_id, NULL));
-    SD_TRY(kms__exec(k, "DELETE FROM kms_aliases WHERE key_id = ?", err, key_id, NULL));
-    SD_TRY(kms__exec(k, "DELETE FROM kms_tags WHERE key_id = ?", err, key_id, NULL));
-    SD_TRY(kms__exec(k, "DELETE FROM kms_imports WHERE key_id = ?", err, key_id, NULL));
-    SD_TRY(kms__exec(k, "DELETE FROM kms_material_check WHERE key_id = ?", err, key_id, NULL));
-    SD_TRY(kms__exec(k, "DELETE FROM kms_keys WHERE key_id = ?", err, key_id, NULL));
+    for (size_t i = 0; i < sizeof destroy_sql / sizeof destroy_sql[0]; i++) {
+        SD_TRY(store_run(k->st, destroy_sql[i], STORE_ARGS(STORE_TEXT(key_id)), err));
+    }
     SD_TRY(store_commit(k->st, err));
     SD_TRY(store_checkpoint(k->st, err));
     sd_log(SD_LOG_INFO, "kms", "destroyed key key_id=%s", key_id);

@@ -14,7 +14,8 @@
 #include "crypto/crypto.h"
 #include "kms/kms_int.h"
 
-#define IMPORT_TTL 86400
+#define IMPORT_TTL  86400
+#define WRAPPED_MAX 8192 /* a root-wrapped RSA-2048 private key, with room */
 
 static sd_code external_only(const kms_key_meta *m, sd_err *err)
 {
@@ -58,8 +59,7 @@ sd_code kms_import_params(kms *k, const kms_caller *c, const char *ref, const ch
     crypto_rsa_pad pad;
     crypto_rsa *rsa = NULL;
     sd_secret *der = NULL;
-    sd_buf wrapped = SD_BUF_INIT(8192);
-    store_stmt *st = NULL;
+    sd_buf wrapped = SD_BUF_INIT(WRAPPED_MAX);
     char tok[KMS_ID_MAX];
     char aad[256];
     int64_t exp;
@@ -76,23 +76,18 @@ sd_code kms_import_params(kms *k, const kms_caller *c, const char *ref, const ch
     import_aad(aad, sizeof aad, m.key_id, tok);
     SD_TRY(kms__root_wrap(k->root, aad, der, &k->rng, &wrapped, err));
     exp = sd_now(&k->clock) + IMPORT_TTL;
-    SD_TRY(store_prepare(k->st,
-                         "INSERT INTO kms_imports (key_id, token, algorithm, expires, wrapped) "
-                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET token = "
-                         "excluded.token, algorithm = excluded.algorithm, expires = "
-                         "excluded.expires, wrapped = excluded.wrapped",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, m.key_id, err));
-    SD_TRY(store_bind_text(st, 2, tok, err));
-    SD_TRY(store_bind_text(st, 3, algorithm, err));
-    SD_TRY(store_bind_int64(st, 4, exp, err));
-    SD_TRY(store_bind_blob(st, 5, wrapped.data, wrapped.len, err));
-    SD_TRY(store_step_done(st, err));
+    SD_TRY(store_run(k->st,
+                     "INSERT INTO kms_imports (key_id, token, algorithm, expires, wrapped) "
+                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET token = "
+                     "excluded.token, algorithm = excluded.algorithm, expires = "
+                     "excluded.expires, wrapped = excluded.wrapped",
+                     STORE_ARGS(STORE_TEXT(m.key_id), STORE_TEXT(tok), STORE_TEXT(algorithm),
+                                STORE_INT(exp), STORE_BLOB(wrapped.data, wrapped.len)),
+                     err));
     SD_TRY(crypto_rsa_public_der(rsa, pubkey, err));
     memcpy(token, tok, strlen(tok) + 1);
     *expires = exp;
 out:
-    store_stmt_free(st);
     sd_buf_free(&wrapped);
     sd_secret_free(der);
     crypto_rsa_free(rsa);
@@ -104,34 +99,41 @@ out:
 static sd_code load_wrapping_key(kms *k, const char *key_id, const char *token, crypto_rsa **rsa,
                                  crypto_rsa_pad *pad, sd_err *err)
 {
+    typedef struct import_row {
+        char token[KMS_ID_MAX];
+        char algorithm[64];
+        int64_t expires;
+        sd_buf wrapped;
+    } import_row;
+    static const store_col cols[] = {
+        STORE_COL(import_row, token),
+        STORE_COL(import_row, algorithm),
+        STORE_COL(import_row, expires),
+        STORE_COL(import_row, wrapped),
+    };
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     bool row = false;
     sd_secret *der = NULL;
-    size_t n = 0;
-    const uint8_t *w;
+    import_row r = {.wrapped = SD_BUF_INIT(WRAPPED_MAX)};
     char aad[256];
 
-    SD_TRY(store_prepare(
-        k->st, "SELECT token, algorithm, expires, wrapped FROM kms_imports WHERE key_id = ?", &st,
-        err));
-    SD_TRY(store_bind_text(st, 1, key_id, err));
-    SD_TRY(store_step(st, &row, err));
-    SD_ENSUREC(row && token != NULL && strlen(token) == strlen(store_col_text(st, 0)) &&
-                   sd_ct_equal(token, store_col_text(st, 0), strlen(token)),
+    SD_TRY(store_query_one(
+        k->st, "SELECT token, algorithm, expires, wrapped FROM kms_imports WHERE key_id = ?",
+        STORE_ARGS(STORE_TEXT(key_id)), STORE_COLS(cols), &r, &row, err));
+    SD_ENSUREC(row && token != NULL && strlen(token) == strlen(r.token) &&
+                   sd_ct_equal(token, r.token, strlen(token)),
                err, SD_E_INVALID, "InvalidImportToken",
                "The import token is not valid for the key %s.", key_id);
-    SD_ENSUREC(sd_now(&k->clock) < store_col_int64(st, 2), err, SD_E_INVALID, "ExpiredImportToken",
+    SD_ENSUREC(sd_now(&k->clock) < r.expires, err, SD_E_INVALID, "ExpiredImportToken",
                "The import token of the key %s expired: call GetParametersForImport again.",
                key_id);
-    SD_TRY(parse_algorithm(store_col_text(st, 1), pad, err));
-    w = store_col_blob(st, 3, &n);
+    SD_TRY(parse_algorithm(r.algorithm, pad, err));
     import_aad(aad, sizeof aad, key_id, token);
-    SD_TRY(kms__root_unwrap(k->root, aad, w, n, &der, err));
+    SD_TRY(kms__root_unwrap(k->root, aad, r.wrapped.data, r.wrapped.len, &der, err));
     SD_TRY(crypto_rsa_from_private_der(sd_secret_data(der), sd_secret_len(der), rsa, err));
 out:
     sd_secret_free(der);
-    store_stmt_free(st);
+    sd_buf_free(&r.wrapped);
     return rc;
 }
 
@@ -139,40 +141,36 @@ out:
 static sd_code check_same_material(kms *k, const char *key_id, const sd_secret *material,
                                    sd_err *err)
 {
+    typedef struct kcv_row {
+        uint8_t kcv[CRYPTO_SHA256_LEN];
+        size_t len;
+    } kcv_row;
+    static const store_col cols[] = {STORE_COL_BLOB(kcv_row, kcv, len)};
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
     bool row = false;
     uint8_t kcv[CRYPTO_SHA256_LEN];
     size_t kl = 0;
-    size_t n = 0;
     char label[96];
-    const uint8_t *stored;
+    kcv_row stored;
 
     if (snprintf(label, sizeof label, "sealdisk-kcv|%s", key_id) >= (int)sizeof label) {
         return sd_err_set(err, SD_E_INTERNAL, SD_HERE, "key id too long");
     }
     SD_TRY(crypto_hmac(CRYPTO_HMAC_SHA256, sd_secret_data(material), sd_secret_len(material),
                        (const uint8_t *)label, strlen(label), kcv, &kl, err));
-    SD_TRY(store_prepare(k->st, "SELECT kcv FROM kms_material_check WHERE key_id = ?", &st, err));
-    SD_TRY(store_bind_text(st, 1, key_id, err));
-    SD_TRY(store_step(st, &row, err));
+    SD_TRY(store_query_one(k->st, "SELECT kcv FROM kms_material_check WHERE key_id = ?",
+                           STORE_ARGS(STORE_TEXT(key_id)), STORE_COLS(cols), &stored, &row, err));
     if (row) {
-        stored = store_col_blob(st, 0, &n);
-        SD_ENSUREC(n == kl && sd_ct_equal(stored, kcv, kl), err, SD_E_INVALID, "InvalidKeyMaterial",
+        SD_ENSUREC(stored.len == kl && sd_ct_equal(stored.kcv, kcv, kl), err, SD_E_INVALID,
+                   "InvalidKeyMaterial",
                    "The key %s was first imported with other material: a re-import must "
                    "bring the same bytes.",
                    key_id);
         goto out;
     }
-    store_stmt_free(st);
-    st = NULL;
-    SD_TRY(store_prepare(k->st, "INSERT INTO kms_material_check (key_id, kcv) VALUES (?, ?)", &st,
-                         err));
-    SD_TRY(store_bind_text(st, 1, key_id, err));
-    SD_TRY(store_bind_blob(st, 2, kcv, kl, err));
-    SD_TRY(store_step_done(st, err));
+    SD_TRY(store_run(k->st, "INSERT INTO kms_material_check (key_id, kcv) VALUES (?, ?)",
+                     STORE_ARGS(STORE_TEXT(key_id), STORE_BLOB(kcv, kl)), err));
 out:
-    store_stmt_free(st);
     return rc;
 }
 
@@ -186,7 +184,6 @@ sd_code kms_import_material(kms *k, const kms_caller *c, const char *ref, const 
     sd_secret *material = NULL;
     char vid[KMS_ID_MAX];
     int64_t now = sd_now(&k->clock);
-    store_stmt *st = NULL;
 
     pthread_mutex_lock(&k->mu);
     SD_TRY(kms__resolve(k, c, ref, &m, err));
@@ -209,18 +206,15 @@ sd_code kms_import_material(kms *k, const kms_caller *c, const char *ref, const 
         SD_TRY(sd_id_uuid(&k->rng, vid, err));
     }
     SD_TRY(kms__put_version(k, m.key_id, vid, material, now, err));
-    SD_TRY(store_prepare(k->st,
-                         "UPDATE kms_keys SET material_expire = ?, state = CASE state WHEN "
-                         "'PendingImport' THEN 'Enabled' ELSE state END WHERE key_id = ?",
-                         &st, err));
-    SD_TRY(store_bind_int64(st, 1, expire_unix, err));
-    SD_TRY(store_bind_text(st, 2, m.key_id, err));
-    SD_TRY(store_step_done(st, err));
-    SD_TRY(kms__exec(k, "DELETE FROM kms_imports WHERE key_id = ?", err, m.key_id, NULL));
+    SD_TRY(store_run(k->st,
+                     "UPDATE kms_keys SET material_expire = ?, state = CASE state WHEN "
+                     "'PendingImport' THEN 'Enabled' ELSE state END WHERE key_id = ?",
+                     STORE_ARGS(STORE_INT(expire_unix), STORE_TEXT(m.key_id)), err));
+    SD_TRY(store_run(k->st, "DELETE FROM kms_imports WHERE key_id = ?",
+                     STORE_ARGS(STORE_TEXT(m.key_id)), err));
     SD_TRY(store_commit(k->st, err));
     sd_log(SD_LOG_INFO, "kms", "imported key material key_id=%s", m.key_id);
 out:
-    store_stmt_free(st);
     store_rollback(k->st);
     sd_secret_free(material);
     crypto_rsa_free(rsa);

@@ -121,14 +121,15 @@ SD_MUST_USE sd_code kms__put_version(kms *k, const char *key_id, const char *ver
 SD_MUST_USE sd_code kms__wipe_material(kms *k, const char *key_id, sd_err *err);
 /* Overwrites and deletes a key's material and rows, drops its cache. */
 SD_MUST_USE sd_code kms__destroy(kms *k, const char *key_id, sd_err *err);
-/* Creates the service key of (account, region). */
-SD_MUST_USE sd_code kms__create_service_key(kms *k, const kms_caller *c, kms_key_meta *m,
-                                            sd_err *err);
+/* Inserts a key row and, unless EXTERNAL, its first version, in one
+ * transaction (k->mu held, no transaction open); the new key in *m.
+ * service: the alias/acs/ecs key, created with its alias. */
+SD_MUST_USE sd_code kms__insert_key(kms *k, const kms_caller *c, const char *desc,
+                                    const char *usage, const char *spec, const char *origin,
+                                    const char *protection, int64_t rotation, bool service,
+                                    kms_key_meta *m, sd_err *err);
 /* Takes a token of the caller's region for class q; SD_E_THROTTLED with
  * Rejected.Throttling when none is left (k->mu held). */
 SD_MUST_USE sd_code kms__quota(kms *k, const kms_caller *c, kms_quota_class q, sd_err *err);
-
-/* Runs one statement with text binds (NULL-terminated list) to completion. */
-SD_MUST_USE sd_code kms__exec(kms *k, const char *sql, sd_err *err, ...);
 
 #endif

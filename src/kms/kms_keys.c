@@ -1,7 +1,11 @@
 /* kms_keys.c: the key lifecycle: create, describe, list, enable, disable,
  * scheduled deletion, description, versions, rotation and the scheduler
  * step.  Each public function takes the handle's mutex, resolves the key,
- * checks the state table, then acts. */
+ * checks the state table, then acts.
+ *
+ * File order: this file calls kms_core.c (resolution, key insertion,
+ * versions, destruction) and nothing in it calls back here
+ * (scripts/check-layering.sh). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,67 +60,6 @@ static const char *or_default(const char *v, const char *d)
     return v != NULL && v[0] != '\0' ? v : d;
 }
 
-/* Inserts a key row and, unless EXTERNAL, its first version; in *m. */
-static sd_code insert_key(kms *k, const kms_caller *c, const char *desc, const char *usage,
-                          const char *spec, const char *origin, const char *protection,
-                          int64_t rotation, bool service, kms_key_meta *m, sd_err *err)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    char key_id[KMS_ID_MAX];
-    int64_t now = sd_now(&k->clock);
-    bool external = strcmp(origin, "EXTERNAL") == 0;
-
-    SD_TRY(sd_id_new(&k->rng, "key-", 20, key_id, sizeof key_id, err));
-    SD_TRY(store_begin(k->st, err));
-    SD_TRY(store_prepare(k->st,
-                         "INSERT INTO kms_keys (key_id, account, region, description, usage, "
-                         "spec, origin, protection, state, creator, created, rotation_seconds, "
-                         "last_rotation, service) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, key_id, err));
-    SD_TRY(store_bind_text(st, 2, c->account, err));
-    SD_TRY(store_bind_text(st, 3, c->region, err));
-    SD_TRY(store_bind_text(st, 4, desc, err));
-    SD_TRY(store_bind_text(st, 5, usage, err));
-    SD_TRY(store_bind_text(st, 6, spec, err));
-    SD_TRY(store_bind_text(st, 7, origin, err));
-    SD_TRY(store_bind_text(st, 8, protection, err));
-    SD_TRY(store_bind_text(st, 9, external ? "PendingImport" : "Enabled", err));
-    SD_TRY(store_bind_text(st, 10, service ? "Ecs" : c->account, err));
-    SD_TRY(store_bind_int64(st, 11, now, err));
-    SD_TRY(store_bind_int64(st, 12, rotation, err));
-    SD_TRY(store_bind_int64(st, 13, now, err));
-    SD_TRY(store_bind_int64(st, 14, service ? 1 : 0, err));
-    SD_TRY(store_step_done(st, err));
-    if (!external) {
-        SD_TRY(kms__new_version(k, key_id, now, NULL, err));
-    }
-    if (service) {
-        SD_TRY(kms__exec(k,
-                         "INSERT INTO kms_aliases (account, region, alias, key_id) "
-                         "VALUES (?, ?, '" KMS_SERVICE_ALIAS "', ?)",
-                         err, c->account, c->region, key_id, NULL));
-    }
-    SD_TRY(store_commit(k->st, err));
-    store_stmt_free(st);
-    st = NULL;
-    rc = kms__resolve(k, c, key_id, m, err);
-out:
-    store_stmt_free(st);
-    store_rollback(k->st);
-    return rc;
-}
-
-sd_code kms__create_service_key(kms *k, const kms_caller *c, kms_key_meta *m, sd_err *err)
-{
-    sd_log(SD_LOG_INFO, "kms", "creating the service key account=%s region=%s", c->account,
-           c->region);
-    return insert_key(k, c, "Default key for ECS disk encryption (alias/acs/ecs)",
-                      "ENCRYPT/DECRYPT", "Aliyun_AES_256", "Aliyun_KMS", "SOFTWARE", 0, true, m,
-                      err);
-}
-
 sd_code kms_create_key(kms *k, const kms_caller *c, const kms_create_opts *o, kms_key_meta *out,
                        sd_err *err)
 {
@@ -159,7 +102,7 @@ sd_code kms_create_key(kms *k, const kms_caller *c, const kms_create_opts *o, km
         }
         SD_TRY(kms_parse_interval(o->rotation_interval, &rotation, err));
     }
-    rc = insert_key(k, c, desc, usage, spec, origin, prot, rotation, false, out, err);
+    rc = kms__insert_key(k, c, desc, usage, spec, origin, prot, rotation, false, out, err);
 out:
     pthread_mutex_unlock(&k->mu);
     return rc;
@@ -176,38 +119,35 @@ sd_code kms_describe_key(kms *k, const kms_caller *c, const char *ref, kms_key_m
     return rc;
 }
 
-/* Pages over a query whose first column is handed to fn; counts total. */
-static sd_code page_rows(kms *k, const char *count_sql, const char *rows_sql, const char *a1,
-                         const char *a2, const char *a3, int64_t page, int64_t size,
-                         void (*fn)(void *ctx, store_stmt *st), void *ctx, int64_t *total,
+/* Pages over a query: counts its rows in *total, then reads page (1-based)
+ * of size rows into *row through cols, handing each to fn.  args are the
+ * filter (at most 3 values); rows_sql ends in "LIMIT ? OFFSET ?". */
+static sd_code page_rows(kms *k, const char *count_sql, const char *rows_sql, const store_arg *args,
+                         int64_t page, int64_t size, const store_col *cols, size_t ncols, void *row,
+                         void (*fn)(void *ctx, const void *row), void *ctx, int64_t *total,
                          sd_err *err)
 {
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
-    const char *args[3] = {a1, a2, a3};
-    bool row = false;
-    int nargs = a3 != NULL ? 3 : (a2 != NULL ? 2 : 1);
+    store_arg all[6] = {0};
+    size_t n = 0;
+    bool have = false;
 
-    SD_TRY(store_prepare(k->st, count_sql, &st, err));
-    for (int i = 0; i < nargs; i++) {
-        SD_TRY(store_bind_text(st, i + 1, args[i], err));
+    while (args[n].kind != STORE_ARG_END) {
+        SD_ENSURE(n < 3, err, SD_E_INTERNAL, "too many filter values");
+        all[n] = args[n];
+        n++;
     }
-    SD_TRY(store_step(st, &row, err));
-    *total = row ? store_col_int64(st, 0) : 0;
-    store_stmt_free(st);
-    st = NULL;
-    SD_TRY(store_prepare(k->st, rows_sql, &st, err));
-    for (int i = 0; i < nargs; i++) {
-        SD_TRY(store_bind_text(st, i + 1, args[i], err));
-    }
-    SD_TRY(store_bind_int64(st, nargs + 1, size, err));
-    SD_TRY(store_bind_int64(st, nargs + 2, (page - 1) * size, err));
+    all[n++] = (store_arg)STORE_INT(size);
+    all[n] = (store_arg)STORE_INT((page - 1) * size);
+    SD_TRY(store_count(k->st, count_sql, args, total, err));
+    SD_TRY(store_query(k->st, rows_sql, all, &st, err));
     for (;;) {
-        SD_TRY(store_step(st, &row, err));
-        if (!row) {
+        SD_TRY(store_next(st, cols, ncols, row, &have, err));
+        if (!have) {
             break;
         }
-        fn(ctx, st);
+        fn(ctx, row);
     }
 out:
     store_stmt_free(st);
@@ -219,10 +159,17 @@ typedef struct key_cb {
     void *ctx;
 } key_cb;
 
-static void key_row(void *ctx, store_stmt *st)
+typedef struct id_row {
+    char key_id[KMS_ID_MAX];
+} id_row;
+
+static const store_col id_cols[] = {STORE_COL(id_row, key_id)};
+
+static void key_row(void *ctx, const void *row)
 {
     key_cb *cb = ctx;
-    cb->fn(cb->ctx, store_col_text(st, 0));
+    const id_row *r = row;
+    cb->fn(cb->ctx, r->key_id);
 }
 
 sd_code kms_list_keys(kms *k, const kms_caller *c, int64_t page, int64_t size, kms_key_fn fn,
@@ -230,12 +177,14 @@ sd_code kms_list_keys(kms *k, const kms_caller *c, int64_t page, int64_t size, k
 {
     sd_code rc;
     key_cb cb = {fn, ctx};
+    id_row r;
 
     pthread_mutex_lock(&k->mu);
     rc = page_rows(k, "SELECT count(*) FROM kms_keys WHERE account = ? AND region = ?",
                    "SELECT key_id FROM kms_keys WHERE account = ? AND region = ? "
                    "ORDER BY rowid LIMIT ? OFFSET ?",
-                   c->account, c->region, NULL, page, size, key_row, &cb, total, err);
+                   STORE_ARGS(STORE_TEXT(c->account), STORE_TEXT(c->region)), page, size,
+                   STORE_COLS(id_cols), &r, key_row, &cb, total, err);
     pthread_mutex_unlock(&k->mu);
     return rc;
 }
@@ -255,17 +204,11 @@ static sd_code set_state(kms *k, const char *key_id, const char *state, int64_t 
                          sd_err *err)
 {
     sd_code rc = SD_OK;
-    store_stmt *st = NULL;
 
-    SD_TRY(store_prepare(k->st, "UPDATE kms_keys SET state = ?, delete_at = ? WHERE key_id = ?",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, state, err));
-    SD_TRY(store_bind_int64(st, 2, delete_at, err));
-    SD_TRY(store_bind_text(st, 3, key_id, err));
-    SD_TRY(store_step_done(st, err));
+    SD_TRY(store_run(k->st, "UPDATE kms_keys SET state = ?, delete_at = ? WHERE key_id = ?",
+                     STORE_ARGS(STORE_TEXT(state), STORE_INT(delete_at), STORE_TEXT(key_id)), err));
     sd_log(SD_LOG_INFO, "kms", "key state key_id=%s state=%s", key_id, state);
 out:
-    store_stmt_free(st);
     return rc;
 }
 
@@ -346,8 +289,8 @@ sd_code kms_update_description(kms *k, const kms_caller *c, const char *ref,
         rc = invalid(err, "Description", "missing or longer than 8192 characters");
         goto out;
     }
-    SD_TRY(kms__exec(k, "UPDATE kms_keys SET description = ? WHERE key_id = ?", err, description,
-                     m.key_id, NULL));
+    SD_TRY(store_run(k->st, "UPDATE kms_keys SET description = ? WHERE key_id = ?",
+                     STORE_ARGS(STORE_TEXT(description), STORE_TEXT(m.key_id)), err));
 out:
     pthread_mutex_unlock(&k->mu);
     return rc;
@@ -391,10 +334,23 @@ typedef struct ver_cb {
     void *ctx;
 } ver_cb;
 
-static void ver_row(void *ctx, store_stmt *st)
+typedef struct version_row {
+    char version_id[KMS_ID_MAX];
+    char key_id[KMS_ID_MAX];
+    int64_t created;
+} version_row;
+
+static const store_col version_cols[] = {
+    STORE_COL(version_row, version_id),
+    STORE_COL(version_row, key_id),
+    STORE_COL(version_row, created),
+};
+
+static void ver_row(void *ctx, const void *row)
 {
     ver_cb *cb = ctx;
-    cb->fn(cb->ctx, store_col_text(st, 1), store_col_text(st, 0), store_col_int64(st, 2));
+    const version_row *r = row;
+    cb->fn(cb->ctx, r->key_id, r->version_id, r->created);
 }
 
 sd_code kms_list_versions(kms *k, const kms_caller *c, const char *ref, int64_t page, int64_t size,
@@ -403,13 +359,15 @@ sd_code kms_list_versions(kms *k, const kms_caller *c, const char *ref, int64_t 
     sd_code rc = SD_OK;
     kms_key_meta m;
     ver_cb cb = {fn, ctx};
+    version_row r;
 
     pthread_mutex_lock(&k->mu);
     SD_TRY(kms__resolve(k, c, ref, &m, err));
     SD_TRY(page_rows(k, "SELECT count(*) FROM kms_versions WHERE key_id = ?",
                      "SELECT version_id, key_id, created FROM kms_versions WHERE key_id = ? "
                      "ORDER BY rowid LIMIT ? OFFSET ?",
-                     m.key_id, NULL, NULL, page, size, ver_row, &cb, total, err));
+                     STORE_ARGS(STORE_TEXT(m.key_id)), page, size, STORE_COLS(version_cols), &r,
+                     ver_row, &cb, total, err));
 out:
     pthread_mutex_unlock(&k->mu);
     return rc;
@@ -419,23 +377,25 @@ sd_code kms_describe_version(kms *k, const kms_caller *c, const char *ref, const
                              int64_t *created, char *key_id_out, sd_err *err)
 {
     sd_code rc = SD_OK;
+    typedef struct created_row {
+        int64_t created;
+    } created_row;
+    static const store_col cols[] = {STORE_COL(created_row, created)};
     kms_key_meta m;
-    store_stmt *st = NULL;
+    created_row r;
     bool row = false;
 
     pthread_mutex_lock(&k->mu);
     SD_TRY(kms__resolve(k, c, ref, &m, err));
-    SD_TRY(store_prepare(
-        k->st, "SELECT created FROM kms_versions WHERE key_id = ? AND version_id = ?", &st, err));
-    SD_TRY(store_bind_text(st, 1, m.key_id, err));
-    SD_TRY(store_bind_text(st, 2, version_id != NULL ? version_id : "", err));
-    SD_TRY(store_step(st, &row, err));
+    SD_TRY(store_query_one(
+        k->st, "SELECT created FROM kms_versions WHERE key_id = ? AND version_id = ?",
+        STORE_ARGS(STORE_TEXT(m.key_id), STORE_TEXT(version_id != NULL ? version_id : "")),
+        STORE_COLS(cols), &r, &row, err));
     SD_ENSUREC(row, err, SD_E_NOT_FOUND, "Forbidden.KeyNotFound",
                "The key version %s of key %s is not found.", version_id, m.key_id);
-    *created = store_col_int64(st, 0);
+    *created = r.created;
     memcpy(key_id_out, m.key_id, strlen(m.key_id) + 1);
 out:
-    store_stmt_free(st);
     pthread_mutex_unlock(&k->mu);
     return rc;
 }
@@ -446,7 +406,6 @@ sd_code kms_update_rotation(kms *k, const kms_caller *c, const char *ref, bool e
     sd_code rc = SD_OK;
     kms_key_meta m;
     int64_t seconds = 0;
-    store_stmt *st = NULL;
 
     pthread_mutex_lock(&k->mu);
     SD_TRY(kms__resolve(k, c, ref, &m, err));
@@ -461,13 +420,9 @@ sd_code kms_update_rotation(kms *k, const kms_caller *c, const char *ref, bool e
             SD_TRY(kms_parse_interval(interval, &seconds, err));
         }
     }
-    SD_TRY(store_prepare(k->st, "UPDATE kms_keys SET rotation_seconds = ? WHERE key_id = ?", &st,
-                         err));
-    SD_TRY(store_bind_int64(st, 1, seconds, err));
-    SD_TRY(store_bind_text(st, 2, m.key_id, err));
-    SD_TRY(store_step_done(st, err));
+    SD_TRY(store_run(k->st, "UPDATE kms_keys SET rotation_seconds = ? WHERE key_id = ?",
+                     STORE_ARGS(STORE_INT(seconds), STORE_TEXT(m.key_id)), err));
 out:
-    store_stmt_free(st);
     pthread_mutex_unlock(&k->mu);
     return rc;
 }
@@ -479,20 +434,16 @@ static sd_code due_keys(kms *k, const char *sql, int64_t now, char ids[][KMS_ID_
     sd_code rc = SD_OK;
     store_stmt *st = NULL;
     bool row = false;
+    id_row r;
 
     *n = 0;
-    SD_TRY(store_prepare(k->st, sql, &st, err));
-    SD_TRY(store_bind_int64(st, 1, now, err));
+    SD_TRY(store_query(k->st, sql, STORE_ARGS(STORE_INT(now)), &st, err));
     while (*n < 64) {
-        const char *id;
-        SD_TRY(store_step(st, &row, err));
+        SD_TRY(store_next(st, STORE_COLS(id_cols), &r, &row, err));
         if (!row) {
             break;
         }
-        id = store_col_text(st, 0);
-        if (strlen(id) < KMS_ID_MAX) {
-            memcpy(ids[(*n)++], id, strlen(id) + 1);
-        }
+        memcpy(ids[(*n)++], r.key_id, sizeof r.key_id);
     }
 out:
     store_stmt_free(st);

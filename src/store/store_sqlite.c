@@ -253,6 +253,11 @@ out:
     return rc;
 }
 
+int store_param_count(store_stmt *st)
+{
+    return sqlite3_bind_parameter_count(st->st);
+}
+
 int store_col_count(store_stmt *st)
 {
     return sqlite3_column_count(st->st);
@@ -261,6 +266,22 @@ int store_col_count(store_stmt *st)
 bool store_col_is_null(store_stmt *st, int col)
 {
     return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+}
+
+store_type store_col_type(store_stmt *st, int col)
+{
+    switch (sqlite3_column_type(st->st, col)) {
+    case SQLITE_NULL:
+        return STORE_TYPE_NULL;
+    case SQLITE_INTEGER:
+        return STORE_TYPE_INT;
+    case SQLITE_TEXT:
+        return STORE_TYPE_TEXT;
+    case SQLITE_BLOB:
+        return STORE_TYPE_BLOB;
+    default:
+        return STORE_TYPE_OTHER;
+    }
 }
 
 int64_t store_col_int64(store_stmt *st, int col)
@@ -301,84 +322,6 @@ sd_code store_checkpoint(store *s, sd_err *err)
     return SD_OK;
 }
 
-static sd_code migration_applied(store *s, const char *name, bool *applied, sd_err *err)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    bool row = false;
-
-    SD_TRY(store_prepare(s, "SELECT 1 FROM schema_migrations WHERE name = ?", &st, err));
-    SD_TRY(store_bind_text(st, 1, name, err));
-    SD_TRY(store_step(st, &row, err));
-    *applied = row;
-out:
-    store_stmt_free(st);
-    return rc;
-}
-
-static sd_code migrate(store *s, const char *path, sd_err *err)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    bool row = false;
-    size_t applied_now = 0;
-    const char *last = NULL;
-
-    SD_TRY(store_exec(s,
-                      "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                      " name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
-                      err));
-    /* Refuse a database that a newer binary migrated. */
-    SD_TRY(store_prepare(s, "SELECT name FROM schema_migrations", &st, err));
-    for (;;) {
-        bool known = false;
-        const char *name;
-        SD_TRY(store_step(st, &row, err));
-        if (!row) {
-            break;
-        }
-        name = store_col_text(st, 0);
-        for (size_t i = 0; i < store__migration_count; i++) {
-            known = known || strcmp(store__migrations[i].name, name) == 0;
-        }
-        SD_ENSURE(known, err, SD_E_CONFLICT,
-                  "the database has schema migration %s, unknown to this version of sealdisk",
-                  name);
-    }
-    for (size_t i = 0; i < store__migration_count; i++) {
-        const store_migration *m = &store__migrations[i];
-        bool applied = false;
-        SD_TRY(migration_applied(s, m->name, &applied, err));
-        if (applied) {
-            continue;
-        }
-        SD_TRY(store_begin(s, err));
-        SD_TRY(store_exec(s, m->sql, err));
-        store_stmt_free(st);
-        st = NULL;
-        SD_TRY(store_prepare(s,
-                             "INSERT INTO schema_migrations (name, applied_at) "
-                             "VALUES (?, strftime('%s','now'))",
-                             &st, err));
-        SD_TRY(store_bind_text(st, 1, m->name, err));
-        SD_TRY(store_step_done(st, err));
-        SD_TRY(store_commit(s, err));
-        sd_log(SD_LOG_DEBUG, "store", "applied schema migration db=%s name=%s", path, m->name);
-        applied_now++;
-        last = m->name;
-    }
-    /* One line per database: the server opens each several times (one
-     * connection per module), and only the first applies anything. */
-    if (applied_now > 0) {
-        sd_log(SD_LOG_INFO, "store", "schema migrated db=%s applied=%zu latest=%s", path,
-               applied_now, last);
-    }
-out:
-    store_rollback(s);
-    store_stmt_free(st);
-    return rc;
-}
-
 sd_code store_open_sqlite(const char *path, store **out, sd_err *err)
 {
     sd_code rc = SD_OK;
@@ -412,7 +355,7 @@ sd_code store_open_sqlite(const char *path, store **out, sd_err *err)
                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                       "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
                       err));
-    SD_TRY(migrate(s, path, err));
+    SD_TRY(store__migrate(s, path, err));
     *out = s;
     s = NULL;
 out:
