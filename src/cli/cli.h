@@ -72,13 +72,8 @@ SD_MUST_USE sd_code cli_args_parse(int argc, char **argv, cli_args *out, sd_err 
 
 /* ---- JSON output ------------------------------------------------------- */
 
-/* Appends text re-indented with two spaces per level (strings kept as they
- * are); invalid JSON is appended unchanged. */
-SD_MUST_USE sd_code cli_json_pretty(const char *text, size_t n, sd_buf *out, sd_err *err);
-/* Copies the top-level string member `name` of a JSON object into out
- * (unescaped; \u escapes outside ASCII become '?').  SD_E_NOT_FOUND. */
-SD_MUST_USE sd_code cli_json_string(const char *text, size_t n, const char *name, char *out,
-                                    size_t cap, sd_err *err);
+/* Values a response may hold for the CLI to index it (sd_json_parse). */
+#define CLI_JSON_MAX_VALUES ((size_t)1 << 20)
 
 /* ---- transport --------------------------------------------------------- */
 
