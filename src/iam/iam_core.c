@@ -71,20 +71,6 @@ struct iam {
     cached *cache;
 };
 
-/* Copies src into dst[cap], truncating (ids and names are bounded). */
-static void cpy(char *dst, size_t cap, const char *src)
-{
-    size_t n = src != NULL ? strlen(src) : 0;
-
-    if (n >= cap) {
-        n = cap - 1;
-    }
-    if (n > 0) {
-        memcpy(dst, src, n);
-    }
-    dst[n] = '\0';
-}
-
 static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /* Fills out[0..n) with characters of set (setlen <= 64), without bias. */
@@ -248,23 +234,6 @@ void iam_close(iam *self)
 
 /* ---- accounts ----------------------------------------------------------- */
 
-static bool name_ok(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n >= IAM_NAME_MAX) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-')) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static sd_code account_get_locked(iam *self, const char *account_id, iam_account_info *out,
                                   sd_err *err)
 {
@@ -279,8 +248,8 @@ static sd_code account_get_locked(iam *self, const char *account_id, iam_account
     SD_TRY(store_step(st, &row, err));
     SD_ENSURE(row, err, SD_E_NOT_FOUND, "account %.20s does not exist", account_id);
     if (out != NULL) {
-        cpy(out->account_id, sizeof out->account_id, store_col_text(st, 0));
-        cpy(out->name, sizeof out->name, store_col_text(st, 1));
+        SD_TRY(sd_str_copy(out->account_id, sizeof out->account_id, store_col_text(st, 0), err));
+        SD_TRY(sd_str_copy(out->name, sizeof out->name, store_col_text(st, 1), err));
         out->created = store_col_int64(st, 2);
     }
 out:
@@ -296,12 +265,12 @@ static sd_code account_create_locked(iam *self, const char *name, iam_account_in
     iam_account_info a = {{0}, {0}, 0};
     uint8_t id[IAM_ACCOUNT_ID_LEN];
 
-    SD_ENSUREC(name_ok(name), err, SD_E_INVALID, IAM_C_INVALID,
+    SD_ENSUREC(sd_name_ok(name, IAM_NAME_MAX - 1), err, SD_E_INVALID, IAM_C_INVALID,
                "The account name must be 1-63 characters of A-Z a-z 0-9 . _ -.");
     SD_TRY(rand_chars(&self->rng, "123456789", 9, id, 1, err));
     SD_TRY(rand_chars(&self->rng, "0123456789", 10, id + 1, sizeof id - 1, err));
     memcpy(a.account_id, id, sizeof id);
-    cpy(a.name, sizeof a.name, name);
+    SD_TRY(sd_str_copy(a.name, sizeof a.name, name, err));
     a.created = sd_now(&self->clock);
     SD_TRY(store_prepare(self->st,
                          "INSERT INTO iam_accounts (account_id, name, created) VALUES (?, ?, ?)",
@@ -352,7 +321,7 @@ static sd_code cache_put(iam *self, const char *akid, const sd_secret *secret, s
     cached *c = calloc(1, sizeof *c);
 
     SD_ENSURE(c != NULL, err, SD_E_NOMEM, "out of memory");
-    cpy(c->akid, sizeof c->akid, akid);
+    SD_TRY(sd_str_copy(c->akid, sizeof c->akid, akid, err));
     SD_TRY(sd_secret_dup(secret, &c->secret, err));
     if (self->user_rate > 0) {
         SD_TRY(sd_rate_new(self->user_rate, self->user_burst, self->mono, self->mono_ctx, &c->rate,
@@ -417,8 +386,8 @@ static sd_code key_insert_locked(iam *self, const char *account_id, const char *
     SD_TRY(store_step_done(st, err));
     SD_TRY(cache_put(self, akid, secret, err));
     if (out != NULL) {
-        cpy(out->access_key_id, sizeof out->access_key_id, akid);
-        cpy(out->account_id, sizeof out->account_id, account_id);
+        SD_TRY(sd_str_copy(out->access_key_id, sizeof out->access_key_id, akid, err));
+        SD_TRY(sd_str_copy(out->account_id, sizeof out->account_id, account_id, err));
         out->active = true;
         out->created = now;
     }
@@ -488,12 +457,16 @@ out:
     return rc;
 }
 
-static void key_row(store_stmt *st, iam_key_info *out)
+static sd_code key_row(store_stmt *st, iam_key_info *out, sd_err *err)
 {
-    cpy(out->access_key_id, sizeof out->access_key_id, store_col_text(st, 0));
-    cpy(out->account_id, sizeof out->account_id, store_col_text(st, 1));
+    sd_code rc = SD_OK;
+
+    SD_TRY(sd_str_copy(out->access_key_id, sizeof out->access_key_id, store_col_text(st, 0), err));
+    SD_TRY(sd_str_copy(out->account_id, sizeof out->account_id, store_col_text(st, 1), err));
     out->active = store_col_int64(st, 2) != 0;
     out->created = store_col_int64(st, 3);
+out:
+    return rc;
 }
 
 sd_code iam_key_get(iam *self, const char *access_key_id, iam_key_info *out, sd_err *err)
@@ -510,7 +483,7 @@ sd_code iam_key_get(iam *self, const char *access_key_id, iam_key_info *out, sd_
     SD_TRY(store_bind_text(st, 1, access_key_id, err));
     SD_TRY(store_step(st, &row, err));
     SD_ENSUREC(row, err, SD_E_NOT_FOUND, IAM_C_AK_NF, "Specified access key is not found.");
-    key_row(st, out);
+    SD_TRY(key_row(st, out, err));
 out:
     store_stmt_free(st);
     pthread_mutex_unlock(&self->mu);
@@ -544,7 +517,7 @@ sd_code iam_key_list(iam *self, const char *account_id, iam_key_info **out, size
             v = nv;
             cap = nc;
         }
-        key_row(st, &v[cnt++]);
+        SD_TRY(key_row(st, &v[cnt++], err));
     }
     *out = v;
     *n = cnt;
@@ -697,7 +670,7 @@ static sd_code key_secret_locked(iam *self, const char *akid, char account[IAM_A
     SD_ENSUREC(row, err, SD_E_NOT_FOUND, IAM_C_AK_NF, "Specified access key is not found.");
     SD_ENSUREC(store_col_int64(st, 1) != 0, err, SD_E_DENIED, IAM_C_AK_OFF,
                "Specified access key is disabled.");
-    cpy(account, IAM_ACCOUNT_ID_LEN + 1, store_col_text(st, 0));
+    SD_TRY(sd_str_copy(account, IAM_ACCOUNT_ID_LEN + 1, store_col_text(st, 0), err));
     *out = cache_get(self, akid);
     if (*out == NULL) {
         blob = store_col_blob(st, 2, &n);
@@ -764,9 +737,9 @@ sd_code iam_verify(iam *self, const iam_request *req, iam_auth *out, sd_err *err
     pthread_mutex_unlock(&self->mu);
     SD_TRY(rc);
     a.scheme = info.scheme;
-    cpy(a.access_key_id, sizeof a.access_key_id, info.access_key_id);
-    cpy(a.action, sizeof a.action, info.action);
-    cpy(a.version, sizeof a.version, info.version);
+    SD_TRY(sd_str_copy(a.access_key_id, sizeof a.access_key_id, info.access_key_id, err));
+    SD_TRY(sd_str_copy(a.action, sizeof a.action, info.action, err));
+    SD_TRY(sd_str_copy(a.version, sizeof a.version, info.version, err));
     *out = a;
 out:
     return rc;
@@ -793,14 +766,18 @@ static sd_code role_name_check(const char *n, sd_err *err)
     return SD_OK;
 }
 
-static void role_row(store_stmt *st, iam_role_info *out)
+static sd_code role_row(store_stmt *st, iam_role_info *out, sd_err *err)
 {
-    cpy(out->account_id, sizeof out->account_id, store_col_text(st, 0));
-    cpy(out->name, sizeof out->name, store_col_text(st, 1));
-    cpy(out->role_id, sizeof out->role_id, store_col_text(st, 2));
-    cpy(out->description, sizeof out->description, store_col_text(st, 3));
-    cpy(out->policy, sizeof out->policy, store_col_text(st, 4));
+    sd_code rc = SD_OK;
+
+    SD_TRY(sd_str_copy(out->account_id, sizeof out->account_id, store_col_text(st, 0), err));
+    SD_TRY(sd_str_copy(out->name, sizeof out->name, store_col_text(st, 1), err));
+    SD_TRY(sd_str_copy(out->role_id, sizeof out->role_id, store_col_text(st, 2), err));
+    SD_TRY(sd_str_copy(out->description, sizeof out->description, store_col_text(st, 3), err));
+    SD_TRY(sd_str_copy(out->policy, sizeof out->policy, store_col_text(st, 4), err));
     out->created = store_col_int64(st, 5);
+out:
+    return rc;
 }
 
 static sd_code role_get_locked(iam *self, const char *account_id, const char *name,
@@ -820,7 +797,7 @@ static sd_code role_get_locked(iam *self, const char *account_id, const char *na
     SD_ENSUREC(row, err, SD_E_NOT_FOUND, "EntityNotExist.Role", "The role does not exist: %s.",
                name);
     if (out != NULL) {
-        role_row(st, out);
+        SD_TRY(role_row(st, out, err));
     }
 out:
     store_stmt_free(st);
@@ -845,12 +822,12 @@ static sd_code role_create_locked(iam *self, const char *account_id, const char 
                "InvalidParameter.Description.Length",
                "The Description must be at most 1024 characters.");
     SD_TRY(rand_chars(&self->rng, "0123456789", 10, id, sizeof id, err));
-    cpy(r.account_id, sizeof r.account_id, account_id);
-    cpy(r.name, sizeof r.name, name);
+    SD_TRY(sd_str_copy(r.account_id, sizeof r.account_id, account_id, err));
+    SD_TRY(sd_str_copy(r.name, sizeof r.name, name, err));
     memcpy(r.role_id, "3", 1); /* role ids are 19 digits starting with 3 */
     memcpy(r.role_id + 1, id, sizeof id - 1);
-    cpy(r.description, sizeof r.description, description);
-    cpy(r.policy, sizeof r.policy, policy);
+    SD_TRY(sd_str_copy(r.description, sizeof r.description, description, err));
+    SD_TRY(sd_str_copy(r.policy, sizeof r.policy, policy, err));
     r.created = sd_now(&self->clock);
     SD_TRY(store_prepare(self->st,
                          "INSERT INTO iam_roles (account_id, role_name, role_id, description, "
