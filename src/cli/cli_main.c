@@ -171,7 +171,7 @@ static int report(int status, const sd_buf *body, const sd_json_doc *doc)
 /* The profile to poll what the call made with: a copy to another region
  * (CopyImage's DestinationRegionId) lives, and is listed, there.  *there
  * borrows prof's secret; it is not cleared. */
-static const cli_profile *where_made(const cli_profile *prof, const cli_args *a, cli_profile *there)
+static const sd_profile *where_made(const sd_profile *prof, const cli_args *a, sd_profile *there)
 {
     for (size_t i = 0; i < a->nparams; i++) {
         if (strcmp(a->params[i].name, "DestinationRegionId") == 0 &&
@@ -186,7 +186,7 @@ static const cli_profile *where_made(const cli_profile *prof, const cli_args *a,
 
 /* --wait: what a background job of the call makes (or, for ReInitDisk,
  * rebuilds: the request's disk), polled until ready. */
-static int wait_made(const cli_profile *prof, const product *p, const cli_args *a,
+static int wait_made(const sd_profile *prof, const product *p, const cli_args *a,
                      const sd_json_doc *doc)
 {
     const char *action = a->action;
@@ -196,7 +196,7 @@ static int wait_made(const cli_profile *prof, const product *p, const cli_args *
         {"CreateDisk", "DiskId"},
     };
     const char *id;
-    cli_profile there;
+    sd_profile there;
 
     for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
         id = doc != NULL ? sd_json_get_str(sd_json_root(doc), waits[i][1]) : NULL;
@@ -240,7 +240,7 @@ static bool confirmed(const product *p, const cli_args *a)
 
 /* R12: before DisableKey or ScheduleKeyDeletion, what depends on the key
  * is listed, and a key that anything depends on needs confirmation. */
-static bool key_use_confirmed(const cli_profile *prof, const product *p, const cli_args *a)
+static bool key_use_confirmed(const sd_profile *prof, const product *p, const cli_args *a)
 {
     if (strcmp(p->tag, "KMS") != 0 ||
         (strcmp(a->action, "DisableKey") != 0 && strcmp(a->action, "ScheduleKeyDeletion") != 0)) {
@@ -257,7 +257,7 @@ static bool key_use_confirmed(const cli_profile *prof, const product *p, const c
 
 static int run(const product *p, const cli_args *a)
 {
-    cli_profile prof;
+    sd_profile prof;
     sd_err err = SD_ERR_INIT;
     sd_buf body = SD_BUF_INIT((size_t)64 << 20);
     sd_json_doc *doc = NULL;
@@ -305,11 +305,11 @@ static int run(const product *p, const cli_args *a)
 out:
     sd_json_doc_free(doc);
     sd_buf_free(&body);
-    cli_profile_clear(&prof);
+    sd_profile_clear(&prof);
     return exit_status;
 }
 
-size_t cli_warn_dependents(const cli_profile *prof, const char *key)
+size_t cli_warn_dependents(const sd_profile *prof, const char *key)
 {
     cli_param p[] = {{"KMSKeyId", key}};
     cli_result r;

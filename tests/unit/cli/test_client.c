@@ -48,13 +48,13 @@ static int teardown(void **state)
 static void profile_round_trips_privately(void **state)
 {
     sd_secret *secret = NULL;
-    cli_profile p;
+    sd_profile p;
     struct stat st;
 
     (void)state;
     assert_int_equal(sd_secret_from("s3cr3t-value", 12, &secret, NULL), SD_OK);
     assert_int_equal(
-        cli_profile_write(path, "127.0.0.1:9999", NULL, "cn-shanghai", "LTAIexample", secret, NULL),
+        sd_profile_write(path, "127.0.0.1:9999", NULL, "cn-shanghai", "LTAIexample", secret, NULL),
         SD_OK);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -65,21 +65,21 @@ static void profile_round_trips_privately(void **state)
     assert_int_equal(sd_secret_len(p.access_key_secret), 12);
     assert_memory_equal(sd_secret_data(p.access_key_secret), "s3cr3t-value", 12);
     assert_false(p.sign_v1);
-    cli_profile_clear(&p);
+    sd_profile_clear(&p);
     sd_secret_free(secret);
 }
 
 static void profile_keeps_the_tls_pin_and_ca_file(void **state)
 {
     sd_secret *secret = NULL;
-    cli_profile p;
+    sd_profile p;
     FILE *f;
     static const char pin[] = "sha256//OXbyNd0+wU5Mxp+PuCxC/oqO2bokHerWZU4TGNRr8Bo=";
 
     (void)state;
     assert_int_equal(sd_secret_from("s3cr3t-value", 12, &secret, NULL), SD_OK);
-    assert_int_equal(cli_profile_write(path, "https://127.0.0.1:9999", pin, "cn-shanghai",
-                                       "LTAIexample", secret, NULL),
+    assert_int_equal(sd_profile_write(path, "https://127.0.0.1:9999", pin, "cn-shanghai",
+                                      "LTAIexample", secret, NULL),
                      SD_OK);
     sd_secret_free(secret);
     assert_int_equal(cli_profile_load(path, &p, NULL), SD_OK);
@@ -88,7 +88,7 @@ static void profile_keeps_the_tls_pin_and_ca_file(void **state)
     assert_string_equal(p.tls_pin, pin);
     assert_string_equal(p.ca_file, "");
     assert_int_equal(sd_secret_len(p.access_key_secret), 12);
-    cli_profile_clear(&p);
+    sd_profile_clear(&p);
     /* a CA file; and the negative twin, a pin in another form */
     f = fopen(path, "w");
     assert_non_null(f);
@@ -98,7 +98,7 @@ static void profile_keeps_the_tls_pin_and_ca_file(void **state)
     assert_int_equal(cli_profile_load(path, &p, NULL), SD_OK);
     assert_string_equal(p.ca_file, "/etc/ca.pem");
     assert_string_equal(p.tls_pin, "");
-    cli_profile_clear(&p);
+    sd_profile_clear(&p);
     f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f, "tls_pin = 9d:2a:00\naccess_key_id = a\naccess_key_secret = b\n");
@@ -109,7 +109,7 @@ static void profile_keeps_the_tls_pin_and_ca_file(void **state)
 
 static void profile_environment_overrides_the_file(void **state)
 {
-    cli_profile p;
+    sd_profile p;
 
     (void)state;
     setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAIfromenv", 1);
@@ -120,7 +120,7 @@ static void profile_environment_overrides_the_file(void **state)
     assert_string_equal(p.endpoint, "127.0.0.2:1");
     assert_string_equal(p.region, "cn-hangzhou");
     assert_memory_equal(sd_secret_data(p.access_key_secret), "envsecret", 9);
-    cli_profile_clear(&p);
+    sd_profile_clear(&p);
     unsetenv("ALIBABA_CLOUD_ACCESS_KEY_ID");
     unsetenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET");
     unsetenv("SEALDISK_ENDPOINT");
@@ -128,7 +128,7 @@ static void profile_environment_overrides_the_file(void **state)
 
 static void profile_without_credentials_says_so(void **state)
 {
-    cli_profile p;
+    sd_profile p;
     sd_err err = SD_ERR_INIT;
     FILE *f = fopen(path, "w");
 
@@ -191,7 +191,7 @@ static void args_refuse_malformed_command_lines(void **state)
 static void http_posts_to_a_server_and_reports_an_unreachable_one(void **state)
 {
     fixture *fx = fx_open((size_t)1 << 20);
-    cli_profile prof = {0};
+    sd_profile prof = {0};
     cli_header h[] = {{"x-acs-action", "DescribeRegions"}};
     sd_buf body = SD_BUF_INIT(1 << 16);
     int status = 0;
