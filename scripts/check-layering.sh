@@ -15,7 +15,7 @@ declare -A allowed=(
     [nbd]="common crypto nbd block/blk_export.h"
     [ecs]="common store iam block ecs kms/kms_client.h"
     [api]="common crypto store kms iam block nbd ecs api"
-    [server]="common crypto store kms iam block nbd ecs api server cli"
+    [server]="common crypto store kms iam block nbd ecs api server"
     [cli]="common iam cli api/api_actions.def api/api_params.def"
 )
 declare -A prefix=(

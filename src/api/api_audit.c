@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/api_json.h"
+#include "common/sd_json.h"
 
 #define AUDIT_LINE_MAX 4096
 
@@ -49,30 +49,30 @@ out:
 void api_audit_write(api_audit *a, const api_audit_rec *r)
 {
     sd_buf line = SD_BUF_INIT(AUDIT_LINE_MAX);
-    api_json j;
+    sd_jw j;
     char when[21];
 
     sd_time_iso8601(r->time, when);
-    api_json_init(&j, &line, NULL);
-    api_json_obj_begin(&j, NULL);
-    api_json_str(&j, "Time", when);
-    api_json_str(&j, "RequestId", r->request_id);
-    api_json_str(&j, "Account", r->account);
-    api_json_str(&j, "AccessKeyId", r->access_key_id);
-    api_json_str(&j, "Action", r->action);
+    sd_jw_init(&j, &line, NULL);
+    sd_jw_obj_begin(&j, NULL);
+    sd_jw_str(&j, "Time", when);
+    sd_jw_str(&j, "RequestId", r->request_id);
+    sd_jw_str(&j, "Account", r->account);
+    sd_jw_str(&j, "AccessKeyId", r->access_key_id);
+    sd_jw_str(&j, "Action", r->action);
     if (r->key_id != NULL) {
-        api_json_str(&j, "KeyId", r->key_id);
+        sd_jw_str(&j, "KeyId", r->key_id);
     }
     if (r->key_version_id != NULL) {
-        api_json_str(&j, "KeyVersionId", r->key_version_id);
+        sd_jw_str(&j, "KeyVersionId", r->key_version_id);
     }
     if (r->resource != NULL) {
-        api_json_str(&j, "Resource", r->resource);
+        sd_jw_str(&j, "Resource", r->resource);
     }
-    api_json_str(&j, "Result", r->code);
-    api_json_int(&j, "HttpStatus", r->status);
-    api_json_obj_end(&j);
-    if (api_json_finish(&j) != SD_OK || sd_buf_put_u8(&line, '\n', NULL) != SD_OK) {
+    sd_jw_str(&j, "Result", r->code);
+    sd_jw_int(&j, "HttpStatus", r->status);
+    sd_jw_obj_end(&j);
+    if (sd_jw_finish(&j) != SD_OK || sd_buf_put_u8(&line, '\n', NULL) != SD_OK) {
         sd_log(SD_LOG_ERROR, "audit", "audit line too long request_id=%s", r->request_id);
         goto out;
     }
@@ -100,13 +100,13 @@ void api_audit_close(api_audit *a)
 static bool has_field(const char *line, const char *name, const char *value)
 {
     sd_buf want = SD_BUF_INIT(AUDIT_LINE_MAX);
-    api_json j;
+    sd_jw j;
     bool found = false;
     const char *s = NULL;
 
-    api_json_init(&j, &want, NULL);
-    api_json_str(&j, name, value);
-    if (api_json_finish(&j) == SD_OK && sd_buf_cstr(&want, &s, NULL) == SD_OK) {
+    sd_jw_init(&j, &want, NULL);
+    sd_jw_str(&j, name, value);
+    if (sd_jw_finish(&j) == SD_OK && sd_buf_cstr(&want, &s, NULL) == SD_OK) {
         found = strstr(line, s) != NULL;
     }
     sd_buf_free(&want);

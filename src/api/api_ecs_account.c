@@ -12,70 +12,70 @@
 
 /* ---- regions and zones ------------------------------------------------------- */
 
-static void region_member(api_json *j, const char *region)
+static void region_member(sd_jw *j, const char *region)
 {
     char endpoint[96];
 
     /* a cut endpoint is still a name */
     (void)snprintf(endpoint, sizeof endpoint, "ecs.%s.aliyuncs.com", region);
-    api_json_obj_begin(j, NULL);
-    api_json_str(j, "RegionId", region);
-    api_json_str(j, "LocalName", region);
-    api_json_str(j, "RegionEndpoint", endpoint);
-    api_json_str(j, "Status", "available");
-    api_json_obj_end(j);
+    sd_jw_obj_begin(j, NULL);
+    sd_jw_str(j, "RegionId", region);
+    sd_jw_str(j, "LocalName", region);
+    sd_jw_str(j, "RegionEndpoint", endpoint);
+    sd_jw_str(j, "Status", "available");
+    sd_jw_obj_end(j);
 }
 
 sd_code api__ECS_DescribeRegions(api_req *r)
 {
-    api_json_obj_begin(r->j, "Regions");
-    api_json_arr_begin(r->j, "Region");
+    sd_jw_obj_begin(r->j, "Regions");
+    sd_jw_arr_begin(r->j, "Region");
     region_member(r->j, r->opts->region);
     for (size_t i = 0; i < r->opts->nregions; i++) {
         if (strcmp(r->opts->regions[i], r->opts->region) != 0) {
             region_member(r->j, r->opts->regions[i]);
         }
     }
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
     return SD_OK;
 }
 
 /* {"<outer>":{"<inner>":[categories...]}} */
-static void categories(api_json *j, const char *outer, const char *inner)
+static void categories(sd_jw *j, const char *outer, const char *inner)
 {
-    api_json_obj_begin(j, outer);
-    api_json_arr_begin(j, inner);
+    sd_jw_obj_begin(j, outer);
+    sd_jw_arr_begin(j, inner);
     for (const char *const *c = ecs_categories(); *c != NULL; c++) {
-        api_json_str(j, NULL, *c);
+        sd_jw_str(j, NULL, *c);
     }
-    api_json_arr_end(j);
-    api_json_obj_end(j);
+    sd_jw_arr_end(j);
+    sd_jw_obj_end(j);
 }
 
-static void zone_member(api_json *j, const char *zone)
+static void zone_member(sd_jw *j, const char *zone)
 {
-    api_json_obj_begin(j, NULL);
-    api_json_str(j, "ZoneId", zone);
-    api_json_str(j, "LocalName", zone);
-    api_json_str(j, "ZoneType", "AvailabilityZone");
+    sd_jw_obj_begin(j, NULL);
+    sd_jw_str(j, "ZoneId", zone);
+    sd_jw_str(j, "LocalName", zone);
+    sd_jw_str(j, "ZoneType", "AvailabilityZone");
     categories(j, "AvailableDiskCategories", "DiskCategories");
-    api_json_obj_begin(j, "AvailableResourceCreation");
-    api_json_arr_begin(j, "ResourceTypes");
-    api_json_str(j, NULL, "Instance");
-    api_json_str(j, NULL, "Disk");
-    api_json_arr_end(j);
-    api_json_obj_end(j);
-    api_json_obj_begin(j, "AvailableResources");
-    api_json_arr_begin(j, "ResourcesInfo");
-    api_json_obj_begin(j, NULL);
-    api_json_bool(j, "IoOptimized", true);
+    sd_jw_obj_begin(j, "AvailableResourceCreation");
+    sd_jw_arr_begin(j, "ResourceTypes");
+    sd_jw_str(j, NULL, "Instance");
+    sd_jw_str(j, NULL, "Disk");
+    sd_jw_arr_end(j);
+    sd_jw_obj_end(j);
+    sd_jw_obj_begin(j, "AvailableResources");
+    sd_jw_arr_begin(j, "ResourcesInfo");
+    sd_jw_obj_begin(j, NULL);
+    sd_jw_bool(j, "IoOptimized", true);
     categories(j, "SystemDiskCategories", "supportedSystemDiskCategory");
     categories(j, "DataDiskCategories", "supportedDataDiskCategory");
-    api_json_obj_end(j);
-    api_json_arr_end(j);
-    api_json_obj_end(j);
-    api_json_obj_end(j);
+    sd_jw_obj_end(j);
+    sd_jw_arr_end(j);
+    sd_jw_obj_end(j);
+    sd_jw_obj_end(j);
 }
 
 sd_code api__ECS_DescribeZones(api_req *r)
@@ -87,13 +87,13 @@ sd_code api__ECS_DescribeZones(api_req *r)
 
     SD_TRY(api__ecs_begin(r, &c));
     n = ecs_zones(r->opts->ecs, c.region, &zones);
-    api_json_obj_begin(r->j, "Zones");
-    api_json_arr_begin(r->j, "Zone");
+    sd_jw_obj_begin(r->j, "Zones");
+    sd_jw_arr_begin(r->j, "Zone");
     for (size_t i = 0; i < n; i++) {
         zone_member(r->j, zones[i]);
     }
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
 out:
     return rc;
 }
@@ -132,9 +132,9 @@ static sd_code default_status(api_req *r, bool status)
     SD_TRY(api__ecs_begin(r, &c));
     SD_TRY(ecs_default_status(r->opts->ecs, &c, &enabled, key_id, sizeof key_id, r->err));
     if (status) {
-        api_json_bool(r->j, "Encrypted", enabled);
+        sd_jw_bool(r->j, "Encrypted", enabled);
     } else {
-        api_json_str(r->j, "KMSKeyId", key_id);
+        sd_jw_str(r->j, "KMSKeyId", key_id);
     }
 out:
     return rc;
@@ -211,21 +211,21 @@ static void dependent_visit(void *ctx, const char *kind, const char *id, const c
 }
 
 /* {"<outer>":{"<inner>":[{"<id_key>":..,"Status":..}]}} for one kind. */
-static void dependents_of(api_json *j, const dependents *d, const char *kind, const char *outer,
+static void dependents_of(sd_jw *j, const dependents *d, const char *kind, const char *outer,
                           const char *inner, const char *id_key)
 {
-    api_json_obj_begin(j, outer);
-    api_json_arr_begin(j, inner);
+    sd_jw_obj_begin(j, outer);
+    sd_jw_arr_begin(j, inner);
     for (size_t i = 0; i < d->n; i++) {
         if (strcasecmp(d->v[i].kind, kind) == 0) {
-            api_json_obj_begin(j, NULL);
-            api_json_str(j, id_key, d->v[i].id);
-            api_json_str(j, "Status", d->v[i].status);
-            api_json_obj_end(j);
+            sd_jw_obj_begin(j, NULL);
+            sd_jw_str(j, id_key, d->v[i].id);
+            sd_jw_str(j, "Status", d->v[i].status);
+            sd_jw_obj_end(j);
         }
     }
-    api_json_arr_end(j);
-    api_json_obj_end(j);
+    sd_jw_arr_end(j);
+    sd_jw_obj_end(j);
 }
 
 sd_code api__ECS_DescribeKeyDependents(api_req *r)
@@ -240,12 +240,12 @@ sd_code api__ECS_DescribeKeyDependents(api_req *r)
     SD_TRY(api_param_str(r->params, "KMSKeyId", ECS_KEY_MAX - 1, &key, r->err));
     SD_TRY(ecs_key_dependents(r->opts->ecs, &c, key, dependent_visit, &d, r->err));
     SD_ENSURE(!d.nomem, r->err, SD_E_NOMEM, "out of memory");
-    api_json_str(r->j, "KMSKeyId", key);
+    sd_jw_str(r->j, "KMSKeyId", key);
     dependents_of(r->j, &d, "disk", "Disks", "Disk", "DiskId");
     dependents_of(r->j, &d, "snapshot", "Snapshots", "Snapshot", "SnapshotId");
     dependents_of(r->j, &d, "image", "Images", "Image", "ImageId");
     dependents_of(r->j, &d, "instance", "Instances", "Instance", "InstanceId");
-    api_json_int(r->j, "TotalCount", (int64_t)d.n);
+    sd_jw_int(r->j, "TotalCount", (int64_t)d.n);
 out:
     free(d.v);
     return rc;

@@ -70,10 +70,10 @@ bool api__page_take(api_page *pg)
 
 void api__page_members(api_req *r, const api_page *pg)
 {
-    api_json_int(r->j, "TotalCount", pg->total);
-    api_json_int(r->j, "PageNumber", pg->number);
-    api_json_int(r->j, "PageSize", pg->size);
-    api_json_str(r->j, "NextToken", "");
+    sd_jw_int(r->j, "TotalCount", pg->total);
+    sd_jw_int(r->j, "PageNumber", pg->number);
+    sd_jw_int(r->j, "PageSize", pg->size);
+    sd_jw_str(r->j, "NextToken", "");
 }
 
 sd_code api__id_list(api_req *r, const char *name, sd_json_doc **doc)
@@ -140,16 +140,16 @@ out:
     return rc;
 }
 
-void api__time_member(api_json *j, const char *key, int64_t t)
+void api__time_member(sd_jw *j, const char *key, int64_t t)
 {
     char iso[21];
 
     if (t == 0) {
-        api_json_str(j, key, "");
+        sd_jw_str(j, key, "");
         return;
     }
     sd_time_iso8601(t, iso);
-    api_json_str(j, key, iso);
+    sd_jw_str(j, key, iso);
 }
 
 bool api__str_match(const char *filter, const char *value)

@@ -51,60 +51,60 @@ sd_code api__ECS_CreateDisk(api_req *r)
                "MultiAttach=%s is not supported: a disk is attached to one instance at a time.",
                multi);
     SD_TRY(ecs_create_disk(r->opts->ecs, &c, &s, disk_id, r->err));
-    api_json_str(r->j, "DiskId", disk_id);
-    api_json_str(r->j, "OrderId", "");
+    sd_jw_str(r->j, "DiskId", disk_id);
+    sd_jw_str(r->j, "OrderId", "");
 out:
     return rc;
 }
 
 /* ---- DescribeDisks --------------------------------------------------------- */
 
-static void disk_member(api_json *j, const ecs_disk *d)
+static void disk_member(sd_jw *j, const ecs_disk *d)
 {
     bool attached = d->instance_id[0] != '\0';
     char progress[8];
 
-    api_json_obj_begin(j, NULL);
-    api_json_str(j, "DiskId", d->disk_id);
-    api_json_str(j, "RegionId", d->region);
-    api_json_str(j, "ZoneId", d->zone);
-    api_json_str(j, "DiskName", d->name);
-    api_json_str(j, "Description", d->description);
-    api_json_str(j, "Type", d->type);
-    api_json_str(j, "Category", d->category);
-    api_json_int(j, "Size", d->size_gib);
-    api_json_str(j, "Status", d->status);
+    sd_jw_obj_begin(j, NULL);
+    sd_jw_str(j, "DiskId", d->disk_id);
+    sd_jw_str(j, "RegionId", d->region);
+    sd_jw_str(j, "ZoneId", d->zone);
+    sd_jw_str(j, "DiskName", d->name);
+    sd_jw_str(j, "Description", d->description);
+    sd_jw_str(j, "Type", d->type);
+    sd_jw_str(j, "Category", d->category);
+    sd_jw_int(j, "Size", d->size_gib);
+    sd_jw_str(j, "Status", d->status);
     (void)snprintf(progress, sizeof progress, "%d%%", d->progress); /* 0..100 */
-    api_json_str(j, "Progress", progress);
-    api_json_bool(j, "Encrypted", d->encrypted);
-    api_json_str(j, "KMSKeyId", d->encrypted ? d->kms_key_id : "");
-    api_json_str(j, "InstanceId", d->instance_id);
-    api_json_str(j, "Device", d->device);
-    api_json_str(j, "ImageId", d->image_id);
-    api_json_str(j, "SourceSnapshotId", d->source_snapshot_id);
-    api_json_bool(j, "Portable", strcmp(d->type, "system") != 0);
-    api_json_bool(j, "DeleteWithInstance", d->delete_with_instance);
-    api_json_bool(j, "DeleteAutoSnapshot", false);
-    api_json_bool(j, "EnableAutoSnapshot", false);
-    api_json_str(j, "DiskChargeType", "PostPaid");
-    api_json_str(j, "MultiAttach", "Disabled");
-    api_json_int(j, "MountInstanceNum", attached ? 1 : 0);
+    sd_jw_str(j, "Progress", progress);
+    sd_jw_bool(j, "Encrypted", d->encrypted);
+    sd_jw_str(j, "KMSKeyId", d->encrypted ? d->kms_key_id : "");
+    sd_jw_str(j, "InstanceId", d->instance_id);
+    sd_jw_str(j, "Device", d->device);
+    sd_jw_str(j, "ImageId", d->image_id);
+    sd_jw_str(j, "SourceSnapshotId", d->source_snapshot_id);
+    sd_jw_bool(j, "Portable", strcmp(d->type, "system") != 0);
+    sd_jw_bool(j, "DeleteWithInstance", d->delete_with_instance);
+    sd_jw_bool(j, "DeleteAutoSnapshot", false);
+    sd_jw_bool(j, "EnableAutoSnapshot", false);
+    sd_jw_str(j, "DiskChargeType", "PostPaid");
+    sd_jw_str(j, "MultiAttach", "Disabled");
+    sd_jw_int(j, "MountInstanceNum", attached ? 1 : 0);
     api__time_member(j, "CreationTime", d->created);
     api__time_member(j, "AttachedTime", d->attached);
     api__time_member(j, "DetachedTime", d->detached);
-    api_json_obj_begin(j, "Attachments");
-    api_json_arr_begin(j, "Attachment");
+    sd_jw_obj_begin(j, "Attachments");
+    sd_jw_arr_begin(j, "Attachment");
     if (attached) {
-        api_json_obj_begin(j, NULL);
-        api_json_str(j, "InstanceId", d->instance_id);
-        api_json_str(j, "Device", d->device);
+        sd_jw_obj_begin(j, NULL);
+        sd_jw_str(j, "InstanceId", d->instance_id);
+        sd_jw_str(j, "Device", d->device);
         api__time_member(j, "AttachedTime", d->attached);
-        api_json_obj_end(j);
+        sd_jw_obj_end(j);
     }
-    api_json_arr_end(j);
-    api_json_obj_end(j);
-    api_json_str(j, "NbdUri", d->nbd_uri);
-    api_json_obj_end(j);
+    sd_jw_arr_end(j);
+    sd_jw_obj_end(j);
+    sd_jw_str(j, "NbdUri", d->nbd_uri);
+    sd_jw_obj_end(j);
 }
 
 typedef struct disk_filter {
@@ -200,11 +200,11 @@ sd_code api__ECS_DescribeDisks(api_req *r)
     SD_TRY(api__ecs_begin(r, &c));
     SD_TRY(disk_filter_params(r, &f));
     SD_TRY(api__page_params(r, &w.pg));
-    api_json_obj_begin(r->j, "Disks");
-    api_json_arr_begin(r->j, "Disk");
+    sd_jw_obj_begin(r->j, "Disks");
+    sd_jw_arr_begin(r->j, "Disk");
     SD_TRY(ecs_list_disks(r->opts->ecs, &c, disk_visit, &w, r->err));
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
     api__page_members(r, &w.pg);
 out:
     sd_json_doc_free(f.ids);
@@ -339,7 +339,7 @@ sd_code api__ECS_ResizeDisk(api_req *r)
         type == NULL || strcmp(type, "offline") == 0, r->err, SD_E_INVALID, "InvalidParameter.Type",
         "Type %s is not supported: disks are resized offline, with the instance stopped.", type);
     SD_TRY(ecs_resize_disk(r->opts->ecs, &c, disk_id, size, r->err));
-    api_json_str(r->j, "OrderId", "");
+    sd_jw_str(r->j, "OrderId", "");
 out:
     return rc;
 }

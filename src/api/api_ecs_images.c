@@ -133,7 +133,7 @@ sd_code api__ECS_CreateImage(api_req *r)
     SD_TRY(name_free(r, &c, name));
     SD_TRY(
         ecs_create_image(r->opts->ecs, &c, snapshot_id, instance_id, name, desc, image_id, r->err));
-    api_json_str(r->j, "ImageId", image_id);
+    sd_jw_str(r->j, "ImageId", image_id);
 out:
     return rc;
 }
@@ -162,7 +162,7 @@ sd_code api__ECS_CopyImage(api_req *r)
     SD_TRY(name_free(r, &c, name));
     SD_TRY(ecs_copy_image(r->opts->ecs, &c, image_id, dest, name, desc, encrypted, key, out_id,
                           r->err));
-    api_json_str(r->j, "ImageId", out_id);
+    sd_jw_str(r->j, "ImageId", out_id);
 out:
     return rc;
 }
@@ -268,62 +268,62 @@ static bool image_matches(const image_filter *f, bool in_use, const ecs_image *i
            api__str_match(f->usage, in_use ? "instance" : "none");
 }
 
-static void mapping_member(api_json *j, const ecs_image *i)
+static void mapping_member(sd_jw *j, const ecs_image *i)
 {
     char size[24];
     char progress[8];
 
     (void)snprintf(progress, sizeof progress, "%d%%", i->progress);    /* 0..100 */
     (void)snprintf(size, sizeof size, "%lld", (long long)i->size_gib); /* fits any int64 */
-    api_json_obj_begin(j, "DiskDeviceMappings");
-    api_json_arr_begin(j, "DiskDeviceMapping");
-    api_json_obj_begin(j, NULL);
-    api_json_str(j, "Device", "/dev/xvda");
-    api_json_str(j, "Type", "system");
-    api_json_str(j, "Size", size);
-    api_json_str(j, "SnapshotId", i->snapshot_id);
-    api_json_str(j, "Format", "RAW");
-    api_json_bool(j, "Encrypted", i->encrypted);
-    api_json_str(j, "Progress", progress);
-    api_json_int(j, "RemainTime", 0);
-    api_json_obj_end(j);
-    api_json_arr_end(j);
-    api_json_obj_end(j);
+    sd_jw_obj_begin(j, "DiskDeviceMappings");
+    sd_jw_arr_begin(j, "DiskDeviceMapping");
+    sd_jw_obj_begin(j, NULL);
+    sd_jw_str(j, "Device", "/dev/xvda");
+    sd_jw_str(j, "Type", "system");
+    sd_jw_str(j, "Size", size);
+    sd_jw_str(j, "SnapshotId", i->snapshot_id);
+    sd_jw_str(j, "Format", "RAW");
+    sd_jw_bool(j, "Encrypted", i->encrypted);
+    sd_jw_str(j, "Progress", progress);
+    sd_jw_int(j, "RemainTime", 0);
+    sd_jw_obj_end(j);
+    sd_jw_arr_end(j);
+    sd_jw_obj_end(j);
 }
 
-static void image_member(api_json *j, const ecs_image *i, bool in_use, bool shared)
+static void image_member(sd_jw *j, const ecs_image *i, bool in_use, bool shared)
 {
     char progress[8];
 
     (void)snprintf(progress, sizeof progress, "%d%%", i->progress); /* 0..100 */
-    api_json_obj_begin(j, NULL);
-    api_json_str(j, "ImageId", i->image_id);
-    api_json_str(j, "ImageName", i->name);
-    api_json_str(j, "Description", i->description);
-    api_json_str(j, "Status", i->status);
-    api_json_str(j, "Progress", progress);
-    api_json_int(j, "Size", i->size_gib);
+    sd_jw_obj_begin(j, NULL);
+    sd_jw_str(j, "ImageId", i->image_id);
+    sd_jw_str(j, "ImageName", i->name);
+    sd_jw_str(j, "Description", i->description);
+    sd_jw_str(j, "Status", i->status);
+    sd_jw_str(j, "Progress", progress);
+    sd_jw_int(j, "Size", i->size_gib);
     api__time_member(j, "CreationTime", i->created);
-    api_json_str(j, "ImageOwnerAlias", shared ? "others" : "self");
-    api_json_bool(j, "IsCopied", i->source_image_id[0] != '\0');
-    api_json_bool(j, "IsPublic", false);
-    api_json_str(j, "IsSelfShared", "");
-    api_json_bool(j, "IsSubscribed", false);
-    api_json_bool(j, "IsSupportIoOptimized", true);
-    api_json_bool(j, "IsSupportCloudinit", true);
-    api_json_bool(j, "Usable", true);
-    api_json_str(j, "Usage", in_use ? "instance" : "none");
-    api_json_str(j, "OSType", "linux");
-    api_json_str(j, "Platform", "Others Linux");
-    api_json_str(j, "Architecture", "x86_64");
-    api_json_str(j, "BootMode", "BIOS");
-    api_json_str(j, "ImageFamily", "");
-    api_json_str(j, "ImageVersion", "");
+    sd_jw_str(j, "ImageOwnerAlias", shared ? "others" : "self");
+    sd_jw_bool(j, "IsCopied", i->source_image_id[0] != '\0');
+    sd_jw_bool(j, "IsPublic", false);
+    sd_jw_str(j, "IsSelfShared", "");
+    sd_jw_bool(j, "IsSubscribed", false);
+    sd_jw_bool(j, "IsSupportIoOptimized", true);
+    sd_jw_bool(j, "IsSupportCloudinit", true);
+    sd_jw_bool(j, "Usable", true);
+    sd_jw_str(j, "Usage", in_use ? "instance" : "none");
+    sd_jw_str(j, "OSType", "linux");
+    sd_jw_str(j, "Platform", "Others Linux");
+    sd_jw_str(j, "Architecture", "x86_64");
+    sd_jw_str(j, "BootMode", "BIOS");
+    sd_jw_str(j, "ImageFamily", "");
+    sd_jw_str(j, "ImageVersion", "");
     mapping_member(j, i);
-    api_json_bool(j, "Encrypted", i->encrypted);
-    api_json_str(j, "KMSKeyId", i->encrypted ? i->kms_key_id : "");
-    api_json_str(j, "SourceImageId", i->source_image_id);
-    api_json_obj_end(j);
+    sd_jw_bool(j, "Encrypted", i->encrypted);
+    sd_jw_str(j, "KMSKeyId", i->encrypted ? i->kms_key_id : "");
+    sd_jw_str(j, "SourceImageId", i->source_image_id);
+    sd_jw_obj_end(j);
 }
 
 static void image_visit(void *ctx, const ecs_image *i)
@@ -374,19 +374,19 @@ sd_code api__ECS_DescribeImages(api_req *r)
     SD_TRY(api__page_params(r, &w.pg));
     SD_TRY(ecs_list_instances(r->opts->ecs, &c, used_visit, &u, r->err));
     SD_ENSURE(!u.oom, r->err, SD_E_NOMEM, "out of memory");
-    api_json_obj_begin(r->j, "Images");
-    api_json_arr_begin(r->j, "Image");
+    sd_jw_obj_begin(r->j, "Images");
+    sd_jw_arr_begin(r->j, "Image");
     if (f.others) {
         SD_TRY(ecs_list_shared_images(r->opts->ecs, &c, image_visit, &w, r->err));
     } else {
         SD_TRY(ecs_list_images(r->opts->ecs, &c, image_visit, &w, r->err));
     }
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
-    api_json_int(r->j, "TotalCount", w.pg.total);
-    api_json_int(r->j, "PageNumber", w.pg.number);
-    api_json_int(r->j, "PageSize", w.pg.size);
-    api_json_str(r->j, "RegionId", c.region);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
+    sd_jw_int(r->j, "TotalCount", w.pg.total);
+    sd_jw_int(r->j, "PageNumber", w.pg.number);
+    sd_jw_int(r->j, "PageSize", w.pg.size);
+    sd_jw_str(r->j, "RegionId", c.region);
 out:
     free(u.id);
     return rc;
@@ -454,9 +454,9 @@ sd_code api__ECS_ImportImage(api_req *r)
     SD_TRY(name_free(r, &c, name));
     SD_TRY(ecs_import_image(r->opts->ecs, &c, path, format, name, image_id, r->err));
     task_id(image_id, task);
-    api_json_str(r->j, "ImageId", image_id);
-    api_json_str(r->j, "RegionId", c.region);
-    api_json_str(r->j, "TaskId", task);
+    sd_jw_str(r->j, "ImageId", image_id);
+    sd_jw_str(r->j, "RegionId", c.region);
+    sd_jw_str(r->j, "TaskId", task);
 out:
     free(idx);
     return rc;
@@ -490,8 +490,8 @@ sd_code api__ECS_ExportImage(api_req *r)
                "The specified parameter \"OSSBucket\" is too long.");
     SD_TRY(ecs_export_image(r->opts->ecs, &c, image_id, path, r->err));
     task_id(image_id, task);
-    api_json_str(r->j, "RegionId", c.region);
-    api_json_str(r->j, "TaskId", task);
+    sd_jw_str(r->j, "RegionId", c.region);
+    sd_jw_str(r->j, "TaskId", task);
 out:
     return rc;
 }
@@ -543,7 +543,7 @@ out:
 }
 
 typedef struct share_walk {
-    api_json *j;
+    sd_jw *j;
     api_page pg;
 } share_walk;
 
@@ -552,10 +552,10 @@ static void share_visit(void *ctx, const char *account, int64_t shared)
     share_walk *w = ctx;
 
     if (api__page_take(&w->pg)) {
-        api_json_obj_begin(w->j, NULL);
-        api_json_str(w->j, "AliyunId", account);
+        sd_jw_obj_begin(w->j, NULL);
+        sd_jw_str(w->j, "AliyunId", account);
         api__time_member(w->j, "SharedTime", shared);
-        api_json_obj_end(w->j);
+        sd_jw_obj_end(w->j);
     }
 }
 
@@ -569,20 +569,20 @@ sd_code api__ECS_DescribeImageSharePermission(api_req *r)
     SD_TRY(api__ecs_begin(r, &c));
     SD_TRY(api_param_req(r->params, "ImageId", &image_id, r->err));
     SD_TRY(api__page_params(r, &w.pg));
-    api_json_str(r->j, "ImageId", image_id);
-    api_json_str(r->j, "RegionId", c.region);
-    api_json_obj_begin(r->j, "Accounts");
-    api_json_arr_begin(r->j, "Account");
+    sd_jw_str(r->j, "ImageId", image_id);
+    sd_jw_str(r->j, "RegionId", c.region);
+    sd_jw_obj_begin(r->j, "Accounts");
+    sd_jw_arr_begin(r->j, "Account");
     SD_TRY(ecs_list_image_shares(r->opts->ecs, &c, image_id, share_visit, &w, r->err));
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
-    api_json_obj_begin(r->j, "ShareGroups");
-    api_json_arr_begin(r->j, "ShareGroup");
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
-    api_json_int(r->j, "TotalCount", w.pg.total);
-    api_json_int(r->j, "PageNumber", w.pg.number);
-    api_json_int(r->j, "PageSize", w.pg.size);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
+    sd_jw_obj_begin(r->j, "ShareGroups");
+    sd_jw_arr_begin(r->j, "ShareGroup");
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
+    sd_jw_int(r->j, "TotalCount", w.pg.total);
+    sd_jw_int(r->j, "PageNumber", w.pg.number);
+    sd_jw_int(r->j, "PageSize", w.pg.size);
 out:
     return rc;
 }

@@ -129,15 +129,15 @@ sd_code api__ECS_RunInstances(api_req *r)
         }
         SD_TRY(ecs_create_instance(r->opts->ecs, &c, s, ids[made], r->err));
     }
-    api_json_obj_begin(r->j, "InstanceIdSets");
-    api_json_arr_begin(r->j, "InstanceIdSet");
+    sd_jw_obj_begin(r->j, "InstanceIdSets");
+    sd_jw_arr_begin(r->j, "InstanceIdSet");
     for (size_t i = 0; i < made; i++) {
-        api_json_str(r->j, NULL, ids[i]);
+        sd_jw_str(r->j, NULL, ids[i]);
     }
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
-    api_json_str(r->j, "OrderId", "");
-    api_json_int(r->j, "TradePrice", 0);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
+    sd_jw_str(r->j, "OrderId", "");
+    sd_jw_int(r->j, "TradePrice", 0);
 out:
     if (rc != SD_OK && made > 0) {
         roll_back(r, &c, ids, made);
@@ -159,9 +159,9 @@ sd_code api__ECS_CreateInstance(api_req *r)
     SD_TRY(instance_params(r, s));
     s->start = false;
     SD_TRY(ecs_create_instance(r->opts->ecs, &c, s, id, r->err));
-    api_json_str(r->j, "InstanceId", id);
-    api_json_str(r->j, "OrderId", "");
-    api_json_int(r->j, "TradePrice", 0);
+    sd_jw_str(r->j, "InstanceId", id);
+    sd_jw_str(r->j, "OrderId", "");
+    sd_jw_int(r->j, "TradePrice", 0);
 out:
     free(s);
     return rc;
@@ -219,30 +219,30 @@ static void system_disk_visit(void *ctx, const ecs_disk *d)
     }
 }
 
-static void instance_member(api_json *j, const instance_row *row)
+static void instance_member(sd_jw *j, const instance_row *row)
 {
     const ecs_instance *i = &row->i;
 
-    api_json_obj_begin(j, NULL);
-    api_json_str(j, "InstanceId", i->instance_id);
-    api_json_str(j, "InstanceName", i->name);
-    api_json_str(j, "Description", i->description);
-    api_json_str(j, "HostName", i->instance_id);
-    api_json_str(j, "RegionId", i->region);
-    api_json_str(j, "ZoneId", i->zone);
-    api_json_str(j, "Status", i->status);
-    api_json_str(j, "InstanceType", i->instance_type);
-    api_json_str(j, "ImageId", i->image_id);
-    api_json_str(j, "OSType", "linux");
+    sd_jw_obj_begin(j, NULL);
+    sd_jw_str(j, "InstanceId", i->instance_id);
+    sd_jw_str(j, "InstanceName", i->name);
+    sd_jw_str(j, "Description", i->description);
+    sd_jw_str(j, "HostName", i->instance_id);
+    sd_jw_str(j, "RegionId", i->region);
+    sd_jw_str(j, "ZoneId", i->zone);
+    sd_jw_str(j, "Status", i->status);
+    sd_jw_str(j, "InstanceType", i->instance_type);
+    sd_jw_str(j, "ImageId", i->image_id);
+    sd_jw_str(j, "OSType", "linux");
     api__time_member(j, "CreationTime", i->created);
     api__time_member(j, "StartTime", i->started);
-    api_json_str(j, "InstanceChargeType", "PostPaid");
-    api_json_str(j, "InstanceNetworkType", "vpc");
-    api_json_bool(j, "IoOptimized", true);
-    api_json_bool(j, "DeletionProtection", false);
-    api_json_str(j, "StoppedMode", "Not-applicable");
-    api_json_str(j, "NbdUri", row->nbd_uri);
-    api_json_obj_end(j);
+    sd_jw_str(j, "InstanceChargeType", "PostPaid");
+    sd_jw_str(j, "InstanceNetworkType", "vpc");
+    sd_jw_bool(j, "IoOptimized", true);
+    sd_jw_bool(j, "DeletionProtection", false);
+    sd_jw_str(j, "StoppedMode", "Not-applicable");
+    sd_jw_str(j, "NbdUri", row->nbd_uri);
+    sd_jw_obj_end(j);
 }
 
 static sd_code instance_filter_params(api_req *r, instance_walk *w)
@@ -274,13 +274,13 @@ sd_code api__ECS_DescribeInstances(api_req *r)
     if (w.n > 0) {
         SD_TRY(ecs_list_disks(r->opts->ecs, &c, system_disk_visit, &w, r->err));
     }
-    api_json_obj_begin(r->j, "Instances");
-    api_json_arr_begin(r->j, "Instance");
+    sd_jw_obj_begin(r->j, "Instances");
+    sd_jw_arr_begin(r->j, "Instance");
     for (size_t k = 0; k < w.n; k++) {
         instance_member(r->j, &w.rows[k]);
     }
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
     api__page_members(r, &w.pg);
 out:
     sd_json_doc_free(w.ids);
@@ -338,29 +338,29 @@ static void dataplane_body(api_req *r, const char *id, const ecs_dataplane *dp)
         key[2 * i] = hex[k[i] >> 4];
         key[2 * i + 1] = hex[k[i] & 15];
     }
-    api_json_str(r->j, "InstanceId", id);
-    api_json_str(r->j, "Socket", dp->socket);
-    api_json_str(r->j, "TcpAddress", dp->tcp_address);
-    api_json_str(r->j, "PskIdentity", dp->psk_identity);
-    api_json_strn(r->j, "PskKey", key, 2 * (n < 64 ? n : 64));
+    sd_jw_str(r->j, "InstanceId", id);
+    sd_jw_str(r->j, "Socket", dp->socket);
+    sd_jw_str(r->j, "TcpAddress", dp->tcp_address);
+    sd_jw_str(r->j, "PskIdentity", dp->psk_identity);
+    sd_jw_strn(r->j, "PskKey", key, 2 * (n < 64 ? n : 64));
     sd_wipe(key, sizeof key);
-    api_json_obj_begin(r->j, "Disks");
-    api_json_arr_begin(r->j, "Disk");
+    sd_jw_obj_begin(r->j, "Disks");
+    sd_jw_arr_begin(r->j, "Disk");
     for (size_t i = 0; i < dp->ndisks; i++) {
-        api_json_obj_begin(r->j, NULL);
-        api_json_str(r->j, "DiskId", dp->disks[i].disk_id);
-        api_json_str(r->j, "NbdUri", dp->disks[i].uri);
+        sd_jw_obj_begin(r->j, NULL);
+        sd_jw_str(r->j, "DiskId", dp->disks[i].disk_id);
+        sd_jw_str(r->j, "NbdUri", dp->disks[i].uri);
         uri[0] = '\0';
         if (dp->tcp_address[0] != '\0') {
             /* libnbd's form; the client adds tls-psk-file=FILE */
             (void)snprintf(uri, sizeof uri, "nbds://%s@%s/%s", dp->psk_identity, dp->tcp_address,
                            dp->disks[i].disk_id);
         }
-        api_json_str(r->j, "NbdsUri", uri);
-        api_json_obj_end(r->j);
+        sd_jw_str(r->j, "NbdsUri", uri);
+        sd_jw_obj_end(r->j);
     }
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
 }
 
 sd_code api__ECS_DescribeInstanceDataPlane(api_req *r)
@@ -423,7 +423,7 @@ sd_code api__ECS_ReplaceSystemDisk(api_req *r)
     SD_TRY(api_param_str(r->params, "KMSKeyId", ECS_KEY_MAX - 1, &key, r->err));
     SD_TRY(ecs_replace_system_disk(r->opts->ecs, &c, instance_id, image_id, encrypted, key, disk_id,
                                    r->err));
-    api_json_str(r->j, "DiskId", disk_id);
+    sd_jw_str(r->j, "DiskId", disk_id);
 out:
     return rc;
 }

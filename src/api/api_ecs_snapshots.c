@@ -26,38 +26,38 @@ sd_code api__ECS_CreateSnapshot(api_req *r)
     SD_TRY(api_param_str(r->params, "SnapshotName", ECS_NAME_MAX - 1, &name, r->err));
     SD_TRY(api_param_str(r->params, "Description", ECS_DESC_MAX - 1, &desc, r->err));
     SD_TRY(ecs_create_snapshot(r->opts->ecs, &c, disk_id, name, desc, snapshot_id, r->err));
-    api_json_str(r->j, "SnapshotId", snapshot_id);
+    sd_jw_str(r->j, "SnapshotId", snapshot_id);
 out:
     return rc;
 }
 
-static void snapshot_member(api_json *j, const ecs_snapshot *s)
+static void snapshot_member(sd_jw *j, const ecs_snapshot *s)
 {
     char size[24];
 
     (void)snprintf(size, sizeof size, "%" PRId64, s->source_disk_size); /* fits any int64 */
-    api_json_obj_begin(j, NULL);
-    api_json_str(j, "SnapshotId", s->snapshot_id);
-    api_json_str(j, "SnapshotName", s->name);
-    api_json_str(j, "Description", s->description);
-    api_json_str(j, "RegionId", s->region);
-    api_json_str(j, "SourceDiskId", s->source_disk_id);
-    api_json_str(j, "SourceDiskSize", size);
-    api_json_str(j, "SourceDiskType", s->source_disk_type);
-    api_json_str(j, "SourceStorageType", "disk");
-    api_json_str(j, "Status", s->status);
-    api_json_str(j, "Progress", strcmp(s->status, "accomplished") == 0 ? "100%" : "0%");
-    api_json_int(j, "RemainTime", 0);
+    sd_jw_obj_begin(j, NULL);
+    sd_jw_str(j, "SnapshotId", s->snapshot_id);
+    sd_jw_str(j, "SnapshotName", s->name);
+    sd_jw_str(j, "Description", s->description);
+    sd_jw_str(j, "RegionId", s->region);
+    sd_jw_str(j, "SourceDiskId", s->source_disk_id);
+    sd_jw_str(j, "SourceDiskSize", size);
+    sd_jw_str(j, "SourceDiskType", s->source_disk_type);
+    sd_jw_str(j, "SourceStorageType", "disk");
+    sd_jw_str(j, "Status", s->status);
+    sd_jw_str(j, "Progress", strcmp(s->status, "accomplished") == 0 ? "100%" : "0%");
+    sd_jw_int(j, "RemainTime", 0);
     api__time_member(j, "CreationTime", s->created);
     api__time_member(j, "LastModifiedTime", s->created);
-    api_json_bool(j, "Encrypted", s->encrypted);
-    api_json_str(j, "KMSKeyId", s->encrypted ? s->kms_key_id : "");
-    api_json_str(j, "SnapshotType", "user");
-    api_json_str(j, "Category", "standard");
-    api_json_str(j, "Usage", "none");
-    api_json_bool(j, "Available", strcmp(s->status, "accomplished") == 0);
-    api_json_bool(j, "InstantAccess", false);
-    api_json_obj_end(j);
+    sd_jw_bool(j, "Encrypted", s->encrypted);
+    sd_jw_str(j, "KMSKeyId", s->encrypted ? s->kms_key_id : "");
+    sd_jw_str(j, "SnapshotType", "user");
+    sd_jw_str(j, "Category", "standard");
+    sd_jw_str(j, "Usage", "none");
+    sd_jw_bool(j, "Available", strcmp(s->status, "accomplished") == 0);
+    sd_jw_bool(j, "InstantAccess", false);
+    sd_jw_obj_end(j);
 }
 
 typedef struct snapshot_filter {
@@ -117,11 +117,11 @@ sd_code api__ECS_DescribeSnapshots(api_req *r)
     SD_TRY(api_param_str(r->params, "KMSKeyId", ECS_KEY_MAX - 1, &f.kms_key_id, r->err));
     SD_TRY(api__tristate(r, "Encrypted", &f.encrypted));
     SD_TRY(api__page_params(r, &w.pg));
-    api_json_obj_begin(r->j, "Snapshots");
-    api_json_arr_begin(r->j, "Snapshot");
+    sd_jw_obj_begin(r->j, "Snapshots");
+    sd_jw_arr_begin(r->j, "Snapshot");
     SD_TRY(ecs_list_snapshots(r->opts->ecs, &c, snapshot_visit, &w, r->err));
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
     api__page_members(r, &w.pg);
 out:
     sd_json_doc_free(f.ids);

@@ -3,7 +3,6 @@
 #define SD_API_INT_H
 
 #include "api/api.h"
-#include "api/api_json.h"
 #include "api/api_params.h"
 #include "common/sd_json.h"
 #include "ecs/ecs.h"
@@ -32,7 +31,7 @@ typedef struct api_req {
     kms_caller caller;     /* account and region of the request */
     bool dry_run;          /* ECS DryRun=true: check, change nothing */
     bool secure_transport; /* over TLS: RAM's acs:SecureTransport condition key */
-    api_json *j;
+    sd_jw *j;
     sd_err *err;
     char key_id[KMS_ID_MAX];     /* audit: the key the call used, if any */
     char version_id[KMS_ID_MAX]; /* audit: its version, if known */
@@ -77,7 +76,7 @@ bool api__id_listed(const sd_json_doc *doc, const char *id);
 /* An optional boolean as -1 (absent), 0 or 1. */
 SD_MUST_USE sd_code api__tristate(api_req *r, const char *name, int *out);
 /* An ISO 8601 time member; "" for 0. */
-void api__time_member(api_json *j, const char *key, int64_t t);
+void api__time_member(sd_jw *j, const char *key, int64_t t);
 /* Whether a string filter (NULL: none) admits value. */
 bool api__str_match(const char *filter, const char *value);
 

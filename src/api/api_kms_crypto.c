@@ -65,7 +65,7 @@ static sd_code b64_member(api_req *r, const char *key, const uint8_t *p, size_t 
 
     SD_ENSURE(text != NULL, r->err, SD_E_NOMEM, "out of memory");
     SD_TRY(sd_b64_encode(p, n, text, cap, r->err));
-    api_json_str(r->j, key, text);
+    sd_jw_str(r->j, key, text);
 out:
     if (text != NULL) {
         sd_wipe(text, cap); /* may be a data key */
@@ -92,8 +92,8 @@ out:
 
 static void used_members(api_req *r, const kms_used *u)
 {
-    api_json_str(r->j, "KeyId", u->key_id);
-    api_json_str(r->j, "KeyVersionId", u->version_id);
+    sd_jw_str(r->j, "KeyId", u->key_id);
+    sd_jw_str(r->j, "KeyVersionId", u->version_id);
     api__note_key(r, u->key_id, u->version_id);
 }
 
@@ -182,7 +182,7 @@ sd_code api__KMS_Decrypt(api_req *r)
     if (is_data_key) {
         SD_TRY(b64_member(r, "Plaintext", sd_secret_data(plain), sd_secret_len(plain)));
     } else {
-        api_json_strn(r->j, "Plaintext", (const char *)sd_secret_data(plain), sd_secret_len(plain));
+        sd_jw_strn(r->j, "Plaintext", (const char *)sd_secret_data(plain), sd_secret_len(plain));
     }
 out:
     sd_secret_free(plain);

@@ -59,17 +59,17 @@ out:
 
 static void page_members(api_req *r, const page *pg)
 {
-    api_json_int(r->j, "TotalCount", pg->total);
-    api_json_int(r->j, "PageNumber", pg->number);
-    api_json_int(r->j, "PageSize", pg->size);
+    sd_jw_int(r->j, "TotalCount", pg->total);
+    sd_jw_int(r->j, "PageNumber", pg->number);
+    sd_jw_int(r->j, "PageSize", pg->size);
 }
 
-static void time_member(api_json *j, const char *key, int64_t t)
+static void time_member(sd_jw *j, const char *key, int64_t t)
 {
     char iso[21];
 
     sd_time_iso8601(t, iso);
-    api_json_str(j, key, iso);
+    sd_jw_str(j, key, iso);
 }
 
 static void key_arn(const api_req *r, const char *key_id, char *out, size_t cap)
@@ -81,20 +81,20 @@ static void key_arn(const api_req *r, const char *key_id, char *out, size_t cap)
 /* KeyMetadata: every member a string, as the SDK model declares. */
 static void key_metadata(api_req *r, const kms_key_meta *m, bool describe)
 {
-    api_json *j = r->j;
+    sd_jw *j = r->j;
     char interval[32];
 
-    api_json_obj_begin(j, "KeyMetadata");
-    api_json_str(j, "KeyId", m->key_id);
-    api_json_str(j, "Arn", m->arn);
-    api_json_str(j, "Description", m->description);
-    api_json_str(j, "KeyState", m->state);
-    api_json_str(j, "KeyUsage", m->usage);
-    api_json_str(j, "KeySpec", m->spec);
-    api_json_str(j, "Origin", m->origin);
-    api_json_str(j, "ProtectionLevel", m->protection);
+    sd_jw_obj_begin(j, "KeyMetadata");
+    sd_jw_str(j, "KeyId", m->key_id);
+    sd_jw_str(j, "Arn", m->arn);
+    sd_jw_str(j, "Description", m->description);
+    sd_jw_str(j, "KeyState", m->state);
+    sd_jw_str(j, "KeyUsage", m->usage);
+    sd_jw_str(j, "KeySpec", m->spec);
+    sd_jw_str(j, "Origin", m->origin);
+    sd_jw_str(j, "ProtectionLevel", m->protection);
     time_member(j, "CreationDate", m->created);
-    api_json_str(j, "Creator", m->creator);
+    sd_jw_str(j, "Creator", m->creator);
     if (m->delete_at != 0) {
         time_member(j, "DeleteDate", m->delete_at);
     }
@@ -102,14 +102,14 @@ static void key_metadata(api_req *r, const kms_key_meta *m, bool describe)
         if (m->material_expire != 0) {
             time_member(j, "MaterialExpireTime", m->material_expire);
         } else {
-            api_json_str(j, "MaterialExpireTime", "");
+            sd_jw_str(j, "MaterialExpireTime", "");
         }
     }
-    api_json_str(j, "PrimaryKeyVersion", m->primary_version);
-    api_json_str(j, "AutomaticRotation", m->rotation);
+    sd_jw_str(j, "PrimaryKeyVersion", m->primary_version);
+    sd_jw_str(j, "AutomaticRotation", m->rotation);
     if (m->rotation_seconds != 0) {
         (void)snprintf(interval, sizeof interval, "%llds", (long long)m->rotation_seconds);
-        api_json_str(j, "RotationInterval", interval);
+        sd_jw_str(j, "RotationInterval", interval);
     }
     if (m->last_rotation != 0) {
         time_member(j, "LastRotationDate", m->last_rotation);
@@ -119,11 +119,11 @@ static void key_metadata(api_req *r, const kms_key_meta *m, bool describe)
     }
     if (describe) {
         /* The service key cannot be deleted; others carry no protection. */
-        api_json_str(j, "DeletionProtection", m->service ? "Enabled" : "Disabled");
-        api_json_str(j, "DeletionProtectionDescription",
-                     m->service ? "the service key of encrypted disks" : "");
+        sd_jw_str(j, "DeletionProtection", m->service ? "Enabled" : "Disabled");
+        sd_jw_str(j, "DeletionProtectionDescription",
+                  m->service ? "the service key of encrypted disks" : "");
     }
-    api_json_obj_end(j);
+    sd_jw_obj_end(j);
 }
 
 /* ---- keys -------------------------------------------------------------- */
@@ -172,10 +172,10 @@ static void list_key(void *ctx, const char *key_id)
     char arn[KMS_ARN_MAX];
 
     key_arn(r, key_id, arn, sizeof arn);
-    api_json_obj_begin(r->j, NULL);
-    api_json_str(r->j, "KeyId", key_id);
-    api_json_str(r->j, "KeyArn", arn);
-    api_json_obj_end(r->j);
+    sd_jw_obj_begin(r->j, NULL);
+    sd_jw_str(r->j, "KeyId", key_id);
+    sd_jw_str(r->j, "KeyArn", arn);
+    sd_jw_obj_end(r->j);
 }
 
 sd_code api__KMS_ListKeys(api_req *r)
@@ -184,12 +184,12 @@ sd_code api__KMS_ListKeys(api_req *r)
     page pg = {0};
 
     SD_TRY(page_params(r, &pg));
-    api_json_obj_begin(r->j, "Keys");
-    api_json_arr_begin(r->j, "Key");
+    sd_jw_obj_begin(r->j, "Keys");
+    sd_jw_arr_begin(r->j, "Key");
     SD_TRY(kms_list_keys(r->opts->kms, &r->caller, pg.number, pg.size, list_key, r, &pg.total,
                          r->err));
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
     page_members(r, &pg);
 out:
     return rc;
@@ -261,10 +261,10 @@ out:
 
 /* ---- versions and rotation ------------------------------------------------ */
 
-static void key_version(api_json *j, const char *key_id, const char *version_id, int64_t created)
+static void key_version(sd_jw *j, const char *key_id, const char *version_id, int64_t created)
 {
-    api_json_str(j, "KeyId", key_id);
-    api_json_str(j, "KeyVersionId", version_id);
+    sd_jw_str(j, "KeyId", key_id);
+    sd_jw_str(j, "KeyVersionId", version_id);
     time_member(j, "CreationDate", created);
 }
 
@@ -281,9 +281,9 @@ sd_code api__KMS_CreateKeyVersion(api_req *r)
     SD_TRY(kms_create_version(r->opts->kms, &r->caller, ref, version, &created, r->err));
     SD_TRY(kms_describe_key(r->opts->kms, &r->caller, ref, m, r->err));
     api__note_key(r, m->key_id, version);
-    api_json_obj_begin(r->j, "KeyVersion");
+    sd_jw_obj_begin(r->j, "KeyVersion");
     key_version(r->j, m->key_id, version, created);
-    api_json_obj_end(r->j);
+    sd_jw_obj_end(r->j);
 out:
     free(m);
     return rc;
@@ -293,9 +293,9 @@ static void list_version(void *ctx, const char *key_id, const char *version_id, 
 {
     api_req *r = ctx;
 
-    api_json_obj_begin(r->j, NULL);
+    sd_jw_obj_begin(r->j, NULL);
     key_version(r->j, key_id, version_id, created);
-    api_json_obj_end(r->j);
+    sd_jw_obj_end(r->j);
 }
 
 sd_code api__KMS_ListKeyVersions(api_req *r)
@@ -306,12 +306,12 @@ sd_code api__KMS_ListKeyVersions(api_req *r)
 
     SD_TRY(api__key_param(r, "KeyId", &ref));
     SD_TRY(page_params(r, &pg));
-    api_json_obj_begin(r->j, "KeyVersions");
-    api_json_arr_begin(r->j, "KeyVersion");
+    sd_jw_obj_begin(r->j, "KeyVersions");
+    sd_jw_arr_begin(r->j, "KeyVersion");
     SD_TRY(kms_list_versions(r->opts->kms, &r->caller, ref, pg.number, pg.size, list_version, r,
                              &pg.total, r->err));
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
     page_members(r, &pg);
 out:
     return rc;
@@ -330,9 +330,9 @@ sd_code api__KMS_DescribeKeyVersion(api_req *r)
     SD_TRY(api_param_str(r->params, "KeyVersionId", KMS_ID_MAX - 1, &version, r->err));
     SD_TRY(kms_describe_version(r->opts->kms, &r->caller, ref, version, &created, key_id, r->err));
     api__note_key(r, key_id, version);
-    api_json_obj_begin(r->j, "KeyVersion");
+    sd_jw_obj_begin(r->j, "KeyVersion");
     key_version(r->j, key_id, version, created);
-    api_json_obj_end(r->j);
+    sd_jw_obj_end(r->j);
 out:
     return rc;
 }
@@ -413,11 +413,11 @@ static void list_alias(void *ctx, const char *alias, const char *key_id)
 
     (void)snprintf(arn, sizeof arn, "acs:kms:%s:%s:%s", r->caller.region, r->caller.account,
                    alias); /* sized for the longest alias */
-    api_json_obj_begin(r->j, NULL);
-    api_json_str(r->j, "AliasName", alias);
-    api_json_str(r->j, "AliasArn", arn);
-    api_json_str(r->j, "KeyId", key_id);
-    api_json_obj_end(r->j);
+    sd_jw_obj_begin(r->j, NULL);
+    sd_jw_str(r->j, "AliasName", alias);
+    sd_jw_str(r->j, "AliasArn", arn);
+    sd_jw_str(r->j, "KeyId", key_id);
+    sd_jw_obj_end(r->j);
 }
 
 static sd_code list_aliases(api_req *r, const char *ref)
@@ -426,12 +426,12 @@ static sd_code list_aliases(api_req *r, const char *ref)
     page pg = {0};
 
     SD_TRY(page_params(r, &pg));
-    api_json_obj_begin(r->j, "Aliases");
-    api_json_arr_begin(r->j, "Alias");
+    sd_jw_obj_begin(r->j, "Aliases");
+    sd_jw_arr_begin(r->j, "Alias");
     SD_TRY(kms_list_aliases(r->opts->kms, &r->caller, ref, pg.number, pg.size, list_alias, r,
                             &pg.total, r->err));
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
     page_members(r, &pg);
 out:
     return rc;
@@ -547,11 +547,11 @@ static void list_tag(void *ctx, const char *key_id, const char *key, const char 
 {
     api_req *r = ctx;
 
-    api_json_obj_begin(r->j, NULL);
-    api_json_str(r->j, "KeyId", key_id);
-    api_json_str(r->j, "TagKey", key);
-    api_json_str(r->j, "TagValue", value);
-    api_json_obj_end(r->j);
+    sd_jw_obj_begin(r->j, NULL);
+    sd_jw_str(r->j, "KeyId", key_id);
+    sd_jw_str(r->j, "TagKey", key);
+    sd_jw_str(r->j, "TagValue", value);
+    sd_jw_obj_end(r->j);
 }
 
 sd_code api__KMS_ListResourceTags(api_req *r)
@@ -560,11 +560,11 @@ sd_code api__KMS_ListResourceTags(api_req *r)
     const char *ref = NULL;
 
     SD_TRY(api__key_param(r, "KeyId", &ref));
-    api_json_obj_begin(r->j, "Tags");
-    api_json_arr_begin(r->j, "Tag");
+    sd_jw_obj_begin(r->j, "Tags");
+    sd_jw_arr_begin(r->j, "Tag");
     SD_TRY(kms_list_tags(r->opts->kms, &r->caller, ref, list_tag, r, r->err));
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
 out:
     return rc;
 }
@@ -594,9 +594,9 @@ sd_code api__KMS_GetParametersForImport(api_req *r)
     b64 = malloc(sd_b64_enc_len(pub.len) + 1);
     SD_ENSURE(b64 != NULL, r->err, SD_E_NOMEM, "out of memory");
     SD_TRY(sd_b64_encode(pub.data, pub.len, b64, sd_b64_enc_len(pub.len) + 1, r->err));
-    api_json_str(r->j, "KeyId", m->key_id);
-    api_json_str(r->j, "ImportToken", token);
-    api_json_str(r->j, "PublicKey", b64);
+    sd_jw_str(r->j, "KeyId", m->key_id);
+    sd_jw_str(r->j, "ImportToken", token);
+    sd_jw_str(r->j, "PublicKey", b64);
     time_member(r->j, "TokenExpireTime", expires);
 out:
     free(b64);
@@ -648,12 +648,12 @@ out:
 
 sd_code api__KMS_DescribeRegions(api_req *r)
 {
-    api_json_obj_begin(r->j, "Regions");
-    api_json_arr_begin(r->j, "Region");
-    api_json_obj_begin(r->j, NULL);
-    api_json_str(r->j, "RegionId", r->opts->region);
-    api_json_obj_end(r->j);
-    api_json_arr_end(r->j);
-    api_json_obj_end(r->j);
+    sd_jw_obj_begin(r->j, "Regions");
+    sd_jw_arr_begin(r->j, "Region");
+    sd_jw_obj_begin(r->j, NULL);
+    sd_jw_str(r->j, "RegionId", r->opts->region);
+    sd_jw_obj_end(r->j);
+    sd_jw_arr_end(r->j);
+    sd_jw_obj_end(r->j);
     return SD_OK;
 }

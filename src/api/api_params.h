@@ -1,5 +1,8 @@
 /* api_params.h: typed access to a request's decoded parameters, with the
- * contract's errors (internal to api).
+ * contract's errors.  A topic header of api (STYLE B2 §1), public like
+ * api.h: it states the parameter contract of api_params.def, which the
+ * handlers and the unit tests read through; nothing here is private to
+ * one file of api (that is api_int.h).
  *
  * Parameters are decoded (name, value) pairs from the query string and the
  * form body.  Accessors return SD_E_INVALID with Code MissingParameter

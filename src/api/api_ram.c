@@ -5,7 +5,7 @@
 
 #include "api/api_int.h"
 
-static void role_member(api_json *j, const iam_role_info *r)
+static void role_member(sd_jw *j, const iam_role_info *r)
 {
     char arn[160];
     char iso[21];
@@ -13,15 +13,15 @@ static void role_member(api_json *j, const iam_role_info *r)
     (void)snprintf(arn, sizeof arn, "acs:ram::%s:role/%s", r->account_id,
                    r->name); /* both bounded well below the buffer */
     sd_time_iso8601(r->created, iso);
-    api_json_obj_begin(j, "Role");
-    api_json_str(j, "RoleId", r->role_id);
-    api_json_str(j, "RoleName", r->name);
-    api_json_str(j, "Arn", arn);
-    api_json_str(j, "Description", r->description);
-    api_json_str(j, "AssumeRolePolicyDocument", r->policy);
-    api_json_str(j, "CreateDate", iso);
-    api_json_int(j, "MaxSessionDuration", 3600);
-    api_json_obj_end(j);
+    sd_jw_obj_begin(j, "Role");
+    sd_jw_str(j, "RoleId", r->role_id);
+    sd_jw_str(j, "RoleName", r->name);
+    sd_jw_str(j, "Arn", arn);
+    sd_jw_str(j, "Description", r->description);
+    sd_jw_str(j, "AssumeRolePolicyDocument", r->policy);
+    sd_jw_str(j, "CreateDate", iso);
+    sd_jw_int(j, "MaxSessionDuration", 3600);
+    sd_jw_obj_end(j);
 }
 
 sd_code api__RAM_CreateRole(api_req *r)

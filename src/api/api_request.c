@@ -211,16 +211,16 @@ static sd_code run(const api_server_opts *o, pipeline *pl, const api_http_req *h
                    sd_err *err)
 {
     sd_code rc = SD_OK;
-    api_json j;
+    sd_jw j;
 
     pl->req.dry_run = false;
     pl->req.secure_transport = hr->secure;
     if (pl->product == API_ECS) {
         SD_TRY(api_param_bool(&pl->params, "DryRun", false, &pl->req.dry_run, err));
     }
-    api_json_init(&j, out, err);
-    api_json_obj_begin(&j, NULL);
-    api_json_str(&j, "RequestId", hr->request_id);
+    sd_jw_init(&j, out, err);
+    sd_jw_obj_begin(&j, NULL);
+    sd_jw_str(&j, "RequestId", hr->request_id);
     pl->req.opts = o;
     pl->req.params = &pl->params;
     pl->req.j = &j;
@@ -231,8 +231,8 @@ static sd_code run(const api_server_opts *o, pipeline *pl, const api_http_req *h
      * as they do */
     SD_ENSUREC(!pl->req.dry_run, err, SD_E_INVALID, "DryRunOperation",
                "Request validation has been passed with DryRun flag set.");
-    api_json_obj_end(&j);
-    SD_TRY(api_json_finish(&j));
+    sd_jw_obj_end(&j);
+    SD_TRY(sd_jw_finish(&j));
 out:
     return rc;
 }
@@ -241,22 +241,22 @@ out:
 static int error_body(api_product product, const api_http_req *hr, const sd_err *err, sd_buf *out,
                       const char **code)
 {
-    api_json j;
+    sd_jw j;
     int status = 500;
 
     *code = "InternalError";
     api__error_map(product, err, &status, code);
     sd_buf_reset(out);
-    api_json_init(&j, out, NULL);
-    api_json_obj_begin(&j, NULL);
-    api_json_str(&j, "RequestId", hr->request_id);
-    api_json_str(&j, "HostId", hr->host_id);
-    api_json_str(&j, "Code", *code);
-    api_json_str(&j, "Message", err->msg[0] != '\0' ? err->msg : *code);
-    api_json_str(&j, "Recommend", "");
-    api_json_int(&j, "HttpStatus", status);
-    api_json_obj_end(&j);
-    if (api_json_finish(&j) != SD_OK) {
+    sd_jw_init(&j, out, NULL);
+    sd_jw_obj_begin(&j, NULL);
+    sd_jw_str(&j, "RequestId", hr->request_id);
+    sd_jw_str(&j, "HostId", hr->host_id);
+    sd_jw_str(&j, "Code", *code);
+    sd_jw_str(&j, "Message", err->msg[0] != '\0' ? err->msg : *code);
+    sd_jw_str(&j, "Recommend", "");
+    sd_jw_int(&j, "HttpStatus", status);
+    sd_jw_obj_end(&j);
+    if (sd_jw_finish(&j) != SD_OK) {
         static const char fallback[] =
             "{\"Code\":\"InternalError\",\"Message\":\"response too large\"}";
         sd_buf_reset(out);

@@ -33,24 +33,6 @@
 #include "block/blk_int.h"
 #include "crypto/crypto.h"
 
-static bool name_ok(const char *name)
-{
-    size_t n = strlen(name);
-
-    if (n == 0 || n > BLK_NAME_MAX) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
-}
-
 sd_code blk__obj_name(const char *layer, const char *suffix, char *out, size_t n, sd_err *err)
 {
     sd_code rc = SD_OK;
@@ -858,7 +840,7 @@ sd_code blk__commit_flat(blk_store *bs, const char *name, const char *id, uint64
     sd_code rc = SD_OK;
 
     pthread_mutex_lock(&bs->mu);
-    SD_ENSURE(name_ok(name), err, SD_E_INVALID, "bad disk name");
+    SD_ENSURE(sd_name_ok(name, BLK_NAME_MAX), err, SD_E_INVALID, "bad disk name");
     SD_TRY(insert_disk(bs, name, id, "", size, encrypted, err));
 out:
     pthread_mutex_unlock(&bs->mu);
@@ -870,7 +852,7 @@ sd_code blk_disk_create(blk_store *bs, const char *name, uint64_t size, bool enc
     sd_code rc = SD_OK;
 
     pthread_mutex_lock(&bs->mu);
-    SD_ENSURE(name_ok(name), err, SD_E_INVALID, "bad disk name");
+    SD_ENSURE(sd_name_ok(name, BLK_NAME_MAX), err, SD_E_INVALID, "bad disk name");
     SD_ENSURE(size > 0 && size % BLK_SECTOR == 0 && size <= BLK_MAX_SIZE, err, SD_E_INVALID,
               "disk size %llu is not a positive multiple of %u up to %llu",
               (unsigned long long)size, BLK_SECTOR, (unsigned long long)BLK_MAX_SIZE);
@@ -901,7 +883,7 @@ static sd_code read_row(blk_store *bs, bool snapshot, const char *name, uint64_t
     const char *sql = snapshot ? "SELECT layer, size, encrypted FROM blk_snapshots WHERE name = ?"
                                : "SELECT top, size, encrypted FROM blk_disks WHERE name = ?";
 
-    SD_ENSURE(name_ok(name), err, SD_E_INVALID, "bad name");
+    SD_ENSURE(sd_name_ok(name, BLK_NAME_MAX), err, SD_E_INVALID, "bad name");
     SD_TRY(store_query_one(bs->db, sql, STORE_ARGS(STORE_TEXT(name)), STORE_COLS(cols), &r, &row,
                            err));
     SD_ENSURE(row, err, SD_E_NOT_FOUND, "%s %s does not exist", snapshot ? "snapshot" : "disk",
@@ -951,7 +933,7 @@ sd_code blk_disk_clone(blk_store *bs, const char *snap, const char *name, sd_err
     unsigned depth = 0;
 
     pthread_mutex_lock(&bs->mu);
-    SD_ENSURE(name_ok(name), err, SD_E_INVALID, "bad disk name");
+    SD_ENSURE(sd_name_ok(name, BLK_NAME_MAX), err, SD_E_INVALID, "bad disk name");
     SD_TRY(read_row(bs, true, snap, &size, &enc, layer, err));
     SD_TRY(chain_depth(bs, layer, &depth, err));
     /* A clone's snapshots need room above its base (BLK_MAX_DEPTH). */
@@ -1175,7 +1157,7 @@ static sd_code commit_snapshot_locked(blk_store *bs, const char *disk, const cha
     int64_t sz = 0;
     int64_t e = 0;
 
-    SD_ENSURE(name_ok(snap), err, SD_E_INVALID, "bad snapshot name");
+    SD_ENSURE(sd_name_ok(snap, BLK_NAME_MAX), err, SD_E_INVALID, "bad snapshot name");
     SD_TRY(store_begin(bs->db, err));
     in_tx = true;
     SD_TRY(read_row(bs, false, disk, &size, &enc, cur, err));
@@ -1237,8 +1219,8 @@ sd_code blk_snapshot_create(blk_store *bs, const char *disk, const char *snap, s
      * the commit. */
     pthread_mutex_lock(&bs->mu);
     blk__merge_wait(bs, disk, NULL);
-    SD_ENSURE(name_ok(snap), err, SD_E_INVALID, "bad snapshot name");
-    SD_ENSURE(name_ok(disk), err, SD_E_INVALID, "bad disk name");
+    SD_ENSURE(sd_name_ok(snap, BLK_NAME_MAX), err, SD_E_INVALID, "bad snapshot name");
+    SD_ENSURE(sd_name_ok(disk, BLK_NAME_MAX), err, SD_E_INVALID, "bad disk name");
     SD_ENSURE(!is_open(bs, disk), err, SD_E_CONFLICT,
               "disk %s is open in this process: snapshot it through its handle", disk);
     SD_TRY(read_row(bs, false, disk, NULL, NULL, top, err));

@@ -21,28 +21,12 @@
 
 /* ---- profile ----------------------------------------------------------- */
 
-typedef struct cli_profile {
-    char endpoint[256]; /* host:port (HTTP), http://host:port or https://host:port */
-    char tls_pin[64];   /* "sha256//base64": the server's public key must be this one */
-    char ca_file[512];  /* PEM CAs the server's certificate must chain to */
-    char region[64];
-    char access_key_id[128];
-    sd_secret *access_key_secret; /* owned */
-    bool sign_v1;                 /* RPC v1 (HMAC-SHA1) instead of V3 */
-} cli_profile;
-
-/* Loads the profile at path (NULL: $SEALDISK_PROFILE or ~/.sealdisk/profile),
+/* Loads the profile (sd_profile.h) at path (NULL: $SEALDISK_PROFILE or
+ * ~/.sealdisk/profile) over the defaults (127.0.0.1:8080, cn-hangzhou),
  * then applies the environment.  A missing file is fine when the
- * environment supplies the credentials.  SD_E_INVALID names what is missing. */
-SD_MUST_USE sd_code cli_profile_load(const char *path, cli_profile *out, sd_err *err);
-void cli_profile_clear(cli_profile *p);
-/* Writes a profile (0600, created or replaced atomically); used by the
- * server at its first start. */
-SD_MUST_USE sd_code cli_profile_write(const char *path, const char *endpoint, const char *tls_pin,
-                                      const char *region, const char *access_key_id,
-                                      const sd_secret *secret, sd_err *err);
-/* The default profile path into out ($SEALDISK_PROFILE or ~/.sealdisk/profile). */
-SD_MUST_USE sd_code cli_profile_default_path(char *out, size_t cap, sd_err *err);
+ * environment supplies the credentials.  SD_E_INVALID names what is
+ * missing.  Free with sd_profile_clear. */
+SD_MUST_USE sd_code cli_profile_load(const char *path, sd_profile *out, sd_err *err);
 
 /* ---- parameters -------------------------------------------------------- */
 
@@ -72,13 +56,8 @@ SD_MUST_USE sd_code cli_args_parse(int argc, char **argv, cli_args *out, sd_err 
 
 /* ---- JSON output ------------------------------------------------------- */
 
-/* Appends text re-indented with two spaces per level (strings kept as they
- * are); invalid JSON is appended unchanged. */
-SD_MUST_USE sd_code cli_json_pretty(const char *text, size_t n, sd_buf *out, sd_err *err);
-/* Copies the top-level string member `name` of a JSON object into out
- * (unescaped; \u escapes outside ASCII become '?').  SD_E_NOT_FOUND. */
-SD_MUST_USE sd_code cli_json_string(const char *text, size_t n, const char *name, char *out,
-                                    size_t cap, sd_err *err);
+/* Values a response may hold for the CLI to index it (sd_json_parse). */
+#define CLI_JSON_MAX_VALUES ((size_t)1 << 20)
 
 /* ---- transport --------------------------------------------------------- */
 
@@ -97,7 +76,7 @@ const char *cli_endpoint_host(const char *endpoint);
  * trust: a self-signed certificate passes), and a certificate that chains
  * to ca_file, or else to the system's CAs.  SD_E_IO when the server cannot
  * be reached or is not trusted (the message says where and why). */
-SD_MUST_USE sd_code cli_http_post(const cli_profile *prof, const char *query,
+SD_MUST_USE sd_code cli_http_post(const sd_profile *prof, const char *query,
                                   const cli_header *headers, size_t nheaders, int *status,
                                   sd_buf *body, sd_err *err);
 
@@ -106,7 +85,7 @@ SD_MUST_USE sd_code cli_http_post(const cli_profile *prof, const char *query,
 /* Signs (V3, or v1 when the profile says so) and POSTs one call of action
  * at version with params; RegionId is added from the profile unless given.
  * *status and body get the response.  SD_E_IO when unreachable. */
-SD_MUST_USE sd_code cli_call(const cli_profile *prof, const char *version, const char *action,
+SD_MUST_USE sd_code cli_call(const sd_profile *prof, const char *version, const char *action,
                              const cli_param *params, size_t n, int *status, sd_buf *body,
                              sd_err *err);
 
@@ -120,7 +99,7 @@ typedef struct cli_result {
     char message[512];
 } cli_result;
 
-SD_MUST_USE sd_code cli_call_json(const cli_profile *prof, const char *version, const char *action,
+SD_MUST_USE sd_code cli_call_json(const sd_profile *prof, const char *version, const char *action,
                                   const cli_param *params, size_t n, cli_result *out, sd_err *err);
 void cli_result_free(cli_result *r);
 /* root[a][b] (either NULL to stop there), or NULL. */
@@ -138,10 +117,10 @@ typedef void (*cli_wait_fn)(void *ctx, const char *status, const char *progress)
  * is no longer Creating or ReIniting; fn may be NULL.  true when it ended
  * Available (or In_use, a disk attached);
  * else error says why (CreateFailed, gone, unreachable). */
-bool cli_wait_ready(const cli_profile *prof, const char *id, cli_wait_fn fn, void *ctx, char *error,
+bool cli_wait_ready(const sd_profile *prof, const char *id, cli_wait_fn fn, void *ctx, char *error,
                     size_t cap);
 /* cli_wait_ready with a progress bar on stderr; returns the exit status. */
-int cli_wait_bar(const cli_profile *prof, const char *id);
+int cli_wait_bar(const sd_profile *prof, const char *id);
 
 /* `sealdisk verify-encryption --InstanceId i-...` (R16): disable the CMKs
  * of an instance's disks, restart it, observe the failure, enable them
@@ -150,11 +129,11 @@ int cli_verify_main(int argc, char **argv);
 
 /* `sealdisk ecs bulk-encrypt-system-disks --InstanceIds i-1,i-2
  * [--KMSKeyId K]` (R15), resumable; returns the exit status. */
-int cli_bulk_encrypt(const cli_profile *prof, const cli_args *a);
+int cli_bulk_encrypt(const sd_profile *prof, const cli_args *a);
 
 /* Warns on stderr when ECS resources depend on key (R12) and returns how
  * many; 0 when none, or when there is no ECS to ask. */
-size_t cli_warn_dependents(const cli_profile *prof, const char *key);
+size_t cli_warn_dependents(const sd_profile *prof, const char *key);
 
 /* `sealdisk <product> <Action> ...` (argv[0] is the product word, "kms");
  * returns the exit status. */

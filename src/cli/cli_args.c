@@ -10,17 +10,7 @@
 
 static int is_param_name(const char *n)
 {
-    if (!(n[0] >= 'A' && n[0] <= 'Z')) {
-        return 0;
-    }
-    for (const char *p = n; *p != '\0'; p++) {
-        char c = *p;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-')) {
-            return 0;
-        }
-    }
-    return 1;
+    return n[0] >= 'A' && n[0] <= 'Z' && sd_name_ok(n, strlen(n));
 }
 
 static sd_code set_option(cli_args *a, const char *name, size_t nlen, const char *value,

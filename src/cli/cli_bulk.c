@@ -46,7 +46,7 @@ static void state_path(const char *instance, bulk_state *s)
     sd_err err = SD_ERR_INIT;
     char *slash;
 
-    if (cli_profile_default_path(base, sizeof base, &err) != SD_OK) {
+    if (sd_profile_default_path(base, sizeof base, &err) != SD_OK) {
         (void)snprintf(base, sizeof base, "./profile");
     }
     slash = strrchr(base, '/');
@@ -116,7 +116,7 @@ static bool state_save(const bulk_state *s)
 }
 
 typedef struct bulk {
-    const cli_profile *prof;
+    const sd_profile *prof;
     const char *key; /* may be NULL: the service key or the default */
     char error[700];
 } bulk;
@@ -274,7 +274,7 @@ static bool encrypt_one(bulk *b, const char *inst, size_t index, size_t total)
     return true;
 }
 
-int cli_bulk_encrypt(const cli_profile *prof, const cli_args *a)
+int cli_bulk_encrypt(const sd_profile *prof, const cli_args *a)
 {
     bulk b = {.prof = prof};
     const char *ids = NULL;

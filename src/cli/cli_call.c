@@ -62,7 +62,7 @@ out:
     return rc;
 }
 
-static sd_code call_v1(const cli_profile *prof, const char *version, const char *action,
+static sd_code call_v1(const sd_profile *prof, const char *version, const char *action,
                        iam_params *p, int *status, sd_buf *body, sd_err *err)
 {
     sd_code rc = SD_OK;
@@ -91,7 +91,7 @@ out:
     return rc;
 }
 
-static sd_code call_v3(const cli_profile *prof, const char *version, const char *action,
+static sd_code call_v3(const sd_profile *prof, const char *version, const char *action,
                        iam_params *p, int *status, sd_buf *body, sd_err *err)
 {
     sd_code rc = SD_OK;
@@ -135,7 +135,7 @@ out:
     return rc;
 }
 
-sd_code cli_call(const cli_profile *prof, const char *version, const char *action,
+sd_code cli_call(const sd_profile *prof, const char *version, const char *action,
                  const cli_param *params, size_t n, int *status, sd_buf *body, sd_err *err)
 {
     sd_code rc = SD_OK;
@@ -152,7 +152,7 @@ out:
     return rc;
 }
 
-sd_code cli_call_json(const cli_profile *prof, const char *version, const char *action,
+sd_code cli_call_json(const sd_profile *prof, const char *version, const char *action,
                       const cli_param *params, size_t n, cli_result *out, sd_err *err)
 {
     sd_code rc = SD_OK;

@@ -42,7 +42,7 @@ const char *cli_endpoint_host(const char *endpoint)
 }
 
 /* The TLS options of an https endpoint. */
-static sd_code set_tls(CURL *c, const cli_profile *prof, sd_err *err)
+static sd_code set_tls(CURL *c, const sd_profile *prof, sd_err *err)
 {
     sd_code rc = SD_OK;
     bool pin_only = prof->tls_pin[0] != '\0' && prof->ca_file[0] == '\0';
@@ -64,7 +64,7 @@ out:
     return rc;
 }
 
-sd_code cli_http_post(const cli_profile *prof, const char *query, const cli_header *headers,
+sd_code cli_http_post(const sd_profile *prof, const char *query, const cli_header *headers,
                       size_t nheaders, int *status, sd_buf *body, sd_err *err)
 {
     const char *endpoint = prof->endpoint;

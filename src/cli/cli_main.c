@@ -137,25 +137,30 @@ static bool takes(const product *p, const action_row *row, const char *name)
     return false;
 }
 
-/* Prints the response; returns the exit status. */
-static int report(int status, const sd_buf *body)
+/* Prints the response, indented when it is JSON (doc, else NULL: printed as
+ * it came); returns the exit status. */
+static int report(int status, const sd_buf *body, const sd_json_doc *doc)
 {
     sd_buf pretty = SD_BUF_INIT((size_t)64 << 20);
-    char code[128] = "";
-    char msg[512] = "";
+    const sd_json_val *root = doc != NULL ? sd_json_root(doc) : NULL;
+    const char *code = sd_json_get_str(root, "Code");
+    const char *msg = sd_json_get_str(root, "Message");
     const char *text = body->data != NULL ? (const char *)body->data : "";
     int exit_status = 0;
+    sd_jw j;
 
-    if (cli_json_pretty(text, body->len, &pretty, NULL) == SD_OK) {
+    sd_jw_init_indented(&j, &pretty, NULL);
+    if (root != NULL) {
+        sd_jw_val(&j, NULL, root);
+    }
+    if (root != NULL && sd_jw_finish(&j) == SD_OK) {
         printf("%.*s\n", (int)pretty.len, (const char *)pretty.data);
     } else {
         printf("%.*s\n", (int)body->len, text);
     }
-    if (status >= 400 ||
-        cli_json_string(text, body->len, "Code", code, sizeof code, NULL) == SD_OK) {
-        sd_ignore(cli_json_string(text, body->len, "Code", code, sizeof code, NULL)); /* may lack */
-        sd_ignore(cli_json_string(text, body->len, "Message", msg, sizeof msg, NULL));
-        (void)fprintf(stderr, "ERROR: %s: %s (HTTP %d)\n", code[0] != '\0' ? code : "Unknown", msg,
+    if (status >= 400 || code != NULL) {
+        (void)fprintf(stderr, "ERROR: %.127s: %.511s (HTTP %d)\n",
+                      code != NULL && code[0] != '\0' ? code : "Unknown", msg != NULL ? msg : "",
                       status);
         exit_status = 1;
     }
@@ -166,7 +171,7 @@ static int report(int status, const sd_buf *body)
 /* The profile to poll what the call made with: a copy to another region
  * (CopyImage's DestinationRegionId) lives, and is listed, there.  *there
  * borrows prof's secret; it is not cleared. */
-static const cli_profile *where_made(const cli_profile *prof, const cli_args *a, cli_profile *there)
+static const sd_profile *where_made(const sd_profile *prof, const cli_args *a, sd_profile *there)
 {
     for (size_t i = 0; i < a->nparams; i++) {
         if (strcmp(a->params[i].name, "DestinationRegionId") == 0 &&
@@ -181,8 +186,8 @@ static const cli_profile *where_made(const cli_profile *prof, const cli_args *a,
 
 /* --wait: what a background job of the call makes (or, for ReInitDisk,
  * rebuilds: the request's disk), polled until ready. */
-static int wait_made(const cli_profile *prof, const product *p, const cli_args *a,
-                     const sd_buf *body)
+static int wait_made(const sd_profile *prof, const product *p, const cli_args *a,
+                     const sd_json_doc *doc)
 {
     const char *action = a->action;
     static const char *const waits[][2] = {
@@ -190,13 +195,12 @@ static int wait_made(const cli_profile *prof, const product *p, const cli_args *
         {"ImportImage", "ImageId"},
         {"CreateDisk", "DiskId"},
     };
-    const char *text = body->data != NULL ? (const char *)body->data : "";
-    char id[64];
-    cli_profile there;
+    const char *id;
+    sd_profile there;
 
     for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
-        if (strcmp(p->tag, "ECS") == 0 && strcmp(action, waits[i][0]) == 0 &&
-            cli_json_string(text, body->len, waits[i][1], id, sizeof id, NULL) == SD_OK) {
+        id = doc != NULL ? sd_json_get_str(sd_json_root(doc), waits[i][1]) : NULL;
+        if (strcmp(p->tag, "ECS") == 0 && strcmp(action, waits[i][0]) == 0 && id != NULL) {
             return cli_wait_bar(where_made(prof, a, &there), id);
         }
     }
@@ -236,7 +240,7 @@ static bool confirmed(const product *p, const cli_args *a)
 
 /* R12: before DisableKey or ScheduleKeyDeletion, what depends on the key
  * is listed, and a key that anything depends on needs confirmation. */
-static bool key_use_confirmed(const cli_profile *prof, const product *p, const cli_args *a)
+static bool key_use_confirmed(const sd_profile *prof, const product *p, const cli_args *a)
 {
     if (strcmp(p->tag, "KMS") != 0 ||
         (strcmp(a->action, "DisableKey") != 0 && strcmp(a->action, "ScheduleKeyDeletion") != 0)) {
@@ -253,9 +257,10 @@ static bool key_use_confirmed(const cli_profile *prof, const product *p, const c
 
 static int run(const product *p, const cli_args *a)
 {
-    cli_profile prof;
+    sd_profile prof;
     sd_err err = SD_ERR_INIT;
     sd_buf body = SD_BUF_INIT((size_t)64 << 20);
+    sd_json_doc *doc = NULL;
     int status = 0;
     int exit_status = 2;
 
@@ -290,17 +295,21 @@ static int run(const product *p, const cli_args *a)
         exit_status = err.code == SD_E_IO ? 3 : 2;
         goto out;
     }
-    exit_status = report(status, &body);
+    /* a body that is not JSON (or too large to index) is printed as it came */
+    sd_ignore(sd_json_parse(body.data != NULL ? (const char *)body.data : "", body.len,
+                            CLI_JSON_MAX_VALUES, &doc, NULL));
+    exit_status = report(status, &body, doc);
     if (exit_status == 0 && a->wait) {
-        exit_status = wait_made(&prof, p, a, &body);
+        exit_status = wait_made(&prof, p, a, doc);
     }
 out:
+    sd_json_doc_free(doc);
     sd_buf_free(&body);
-    cli_profile_clear(&prof);
+    sd_profile_clear(&prof);
     return exit_status;
 }
 
-size_t cli_warn_dependents(const cli_profile *prof, const char *key)
+size_t cli_warn_dependents(const sd_profile *prof, const char *key)
 {
     cli_param p[] = {{"KMSKeyId", key}};
     cli_result r;

@@ -16,7 +16,7 @@
 #define KEYS_MAX 16
 
 typedef struct verify {
-    const cli_profile *prof;
+    const sd_profile *prof;
     const char *instance;
     char keys[KEYS_MAX][128];
     size_t nkeys;
@@ -214,7 +214,7 @@ static int experiment(verify *v)
 int cli_verify_main(int argc, char **argv)
 {
     cli_args a;
-    cli_profile prof;
+    sd_profile prof;
     verify v = {.prof = &prof};
     sd_err err = SD_ERR_INIT;
     char status[32] = "";
@@ -279,6 +279,6 @@ out:
     if (!restore_keys(&v)) { /* after an early exit: never leave a key disabled */
         result = 1;
     }
-    cli_profile_clear(&prof);
+    sd_profile_clear(&prof);
     return result;
 }

@@ -14,7 +14,7 @@
 
 /* The Status and Progress of image ("m-...") or disk ("d-...") id; both
  * "" when it is not listed. */
-static bool describe(const cli_profile *prof, const char *id, char status[32], char progress[16],
+static bool describe(const sd_profile *prof, const char *id, char status[32], char progress[16],
                      char *error, size_t cap)
 {
     bool image = strncmp(id, "m-", 2) == 0;
@@ -54,7 +54,7 @@ static bool busy(const char *status)
     return strcmp(status, "Creating") == 0 || strcmp(status, "ReIniting") == 0;
 }
 
-bool cli_wait_ready(const cli_profile *prof, const char *id, cli_wait_fn fn, void *ctx, char *error,
+bool cli_wait_ready(const sd_profile *prof, const char *id, cli_wait_fn fn, void *ctx, char *error,
                     size_t cap)
 {
     char status[32];
@@ -103,7 +103,7 @@ static void draw(void *ctx, const char *status, const char *progress)
     }
 }
 
-int cli_wait_bar(const cli_profile *prof, const char *id)
+int cli_wait_bar(const sd_profile *prof, const char *id)
 {
     bar_ctx b = {id};
     char error[700] = "";

@@ -205,3 +205,21 @@ sd_code sd_rd_copy(sd_rd *r, void *dst, size_t n, sd_err *err)
 out:
     return rc;
 }
+
+sd_code sd_str_copy(char *dst, size_t cap, const char *src, sd_err *err)
+{
+    size_t n = src != NULL ? strnlen(src, cap) : 0;
+
+    if (n >= cap) {
+        if (cap > 0) {
+            dst[0] = '\0';
+        }
+        return sd_err_set(err, SD_E_INVALID, SD_HERE, "string longer than %zu bytes",
+                          cap > 0 ? cap - 1 : 0);
+    }
+    if (n > 0) {
+        memcpy(dst, src, n);
+    }
+    dst[n] = '\0';
+    return SD_OK;
+}

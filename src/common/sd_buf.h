@@ -5,6 +5,7 @@
  * only; key material lives in sd_secret.
  * sd_rd is a cursor over borrowed bytes (s2n's stuffer): every read checks
  * the remaining length and fails with SD_E_INVALID instead of overrunning.
+ * sd_str_copy is the bounded string copy into a fixed array.
  * Thread model: both belong to one thread at a time. */
 #ifndef SD_BUF_H
 #define SD_BUF_H
@@ -102,5 +103,11 @@ static inline uint16_t sd_load_u16be(const uint8_t *p)
 {
     return (uint16_t)(((unsigned)p[0] << 8) | p[1]);
 }
+
+/* Copies the string src (NULL: "") into dst[cap] with its NUL.
+ * SD_E_INVALID when it does not fit (or cap is 0): dst is then "" (when
+ * cap > 0), never a truncated prefix, since a cut id or name would name
+ * something else. */
+SD_MUST_USE sd_code sd_str_copy(char *dst, size_t cap, const char *src, sd_err *err);
 
 #endif

@@ -424,6 +424,13 @@ const sd_json_val *sd_json_get(const sd_json_val *obj, const char *key)
     return NULL;
 }
 
+const char *sd_json_get_str(const sd_json_val *obj, const char *key)
+{
+    const sd_json_val *v = sd_json_get(obj, key);
+
+    return v != NULL && v->type == SD_JSON_STRING ? v->str : NULL;
+}
+
 void sd_json_doc_free(sd_json_doc *d)
 {
     if (d == NULL) {

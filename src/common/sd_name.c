@@ -1,6 +1,7 @@
-/* sd_name.c: segment-wise matching of flattened parameter names.  A
- * pattern's "N" stands for a list index; everything else is literal, so a
- * table row names a whole family of flattened parameters. */
+/* sd_name.c: segment-wise matching of flattened parameter names, and the
+ * check of safe names.  A pattern's "N" stands for a list index; everything
+ * else is literal, so a table row names a whole family of flattened
+ * parameters. */
 #include "common/sd_name.h"
 
 #include <string.h>
@@ -70,4 +71,22 @@ bool sd_name_has_prefix(const char *pattern, const char *prefix)
         pattern++;
         prefix++;
     }
+}
+
+bool sd_name_ok(const char *name, size_t max)
+{
+    size_t n = strnlen(name, max + 1);
+
+    if (n == 0 || n > max) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
 }

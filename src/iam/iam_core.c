@@ -71,20 +71,6 @@ struct iam {
     cached *cache;
 };
 
-/* Copies src into dst[cap], truncating (ids and names are bounded). */
-static void cpy(char *dst, size_t cap, const char *src)
-{
-    size_t n = src != NULL ? strlen(src) : 0;
-
-    if (n >= cap) {
-        n = cap - 1;
-    }
-    if (n > 0) {
-        memcpy(dst, src, n);
-    }
-    dst[n] = '\0';
-}
-
 static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /* Fills out[0..n) with characters of set (setlen <= 64), without bias. */
@@ -250,23 +236,6 @@ void iam_close(iam *self)
 
 /* ---- accounts ----------------------------------------------------------- */
 
-static bool name_ok(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n >= IAM_NAME_MAX) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-')) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static sd_code account_get_locked(iam *self, const char *account_id, iam_account_info *out,
                                   sd_err *err)
 {
@@ -297,12 +266,12 @@ static sd_code account_create_locked(iam *self, const char *name, iam_account_in
     iam_account_info a = {{0}, {0}, 0};
     uint8_t id[IAM_ACCOUNT_ID_LEN];
 
-    SD_ENSUREC(name_ok(name), err, SD_E_INVALID, IAM_C_INVALID,
+    SD_ENSUREC(sd_name_ok(name, IAM_NAME_MAX - 1), err, SD_E_INVALID, IAM_C_INVALID,
                "The account name must be 1-63 characters of A-Z a-z 0-9 . _ -.");
     SD_TRY(rand_chars(&self->rng, "123456789", 9, id, 1, err));
     SD_TRY(rand_chars(&self->rng, "0123456789", 10, id + 1, sizeof id - 1, err));
     memcpy(a.account_id, id, sizeof id);
-    cpy(a.name, sizeof a.name, name);
+    SD_TRY(sd_str_copy(a.name, sizeof a.name, name, err));
     a.created = sd_now(&self->clock);
     rc = store_run(
         self->st, "INSERT INTO iam_accounts (account_id, name, created) VALUES (?, ?, ?)",
@@ -348,7 +317,7 @@ static sd_code cache_put(iam *self, const char *akid, const sd_secret *secret, s
     cached *c = calloc(1, sizeof *c);
 
     SD_ENSURE(c != NULL, err, SD_E_NOMEM, "out of memory");
-    cpy(c->akid, sizeof c->akid, akid);
+    SD_TRY(sd_str_copy(c->akid, sizeof c->akid, akid, err));
     SD_TRY(sd_secret_dup(secret, &c->secret, err));
     if (self->user_rate > 0) {
         SD_TRY(sd_rate_new(self->user_rate, self->user_burst, self->mono, self->mono_ctx, &c->rate,
@@ -409,8 +378,8 @@ static sd_code key_insert_locked(iam *self, const char *account_id, const char *
                      err));
     SD_TRY(cache_put(self, akid, secret, err));
     if (out != NULL) {
-        cpy(out->access_key_id, sizeof out->access_key_id, akid);
-        cpy(out->account_id, sizeof out->account_id, account_id);
+        SD_TRY(sd_str_copy(out->access_key_id, sizeof out->access_key_id, akid, err));
+        SD_TRY(sd_str_copy(out->account_id, sizeof out->account_id, account_id, err));
         out->active = true;
         out->created = now;
     }
@@ -741,9 +710,9 @@ sd_code iam_verify(iam *self, const iam_request *req, iam_auth *out, sd_err *err
     pthread_mutex_unlock(&self->mu);
     SD_TRY(rc);
     a.scheme = info.scheme;
-    cpy(a.access_key_id, sizeof a.access_key_id, info.access_key_id);
-    cpy(a.action, sizeof a.action, info.action);
-    cpy(a.version, sizeof a.version, info.version);
+    SD_TRY(sd_str_copy(a.access_key_id, sizeof a.access_key_id, info.access_key_id, err));
+    SD_TRY(sd_str_copy(a.action, sizeof a.action, info.action, err));
+    SD_TRY(sd_str_copy(a.version, sizeof a.version, info.version, err));
     *out = a;
 out:
     return rc;
@@ -818,12 +787,12 @@ static sd_code role_create_locked(iam *self, const char *account_id, const char 
                "InvalidParameter.Description.Length",
                "The Description must be at most 1024 characters.");
     SD_TRY(rand_chars(&self->rng, "0123456789", 10, id, sizeof id, err));
-    cpy(r.account_id, sizeof r.account_id, account_id);
-    cpy(r.name, sizeof r.name, name);
+    SD_TRY(sd_str_copy(r.account_id, sizeof r.account_id, account_id, err));
+    SD_TRY(sd_str_copy(r.name, sizeof r.name, name, err));
     memcpy(r.role_id, "3", 1); /* role ids are 19 digits starting with 3 */
     memcpy(r.role_id + 1, id, sizeof id - 1);
-    cpy(r.description, sizeof r.description, description);
-    cpy(r.policy, sizeof r.policy, policy);
+    SD_TRY(sd_str_copy(r.description, sizeof r.description, description, err));
+    SD_TRY(sd_str_copy(r.policy, sizeof r.policy, policy, err));
     r.created = sd_now(&self->clock);
     rc =
         store_run(self->st,

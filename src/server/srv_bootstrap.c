@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "iam/iam.h"
 #include "server/srv_int.h"
@@ -64,9 +63,8 @@ sd_code srv__first_start(const srv_config *c, iam *accounts, const char *endpoin
     if (!created) {
         goto out;
     }
-    SD_TRY(cli_profile_default_path(profile, sizeof profile, err));
-    SD_TRY(
-        cli_profile_write(profile, endpoint, tls_pin, c->region, key.access_key_id, secret, err));
+    SD_TRY(sd_profile_default_path(profile, sizeof profile, err));
+    SD_TRY(sd_profile_write(profile, endpoint, tls_pin, c->region, key.access_key_id, secret, err));
     /* Shown once, on stdout (not the log): the operator's first credentials. */
     printf("sealdisk: initialised %s\n"
            "  root account:      %s\n"

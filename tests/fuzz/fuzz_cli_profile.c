@@ -1,5 +1,6 @@
-/* fuzz_cli_profile.c: the CLI's profile file (~/.sealdisk/profile): sd_kv's
- * syntax, then its fields (endpoint, region, credentials, signature).  A
+/* fuzz_cli_profile.c: the CLI's profile file (~/.sealdisk/profile), read
+ * by cli_profile_load through sd_profile_read: sd_kv's syntax, then its
+ * fields (endpoint, region, credentials, signature).  A
  * profile that loads must hold terminated fields and a secret; one that
  * does not must leave nothing behind (ASan's leak check). */
 #include <string.h>
@@ -10,7 +11,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    cli_profile p;
+    sd_profile p;
     char path[64];
     int fd = fuzz_file(data, size, path);
 
@@ -20,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             p.access_key_secret == NULL) {
             abort();
         }
-        cli_profile_clear(&p);
+        sd_profile_clear(&p);
     }
     (void)close(fd);
     return 0;

@@ -1,7 +1,8 @@
 /* fuzz_json.c: the JSON reader of request parameters.  Whatever parses
  * must form a consistent tree: child counts match the links, strings are
  * NUL-terminated at their length, member names exist exactly in objects,
- * and nesting stays within SD_JSON_DEPTH_MAX. */
+ * and nesting stays within SD_JSON_DEPTH_MAX.  Written back (sd_jw_val,
+ * as the CLI prints responses) it parses again to the same text. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,12 +48,46 @@ static void check(const sd_json_val *root)
     }
 }
 
+/* The document written compactly into out (reset first). */
+static void write_back(const sd_json_doc *d, sd_buf *out)
+{
+    sd_jw j;
+
+    sd_buf_reset(out);
+    sd_jw_init(&j, out, NULL);
+    sd_jw_val(&j, NULL, sd_json_root(d));
+    if (sd_jw_finish(&j) != SD_OK) {
+        abort();
+    }
+}
+
+/* Written back, the document parses again and writes the same text. */
+static void round_trip(const sd_json_doc *d)
+{
+    sd_buf first = SD_BUF_INIT((size_t)1 << 24);
+    sd_buf second = SD_BUF_INIT((size_t)1 << 24);
+    sd_json_doc *again = NULL;
+
+    write_back(d, &first);
+    if (sd_json_parse((const char *)first.data, first.len, 4096, &again, NULL) != SD_OK) {
+        abort();
+    }
+    write_back(again, &second);
+    if (first.len != second.len || memcmp(first.data, second.data, first.len) != 0) {
+        abort();
+    }
+    sd_json_doc_free(again);
+    sd_buf_free(&first);
+    sd_buf_free(&second);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     sd_json_doc *d = NULL;
 
     if (sd_json_parse((const char *)data, size, 4096, &d, NULL) == SD_OK) {
         check(sd_json_root(d));
+        round_trip(d);
         sd_json_doc_free(d);
     }
     return 0;

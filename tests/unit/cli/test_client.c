@@ -48,13 +48,13 @@ static int teardown(void **state)
 static void profile_round_trips_privately(void **state)
 {
     sd_secret *secret = NULL;
-    cli_profile p;
+    sd_profile p;
     struct stat st;
 
     (void)state;
     assert_int_equal(sd_secret_from("s3cr3t-value", 12, &secret, NULL), SD_OK);
     assert_int_equal(
-        cli_profile_write(path, "127.0.0.1:9999", NULL, "cn-shanghai", "LTAIexample", secret, NULL),
+        sd_profile_write(path, "127.0.0.1:9999", NULL, "cn-shanghai", "LTAIexample", secret, NULL),
         SD_OK);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -65,21 +65,21 @@ static void profile_round_trips_privately(void **state)
     assert_int_equal(sd_secret_len(p.access_key_secret), 12);
     assert_memory_equal(sd_secret_data(p.access_key_secret), "s3cr3t-value", 12);
     assert_false(p.sign_v1);
-    cli_profile_clear(&p);
+    sd_profile_clear(&p);
     sd_secret_free(secret);
 }
 
 static void profile_keeps_the_tls_pin_and_ca_file(void **state)
 {
     sd_secret *secret = NULL;
-    cli_profile p;
+    sd_profile p;
     FILE *f;
     static const char pin[] = "sha256//OXbyNd0+wU5Mxp+PuCxC/oqO2bokHerWZU4TGNRr8Bo=";
 
     (void)state;
     assert_int_equal(sd_secret_from("s3cr3t-value", 12, &secret, NULL), SD_OK);
-    assert_int_equal(cli_profile_write(path, "https://127.0.0.1:9999", pin, "cn-shanghai",
-                                       "LTAIexample", secret, NULL),
+    assert_int_equal(sd_profile_write(path, "https://127.0.0.1:9999", pin, "cn-shanghai",
+                                      "LTAIexample", secret, NULL),
                      SD_OK);
     sd_secret_free(secret);
     assert_int_equal(cli_profile_load(path, &p, NULL), SD_OK);
@@ -88,7 +88,7 @@ static void profile_keeps_the_tls_pin_and_ca_file(void **state)
     assert_string_equal(p.tls_pin, pin);
     assert_string_equal(p.ca_file, "");
     assert_int_equal(sd_secret_len(p.access_key_secret), 12);
-    cli_profile_clear(&p);
+    sd_profile_clear(&p);
     /* a CA file; and the negative twin, a pin in another form */
     f = fopen(path, "w");
     assert_non_null(f);
@@ -98,7 +98,7 @@ static void profile_keeps_the_tls_pin_and_ca_file(void **state)
     assert_int_equal(cli_profile_load(path, &p, NULL), SD_OK);
     assert_string_equal(p.ca_file, "/etc/ca.pem");
     assert_string_equal(p.tls_pin, "");
-    cli_profile_clear(&p);
+    sd_profile_clear(&p);
     f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f, "tls_pin = 9d:2a:00\naccess_key_id = a\naccess_key_secret = b\n");
@@ -109,7 +109,7 @@ static void profile_keeps_the_tls_pin_and_ca_file(void **state)
 
 static void profile_environment_overrides_the_file(void **state)
 {
-    cli_profile p;
+    sd_profile p;
 
     (void)state;
     setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAIfromenv", 1);
@@ -120,7 +120,7 @@ static void profile_environment_overrides_the_file(void **state)
     assert_string_equal(p.endpoint, "127.0.0.2:1");
     assert_string_equal(p.region, "cn-hangzhou");
     assert_memory_equal(sd_secret_data(p.access_key_secret), "envsecret", 9);
-    cli_profile_clear(&p);
+    sd_profile_clear(&p);
     unsetenv("ALIBABA_CLOUD_ACCESS_KEY_ID");
     unsetenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET");
     unsetenv("SEALDISK_ENDPOINT");
@@ -128,7 +128,7 @@ static void profile_environment_overrides_the_file(void **state)
 
 static void profile_without_credentials_says_so(void **state)
 {
-    cli_profile p;
+    sd_profile p;
     sd_err err = SD_ERR_INIT;
     FILE *f = fopen(path, "w");
 
@@ -188,49 +188,14 @@ static void args_refuse_malformed_command_lines(void **state)
     assert_int_equal(cli_args_parse(3, bad_name, &a, NULL), SD_E_INVALID);
 }
 
-static void json_pretty_indents_and_keeps_strings(void **state)
-{
-    static const char in[] = "{\"A\":{\"B\":[1,2]},\"C\":\"x,{y}:\\\"z\",\"D\":{}}";
-    sd_buf out = SD_BUF_INIT(4096);
-    const char *s = NULL;
-
-    (void)state;
-    assert_int_equal(cli_json_pretty(in, strlen(in), &out, NULL), SD_OK);
-    assert_int_equal(sd_buf_cstr(&out, &s, NULL), SD_OK);
-    assert_string_equal(s, "{\n  \"A\": {\n    \"B\": [\n      1,\n      2\n    ]\n  },\n"
-                           "  \"C\": \"x,{y}:\\\"z\",\n  \"D\": {}\n}");
-    sd_buf_reset(&out);
-    assert_int_equal(cli_json_pretty("not json}", 9, &out, NULL), SD_OK);
-    assert_int_equal(sd_buf_cstr(&out, &s, NULL), SD_OK);
-    assert_string_equal(s, "not json}");
-    sd_buf_free(&out);
-}
-
-static void json_string_reads_top_level_members_only(void **state)
-{
-    static const char in[] = "{\"Nested\":{\"Code\":\"Wrong\"},\"Code\":\"Forbidden.KeyNotFound\","
-                             "\"Message\":\"say \\\"hi\\\"\\n\"}";
-    char out[64];
-
-    (void)state;
-    assert_int_equal(cli_json_string(in, strlen(in), "Code", out, sizeof out, NULL), SD_OK);
-    assert_string_equal(out, "Forbidden.KeyNotFound");
-    assert_int_equal(cli_json_string(in, strlen(in), "Message", out, sizeof out, NULL), SD_OK);
-    assert_string_equal(out, "say \"hi\"\n");
-    assert_int_equal(cli_json_string(in, strlen(in), "RequestId", out, sizeof out, NULL),
-                     SD_E_NOT_FOUND);
-    assert_int_equal(cli_json_string("{\"Code\":\"unterminated", 21, "Code", out, sizeof out, NULL),
-                     SD_E_NOT_FOUND);
-}
-
 static void http_posts_to_a_server_and_reports_an_unreachable_one(void **state)
 {
     fixture *fx = fx_open((size_t)1 << 20);
-    cli_profile prof = {0};
+    sd_profile prof = {0};
     cli_header h[] = {{"x-acs-action", "DescribeRegions"}};
     sd_buf body = SD_BUF_INIT(1 << 16);
     int status = 0;
-    char code[64];
+    sd_json_doc *doc = NULL;
     sd_err err = SD_ERR_INIT;
 
     (void)state;
@@ -238,9 +203,9 @@ static void http_posts_to_a_server_and_reports_an_unreachable_one(void **state)
              (unsigned)api_server_port(fx->srv));
     assert_int_equal(cli_http_post(&prof, "Action=Nope", h, 1, &status, &body, NULL), SD_OK);
     assert_int_equal(status, 400); /* unsigned */
-    assert_int_equal(
-        cli_json_string((const char *)body.data, body.len, "Code", code, sizeof code, NULL), SD_OK);
-    assert_string_equal(code, "MissingParameter");
+    assert_int_equal(sd_json_parse((const char *)body.data, body.len, 64, &doc, NULL), SD_OK);
+    assert_string_equal(sd_json_get_str(sd_json_root(doc), "Code"), "MissingParameter");
+    sd_json_doc_free(doc);
     fx_close(fx);
     assert_int_equal(cli_http_post(&prof, "", NULL, 0, &status, &body, &err), SD_E_IO);
     assert_non_null(strstr(err.msg, "cannot reach"));
@@ -256,8 +221,6 @@ int main(void)
         cmocka_unit_test(profile_without_credentials_says_so),
         cmocka_unit_test(args_split_action_parameters_and_options),
         cmocka_unit_test(args_refuse_malformed_command_lines),
-        cmocka_unit_test(json_pretty_indents_and_keeps_strings),
-        cmocka_unit_test(json_string_reads_top_level_members_only),
         cmocka_unit_test(http_posts_to_a_server_and_reports_an_unreachable_one),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -96,6 +96,35 @@ static void overflow_helpers_detect_wrap(void **state)
     assert_true(sd_mul_overflow((size_t)-1, (size_t)2, &r));
 }
 
+static void str_copy_copies_what_fits_with_its_nul(void **state)
+{
+    char dst[4] = "zzz";
+
+    (void)state;
+    assert_int_equal(sd_str_copy(dst, sizeof dst, "abc", NULL), SD_OK);
+    assert_string_equal(dst, "abc");
+    assert_int_equal(sd_str_copy(dst, sizeof dst, "", NULL), SD_OK);
+    assert_string_equal(dst, "");
+    assert_int_equal(sd_str_copy(dst, sizeof dst, NULL, NULL), SD_OK); /* a NULL column */
+    assert_string_equal(dst, "");
+}
+
+static void str_copy_refuses_what_does_not_fit_and_leaves_no_prefix(void **state)
+{
+    char dst[4] = "zzz";
+    char none[1] = {'x'};
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    assert_int_equal(sd_str_copy(dst, sizeof dst, "abcd", &err), SD_E_INVALID);
+    assert_string_equal(dst, ""); /* never "abc", which names something else */
+    assert_non_null(strstr(err.msg, "longer than 3"));
+    assert_int_equal(sd_str_copy(none, 0, "a", NULL), SD_E_INVALID);
+    assert_int_equal(none[0], 'x'); /* no room even for the NUL: untouched */
+    assert_int_equal(sd_str_copy(none, sizeof none, "a", NULL), SD_E_INVALID);
+    assert_int_equal(none[0], '\0');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -104,6 +133,8 @@ int main(void)
         cmocka_unit_test(buf_writes_big_endian_integers),
         cmocka_unit_test(rd_refuses_to_read_past_the_end),
         cmocka_unit_test(overflow_helpers_detect_wrap),
+        cmocka_unit_test(str_copy_copies_what_fits_with_its_nul),
+        cmocka_unit_test(str_copy_refuses_what_does_not_fit_and_leaves_no_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

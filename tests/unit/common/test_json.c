@@ -68,6 +68,55 @@ static void json_decodes_escapes_to_utf8(void **state)
     sd_json_doc_free(d);
 }
 
+static void json_decodes_unicode_escapes_exactly(void **state)
+{
+    /* BMP (1, 2 and 3 UTF-8 bytes, either hex case), a surrogate pair */
+    sd_json_doc *d = parse_ok("[\"\\u0041\\u00FC\\u2713\\uFFFD\\uD83D\\uDE00\"]");
+
+    (void)state;
+    assert_string_equal(sd_json_root(d)->child->str,
+                        "A\xc3\xbc\xe2\x9c\x93\xef\xbf\xbd\xf0\x9f\x98\x80");
+    sd_json_doc_free(d);
+}
+
+static void json_refuses_broken_surrogates_and_nul_escapes(void **state)
+{
+    static const char *const bad[] = {
+        "\"\\ud83d\"",        /* a high surrogate alone */
+        "\"\\ud83d\\u0041\"", /* followed by no low one */
+        "\"\\ud83d\\ud83d\"", /* by another high one */
+        "\"\\ude00\\ud83d\"", /* the pair reversed */
+        "\"\\ud83d\\n\"",     /* by another escape */
+        "\"\\u0000\"",        /* NUL: a decoded string never hides one */
+        "\"\\u00g0\"",        /* not hex */
+    };
+    sd_json_doc *d = NULL;
+    sd_err err = SD_ERR_INIT;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sd_err_clear(&err);
+        assert_int_equal(sd_json_parse(bad[i], strlen(bad[i]), 16, &d, &err), SD_E_INVALID);
+        assert_null(d);
+    }
+}
+
+static void json_get_str_reads_top_level_string_members_only(void **state)
+{
+    sd_json_doc *d = parse_ok("{\"Nested\":{\"Code\":\"Wrong\"},\"Code\":\"Forbidden.KeyNotFound\","
+                              "\"Message\":\"say \\\"hi\\\"\\n\",\"N\":1}");
+    const sd_json_val *root = sd_json_root(d);
+
+    (void)state;
+    assert_string_equal(sd_json_get_str(root, "Code"), "Forbidden.KeyNotFound");
+    assert_string_equal(sd_json_get_str(root, "Message"), "say \"hi\"\n");
+    assert_null(sd_json_get_str(root, "RequestId"));
+    assert_null(sd_json_get_str(root, "N"));      /* a number */
+    assert_null(sd_json_get_str(root, "Nested")); /* an object */
+    assert_null(sd_json_get_str(NULL, "Code"));
+    sd_json_doc_free(d);
+}
+
 static void json_keeps_scalars_at_the_top(void **state)
 {
     sd_json_doc *d = parse_ok("\"x\"");
@@ -138,6 +187,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(json_builds_the_tree_of_objects_arrays_and_scalars),
         cmocka_unit_test(json_decodes_escapes_to_utf8),
+        cmocka_unit_test(json_decodes_unicode_escapes_exactly),
+        cmocka_unit_test(json_refuses_broken_surrogates_and_nul_escapes),
+        cmocka_unit_test(json_get_str_reads_top_level_string_members_only),
         cmocka_unit_test(json_keeps_scalars_at_the_top),
         cmocka_unit_test(json_refuses_malformed_text),
         cmocka_unit_test(json_refuses_a_nul_byte_and_deep_nesting_and_too_many_values),
