@@ -28,138 +28,6 @@
 
 extern char **environ;
 
-#define IMAGE_COLS                                                                        \
-    "image_id, region, name, description, snapshot_id, size_gib, encrypted, kms_key_id, " \
-    "dk_blob, source_image_id, created, status, progress"
-
-typedef struct image_row {
-    ecs_image i;
-    uint8_t *dk_blob;
-    size_t dk_len;
-    char job_disk[ECS_ID_MAX];   /* "" unless a background job writes it */
-    char job_file[ECS_PATH_MAX]; /* "" unless a qcow2 import converts into it */
-} image_row;
-
-static sd_code image_from_row(store_stmt *st, image_row *r, sd_err *err)
-{
-    ecs_image *i = &r->i;
-    *r = (image_row){.dk_blob = NULL};
-    ecs__cpy(i->image_id, sizeof i->image_id, store_col_text(st, 0));
-    ecs__cpy(i->region, sizeof i->region, store_col_text(st, 1));
-    ecs__cpy(i->name, sizeof i->name, store_col_text(st, 2));
-    ecs__cpy(i->description, sizeof i->description, store_col_text(st, 3));
-    ecs__cpy(i->snapshot_id, sizeof i->snapshot_id, store_col_text(st, 4));
-    i->size_gib = store_col_int64(st, 5);
-    i->encrypted = store_col_int64(st, 6) != 0;
-    ecs__cpy(i->kms_key_id, sizeof i->kms_key_id, store_col_text(st, 7));
-    if (ecs__col_blob(st, 8, &r->dk_blob, &r->dk_len, err) != SD_OK) {
-        return SD_E_NOMEM;
-    }
-    ecs__cpy(i->source_image_id, sizeof i->source_image_id, store_col_text(st, 9));
-    i->created = store_col_int64(st, 10);
-    ecs__cpy(i->status, sizeof i->status, store_col_text(st, 11));
-    i->progress = (int)store_col_int64(st, 12);
-    return SD_OK;
-}
-
-static sd_code load_image(ecs *e, const ecs_caller *c, const char *id, image_row *out, sd_err *err)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-
-    SD_TRY(ecs__select_one(e, c,
-                           "SELECT " IMAGE_COLS " FROM ecs_images WHERE image_id = ? AND "
-                           "account = ? AND region = ?",
-                           id, "InvalidImageId.NotFound", "image", &st, err));
-    SD_TRY(image_from_row(st, out, err));
-out:
-    store_stmt_free(st);
-    return rc;
-}
-
-/* Only an Available image has data to read. */
-static sd_code image_ready(const image_row *r, sd_err *err)
-{
-    if (strcmp(r->i.status, "Available") != 0) {
-        return sd_err_setc(err, SD_E_INVALID, "IncorrectImageStatus", SD_HERE,
-                           "The image %s is %s (%d%%); wait until it is Available.", r->i.image_id,
-                           r->i.status, r->i.progress);
-    }
-    return SD_OK;
-}
-
-/* An image another account shares with the caller; *owner gets its id. */
-static sd_code load_shared_image(ecs *e, const ecs_caller *c, const char *id, image_row *out,
-                                 char owner[IAM_ACCOUNT_ID_LEN + 1], sd_err *err)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-
-    SD_TRY(ecs__select_one(e, c,
-                           "SELECT " IMAGE_COLS ", account FROM ecs_images WHERE image_id = ? AND "
-                           "image_id IN (SELECT image_id FROM ecs_image_shares WHERE account = "
-                           "?) AND region = ?",
-                           id, "InvalidImageId.NotFound", "image", &st, err));
-    SD_TRY(image_from_row(st, out, err));
-    ecs__cpy(owner, IAM_ACCOUNT_ID_LEN + 1, store_col_text(st, 13));
-out:
-    store_stmt_free(st);
-    return rc;
-}
-
-sd_code ecs__image_source(ecs *e, const ecs_caller *c, const char *image_id, snap_row *out,
-                          sd_err *err)
-{
-    sd_code rc = SD_OK;
-    image_row r = {.dk_blob = NULL};
-    char owner[IAM_ACCOUNT_ID_LEN + 1] = "";
-
-    rc = load_image(e, c, image_id, &r, err);
-    if (rc == SD_E_NOT_FOUND) {
-        sd_err_clear(err);
-        rc = load_shared_image(e, c, image_id, &r, owner, err);
-    }
-    SD_TRY(rc);
-    SD_TRY(image_ready(&r, err));
-    *out = (snap_row){.dk_blob = r.dk_blob, .dk_len = r.dk_len};
-    ecs__cpy(out->owner, sizeof out->owner, owner);
-    r.dk_blob = NULL;
-    ecs__cpy(out->s.snapshot_id, sizeof out->s.snapshot_id, r.i.image_id); /* its block snapshot */
-    out->s.source_disk_size = r.i.size_gib;
-    out->s.encrypted = r.i.encrypted;
-    ecs__cpy(out->s.kms_key_id, sizeof out->s.kms_key_id, r.i.kms_key_id);
-out:
-    free(r.dk_blob);
-    return rc;
-}
-
-sd_code ecs__shared_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id, snap_row *out,
-                             char image_id[ECS_ID_MAX], sd_err *err)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    bool row = false;
-
-    image_id[0] = '\0';
-    SD_TRY(store_prepare(e->st,
-                         "SELECT image_id FROM ecs_images WHERE snapshot_id = ? AND region = ? AND "
-                         "status = 'Available' AND account <> ? AND image_id IN (SELECT image_id "
-                         "FROM ecs_image_shares WHERE account = ?) ORDER BY created LIMIT 1",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, snapshot_id, err));
-    SD_TRY(store_bind_text(st, 2, c->region, err));
-    SD_TRY(store_bind_text(st, 3, c->account, err));
-    SD_TRY(store_bind_text(st, 4, c->account, err));
-    SD_TRY(store_step(st, &row, err));
-    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidSnapshotId.NotFound",
-               "The specified snapshot %s does not exist.", snapshot_id);
-    ecs__cpy(image_id, ECS_ID_MAX, store_col_text(st, 0));
-    SD_TRY(ecs__image_source(e, c, image_id, out, err));
-out:
-    store_stmt_free(st);
-    return rc;
-}
-
 static sd_code insert_image(ecs *e, const ecs_caller *c, const image_row *r, sd_err *err)
 {
     sd_code rc = SD_OK;
@@ -333,7 +201,7 @@ static sd_code list_images_where(ecs *e, const ecs_caller *c, const char *sql, e
         if (!row) {
             break;
         }
-        SD_TRY(image_from_row(st, &r, err));
+        SD_TRY(ecs__image_from_row(st, &r, err));
         fn(ctx, &r.i);
         free(r.dk_blob);
         r.dk_blob = NULL;
@@ -366,7 +234,7 @@ sd_code ecs_delete_image(ecs *e, const ecs_caller *c, const char *image_id, bool
     bool row = false;
 
     pthread_mutex_lock(&e->mu);
-    SD_TRY(load_image(e, c, image_id, &r, err));
+    SD_TRY(ecs__load_image(e, c, image_id, &r, err));
     /* its job is still writing it: the contract's codes for a copy and an import */
     SD_ENSUREC(strcmp(r.i.status, "Creating") != 0, err, SD_E_DENIED,
                r.i.source_image_id[0] != '\0' ? "OperationDenied.ImageCopying" : "ImageIsImporting",
@@ -648,8 +516,8 @@ sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id, const 
     pthread_mutex_lock(&e->mu);
     SD_ENSUREC(to != NULL, err, SD_E_INVALID, "DestinationRegion.NotFound",
                "The destination region %s is not served here (see DescribeRegions).", dest_region);
-    SD_TRY(load_image(e, c, image_id, &src, err));
-    SD_TRY(image_ready(&src, err));
+    SD_TRY(ecs__load_image(e, c, image_id, &src, err));
+    SD_TRY(ecs__image_ready(&src, err));
     SD_TRY(copy_key(e, &d, &src, encrypted, kms_key_id, &enc, key, err));
     SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__new_id(e, "m-", image_id_out, err));
@@ -1013,8 +881,8 @@ sd_code ecs_export_image(ecs *e, const ecs_caller *c, const char *image_id, cons
     char file[IMG_PATH_MAX];
 
     pthread_mutex_lock(&e->mu);
-    SD_TRY(load_image(e, c, image_id, &r, err));
-    SD_TRY(image_ready(&r, err));
+    SD_TRY(ecs__load_image(e, c, image_id, &r, err));
+    SD_TRY(ecs__image_ready(&r, err));
     SD_ENSUREC(!r.i.encrypted, err, SD_E_INVALID, "ImageNotSupported",
                "The image %s is encrypted; encrypted images cannot be exported.", image_id);
     SD_TRY(image_file(e, c, path, true, file, err));
@@ -1064,7 +932,7 @@ sd_code ecs_share_image(ecs *e, const ecs_caller *c, const char *image_id, const
     pthread_mutex_lock(&e->mu);
     SD_ENSUREC(n_add <= 10 && n_remove <= 10, err, SD_E_INVALID, "InvalidParameter",
                "At most 10 accounts to add and 10 to remove at a time.");
-    SD_TRY(load_image(e, c, image_id, &r, err)); /* only the owner shares */
+    SD_TRY(ecs__load_image(e, c, image_id, &r, err)); /* only the owner shares */
     SD_TRY(ecs__dry_run(c, err));
     SD_TRY(store_begin(e->st, err));
     for (size_t i = 0; i < n_add && rc == SD_OK; i++) {
@@ -1096,7 +964,7 @@ sd_code ecs_list_image_shares(ecs *e, const ecs_caller *c, const char *image_id,
     bool row = false;
 
     pthread_mutex_lock(&e->mu);
-    SD_TRY(load_image(e, c, image_id, &r, err));
+    SD_TRY(ecs__load_image(e, c, image_id, &r, err));
     SD_TRY(store_prepare(e->st,
                          "SELECT account, shared FROM ecs_image_shares WHERE image_id = ? ORDER BY "
                          "shared, account",
