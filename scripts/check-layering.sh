@@ -27,7 +27,7 @@ declare -A prefix=(
 
 # The file order inside a module, lowest first (docs/dev/architecture.md).
 declare -A order=(
-    [ecs]="ecs_rows.c ecs_keys.c ecs_jobs.c ecs_disks.c ecs_images.c ecs_instances.c ecs_core.c"
+    [ecs]="ecs_qemu.c ecs_rows.c ecs_keys.c ecs_jobs.c ecs_disks.c ecs_images.c ecs_instances.c ecs_core.c"
 )
 
 # check_order MODULE: every use, outside comments, of a non-static

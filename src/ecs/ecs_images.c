@@ -10,8 +10,6 @@
  * also owns as a snapshot (R7): its SnapshotId names data under its own
  * key, never the source's. */
 #include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +17,13 @@
 #include <unistd.h>
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "ecs/ecs_int.h"
+#include "ecs/ecs_qemu.h"
 
 #define GIB          ((uint64_t)1 << 30)
 #define IMG_PATH_MAX ECS_PATH_MAX
-
-extern char **environ;
+#define QEMU_INFO_MS 60000 /* qemu-img info reads headers only: a minute is plenty */
 
 static sd_code insert_image(ecs *e, const ecs_caller *c, const image_row *r, sd_err *err)
 {
@@ -667,58 +664,29 @@ out:
     return rc;
 }
 
-/* Runs qemu-img with argv (argv[0] "qemu-img", NULL-terminated) and waits
- * for it; its standard output goes to out when not NULL (at most out's
- * max), else nowhere.  InvalidImage.Format when it fails. */
-static sd_code qemu_img(char *const argv[], const char *what, sd_buf *out, sd_err *err)
+/* Runs qemu-img (ecs_qemu.h) on the caller's file rel; its standard output
+ * goes to out when not NULL.  The answer names rel only: qemu-img's own
+ * words hold the server's paths, so they go to the log. */
+static sd_code qemu_img(const char *const args[], const char *const files[], const char *rel,
+                        sd_buf *out, int64_t timeout_ms, sd_err *err)
 {
-    sd_code rc = SD_OK;
-    posix_spawn_file_actions_t fa;
-    int fds[2] = {-1, -1};
-    pid_t pid = -1;
-    int status = 0;
-    char buf[4096];
-    ssize_t n;
+    ecs_qemu_opts o = ECS_QEMU_OPTS_INIT;
+    sd_err qerr = SD_ERR_INIT;
+    sd_code rc;
 
-    SD_ENSURE(posix_spawn_file_actions_init(&fa) == 0, err, SD_E_NOMEM, "out of memory");
-    SD_ENSURE(pipe2(fds, O_CLOEXEC) == 0, err, SD_E_IO, "cannot run qemu-img");
-    if (out != NULL) {
-        (void)posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-    } else {
-        (void)posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    o.out = out;
+    o.timeout_ms = timeout_ms;
+    rc = ecs_qemu_run(&o, args, files, &qerr);
+    if (rc == SD_OK) {
+        return SD_OK;
     }
-    (void)posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    SD_ENSURE(posix_spawnp(&pid, "qemu-img", &fa, NULL, argv, environ) == 0, err, SD_E_IO,
-              "cannot run qemu-img to read a qcow2 image");
-    (void)close(fds[1]);
-    fds[1] = -1;
-    while ((n = read(fds[0], buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 || sd_buf_append(out, buf, (size_t)n, NULL) != SD_OK) {
-            break; /* what it still writes goes nowhere; its status says the rest */
-        }
+    sd_log(SD_LOG_WARN, "ecs", "qemu-img on %s failed: %s", rel, qerr.msg);
+    if (rc == SD_E_NOT_FOUND || rc == SD_E_INTERNAL) {
+        return sd_err_set(err, SD_E_IO, SD_HERE, "cannot run qemu-img to read a qcow2 image: %s",
+                          qerr.msg);
     }
-out:
-    if (fds[1] >= 0) {
-        (void)close(fds[1]);
-    }
-    if (fds[0] >= 0) {
-        (void)close(fds[0]); /* before waiting: a blocked writer gets EPIPE */
-    }
-    while (pid > 0 && waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            status = -1;
-            break;
-        }
-    }
-    if (rc == SD_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-        rc = sd_err_setc(err, SD_E_INVALID, "InvalidImage.Format", SD_HERE,
-                         "qemu-img could not read %s as qcow2.", what);
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    return rc;
+    return sd_err_setc(err, SD_E_INVALID, "InvalidImage.Format", SD_HERE,
+                       "qemu-img could not read %s as qcow2.", rel);
 }
 
 /* The virtual size of a qcow2 file, from qemu-img info.  A qcow2 image
@@ -730,18 +698,11 @@ static sd_code qcow2_size(const char *path, const char *rel, uint64_t *size, sd_
     sd_buf text = SD_BUF_INIT((size_t)1 << 20);
     sd_json_doc *doc = NULL;
     const sd_json_val *v;
-    char p[IMG_PATH_MAX];
-    char *argv[] = {(char[]){"qemu-img"},
-                    (char[]){"info"},
-                    (char[]){"--output=json"},
-                    (char[]){"-f"},
-                    (char[]){"qcow2"},
-                    p,
-                    NULL};
+    const char *const args[] = {"info", "--output=json", "-f", "qcow2", NULL};
+    const char *const files[] = {path, NULL};
     char *end = NULL;
 
-    ecs__cpy(p, sizeof p, path); /* argv wants mutable strings */
-    SD_TRY(qemu_img(argv, rel, &text, err));
+    SD_TRY(qemu_img(args, files, rel, &text, QEMU_INFO_MS, err));
     rc = sd_json_parse((const char *)text.data, text.len, 4096, &doc, NULL);
     SD_ENSUREC(rc == SD_OK, err, SD_E_INVALID, "InvalidImage.Format",
                "qemu-img could not describe %s.", rel);
@@ -768,23 +729,16 @@ out:
 static sd_code import_run(ecs *e, ecs_job *j, sd_err *err)
 {
     sd_code rc = SD_OK;
-    char *argv[] = {(char[]){"qemu-img"},
-                    (char[]){"convert"},
-                    (char[]){"-q"},
-                    (char[]){"-f"},
-                    (char[]){"qcow2"},
-                    (char[]){"-O"},
-                    (char[]){"raw"},
-                    j->file,
-                    j->raw,
-                    NULL};
+    const char *const args[] = {"convert", "-q", "-f", "qcow2", "-O", "raw", NULL};
+    const char *const files[] = {j->file, j->raw, NULL};
     uint64_t size = 0;
     /* a qcow2 conversion counts as the first half, in one step */
     ecs_job_span span = {e, j, j->raw[0] != '\0' ? 50 : 0, 99};
 
     SD_ENSURE(ecs__job_progress(e, j, 0), err, SD_E_CONFLICT, "import cancelled");
     if (j->raw[0] != '\0') {
-        SD_TRY(qemu_img(argv, j->file, NULL, err));
+        /* no time limit: a conversion takes as long as its image is large */
+        SD_TRY(qemu_img(args, files, j->file, NULL, 0, err));
         SD_ENSURE(ecs__job_progress(e, j, 50), err, SD_E_CONFLICT, "import cancelled");
     }
     SD_TRY(blk_import_raw(e->blocks, j->raw[0] != '\0' ? j->raw : j->file, j->tmp, j->dst_dk,
