@@ -28,6 +28,7 @@ declare -A prefix=(
 # The file order inside a module, lowest first (docs/dev/architecture.md).
 declare -A order=(
     [ecs]="ecs_qemu.c ecs_rows.c ecs_keys.c ecs_jobs.c ecs_disks.c ecs_images.c ecs_instances.c ecs_core.c"
+    [nbd]="nbds_wire.c nbds_registry.c nbds_handshake.c nbds_trans.c nbds_conn.c nbds_scope.c nbds_server.c"
 )
 
 # check_order MODULE: every use, outside comments, of a non-static
