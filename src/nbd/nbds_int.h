@@ -346,15 +346,11 @@ void nbds__scope_of_tls(nbds_conn *c);
 /* Runs option haggling.  SD_OK with c->exp set: go to transmission; SD_OK
  * with c->exp NULL: the client aborted; otherwise drop the connection. */
 SD_MUST_USE sd_code nbds__handshake(nbds_conn *c, sd_err *err);
-/* Transmission flags for c's export, as the handshake advertises them. */
-uint16_t nbds__tflags(const nbds_conn *c, const nbds_export_info *e);
 
 /* ---- nbds_trans.c ----------------------------------------------------- */
 
 /* Serves requests until the client leaves or the socket breaks. */
 SD_MUST_USE sd_code nbds__transmit(nbds_conn *c, sd_err *err);
-/* The NBD error value for a failed export call. */
-uint32_t nbds__errno(sd_code rc, const sd_err *err);
 
 /* ---- nbds_scope.c: per-scope listeners ---------------------------------- */
 
