@@ -95,8 +95,6 @@ SD_MUST_USE sd_code ecs__select_one(ecs *e, const ecs_caller *c, const char *sql
 SD_MUST_USE sd_code ecs__dry_run(const ecs_caller *c, sd_err *err);
 /* Whether err is that answer. */
 bool ecs__is_dry_run(const sd_err *err);
-/* The largest size of a disk category, GiB (0: no such category). */
-int64_t ecs__category_max(const char *name);
 /* The region named, or NULL when it is not served. */
 const ecs_region *ecs__region(const ecs *e, const char *name);
 /* Whether zone is one of region's zones (NULL or "": its first); *out
@@ -242,6 +240,9 @@ SD_MUST_USE sd_code ecs__job_copy(ecs *e, ecs_job *j, sd_err *err);
 void ecs__stop_jobs(ecs *e);
 
 /* ---- disks and snapshots (ecs_disks.c) ------------------------------------ */
+
+/* The largest size of a disk category, GiB (0: no such category). */
+int64_t ecs__category_max(const char *name);
 
 typedef struct ecs_disk_row {
     ecs_disk d;
