@@ -189,6 +189,29 @@ out:
     return rc;
 }
 
+sd_code ecs__system_disk(ecs *e, const ecs_caller *c, const char *instance_id,
+                         char disk_id[ECS_ID_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    SD_TRY(store_prepare(e->st,
+                         "SELECT disk_id FROM ecs_disks WHERE instance_id = ? AND account = ? AND "
+                         "region = ? AND type = 'system'",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, instance_id, err));
+    SD_TRY(store_bind_text(st, 2, c->account, err));
+    SD_TRY(store_bind_text(st, 3, c->region, err));
+    SD_TRY(store_step(st, &row, err));
+    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidInstanceId.NotFound",
+               "The specified instance %s does not exist or has no system disk.", instance_id);
+    ecs__cpy(disk_id, ECS_ID_MAX, store_col_text(st, 0));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
 /* ---- creating a disk -------------------------------------------------------- */
 
 /* What a new disk will be, decided before anything is made. */
@@ -342,6 +365,15 @@ static void disk_finish(ecs *e, const ecs_job *j, sd_code rc, const sd_err *err)
 
 static const ecs_job_ops disk_copy_ops = {ecs__job_copy, disk_progress, disk_finish};
 
+/* A disk is rebuilt (rolled back, reinitialised) under a second block
+ * name, whose data then replace the disk's in one step: a crash leaves the
+ * old disk whole, and at worst this name an orphan that the next rebuild
+ * removes. */
+void ecs__rebuild_name(const char *disk_id, char out[ECS_ID_MAX + 8])
+{
+    (void)snprintf(out, ECS_ID_MAX + 8, "%s-new", disk_id);
+}
+
 /* The ids (at most 64) of the disks whose stored status is `status`. */
 static size_t disks_in(ecs *e, const char *status, char ids[64][ECS_ID_MAX])
 {
@@ -397,6 +429,33 @@ sd_code ecs__disk_ready(const ecs_disk *d, sd_err *err)
                            d->status, d->progress);
     }
     return SD_OK;
+}
+
+sd_code ecs__wait_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    ecs_disk_row r = {.dk_blob = NULL};
+
+    e->waiters++;
+    for (;;) {
+        rc = ecs__load_disk(e, c, disk_id, &r, err);
+        if (rc == SD_E_NOT_FOUND) {
+            sd_err_clear(err);
+            SD_FAILC(err, SD_E_IO, "InternalError", "Creating the disk %s failed.", disk_id);
+        }
+        SD_TRY(rc);
+        if (strcmp(r.d.status, "Creating") != 0) {
+            break;
+        }
+        ecs__disk_row_free(&r);
+        SD_ENSURE(!e->stopping, err, SD_E_CONFLICT, "the server is stopping");
+        pthread_cond_wait(&e->jobs_cv, &e->mu);
+    }
+out:
+    ecs__disk_row_free(&r);
+    e->waiters--;
+    pthread_cond_broadcast(&e->jobs_cv);
+    return rc;
 }
 
 /* The block-store side: a new disk or a clone, made now; or *job, a

@@ -10,8 +10,6 @@
  * also owns as a snapshot (R7): its SnapshotId names data under its own
  * key, never the source's. */
 #include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,146 +17,13 @@
 #include <unistd.h>
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "ecs/ecs_int.h"
+#include "ecs/ecs_qemu.h"
 
 #define GIB          ((uint64_t)1 << 30)
 #define IMG_PATH_MAX ECS_PATH_MAX
-
-extern char **environ;
-
-#define IMAGE_COLS                                                                        \
-    "image_id, region, name, description, snapshot_id, size_gib, encrypted, kms_key_id, " \
-    "dk_blob, source_image_id, created, status, progress"
-
-typedef struct image_row {
-    ecs_image i;
-    uint8_t *dk_blob;
-    size_t dk_len;
-    char job_disk[ECS_ID_MAX];   /* "" unless a background job writes it */
-    char job_file[ECS_PATH_MAX]; /* "" unless a qcow2 import converts into it */
-} image_row;
-
-static sd_code image_from_row(store_stmt *st, image_row *r, sd_err *err)
-{
-    ecs_image *i = &r->i;
-    *r = (image_row){.dk_blob = NULL};
-    ecs__cpy(i->image_id, sizeof i->image_id, store_col_text(st, 0));
-    ecs__cpy(i->region, sizeof i->region, store_col_text(st, 1));
-    ecs__cpy(i->name, sizeof i->name, store_col_text(st, 2));
-    ecs__cpy(i->description, sizeof i->description, store_col_text(st, 3));
-    ecs__cpy(i->snapshot_id, sizeof i->snapshot_id, store_col_text(st, 4));
-    i->size_gib = store_col_int64(st, 5);
-    i->encrypted = store_col_int64(st, 6) != 0;
-    ecs__cpy(i->kms_key_id, sizeof i->kms_key_id, store_col_text(st, 7));
-    if (ecs__col_blob(st, 8, &r->dk_blob, &r->dk_len, err) != SD_OK) {
-        return SD_E_NOMEM;
-    }
-    ecs__cpy(i->source_image_id, sizeof i->source_image_id, store_col_text(st, 9));
-    i->created = store_col_int64(st, 10);
-    ecs__cpy(i->status, sizeof i->status, store_col_text(st, 11));
-    i->progress = (int)store_col_int64(st, 12);
-    return SD_OK;
-}
-
-static sd_code load_image(ecs *e, const ecs_caller *c, const char *id, image_row *out, sd_err *err)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-
-    SD_TRY(ecs__select_one(e, c,
-                           "SELECT " IMAGE_COLS " FROM ecs_images WHERE image_id = ? AND "
-                           "account = ? AND region = ?",
-                           id, "InvalidImageId.NotFound", "image", &st, err));
-    SD_TRY(image_from_row(st, out, err));
-out:
-    store_stmt_free(st);
-    return rc;
-}
-
-/* Only an Available image has data to read. */
-static sd_code image_ready(const image_row *r, sd_err *err)
-{
-    if (strcmp(r->i.status, "Available") != 0) {
-        return sd_err_setc(err, SD_E_INVALID, "IncorrectImageStatus", SD_HERE,
-                           "The image %s is %s (%d%%); wait until it is Available.", r->i.image_id,
-                           r->i.status, r->i.progress);
-    }
-    return SD_OK;
-}
-
-/* An image another account shares with the caller; *owner gets its id. */
-static sd_code load_shared_image(ecs *e, const ecs_caller *c, const char *id, image_row *out,
-                                 char owner[IAM_ACCOUNT_ID_LEN + 1], sd_err *err)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-
-    SD_TRY(ecs__select_one(e, c,
-                           "SELECT " IMAGE_COLS ", account FROM ecs_images WHERE image_id = ? AND "
-                           "image_id IN (SELECT image_id FROM ecs_image_shares WHERE account = "
-                           "?) AND region = ?",
-                           id, "InvalidImageId.NotFound", "image", &st, err));
-    SD_TRY(image_from_row(st, out, err));
-    ecs__cpy(owner, IAM_ACCOUNT_ID_LEN + 1, store_col_text(st, 13));
-out:
-    store_stmt_free(st);
-    return rc;
-}
-
-sd_code ecs__image_source(ecs *e, const ecs_caller *c, const char *image_id, snap_row *out,
-                          sd_err *err)
-{
-    sd_code rc = SD_OK;
-    image_row r = {.dk_blob = NULL};
-    char owner[IAM_ACCOUNT_ID_LEN + 1] = "";
-
-    rc = load_image(e, c, image_id, &r, err);
-    if (rc == SD_E_NOT_FOUND) {
-        sd_err_clear(err);
-        rc = load_shared_image(e, c, image_id, &r, owner, err);
-    }
-    SD_TRY(rc);
-    SD_TRY(image_ready(&r, err));
-    *out = (snap_row){.dk_blob = r.dk_blob, .dk_len = r.dk_len};
-    ecs__cpy(out->owner, sizeof out->owner, owner);
-    r.dk_blob = NULL;
-    ecs__cpy(out->s.snapshot_id, sizeof out->s.snapshot_id, r.i.image_id); /* its block snapshot */
-    out->s.source_disk_size = r.i.size_gib;
-    out->s.encrypted = r.i.encrypted;
-    ecs__cpy(out->s.kms_key_id, sizeof out->s.kms_key_id, r.i.kms_key_id);
-out:
-    free(r.dk_blob);
-    return rc;
-}
-
-sd_code ecs__shared_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id, snap_row *out,
-                             char image_id[ECS_ID_MAX], sd_err *err)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    bool row = false;
-
-    image_id[0] = '\0';
-    SD_TRY(store_prepare(e->st,
-                         "SELECT image_id FROM ecs_images WHERE snapshot_id = ? AND region = ? AND "
-                         "status = 'Available' AND account <> ? AND image_id IN (SELECT image_id "
-                         "FROM ecs_image_shares WHERE account = ?) ORDER BY created LIMIT 1",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, snapshot_id, err));
-    SD_TRY(store_bind_text(st, 2, c->region, err));
-    SD_TRY(store_bind_text(st, 3, c->account, err));
-    SD_TRY(store_bind_text(st, 4, c->account, err));
-    SD_TRY(store_step(st, &row, err));
-    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidSnapshotId.NotFound",
-               "The specified snapshot %s does not exist.", snapshot_id);
-    ecs__cpy(image_id, ECS_ID_MAX, store_col_text(st, 0));
-    SD_TRY(ecs__image_source(e, c, image_id, out, err));
-out:
-    store_stmt_free(st);
-    return rc;
-}
+#define QEMU_INFO_MS 60000 /* qemu-img info reads headers only: a minute is plenty */
 
 static sd_code insert_image(ecs *e, const ecs_caller *c, const image_row *r, sd_err *err)
 {
@@ -333,7 +198,7 @@ static sd_code list_images_where(ecs *e, const ecs_caller *c, const char *sql, e
         if (!row) {
             break;
         }
-        SD_TRY(image_from_row(st, &r, err));
+        SD_TRY(ecs__image_from_row(st, &r, err));
         fn(ctx, &r.i);
         free(r.dk_blob);
         r.dk_blob = NULL;
@@ -366,7 +231,7 @@ sd_code ecs_delete_image(ecs *e, const ecs_caller *c, const char *image_id, bool
     bool row = false;
 
     pthread_mutex_lock(&e->mu);
-    SD_TRY(load_image(e, c, image_id, &r, err));
+    SD_TRY(ecs__load_image(e, c, image_id, &r, err));
     /* its job is still writing it: the contract's codes for a copy and an import */
     SD_ENSUREC(strcmp(r.i.status, "Creating") != 0, err, SD_E_DENIED,
                r.i.source_image_id[0] != '\0' ? "OperationDenied.ImageCopying" : "ImageIsImporting",
@@ -648,8 +513,8 @@ sd_code ecs_copy_image(ecs *e, const ecs_caller *c, const char *image_id, const 
     pthread_mutex_lock(&e->mu);
     SD_ENSUREC(to != NULL, err, SD_E_INVALID, "DestinationRegion.NotFound",
                "The destination region %s is not served here (see DescribeRegions).", dest_region);
-    SD_TRY(load_image(e, c, image_id, &src, err));
-    SD_TRY(image_ready(&src, err));
+    SD_TRY(ecs__load_image(e, c, image_id, &src, err));
+    SD_TRY(ecs__image_ready(&src, err));
     SD_TRY(copy_key(e, &d, &src, encrypted, kms_key_id, &enc, key, err));
     SD_TRY(ecs__dry_run(c, err));
     SD_TRY(ecs__new_id(e, "m-", image_id_out, err));
@@ -799,58 +664,29 @@ out:
     return rc;
 }
 
-/* Runs qemu-img with argv (argv[0] "qemu-img", NULL-terminated) and waits
- * for it; its standard output goes to out when not NULL (at most out's
- * max), else nowhere.  InvalidImage.Format when it fails. */
-static sd_code qemu_img(char *const argv[], const char *what, sd_buf *out, sd_err *err)
+/* Runs qemu-img (ecs_qemu.h) on the caller's file rel; its standard output
+ * goes to out when not NULL.  The answer names rel only: qemu-img's own
+ * words hold the server's paths, so they go to the log. */
+static sd_code qemu_img(const char *const args[], const char *const files[], const char *rel,
+                        sd_buf *out, int64_t timeout_ms, sd_err *err)
 {
-    sd_code rc = SD_OK;
-    posix_spawn_file_actions_t fa;
-    int fds[2] = {-1, -1};
-    pid_t pid = -1;
-    int status = 0;
-    char buf[4096];
-    ssize_t n;
+    ecs_qemu_opts o = ECS_QEMU_OPTS_INIT;
+    sd_err qerr = SD_ERR_INIT;
+    sd_code rc;
 
-    SD_ENSURE(posix_spawn_file_actions_init(&fa) == 0, err, SD_E_NOMEM, "out of memory");
-    SD_ENSURE(pipe2(fds, O_CLOEXEC) == 0, err, SD_E_IO, "cannot run qemu-img");
-    if (out != NULL) {
-        (void)posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-    } else {
-        (void)posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    o.out = out;
+    o.timeout_ms = timeout_ms;
+    rc = ecs_qemu_run(&o, args, files, &qerr);
+    if (rc == SD_OK) {
+        return SD_OK;
     }
-    (void)posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    SD_ENSURE(posix_spawnp(&pid, "qemu-img", &fa, NULL, argv, environ) == 0, err, SD_E_IO,
-              "cannot run qemu-img to read a qcow2 image");
-    (void)close(fds[1]);
-    fds[1] = -1;
-    while ((n = read(fds[0], buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 || sd_buf_append(out, buf, (size_t)n, NULL) != SD_OK) {
-            break; /* what it still writes goes nowhere; its status says the rest */
-        }
+    sd_log(SD_LOG_WARN, "ecs", "qemu-img on %s failed: %s", rel, qerr.msg);
+    if (rc == SD_E_NOT_FOUND || rc == SD_E_INTERNAL) {
+        return sd_err_set(err, SD_E_IO, SD_HERE, "cannot run qemu-img to read a qcow2 image: %s",
+                          qerr.msg);
     }
-out:
-    if (fds[1] >= 0) {
-        (void)close(fds[1]);
-    }
-    if (fds[0] >= 0) {
-        (void)close(fds[0]); /* before waiting: a blocked writer gets EPIPE */
-    }
-    while (pid > 0 && waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            status = -1;
-            break;
-        }
-    }
-    if (rc == SD_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-        rc = sd_err_setc(err, SD_E_INVALID, "InvalidImage.Format", SD_HERE,
-                         "qemu-img could not read %s as qcow2.", what);
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    return rc;
+    return sd_err_setc(err, SD_E_INVALID, "InvalidImage.Format", SD_HERE,
+                       "qemu-img could not read %s as qcow2.", rel);
 }
 
 /* The virtual size of a qcow2 file, from qemu-img info.  A qcow2 image
@@ -862,18 +698,11 @@ static sd_code qcow2_size(const char *path, const char *rel, uint64_t *size, sd_
     sd_buf text = SD_BUF_INIT((size_t)1 << 20);
     sd_json_doc *doc = NULL;
     const sd_json_val *v;
-    char p[IMG_PATH_MAX];
-    char *argv[] = {(char[]){"qemu-img"},
-                    (char[]){"info"},
-                    (char[]){"--output=json"},
-                    (char[]){"-f"},
-                    (char[]){"qcow2"},
-                    p,
-                    NULL};
+    const char *const args[] = {"info", "--output=json", "-f", "qcow2", NULL};
+    const char *const files[] = {path, NULL};
     char *end = NULL;
 
-    ecs__cpy(p, sizeof p, path); /* argv wants mutable strings */
-    SD_TRY(qemu_img(argv, rel, &text, err));
+    SD_TRY(qemu_img(args, files, rel, &text, QEMU_INFO_MS, err));
     rc = sd_json_parse((const char *)text.data, text.len, 4096, &doc, NULL);
     SD_ENSUREC(rc == SD_OK, err, SD_E_INVALID, "InvalidImage.Format",
                "qemu-img could not describe %s.", rel);
@@ -900,23 +729,16 @@ out:
 static sd_code import_run(ecs *e, ecs_job *j, sd_err *err)
 {
     sd_code rc = SD_OK;
-    char *argv[] = {(char[]){"qemu-img"},
-                    (char[]){"convert"},
-                    (char[]){"-q"},
-                    (char[]){"-f"},
-                    (char[]){"qcow2"},
-                    (char[]){"-O"},
-                    (char[]){"raw"},
-                    j->file,
-                    j->raw,
-                    NULL};
+    const char *const args[] = {"convert", "-q", "-f", "qcow2", "-O", "raw", NULL};
+    const char *const files[] = {j->file, j->raw, NULL};
     uint64_t size = 0;
     /* a qcow2 conversion counts as the first half, in one step */
     ecs_job_span span = {e, j, j->raw[0] != '\0' ? 50 : 0, 99};
 
     SD_ENSURE(ecs__job_progress(e, j, 0), err, SD_E_CONFLICT, "import cancelled");
     if (j->raw[0] != '\0') {
-        SD_TRY(qemu_img(argv, j->file, NULL, err));
+        /* no time limit: a conversion takes as long as its image is large */
+        SD_TRY(qemu_img(args, files, j->file, NULL, 0, err));
         SD_ENSURE(ecs__job_progress(e, j, 50), err, SD_E_CONFLICT, "import cancelled");
     }
     SD_TRY(blk_import_raw(e->blocks, j->raw[0] != '\0' ? j->raw : j->file, j->tmp, j->dst_dk,
@@ -1013,8 +835,8 @@ sd_code ecs_export_image(ecs *e, const ecs_caller *c, const char *image_id, cons
     char file[IMG_PATH_MAX];
 
     pthread_mutex_lock(&e->mu);
-    SD_TRY(load_image(e, c, image_id, &r, err));
-    SD_TRY(image_ready(&r, err));
+    SD_TRY(ecs__load_image(e, c, image_id, &r, err));
+    SD_TRY(ecs__image_ready(&r, err));
     SD_ENSUREC(!r.i.encrypted, err, SD_E_INVALID, "ImageNotSupported",
                "The image %s is encrypted; encrypted images cannot be exported.", image_id);
     SD_TRY(image_file(e, c, path, true, file, err));
@@ -1064,7 +886,7 @@ sd_code ecs_share_image(ecs *e, const ecs_caller *c, const char *image_id, const
     pthread_mutex_lock(&e->mu);
     SD_ENSUREC(n_add <= 10 && n_remove <= 10, err, SD_E_INVALID, "InvalidParameter",
                "At most 10 accounts to add and 10 to remove at a time.");
-    SD_TRY(load_image(e, c, image_id, &r, err)); /* only the owner shares */
+    SD_TRY(ecs__load_image(e, c, image_id, &r, err)); /* only the owner shares */
     SD_TRY(ecs__dry_run(c, err));
     SD_TRY(store_begin(e->st, err));
     for (size_t i = 0; i < n_add && rc == SD_OK; i++) {
@@ -1096,7 +918,7 @@ sd_code ecs_list_image_shares(ecs *e, const ecs_caller *c, const char *image_id,
     bool row = false;
 
     pthread_mutex_lock(&e->mu);
-    SD_TRY(load_image(e, c, image_id, &r, err));
+    SD_TRY(ecs__load_image(e, c, image_id, &r, err));
     SD_TRY(store_prepare(e->st,
                          "SELECT account, shared FROM ecs_image_shares WHERE image_id = ? ORDER BY "
                          "shared, account",

@@ -113,29 +113,6 @@ out:
     return rc;
 }
 
-sd_code ecs__system_disk(ecs *e, const ecs_caller *c, const char *instance_id,
-                         char disk_id[ECS_ID_MAX], sd_err *err)
-{
-    sd_code rc = SD_OK;
-    store_stmt *st = NULL;
-    bool row = false;
-
-    SD_TRY(store_prepare(e->st,
-                         "SELECT disk_id FROM ecs_disks WHERE instance_id = ? AND account = ? AND "
-                         "region = ? AND type = 'system'",
-                         &st, err));
-    SD_TRY(store_bind_text(st, 1, instance_id, err));
-    SD_TRY(store_bind_text(st, 2, c->account, err));
-    SD_TRY(store_bind_text(st, 3, c->region, err));
-    SD_TRY(store_step(st, &row, err));
-    SD_ENSUREC(row, err, SD_E_NOT_FOUND, "InvalidInstanceId.NotFound",
-               "The specified instance %s does not exist or has no system disk.", instance_id);
-    ecs__cpy(disk_id, ECS_ID_MAX, store_col_text(st, 0));
-out:
-    store_stmt_free(st);
-    return rc;
-}
-
 /* ---- opening and closing disks --------------------------------------------------- */
 
 static void close_open(ecs *e, size_t idx)
@@ -812,15 +789,6 @@ static sd_code key_check(ecs *e, const ecs_caller *c, const ecs_disk_row *r, sd_
 out:
     sd_secret_free(dk);
     return rc;
-}
-
-/* A disk is rebuilt (rolled back, reinitialised) under a second block
- * name, whose data then replace the disk's in one step: a crash leaves the
- * old disk whole, and at worst this name an orphan that the next rebuild
- * removes. */
-void ecs__rebuild_name(const char *disk_id, char out[ECS_ID_MAX + 8])
-{
-    (void)snprintf(out, ECS_ID_MAX + 8, "%s-new", disk_id);
 }
 
 /* Ends a rebuild: the new data, grown to the disk's size (the source's

@@ -1,4 +1,19 @@
-/* ecs_int.h: what the ecs module's files share. */
+/* ecs_int.h: what the ecs module's files share.
+ *
+ * The files form layers, each calling only those below it (checked by
+ * scripts/check-layering.sh; docs/dev/architecture.md says why this
+ * order):
+ *
+ *   ecs_core.c       ecs_open, ecs_close, recovery after a restart
+ *   ecs_instances.c  instances, attachments, ReInitDisk and friends
+ *   ecs_images.c     images, import and export, sharing
+ *   ecs_disks.c      disks and snapshots
+ *   ecs_jobs.c       background jobs (calls up only through ecs_job_ops)
+ *   ecs_keys.c       CMKs, data keys, default encryption (R8)
+ *   ecs_rows.c       SQL helpers, ids, regions, image rows
+ *
+ * This header declares only what a file uses from a file below it, in one
+ * section per layer, bottom first; everything else is static. */
 #ifndef SD_ECS_INT_H
 #define SD_ECS_INT_H
 
@@ -9,6 +24,7 @@
 
 #define ECS_SERVICE_KEY "alias/acs/ecs"
 #define ECS_ZONES_MAX   8 /* per region */
+#define ECS_PATH_MAX    1024
 
 /* A region served and its zones: those configured, else <region>-a and
  * <region>-b. */
@@ -55,6 +71,8 @@ struct ecs {
     void *job_hook_ctx;
 };
 
+/* ---- rows (ecs_rows.c): what every layer uses ----------------------------- */
+
 /* A new resource id: prefix ("d-", "s-", "i-") and 20 lower-case
  * alphanumerics, as Alibaba's. */
 SD_MUST_USE sd_code ecs__new_id(ecs *e, const char *prefix, char out[ECS_ID_MAX], sd_err *err);
@@ -77,8 +95,6 @@ SD_MUST_USE sd_code ecs__select_one(ecs *e, const ecs_caller *c, const char *sql
 SD_MUST_USE sd_code ecs__dry_run(const ecs_caller *c, sd_err *err);
 /* Whether err is that answer. */
 bool ecs__is_dry_run(const sd_err *err);
-/* The largest size of a disk category, GiB (0: no such category). */
-int64_t ecs__category_max(const char *name);
 /* The region named, or NULL when it is not served. */
 const ecs_region *ecs__region(const ecs *e, const char *name);
 /* Whether zone is one of region's zones (NULL or "": its first); *out
@@ -96,6 +112,46 @@ void ecs__fp_init(ecs_fp *f);
 void ecs__fp_str(ecs_fp *f, const char *s);
 void ecs__fp_int(ecs_fp *f, int64_t v);
 void ecs__fp_hex(const ecs_fp *f, char out[17]);
+
+/* A source of data for a new disk: a snapshot, or an image's snapshot. */
+typedef struct snap_row {
+    ecs_snapshot s;
+    uint8_t *dk_blob; /* owned; NULL when unencrypted */
+    size_t dk_len;
+    char owner[IAM_ACCOUNT_ID_LEN + 1]; /* "" for the caller's own; else who shared it */
+} snap_row;
+
+/* An image row: ecs_images.c makes and changes them; ecs_disks.c reads
+ * one as a new disk's source (ecs__image_source). */
+#define IMAGE_COLS                                                                        \
+    "image_id, region, name, description, snapshot_id, size_gib, encrypted, kms_key_id, " \
+    "dk_blob, source_image_id, created, status, progress"
+
+typedef struct image_row {
+    ecs_image i;
+    uint8_t *dk_blob;
+    size_t dk_len;
+    char job_disk[ECS_ID_MAX];   /* "" unless a background job writes it */
+    char job_file[ECS_PATH_MAX]; /* "" unless a qcow2 import converts into it */
+} image_row;
+
+/* *r from the current row of a SELECT of IMAGE_COLS (r->dk_blob owned).
+ * SD_E_NOMEM. */
+SD_MUST_USE sd_code ecs__image_from_row(store_stmt *st, image_row *r, sd_err *err);
+/* The caller's image id.  SD_E_NOT_FOUND as InvalidImageId.NotFound. */
+SD_MUST_USE sd_code ecs__load_image(ecs *e, const ecs_caller *c, const char *id, image_row *out,
+                                    sd_err *err);
+/* Only an Available image has data to read: IncorrectImageStatus. */
+SD_MUST_USE sd_code ecs__image_ready(const image_row *r, sd_err *err);
+/* An image's data as a disk source (the block snapshot named image_id). */
+SD_MUST_USE sd_code ecs__image_source(ecs *e, const ecs_caller *c, const char *image_id,
+                                      snap_row *out, sd_err *err);
+/* A snapshot another account shares with c: the data of an Available
+ * image made from it and shared with c (sharing an image shares its
+ * snapshot).  out->owner names the owner; image_id gets the image's id.
+ * SD_E_NOT_FOUND as InvalidSnapshotId.NotFound. */
+SD_MUST_USE sd_code ecs__shared_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id,
+                                         snap_row *out, char image_id[ECS_ID_MAX], sd_err *err);
 
 /* ---- keys (ecs_keys.c) ---------------------------------------------------- */
 
@@ -117,78 +173,12 @@ SD_MUST_USE sd_code ecs__unwrap_dk(ecs *e, const ecs_caller *c, const char *key_
 SD_MUST_USE sd_code ecs__settings(ecs *e, const ecs_caller *c, bool *encrypt_default,
                                   char default_key[ECS_KEY_MAX], sd_err *err);
 
-/* ---- rows ----------------------------------------------------------------- */
-
-typedef struct ecs_disk_row {
-    ecs_disk d;
-    uint8_t *dk_blob; /* owned; NULL when unencrypted */
-    size_t dk_len;
-} ecs_disk_row;
-
-/* A source of data for a new disk: a snapshot, or an image's snapshot. */
-typedef struct snap_row {
-    ecs_snapshot s;
-    uint8_t *dk_blob; /* owned; NULL when unencrypted */
-    size_t dk_len;
-    char owner[IAM_ACCOUNT_ID_LEN + 1]; /* "" for the caller's own; else who shared it */
-} snap_row;
-
-SD_MUST_USE sd_code ecs__load_snapshot(ecs *e, const ecs_caller *c, const char *id, snap_row *out,
-                                       sd_err *err);
-/* The system disk of an instance of the caller. */
-SD_MUST_USE sd_code ecs__system_disk(ecs *e, const ecs_caller *c, const char *instance_id,
-                                     char disk_id[ECS_ID_MAX], sd_err *err);
-
-/* An image's data as a disk source (the block snapshot named image_id). */
-SD_MUST_USE sd_code ecs__image_source(ecs *e, const ecs_caller *c, const char *image_id,
-                                      snap_row *out, sd_err *err);
-/* A snapshot another account shares with c: the data of an Available
- * image made from it and shared with c (sharing an image shares its
- * snapshot).  out->owner names the owner; image_id gets the image's id.
- * SD_E_NOT_FOUND as InvalidSnapshotId.NotFound. */
-SD_MUST_USE sd_code ecs__shared_snapshot(ecs *e, const ecs_caller *c, const char *snapshot_id,
-                                         snap_row *out, char image_id[ECS_ID_MAX], sd_err *err);
-
-SD_MUST_USE sd_code ecs__load_disk(ecs *e, const ecs_caller *c, const char *disk_id,
-                                   ecs_disk_row *out, sd_err *err);
-void ecs__disk_row_free(ecs_disk_row *r);
-/* Creates a disk (the whole of ecs_create_disk, under the lock). */
-SD_MUST_USE sd_code ecs__create_disk_locked(ecs *e, const ecs_caller *c, const ecs_disk_spec *s,
-                                            char disk_id[ECS_ID_MAX], sd_err *err);
-SD_MUST_USE sd_code ecs__set_attachment(ecs *e, const char *disk_id, const char *instance_id,
-                                        const char *device, int delete_with_instance, sd_err *err);
-SD_MUST_USE sd_code ecs__remove_disk_locked(ecs *e, const ecs_caller *c, const char *disk_id,
-                                            sd_err *err);
-/* The open disk of disk_id, or NULL. */
-ecs_open_disk *ecs__find_open(ecs *e, const char *disk_id);
-/* Block snapshot `name` of disk_id, through its handle when it is open.  O(1). */
-SD_MUST_USE sd_code ecs__snapshot_disk(ecs *e, const char *disk_id, const char *name, sd_err *err);
-
-/* Marks images a restart interrupted CreateFailed and removes their
- * temporary data and files (ecs_open). */
-void ecs__recover_images(ecs *e);
-/* Deletes the disks a restart interrupted while Creating, and gives back
- * their old data to those it interrupted while ReIniting (ecs_open). */
-void ecs__recover_disks(ecs *e);
-/* Records a disk's stored status (Creating, ReIniting, Available) and
- * progress. */
-SD_MUST_USE sd_code ecs__set_disk_state(ecs *e, const char *disk_id, const char *status,
-                                        int progress, sd_err *err);
-/* A disk job's progress report (under mu): ecs__set_disk_state, and a log
- * line if it cannot be recorded (the job goes on). */
-void ecs__disk_progress(ecs *e, const char *disk_id, const char *status, int pct);
-/* The block-store name a disk's data are rebuilt under before they
- * replace the disk's (ResetDisk, ReInitDisk). */
-void ecs__rebuild_name(const char *disk_id, char out[ECS_ID_MAX + 8]);
-/* Whether a disk can be used: a Creating or ReIniting one cannot
- * (IncorrectDiskStatus). */
-SD_MUST_USE sd_code ecs__disk_ready(const ecs_disk *d, sd_err *err);
-/* Waits, releasing mu (held on entry and on return), until the caller's
- * disk is no longer Creating.  SD_E_IO when its creation failed (the disk
- * is gone), SD_E_CONFLICT when the server stops meanwhile. */
-SD_MUST_USE sd_code ecs__wait_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err *err);
-
 /* ---- background jobs (ecs_jobs.c) -------------------------------------------
+ *
+ * Jobs sit below the resources they make: ecs_disks.c, ecs_images.c and
+ * ecs_instances.c start them, and a job reaches back up only through the
+ * ecs_job_ops its starter gives (run, progress, finish), so the job
+ * machinery knows no resource.
  *
  * A job makes one resource (an image, a disk), or rebuilds a disk's data
  * (ReInitDisk), whose data take long to write.  The request makes the row
@@ -199,8 +189,6 @@ SD_MUST_USE sd_code ecs__wait_disk(ecs *e, const ecs_caller *c, const char *disk
  * a running job is cancelled and finish is not called: the row stays
  * Creating, and the next ecs_open's recovery fails it and removes what
  * the job had made (ecs__recover_images, ecs__recover_disks). */
-
-#define ECS_PATH_MAX 1024
 
 typedef struct ecs_job ecs_job;
 
@@ -250,6 +238,63 @@ bool ecs__job_span_progress(void *ctx, uint64_t done, uint64_t total);
 SD_MUST_USE sd_code ecs__job_copy(ecs *e, ecs_job *j, sd_err *err);
 /* Asks the jobs to stop and waits for them and their waiters (ecs_close). */
 void ecs__stop_jobs(ecs *e);
+
+/* ---- disks and snapshots (ecs_disks.c) ------------------------------------ */
+
+/* The largest size of a disk category, GiB (0: no such category). */
+int64_t ecs__category_max(const char *name);
+
+typedef struct ecs_disk_row {
+    ecs_disk d;
+    uint8_t *dk_blob; /* owned; NULL when unencrypted */
+    size_t dk_len;
+} ecs_disk_row;
+
+SD_MUST_USE sd_code ecs__load_snapshot(ecs *e, const ecs_caller *c, const char *id, snap_row *out,
+                                       sd_err *err);
+/* The system disk of an instance of the caller. */
+SD_MUST_USE sd_code ecs__system_disk(ecs *e, const ecs_caller *c, const char *instance_id,
+                                     char disk_id[ECS_ID_MAX], sd_err *err);
+SD_MUST_USE sd_code ecs__load_disk(ecs *e, const ecs_caller *c, const char *disk_id,
+                                   ecs_disk_row *out, sd_err *err);
+void ecs__disk_row_free(ecs_disk_row *r);
+/* Creates a disk (the whole of ecs_create_disk, under the lock). */
+SD_MUST_USE sd_code ecs__create_disk_locked(ecs *e, const ecs_caller *c, const ecs_disk_spec *s,
+                                            char disk_id[ECS_ID_MAX], sd_err *err);
+SD_MUST_USE sd_code ecs__set_attachment(ecs *e, const char *disk_id, const char *instance_id,
+                                        const char *device, int delete_with_instance, sd_err *err);
+SD_MUST_USE sd_code ecs__remove_disk_locked(ecs *e, const ecs_caller *c, const char *disk_id,
+                                            sd_err *err);
+/* The open disk of disk_id, or NULL. */
+ecs_open_disk *ecs__find_open(ecs *e, const char *disk_id);
+/* Block snapshot `name` of disk_id, through its handle when it is open.  O(1). */
+SD_MUST_USE sd_code ecs__snapshot_disk(ecs *e, const char *disk_id, const char *name, sd_err *err);
+/* Deletes the disks a restart interrupted while Creating, and gives back
+ * their old data to those it interrupted while ReIniting (ecs_open). */
+void ecs__recover_disks(ecs *e);
+/* Records a disk's stored status (Creating, ReIniting, Available) and
+ * progress. */
+SD_MUST_USE sd_code ecs__set_disk_state(ecs *e, const char *disk_id, const char *status,
+                                        int progress, sd_err *err);
+/* A disk job's progress report (under mu): ecs__set_disk_state, and a log
+ * line if it cannot be recorded (the job goes on). */
+void ecs__disk_progress(ecs *e, const char *disk_id, const char *status, int pct);
+/* The block-store name a disk's data are rebuilt under before they
+ * replace the disk's (ResetDisk, ReInitDisk). */
+void ecs__rebuild_name(const char *disk_id, char out[ECS_ID_MAX + 8]);
+/* Whether a disk can be used: a Creating or ReIniting one cannot
+ * (IncorrectDiskStatus). */
+SD_MUST_USE sd_code ecs__disk_ready(const ecs_disk *d, sd_err *err);
+/* Waits, releasing mu (held on entry and on return), until the caller's
+ * disk is no longer Creating.  SD_E_IO when its creation failed (the disk
+ * is gone), SD_E_CONFLICT when the server stops meanwhile. */
+SD_MUST_USE sd_code ecs__wait_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err *err);
+
+/* ---- images (ecs_images.c) ------------------------------------------------- */
+
+/* Marks images a restart interrupted CreateFailed and removes their
+ * temporary data and files (ecs_open). */
+void ecs__recover_images(ecs *e);
 
 /* ---- instances (ecs_instances.c) ------------------------------------------- */
 

@@ -1,6 +1,6 @@
 /* ecs_jobs.c: the background jobs behind CopyImage, ImportImage and a
- * re-encrypting CreateDisk or ReInitDisk, and the waiting a request does
- * for them.
+ * re-encrypting CreateDisk or ReInitDisk.  A request that waits for a
+ * disk's job does so in ecs_disks.c (ecs__wait_disk).
  *
  * Invariants:
  * 1. A job's resource row exists, with status Creating (ReIniting for a
@@ -151,31 +151,4 @@ void ecs__stop_jobs(ecs *e)
         pthread_cond_wait(&e->jobs_cv, &e->mu);
     }
     pthread_mutex_unlock(&e->mu);
-}
-
-sd_code ecs__wait_disk(ecs *e, const ecs_caller *c, const char *disk_id, sd_err *err)
-{
-    sd_code rc = SD_OK;
-    ecs_disk_row r = {.dk_blob = NULL};
-
-    e->waiters++;
-    for (;;) {
-        rc = ecs__load_disk(e, c, disk_id, &r, err);
-        if (rc == SD_E_NOT_FOUND) {
-            sd_err_clear(err);
-            SD_FAILC(err, SD_E_IO, "InternalError", "Creating the disk %s failed.", disk_id);
-        }
-        SD_TRY(rc);
-        if (strcmp(r.d.status, "Creating") != 0) {
-            break;
-        }
-        ecs__disk_row_free(&r);
-        SD_ENSURE(!e->stopping, err, SD_E_CONFLICT, "the server is stopping");
-        pthread_cond_wait(&e->jobs_cv, &e->mu);
-    }
-out:
-    ecs__disk_row_free(&r);
-    e->waiters--;
-    pthread_cond_broadcast(&e->jobs_cv);
-    return rc;
 }

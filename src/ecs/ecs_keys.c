@@ -1,4 +1,5 @@
-/* ecs_keys.c: which CMK a disk may use, and data keys through kms_client.
+/* ecs_keys.c: which CMK a disk may use, data keys through kms_client, and
+ * the account's default encryption settings (R8).
  *
  * The KMS speaks its own codes (Rejected.Disabled, Forbidden.KeyNotFound);
  * ECS callers expect ECS's (InvalidParameter.KMSKeyId.CMKNotEnabled, ...),
@@ -117,5 +118,109 @@ sd_code ecs__unwrap_dk(ecs *e, const ecs_caller *c, const char *key_id, const ui
         rc = map_kms_error(key_id, &kerr, err);
     }
 out:
+    return rc;
+}
+
+/* ---- default encryption (R8) ---------------------------------------------- */
+
+sd_code ecs__settings(ecs *e, const ecs_caller *c, bool *encrypt_default,
+                      char default_key[ECS_KEY_MAX], sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+    bool row = false;
+
+    *encrypt_default = false;
+    default_key[0] = '\0';
+    SD_TRY(store_prepare(e->st,
+                         "SELECT encrypt_default, default_key FROM ecs_settings WHERE account = ? "
+                         "AND region = ?",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, c->region, err));
+    SD_TRY(store_step(st, &row, err));
+    if (row) {
+        *encrypt_default = store_col_int64(st, 0) != 0;
+        ecs__cpy(default_key, ECS_KEY_MAX, store_col_text(st, 1));
+    }
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+static sd_code save_settings(ecs *e, const ecs_caller *c, bool enabled, const char *key,
+                             sd_err *err)
+{
+    sd_code rc = SD_OK;
+    store_stmt *st = NULL;
+
+    SD_TRY(store_prepare(e->st,
+                         "INSERT INTO ecs_settings (account, region, encrypt_default, default_key) "
+                         "VALUES (?, ?, ?, ?) ON CONFLICT (account, region) DO UPDATE SET "
+                         "encrypt_default = excluded.encrypt_default, "
+                         "default_key = excluded.default_key",
+                         &st, err));
+    SD_TRY(store_bind_text(st, 1, c->account, err));
+    SD_TRY(store_bind_text(st, 2, c->region, err));
+    SD_TRY(store_bind_int64(st, 3, enabled ? 1 : 0, err));
+    SD_TRY(store_bind_text(st, 4, key, err));
+    SD_TRY(store_step_done(st, err));
+out:
+    store_stmt_free(st);
+    return rc;
+}
+
+sd_code ecs_default_encryption(ecs *e, const ecs_caller *c, bool enable, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    bool on = false;
+    char key[ECS_KEY_MAX];
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(ecs__settings(e, c, &on, key, err));
+    if (enable && key[0] == '\0') {
+        /* the first enable uses the region's service key */
+        SD_TRY(ecs__usable_key(e, c, ECS_SERVICE_KEY, key, err));
+    }
+    SD_TRY(ecs__dry_run(c, err));
+    SD_TRY(save_settings(e, c, enable, key, err));
+out:
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_default_status(ecs *e, const ecs_caller *c, bool *enabled, char *key_id, size_t cap,
+                           sd_err *err)
+{
+    sd_code rc = SD_OK;
+    char key[ECS_KEY_MAX];
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(ecs__settings(e, c, enabled, key, err));
+    if (key[0] == '\0') {
+        SD_TRY(ecs__usable_key(e, c, ECS_SERVICE_KEY, key, err));
+    }
+    ecs__cpy(key_id, cap, key);
+out:
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+sd_code ecs_default_key(ecs *e, const ecs_caller *c, const char *ref, sd_err *err)
+{
+    sd_code rc = SD_OK;
+    bool on = false;
+    char key[ECS_KEY_MAX];
+
+    pthread_mutex_lock(&e->mu);
+    SD_TRY(ecs__settings(e, c, &on, key, err));
+    SD_ENSUREC(on, err, SD_E_DENIED, "OperationDenied",
+               "Disk encryption by default is not enabled in region %s; enable it first.",
+               c->region);
+    SD_TRY(ecs__usable_key(e, c, ref != NULL ? ref : ECS_SERVICE_KEY, key, err));
+    SD_TRY(ecs__dry_run(c, err));
+    SD_TRY(save_settings(e, c, on, key, err));
+out:
+    pthread_mutex_unlock(&e->mu);
     return rc;
 }

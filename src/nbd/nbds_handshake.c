@@ -63,7 +63,8 @@ static sd_code reply_info(hs *h, uint16_t info, const void *data, uint32_t len, 
 
 /* ---- options ---------------------------------------------------------- */
 
-uint16_t nbds__tflags(const nbds_conn *c, const nbds_export_info *e)
+/* Transmission flags for c's export, as the handshake advertises them. */
+static uint16_t export_tflags(const nbds_conn *c, const nbds_export_info *e)
 {
     uint16_t f = NBDS_TF_HAS_FLAGS | NBDS_TF_SEND_FLUSH | NBDS_TF_SEND_FUA | NBDS_TF_SEND_CACHE |
                  NBDS_TF_CAN_MULTI_CONN; /* blk_export.flush covers every connection */
@@ -96,7 +97,7 @@ static sd_code opt_export_name(hs *h, sd_err *err)
         c->meta = false;
     }
     c->min_block = 512; /* never agreed on block sizes: default alignment */
-    c->tflags = nbds__tflags(c, &e);
+    c->tflags = export_tflags(c, &e);
     nbds__put64(buf, e.size);
     nbds__put16(buf + 8, c->tflags);
     SD_TRY(nbds__write(c, buf, c->no_zeroes ? 10 : sizeof buf, false, err));
@@ -217,7 +218,7 @@ static sd_code send_infos(hs *h, const info_req *r, const nbds_export_info *e, s
     uint8_t buf[12];
 
     nbds__put64(buf, e->size);
-    nbds__put16(buf + 8, nbds__tflags(c, e));
+    nbds__put16(buf + 8, export_tflags(c, e));
     SD_TRY(reply_info(h, NBDS_INFO_EXPORT, buf, 10, err));
     if (r->want_name) {
         SD_TRY(reply_info(h, NBDS_INFO_NAME, e->name, (uint32_t)strlen(e->name), err));
@@ -269,7 +270,7 @@ static sd_code opt_info_go(hs *h, sd_err *err)
             c->meta = false; /* contexts were chosen for another export */
         }
         c->min_block = r.block_size ? e.min_block : 512;
-        c->tflags = nbds__tflags(c, &e);
+        c->tflags = export_tflags(c, &e);
     }
 out:
     return rc;

@@ -1,9 +1,23 @@
 /* nbds_int.h: what the files of src/nbd share.  Not for other modules.
  *
+ * The files form layers, each calling only those below it (checked by
+ * scripts/check-layering.sh; docs/dev/architecture.md says why):
+ *
+ *   nbds_server.c     nbds_start, nbds_stop, listeners, the service thread
+ *   nbds_scope.c      per-scope listeners
+ *   nbds_conn.c       admission, and each connection's thread
+ *   nbds_trans.c      transmission
+ *   nbds_handshake.c  option haggling
+ *   nbds_registry.c   exports, scope identities, pools and deadlines
+ *   nbds_wire.c       bytes on a connection
+ *
+ * The declarations below come one section per layer, bottom first.
+ *
  * Wire constants follow doc/proto.md of NetworkBlockDevice/nbd; every
  * integer on the wire is big-endian.
  *
- * Invariants (the connection lifecycle, nbds_server.c and nbds_trans.c):
+ * Invariants (the connection lifecycle: nbds_conn.c, nbds_registry.c,
+ * nbds_trans.c and nbds_server.c):
  *   1. A connection is in srv->conns from nbds__conn_spawn until conn_main
  *      unlinks it; while listed, its fd is open, so shutdown(fd) from
  *      nbds_export_remove or nbds_stop is safe.
@@ -29,7 +43,7 @@
  *   6. c->scope is fixed before the connection's thread starts, except that
  *      STARTTLS may set it once from the PSK identity (nbds__scope_of_tls),
  *      before any export is bound.  An export is visible to c only when
- *      e->scope equals c->scope (nbds_server.c find_locked). */
+ *      e->scope equals c->scope (nbds_registry.c find_locked). */
 #ifndef SD_NBDS_INT_H
 #define SD_NBDS_INT_H
 
@@ -206,7 +220,7 @@ struct nbds_server {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* conns left, export refs dropped */
     nbds_export *exports;
-    struct nbds_scope *scopes; /* nbds_scope.c */
+    struct nbds_scope *scopes; /* nbds_registry.c, nbds_scope.c */
     nbds_conn *conns;
     unsigned nconns;
     bool stopping;
@@ -267,7 +281,7 @@ static inline uint64_t nbds__get64(const uint8_t *p)
     return ((uint64_t)nbds__get32(p) << 32) | nbds__get32(p + 4);
 }
 
-/* ---- nbds_server.c: the export registry ------------------------------- */
+/* ---- nbds_registry.c: exports, scopes, pools and deadlines ----------- */
 
 /* A copy of what the handshake needs to know about an export. */
 typedef struct nbds_export_info {
@@ -290,8 +304,6 @@ SD_MUST_USE sd_code nbds__export_each(nbds_conn *c,
                                       sd_code (*fn)(void *ctx, const char *name, sd_err *err),
                                       void *ctx, sd_err *err);
 
-/* ---- nbds_server.c: pools and deadlines -------------------------------- */
-
 /* Sets c's deadline (monotonic ns; 0 clears it); past it the service
  * thread shuts c's socket down, which fails its pending and later I/O.
  * Only c's own thread calls this (invariant 5). */
@@ -303,29 +315,47 @@ int64_t nbds__deadline_in(int64_t ns);
 SD_MUST_USE sd_code nbds__conn_promote(nbds_conn *c, sd_err *err);
 /* Undoes nbds__conn_promote (a GO that then failed). */
 void nbds__conn_demote(nbds_conn *c);
+/* Wakes the service thread (it then rescans the deadlines, or finds
+ * s->stopping set). */
+void nbds__wake_service(nbds_server *s);
 
-/* ---- nbds_scope.c: per-scope listeners and identities ------------------- */
+/* Frees an export nobody uses any more (refs 0, unlinked). */
+void nbds__export_close(nbds_export *e);
+
+/* A scope (nbds.h), in srv->scopes under srv->mu: nbds_scope.c adds and
+ * removes them with their listeners; a connection looks its TLS identity
+ * up here. */
+typedef struct nbds_scope {
+    struct nbds_scope *next;
+    nbds_server *srv;
+    char name[NBDS_SCOPE_MAX + 1];
+    char psk_id[NBDS_SCOPE_MAX * 2 + 1]; /* "" without */
+    char *unix_path;                     /* NULL without */
+    int lfd;
+    int wake[2];
+    pthread_t thread;
+    bool running;
+} nbds_scope;
 
 /* After STARTTLS: c joins the scope whose PSK identity the peer used, or
  * the unnamed scope. */
 void nbds__scope_of_tls(nbds_conn *c);
-/* From nbds_stop, before connections are closed: every scope listener is
- * closed and its thread joined. */
-void nbds__scopes_stop(nbds_server *s);
 
 /* ---- nbds_handshake.c ------------------------------------------------- */
 
 /* Runs option haggling.  SD_OK with c->exp set: go to transmission; SD_OK
  * with c->exp NULL: the client aborted; otherwise drop the connection. */
 SD_MUST_USE sd_code nbds__handshake(nbds_conn *c, sd_err *err);
-/* Transmission flags for c's export, as the handshake advertises them. */
-uint16_t nbds__tflags(const nbds_conn *c, const nbds_export_info *e);
 
 /* ---- nbds_trans.c ----------------------------------------------------- */
 
 /* Serves requests until the client leaves or the socket breaks. */
 SD_MUST_USE sd_code nbds__transmit(nbds_conn *c, sd_err *err);
-/* The NBD error value for a failed export call. */
-uint32_t nbds__errno(sd_code rc, const sd_err *err);
+
+/* ---- nbds_scope.c: per-scope listeners ---------------------------------- */
+
+/* From nbds_stop, before connections are closed: every scope listener is
+ * closed and its thread joined. */
+void nbds__scopes_stop(nbds_server *s);
 
 #endif

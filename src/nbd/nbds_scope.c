@@ -3,7 +3,9 @@
  *
  * A scope is a name plus the ways into it: its own unix socket, with its
  * own accept thread (polling the socket and a wake pipe), and/or a TLS PSK
- * identity.  The list hangs off srv->scopes under srv->mu.  Removing a
+ * identity.  The list hangs off srv->scopes under srv->mu; the handshake
+ * looks a peer's identity up in it through nbds_registry.c, which is below
+ * both.  Removing a
  * scope unlinks it first (no new TLS peer can join it), then stops its
  * thread (no new unix client), then closes the connections already in it:
  * in that order nothing can slip in between the last two steps.
@@ -26,18 +28,6 @@
 #include <sys/un.h>
 
 #include "nbd/nbds_int.h"
-
-typedef struct nbds_scope {
-    struct nbds_scope *next;
-    nbds_server *srv;
-    char name[NBDS_SCOPE_MAX + 1];
-    char psk_id[NBDS_SCOPE_MAX * 2 + 1]; /* "" without */
-    char *unix_path;                     /* NULL without */
-    int lfd;
-    int wake[2];
-    pthread_t thread;
-    bool running;
-} nbds_scope;
 
 static void scope_free(nbds_scope *sc)
 {
@@ -219,22 +209,6 @@ void nbds_scope_remove(nbds_server *s, const char *scope)
     }
     pthread_mutex_unlock(&s->mu);
     sd_log(SD_LOG_INFO, "nbd", "scope removed scope=%s", scope);
-}
-
-void nbds__scope_of_tls(nbds_conn *c)
-{
-    nbds_server *s = c->srv;
-    const char *id = crypto_tls_psk_identity(c->tls);
-
-    pthread_mutex_lock(&s->mu);
-    c->scope[0] = '\0';
-    for (const nbds_scope *sc = s->scopes; sc != NULL; sc = sc->next) {
-        if (id != NULL && sc->psk_id[0] != '\0' && strcmp(sc->psk_id, id) == 0) {
-            memcpy(c->scope, sc->name, sizeof c->scope);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
 }
 
 void nbds__scopes_stop(nbds_server *s)

@@ -27,7 +27,8 @@
 
 /* ---- errors ------------------------------------------------------------ */
 
-uint32_t nbds__errno(sd_code rc, const sd_err *err)
+/* The NBD error value for a failed export call. */
+static uint32_t wire_errno(sd_code rc, const sd_err *err)
 {
     switch (rc) {
     case SD_OK:
@@ -359,7 +360,7 @@ static void run(nbds_conn *c, nbds_req *r)
     if (rc != SD_OK) {
         sd_log(SD_LOG_DEBUG, "nbd", "request failed: type=%u offset=%llu len=%u: %s",
                (unsigned)r->type, (unsigned long long)r->offset, r->len, err.msg);
-        reply_error(c, r, nbds__errno(rc, &err), "request failed");
+        reply_error(c, r, wire_errno(rc, &err), "request failed");
     }
 }
 
