@@ -30,7 +30,7 @@ typedef struct local_obj {
     int fd;
 } local_obj;
 
-static bool name_ok(const char *name)
+bool blk_backend_name_ok(const char *name)
 {
     size_t n = strlen(name);
 
@@ -57,7 +57,7 @@ static sd_code local_open(void *h, const char *name, unsigned flags, void **obj,
     int fd = -1;
 
     *obj = NULL;
-    SD_ENSURE(name_ok(name), err, SD_E_INVALID, "bad object name");
+    SD_ENSURE(blk_backend_name_ok(name), err, SD_E_INVALID, "bad object name");
     if (flags & BLK_OBJ_CREATE) {
         oflags |= O_CREAT | O_EXCL;
     }
@@ -89,7 +89,7 @@ static sd_code local_remove(void *h, const char *name, sd_err *err)
     sd_code rc = SD_OK;
     local_be *be = h;
 
-    SD_ENSURE(name_ok(name), err, SD_E_INVALID, "bad object name");
+    SD_ENSURE(blk_backend_name_ok(name), err, SD_E_INVALID, "bad object name");
     if (unlinkat(be->dirfd, name, 0) != 0) {
         int e = errno;
         SD_ENSURE(e != ENOENT, err, SD_E_NOT_FOUND, "object %s does not exist", name);
@@ -266,8 +266,8 @@ static sd_code local_list(void *h, blk_obj_fn fn, void *ctx, sd_err *err)
             SD_ENSURE(errno == 0, err, SD_E_IO, "readdir: %s", ERRSTR(errno));
             break;
         }
-        if (!name_ok(e->d_name) || fstatat(be->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !S_ISREG(st.st_mode)) {
+        if (!blk_backend_name_ok(e->d_name) ||
+            fstatat(be->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
             continue; /* not an object, or gone since readdir */
         }
         SD_TRY(fn(ctx, e->d_name, (uint64_t)st.st_blocks * 512u, err));
