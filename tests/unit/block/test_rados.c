@@ -6,6 +6,7 @@
  * an unreachable cluster fails the open in bounded time, and no plaintext
  * of an encrypted disk reaches any RADOS object.
  *
+ * test_backend.c's tests run against RADOS too (block.backend_rados).
  * The cluster is scripts/ceph-dev.sh's, started by the CTest fixture
  * "ceph", which names it in SD_RADOS_CONF, SD_RADOS_POOL and SD_RADOS_ID;
  * run without them, the test reports skip (77).  Each test works in a
