@@ -101,8 +101,6 @@ auth service required = cephx
 auth client required = cephx
 keyring = $dir/keyring
 run dir = $dir/run
-pid file = $dir/run/\$name.pid
-admin socket = $dir/run/\$name.asok
 log file = $dir/log/\$name.log
 osd pool default size = 1
 osd pool default min size = 1
@@ -117,6 +115,11 @@ mon data = $dir/mon/\$id
 client mount timeout = 30
 [mon]
 auth allow insecure global id reclaim = false
+pid file = $dir/run/\$name.pid
+admin socket = $dir/run/\$name.asok
+[osd]
+pid file = $dir/run/\$name.pid
+admin socket = $dir/run/\$name.asok
 EOF
     ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
     ceph-authtool "$dir/keyring" --gen-key -n client.admin --cap mon 'allow *' \
