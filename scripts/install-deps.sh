@@ -17,6 +17,8 @@ PACKAGES=(
     wrk nodejs npm
     # the PostgreSQL store: libpq, and a throw-away server for its tests (scripts/pg-dev.sh)
     libpq-dev postgresql-15 postgresql-client-15
+    # the RADOS block backend: librados, and a throw-away cluster for its tests (scripts/ceph-dev.sh)
+    librados-dev ceph-mon ceph-osd ceph-common
 )
 
 missing=()

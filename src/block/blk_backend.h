@@ -15,10 +15,19 @@
  *
  * Thread model: a backend may be shared by many threads; an object handle
  * may be used by many threads at once for pread/pwrite/sync/punch (like a
- * file descriptor), and is closed once, after its last use. */
+ * file descriptor), and is closed once, after its last use.
+ *
+ * Backends: blk_backend_local (files in a directory) and blk_backend_rados
+ * (Ceph RADOS through librados; blk_backend_rados.c says how objects are
+ * striped and sized).  Only the bytes move to RADOS: the block store's
+ * metadata (layer chains, disks, snapshots) stays in its SQLite database,
+ * while each layer's map is a backend object and so lives in RADOS too.
+ * Several nodes writing one store needs that metadata shared (PostgreSQL)
+ * and an exclusive writer per disk, which come with node leases (#14). */
 #ifndef SD_BLK_BACKEND_H
 #define SD_BLK_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +74,32 @@ typedef struct blk_backend {
 /* Caller owns *out: objects are files in dir (which must exist), created
  * with mode 0600 and O_CLOEXEC.  SD_E_IO if dir cannot be opened. */
 SD_MUST_USE sd_code blk_backend_local(const char *dir, blk_backend **out, sd_err *err);
+/* Where the RADOS backend connects.  conf: a ceph.conf (mon hosts, and the
+ * keyring holding the cephx key of client.<id>); pool: the RADOS pool;
+ * id: the client name without "client."; ns: a RADOS namespace inside the
+ * pool, or NULL for the default one (tests give each store its own). */
+typedef struct blk_rados_opts {
+    const char *conf;
+    const char *pool;
+    const char *id;
+    const char *ns;
+    unsigned connect_timeout_s; /* reaching the monitors, at open */
+    unsigned op_timeout_s;      /* one OSD op; 0 waits for ever */
+} blk_rados_opts;
+
+#define BLK_RADOS_OPTS_INIT                                        \
+    {                                                              \
+        .id = "admin", .connect_timeout_s = 10, .op_timeout_s = 60 \
+    }
+
+/* Caller owns *out: objects striped over the RADOS objects of opts->pool.
+ * SD_E_INVALID: missing option or unreadable conf; SD_E_IO: the cluster
+ * cannot be reached within connect_timeout_s, or refused us (cephx);
+ * SD_E_NOT_FOUND: no such pool; SD_E_INVALID too when sealdisk was built
+ * without librados.  Its I/O reports a full pool as SD_E_NOSPACE. */
+SD_MUST_USE sd_code blk_backend_rados(const blk_rados_opts *opts, blk_backend **out, sd_err *err);
+/* Whether name is a valid object name (see above). */
+bool blk_backend_name_ok(const char *name);
 /* Destroys a backend; accepts NULL. */
 void blk_backend_free(blk_backend *be);
 

@@ -30,8 +30,9 @@ typedef struct local_obj {
     int fd;
 } local_obj;
 
-/* An object is a file in the directory: no hidden files, no "." or "..". */
-static bool obj_name_ok(const char *name)
+/* An object is a file in the directory: no hidden files, no "." or "..".
+ * The RADOS backend takes the same names (blk_backend.h). */
+bool blk_backend_name_ok(const char *name)
 {
     return sd_name_ok(name, BLK_OBJ_NAME_MAX) && name[0] != '.';
 }
@@ -45,7 +46,7 @@ static sd_code local_open(void *h, const char *name, unsigned flags, void **obj,
     int fd = -1;
 
     *obj = NULL;
-    SD_ENSURE(obj_name_ok(name), err, SD_E_INVALID, "bad object name");
+    SD_ENSURE(blk_backend_name_ok(name), err, SD_E_INVALID, "bad object name");
     if (flags & BLK_OBJ_CREATE) {
         oflags |= O_CREAT | O_EXCL;
     }
@@ -77,7 +78,7 @@ static sd_code local_remove(void *h, const char *name, sd_err *err)
     sd_code rc = SD_OK;
     local_be *be = h;
 
-    SD_ENSURE(obj_name_ok(name), err, SD_E_INVALID, "bad object name");
+    SD_ENSURE(blk_backend_name_ok(name), err, SD_E_INVALID, "bad object name");
     if (unlinkat(be->dirfd, name, 0) != 0) {
         int e = errno;
         SD_ENSURE(e != ENOENT, err, SD_E_NOT_FOUND, "object %s does not exist", name);
@@ -254,7 +255,7 @@ static sd_code local_list(void *h, blk_obj_fn fn, void *ctx, sd_err *err)
             SD_ENSURE(errno == 0, err, SD_E_IO, "readdir: %s", ERRSTR(errno));
             break;
         }
-        if (!obj_name_ok(e->d_name) ||
+        if (!blk_backend_name_ok(e->d_name) ||
             fstatat(be->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
             continue; /* not an object, or gone since readdir */
         }

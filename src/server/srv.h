@@ -49,6 +49,10 @@ typedef struct srv_config {
     long nbd_socket_uid;      /* its owner; -1: the server's */
     long nbd_socket_gid;      /* its group; -1: the server's */
     char image_dir[512];      /* "" = DATA_DIR/images: per-account image files */
+    bool block_rados;         /* disks' bytes in Ceph RADOS, not in DATA_DIR/blocks */
+    char rados_conf[512];     /* its ceph.conf (monitors, keyring) */
+    char rados_pool[128];     /* its pool */
+    char rados_id[64];        /* its cephx client, without "client." */
     double user_rate;         /* signed requests per second per AccessKey; 0: none */
     double user_burst;        /* requests an AccessKey may send at once */
     char debug[128];          /* modules whose debug lines are shown */

@@ -371,6 +371,32 @@ static sd_code set_nbd_socket_group(srv_config *c, const char *v, sd_err *err)
     return parse_id(v, true, &c->nbd_socket_gid, err);
 }
 
+static sd_code set_block_backend(srv_config *c, const char *v, sd_err *err)
+{
+    sd_code rc = SD_OK;
+
+    SD_ENSURE(strcmp(v, "local") == 0 || strcmp(v, "rados") == 0, err, SD_E_INVALID,
+              "block_backend must be local or rados, not '%s'", v);
+    c->block_rados = strcmp(v, "rados") == 0;
+out:
+    return rc;
+}
+
+static sd_code set_rados_conf(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->rados_conf, sizeof c->rados_conf, v, "rados_conf", err);
+}
+
+static sd_code set_rados_pool(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->rados_pool, sizeof c->rados_pool, v, "rados_pool", err);
+}
+
+static sd_code set_rados_id(srv_config *c, const char *v, sd_err *err)
+{
+    return copy_str(c->rados_id, sizeof c->rados_id, v, "rados_id", err);
+}
+
 static sd_code set_image_dir(srv_config *c, const char *v, sd_err *err)
 {
     return copy_str(c->image_dir, sizeof c->image_dir, v, "image_dir", err);
@@ -465,6 +491,12 @@ static const opt opts[] = {
      "NBD clients still negotiating; one more closes the oldest (16)"},
     {"nbd_preauth_per_address", "--nbd-preauth-per-address", set_nbd_preauth_per_address,
      "of those, from one TCP address (IPv6: one /64); one more closes its oldest (4)"},
+    {"block_backend", "--block-backend", set_block_backend,
+     "where disks' bytes live: local (DATA_DIR/blocks) or rados (local)"},
+    {"rados_conf", "--rados-conf", set_rados_conf,
+     "ceph.conf of the RADOS cluster, naming the keyring (/etc/ceph/ceph.conf)"},
+    {"rados_pool", "--rados-pool", set_rados_pool, "RADOS pool of the disks (sealdisk)"},
+    {"rados_id", "--rados-id", set_rados_id, "cephx client of the server, without client. (admin)"},
     {"image_dir", "--image-dir", set_image_dir,
      "per-account directories of image files for ImportImage/ExportImage (DATA_DIR/images)"},
     {"debug", "--debug", set_debug, "modules whose debug lines are shown (kms,nbd or all)"},
@@ -482,6 +514,9 @@ void srv_config_defaults(srv_config *c)
         memcpy(c->data_dir, "/var/lib/sealdisk", sizeof "/var/lib/sealdisk");
     }
     memcpy(c->listen_addr, "127.0.0.1", sizeof "127.0.0.1");
+    memcpy(c->rados_conf, "/etc/ceph/ceph.conf", sizeof "/etc/ceph/ceph.conf");
+    memcpy(c->rados_pool, "sealdisk", sizeof "sealdisk");
+    memcpy(c->rados_id, "admin", sizeof "admin");
     c->listen_port = 8080;
     memcpy(c->region, "cn-hangzhou", sizeof "cn-hangzhou");
     memcpy(c->root_key, "file", sizeof "file");

@@ -1,5 +1,10 @@
 /* blk_test.h: a block store on a fresh temporary directory, data keys, and
- * small byte-pattern helpers for the block unit tests. */
+ * small byte-pattern helpers for the block unit tests.
+ *
+ * With SD_TEST_BACKEND=rados the store keeps its bytes in RADOS instead (the
+ * cluster that SD_RADOS_CONF, SD_RADOS_POOL and SD_RADOS_ID name: the CTest
+ * fixture "ceph"), in a namespace named after the directory, which still
+ * holds the database; the block.<unit>_rados tests run a suite that way. */
 #ifndef SD_BLK_TEST_H
 #define SD_BLK_TEST_H
 
@@ -10,6 +15,60 @@
 #include <unistd.h>
 
 #include "block/block.h"
+
+/* Whether this run keeps the store's bytes in RADOS. */
+static inline bool bt_rados(void)
+{
+    const char *v = getenv("SD_TEST_BACKEND"); /* NOLINT(concurrency-mt-unsafe): test set-up */
+    return v != NULL && strcmp(v, "rados") == 0;
+}
+
+/* The RADOS backend of the store in dir (its namespace: dir's last part). */
+static inline sd_code bt_rados_backend(const char *dir, blk_backend **out, sd_err *err)
+{
+    blk_rados_opts o = BLK_RADOS_OPTS_INIT;
+    const char *slash = strrchr(dir, '/');
+
+    o.conf = getenv("SD_RADOS_CONF"); /* NOLINT(concurrency-mt-unsafe): test set-up */
+    o.pool = getenv("SD_RADOS_POOL"); /* NOLINT(concurrency-mt-unsafe) */
+    o.id = getenv("SD_RADOS_ID");     /* NOLINT(concurrency-mt-unsafe) */
+    o.ns = slash != NULL ? slash + 1 : dir;
+    return blk_backend_rados(&o, out, err);
+}
+
+/* Opens the store in dir: blk_store_open_local, or on RADOS (bt_rados). */
+static inline sd_code bt_store_open(const char *dir, blk_store **out, sd_err *err)
+{
+    char db[128];
+    blk_backend *be = NULL;
+    sd_code rc = SD_OK;
+
+    if (!bt_rados()) {
+        return blk_store_open_local(dir, out, err);
+    }
+    (void)snprintf(db, sizeof db, "%s/block.db", dir);
+    rc = bt_rados_backend(dir, &be, err);
+    return rc != SD_OK ? rc : blk_store_open(db, &be, out, err);
+}
+
+/* Removes every RADOS object of the store in dir (memstore keeps them in
+ * RAM until the cluster stops). */
+static inline sd_code bt__remove_obj(void *ctx, const char *name, uint64_t bytes, sd_err *err)
+{
+    blk_backend *be = ctx;
+    (void)bytes;
+    return be->ops->remove(be->h, name, err);
+}
+
+static inline void bt_rados_clear(const char *dir)
+{
+    blk_backend *be = NULL;
+    if (bt_rados_backend(dir, &be, NULL) != SD_OK ||
+        be->ops->list(be->h, bt__remove_obj, be, NULL) != SD_OK) {
+        abort();
+    }
+    blk_backend_free(be);
+}
 
 typedef struct bt {
     char dir[64];
@@ -23,7 +82,7 @@ static inline bt *bt_open(void)
     if (t == NULL || mkdtemp(t->dir) == NULL) {
         abort();
     }
-    if (blk_store_open_local(t->dir, &t->bs, NULL) != SD_OK) {
+    if (bt_store_open(t->dir, &t->bs, NULL) != SD_OK) {
         abort();
     }
     return t;
@@ -33,7 +92,7 @@ static inline bt *bt_open(void)
 static inline void bt_reopen(bt *t)
 {
     blk_store_close(t->bs);
-    if (blk_store_open_local(t->dir, &t->bs, NULL) != SD_OK) {
+    if (bt_store_open(t->dir, &t->bs, NULL) != SD_OK) {
         abort();
     }
 }
@@ -43,6 +102,9 @@ static inline void bt_close(bt *t)
     DIR *dh = opendir(t->dir);
     struct dirent *e;
     blk_store_close(t->bs);
+    if (bt_rados()) {
+        bt_rados_clear(t->dir);
+    }
     while (dh != NULL && (e = readdir(dh)) != NULL) {
         char p[512];
         if (e->d_name[0] == '.') {

@@ -27,7 +27,8 @@
  * the sector reads as zeroes.  What it read becomes the next iteration's
  * flushed state (a killed process, unlike a power cut, loses nothing the
  * kernel already has), so the disk carries its history from one crash to
- * the next.
+ * the next.  With SD_TEST_BACKEND=rados (block.crash_rados) the disk lives in
+ * RADOS, where a killed process's acknowledged writes are as durable.
  *
  * Iterations: SD_CRASH_ITERS, else 200 (40 under SD_SANITIZE), and never
  * more than ~40 s of them. */
@@ -149,8 +150,7 @@ static _Noreturn void child(const char *dir, shared *sh, uint64_t seed)
     static uint8_t buf[MAX_RUN * 4096];
     uint64_t x = seed | 1;
 
-    if (blk_store_open_local(dir, &bs, NULL) != SD_OK ||
-        blk_disk_open(bs, "d", dk, &d, NULL) != SD_OK) {
+    if (bt_store_open(dir, &bs, NULL) != SD_OK || blk_disk_open(bs, "d", dk, &d, NULL) != SD_OK) {
         _exit(2);
     }
     memcpy(last, sh->flushed, sizeof last);
@@ -222,7 +222,7 @@ static void verify(const char *dir, shared *sh, uint8_t *img)
     sd_secret *dk = bt_dk(99);
     ext_sum e = {.img = img};
 
-    assert_int_equal(blk_store_open_local(dir, &bs, NULL), SD_OK);
+    assert_int_equal(bt_store_open(dir, &bs, NULL), SD_OK);
     assert_int_equal(blk_disk_open(bs, "d", dk, &d, NULL), SD_OK);
     assert_int_equal(blk_disk_pread(d, img, NS * 4096, 0, NULL), SD_OK);
     for (uint64_t s = 0; s < NS; s++) {
@@ -303,7 +303,7 @@ static void a_killed_writer_loses_no_flushed_write(void **state)
     assert_true(sh->next_tag > (uint64_t)done); /* the children did work */
     munmap(sh, sizeof *sh);
     free(img);
-    assert_int_equal(blk_store_open_local(t->dir, &t->bs, NULL), SD_OK);
+    assert_int_equal(bt_store_open(t->dir, &t->bs, NULL), SD_OK);
     bt_close(t);
 }
 

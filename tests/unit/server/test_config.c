@@ -174,6 +174,35 @@ static void config_api_tls_keys(void **state)
     assert_false(c.api_insecure_http);
 }
 
+static void config_block_backend_keys(void **state)
+{
+    srv_config c;
+
+    (void)state;
+    srv_config_defaults(&c);
+    assert_false(c.block_rados);
+    assert_string_equal(c.rados_conf, "/etc/ceph/ceph.conf");
+    assert_string_equal(c.rados_pool, "sealdisk");
+    assert_string_equal(c.rados_id, "admin");
+    write_conf("block_backend = rados\nrados_conf = /c/ceph.conf\nrados_pool = p\n"
+               "rados_id = sd\n");
+    assert_int_equal(srv_config_load(&c, path, NULL), SD_OK);
+    unlink(path);
+    assert_true(c.block_rados);
+    assert_string_equal(c.rados_conf, "/c/ceph.conf");
+    assert_string_equal(c.rados_pool, "p");
+    assert_string_equal(c.rados_id, "sd");
+    write_conf("block_backend = local\n");
+    assert_int_equal(srv_config_load(&c, path, NULL), SD_OK);
+    unlink(path);
+    assert_false(c.block_rados);
+    /* the twin: no third backend */
+    write_conf("block_backend = ceph\n");
+    assert_int_equal(srv_config_load(&c, path, NULL), SD_E_INVALID);
+    unlink(path);
+    assert_false(c.block_rados);
+}
+
 static void config_sets_the_instance_sockets_mode_and_owner(void **state)
 {
     srv_config c;
@@ -244,6 +273,7 @@ int main(void)
         cmocka_unit_test(config_nbd_limits_default_to_the_nbd_servers_and_are_read),
         cmocka_unit_test(config_file_refuses_unknown_keys_and_bad_values),
         cmocka_unit_test(config_api_tls_keys),
+        cmocka_unit_test(config_block_backend_keys),
         cmocka_unit_test(config_flags_refuse_unknown_options_and_missing_values),
         cmocka_unit_test(config_sets_the_instance_sockets_mode_and_owner),
         cmocka_unit_test(config_regions_list_the_default_first_once),
