@@ -29,6 +29,7 @@
 
 #include <netinet/in.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -106,6 +107,24 @@ out:
     return rc;
 }
 
+/* An open disk holds two files per layer, and a chain may be 512 layers
+ * deep (BLK_MAX_DEPTH): the usual soft limit of 1024 descriptors would
+ * fail the first disk with 256 snapshots.  The hard limit is the
+ * operator's; take all of it. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) {
+        return;
+    }
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        sd_log(SD_LOG_WARN, "server", "cannot raise the open-files limit: %s",
+               strerror_r(errno, (char[96]){0}, 96));
+    }
+}
+
 static sd_code run(const srv_config *c, sd_err *err)
 {
     sd_code rc = SD_OK;
@@ -133,6 +152,7 @@ static sd_code run(const srv_config *c, sd_err *err)
     int sig = 0;
 
     SD_TRY(sd_secret_harden_process(err));
+    raise_fd_limit();
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
