@@ -59,7 +59,7 @@ typedef struct nbds_opts {
      * it is full, or one TCP address (an IPv6 /64) holds its share, the
      * oldest such connection is closed to admit the new one. */
     unsigned max_preauth;      /* 0 = 16 */
-    unsigned max_preauth_addr; /* 0 = 4 */
+    unsigned max_preauth_addr; /* 0 = 4: per TCP address or scoped unix socket */
     /* Deadlines, in milliseconds; past one the connection is closed. */
     unsigned handshake_ms; /* 0 = 10000: connect to GO or EXPORT_NAME */
     unsigned tls_ms;       /* 0 = 5000: on TCP, connect to TLS established */

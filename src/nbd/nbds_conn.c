@@ -20,9 +20,25 @@
 
 #include "nbd/nbds_int.h"
 
-static bool same_addr(const nbds_conn *a, const nbds_conn *b)
+/* Whether a and b take from one share of the negotiating pool: the same
+ * TCP address, or the same instance's unix socket.  A unix peer has no
+ * address, but a scoped socket belongs to one instance, whose hypervisor
+ * is its only client: so a flood on one instance's socket takes from that
+ * instance's share and leaves the rest of the pool to the others.  The
+ * unnamed unix scope (a test's socketpair, a local tool) has no share.
+ * A unix connection's scope is fixed before its thread starts (invariant
+ * 6 of nbds_int.h), so reading it here under srv->mu is safe. */
+static bool same_share(const nbds_conn *a, const nbds_conn *b)
 {
+    if (a->addrlen == 0 || b->addrlen == 0) {
+        return !a->tcp && !b->tcp && a->scope[0] != '\0' && strcmp(a->scope, b->scope) == 0;
+    }
     return a->addrlen == b->addrlen && memcmp(a->addr, b->addr, a->addrlen) == 0;
+}
+
+static bool has_share(const nbds_conn *c)
+{
+    return c->addrlen > 0 || (!c->tcp && c->scope[0] != '\0');
 }
 
 /* Closes the oldest negotiating connection (from like's address, if like
@@ -32,7 +48,7 @@ static bool evict_oldest_locked(nbds_server *s, const nbds_conn *like)
     nbds_conn *old = NULL;
 
     for (nbds_conn *c = s->conns; c != NULL; c = c->next) {
-        if (c->pool == NBDS_POOL_PRE && (like == NULL || same_addr(c, like))) {
+        if (c->pool == NBDS_POOL_PRE && (like == NULL || same_share(c, like))) {
             old = c;
         }
     }
@@ -43,17 +59,17 @@ static bool evict_oldest_locked(nbds_server *s, const nbds_conn *like)
     s->npre--;
     nbds__conn_shutdown(old);
     sd_log(SD_LOG_DEBUG, "nbd", "negotiating client closed to make room: pool=%s",
-           like != NULL ? "address" : "server");
+           like != NULL ? "share" : "server");
     return true;
 }
 
 /* Makes room for c in the negotiating pool. */
 static void make_room_locked(nbds_server *s, const nbds_conn *c)
 {
-    if (c->addrlen > 0) {
+    if (has_share(c)) {
         unsigned n = 0;
         for (const nbds_conn *x = s->conns; x != NULL; x = x->next) {
-            n += x->pool == NBDS_POOL_PRE && same_addr(x, c);
+            n += x->pool == NBDS_POOL_PRE && same_share(x, c);
         }
         for (; n >= s->max_preauth_addr && evict_oldest_locked(s, c); n--) {
         }

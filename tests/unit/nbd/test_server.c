@@ -138,7 +138,9 @@ static void assert_closed(void)
     assert_false(rd_ok(&b, 1));
 }
 
-static void connect_client(bool tcp, uint32_t cflags)
+/* connect_scoped: as connect_client, on a unix socket of scope (an
+ * instance's socket); connect_client: the unnamed scope. */
+static void connect_scoped(const char *scope, bool tcp, uint32_t cflags)
 {
     int sv[2];
     uint8_t g[18];
@@ -146,7 +148,7 @@ static void connect_client(bool tcp, uint32_t cflags)
     struct timeval tv = {10, 0};
 
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    assert_int_equal(nbds_serve_fd(F.srv, sv[0], tcp, NULL), SD_OK);
+    assert_int_equal(nbds_serve_fd_scoped(F.srv, sv[0], tcp, scope, NULL), SD_OK);
     F.fd = sv[1];
     /* a test that hangs fails instead */
     assert_int_equal(setsockopt(F.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
@@ -156,6 +158,11 @@ static void connect_client(bool tcp, uint32_t cflags)
     assert_int_equal(get16(g + 16), 3); /* FIXED_NEWSTYLE | NO_ZEROES */
     put32(f, cflags);
     wr(f, 4);
+}
+
+static void connect_client(bool tcp, uint32_t cflags)
+{
+    connect_scoped("", tcp, cflags);
 }
 
 static void disconnect(void)
@@ -350,6 +357,15 @@ static int setup_one_conn(void **state)
     nbds_opts o = NBDS_OPTS_INIT;
     (void)state;
     o.max_conns = 1;
+    return setup_with(&o);
+}
+
+/* Two negotiating clients per share, unix sockets only. */
+static int setup_small_share(void **state)
+{
+    nbds_opts o = NBDS_OPTS_INIT;
+    (void)state;
+    o.max_preauth_addr = 2;
     return setup_with(&o);
 }
 
@@ -911,6 +927,35 @@ static void unix_clients_have_no_address_share(void **state)
     }
 }
 
+/* An instance's unix socket is one share: a third negotiating client on
+ * it closes its oldest, and another instance's clients are untouched. */
+static void one_instance_socket_holds_only_its_share_of_the_pool(void **state)
+{
+    int a[3];
+    int b[2];
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        connect_scoped("i-b", false, 3);
+        b[i] = take_fd();
+    }
+    for (int i = 0; i < 3; i++) {
+        connect_scoped("i-a", false, 3);
+        a[i] = take_fd();
+    }
+    assert_true(closed_within(a[0], 8000));
+    close(a[0]);
+    for (int i = 1; i < 3; i++) {
+        F.fd = a[i];
+        assert_negotiating();
+        disconnect();
+    }
+    for (int i = 0; i < 2; i++) { /* twin: i-b's two are within its share */
+        F.fd = b[i];
+        assert_negotiating();
+        disconnect();
+    }
+}
+
 static void go_beyond_max_conns_is_refused_and_may_be_retried(void **state)
 {
     uint32_t type = 0;
@@ -971,6 +1016,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(one_tcp_address_holds_only_its_share_of_the_pool, setup_tcp,
                                         teardown),
         cmocka_unit_test_setup_teardown(unix_clients_have_no_address_share, setup_tcp, teardown),
+        cmocka_unit_test_setup_teardown(one_instance_socket_holds_only_its_share_of_the_pool,
+                                        setup_small_share, teardown),
         cmocka_unit_test_setup_teardown(go_beyond_max_conns_is_refused_and_may_be_retried,
                                         setup_one_conn, teardown),
     };
