@@ -121,7 +121,7 @@ static void raise_fd_limit(void)
     rl.rlim_cur = rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
         sd_log(SD_LOG_WARN, "server", "cannot raise the open-files limit: %s",
-               strerror_r(errno, (char[96]){0}, 96));
+               strerrordesc_np(errno));
     }
 }
 
